@@ -1,0 +1,360 @@
+"""Feishu (飞书) adapter: webhook and long-connection receive, app API and custom-bot send.
+
+Receive (PLATFORMS.md §3.1–3.3): ``POST /webhooks/feishu/{bot}`` verifies exactly as Feishu
+specifies — with an Encrypt Key, ``X-Lark-Signature`` over the raw body (constant-time) before
+decryption, the URL-verification handshake being the only unsigned request accepted (its token
+checked); without one, the Verification Token in the body — then decodes, writes the inbox, and
+only then answers 200. The long connection (:mod:`adapters.feishu_ws`) feeds the same decoder.
+
+Send (§3.4): app messages to a chat (``chat_id``) or a person (``open_id``) with a tenant token,
+buttons as an interactive card; a group's custom bot (``robot_token`` = the hook id,
+``robot_secret`` = its signing secret) gets text or a markdown card, buttons as text commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from adapters.base import InboxWriter, Lease, PermanentSendError, SendError, SendResult
+from adapters.feishu_api import (CARD_MAX_BODY, ROBOT_MAX_BODY, TEXT_MAX_BODY, FeishuApi,
+                                 app_body_limit, app_message_body, dumps)
+from adapters.feishu_cards import RenderError, build_card, render
+from adapters.feishu_config import FeishuBotConfig
+from adapters.feishu_crypto import FeishuCryptoError, decrypt, verify_event_signature
+from adapters.feishu_decode import BotIdentity, EventDecodeError, decode_event
+from adapters.feishu_ws import FeishuLongConnection
+from bot.clock import Clock, SystemClock
+from bot.messages import Destination, IncomingMessage, OutgoingMessage
+from bot.metrics import DEFAULT_METRICS, Metrics
+
+__all__ = ["FeishuAdapter", "FeishuBotConfig"]
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024
+CLICK_ANSWER: dict[str, Any] = {"toast": {"type": "info", "content": "已收到，处理中"}}
+_MESSAGES = {
+    "unknown_bot": "未知的机器人",
+    "not_ready": "服务尚未就绪",
+    "too_large": "请求体过大",
+    "missing_signature": "缺少签名",
+    "bad_signature": "签名校验失败",
+    "stale_timestamp": "时间戳已过期",
+    "bad_token": "Verification Token 不匹配",
+    "bad_body": "请求体无法解析",
+    "decrypt": "解密失败",
+    "bad_event": "事件结构无法解析",
+    "inbox": "事件暂存失败，请重试",
+}
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class FeishuAdapter:
+    """The Feishu ChatAdapter for every ``[platforms.feishu.<bot>]``."""
+
+    platform = "feishu"
+
+    def __init__(self, bots: dict[str, FeishuBotConfig], *, clock: Clock | None = None,
+                 metrics: Metrics | None = None, lease: Lease | None = None,
+                 instance_id: str = "") -> None:
+        self._bots = dict(bots)
+        self._clock = clock or SystemClock()
+        self._metrics = metrics or DEFAULT_METRICS
+        self._lease = lease  # unused: Feishu allows up to 50 connections per app (§3.1)
+        self._instance_id = instance_id
+        self._apis = {name: FeishuApi(cfg, clock=self._clock) for name, cfg in self._bots.items()}
+        self._open_ids: dict[str, str] = {}
+        self._inbox: InboxWriter | None = None
+        self._conns: dict[str, FeishuLongConnection] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self.reconnect_backoff_base = 1.0
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def setup_routes(self, app: web.Application) -> None:
+        """Register ``POST /webhooks/feishu/{bot}``."""
+        app.router.add_post("/webhooks/feishu/{bot}", self.handle_webhook)
+
+    async def start(self, http: aiohttp.ClientSession, inbox: InboxWriter) -> None:
+        """Accept webhooks from now on, learn each bot's open_id, open the long connections."""
+        self._inbox = inbox
+        await asyncio.gather(*(self._learn_open_id(http, name) for name, cfg in self._bots.items()
+                               if cfg.has_app))
+        for name, cfg in self._bots.items():
+            if cfg.mode != "longconn":
+                continue
+            if not cfg.has_app:
+                log.warning("feishu[%s] longconn mode without app_id/app_secret: not connecting", name)
+                continue
+            conn = FeishuLongConnection(name, cfg, self._ws_handler(name),
+                                        backoff_base=self.reconnect_backoff_base)
+            self._conns[name] = conn
+            self._tasks[name] = asyncio.create_task(conn.run(http), name=f"feishu-ws-{name}")
+
+    async def stop(self) -> None:
+        """Close the long connections and stop their tasks."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(c.close() for c in self._conns.values()), return_exceptions=True)
+        self._tasks.clear()
+        self._conns.clear()
+
+    def bot_open_id(self, bot: str) -> str:
+        """The open_id learned for ``bot`` at start ("" if unknown)."""
+        return self._open_ids.get(bot, "")
+
+    async def _learn_open_id(self, http: aiohttp.ClientSession, bot: str) -> None:
+        try:
+            open_id = await asyncio.wait_for(self._apis[bot].bot_open_id(http), timeout=10)
+        except (SendError, asyncio.TimeoutError) as exc:
+            log.warning("feishu[%s] bot open_id unknown (%s); matching @mentions by name", bot, exc)
+            return
+        if open_id:
+            self._open_ids[bot] = open_id
+
+    def _identity(self, bot: str) -> BotIdentity:
+        return BotIdentity(bot=bot, name=self._bots[bot].name, open_id=self._open_ids.get(bot, ""))
+
+    # -- webhook ---------------------------------------------------------------------------
+
+    async def handle_webhook(self, request: web.Request) -> web.Response:
+        """Verify, decode, store, then ack one Feishu callback."""
+        bot = request.match_info["bot"]
+        cfg = self._bots.get(bot)
+        if cfg is None:
+            return _error(404, "unknown_bot")
+        if self._inbox is None:
+            return _error(503, "not_ready")
+        try:
+            body = await _read_limited(request, MAX_BODY)
+            envelope = self._open(cfg, request.headers, body)
+        except _Refused as exc:
+            return self._reject(bot, exc.status, exc.reason)
+        if envelope.get("type") == "url_verification":
+            challenge = envelope.get("challenge")
+            if not isinstance(challenge, str):
+                return self._reject(bot, 400, "bad_event")
+            log.info("feishu[%s] url verification answered", bot)
+            return web.json_response({"challenge": challenge})
+        try:
+            msg = decode_event(envelope, self._identity(bot))
+        except EventDecodeError as exc:
+            log.warning("feishu[%s] %s", bot, exc)
+            return self._reject(bot, 400, "bad_event")
+        if msg is None:
+            log.debug("feishu[%s] ignored event %s", bot, envelope.get("header", {}).get("event_type"))
+            return web.json_response({"msg": "success"})
+        try:
+            await self._store(msg)
+        except Exception:
+            log.exception("feishu[%s] inbox write failed for %s", bot, msg.event_id)
+            return _error(500, "inbox")
+        return web.json_response(CLICK_ANSWER if msg.action else {"msg": "success"})
+
+    def _open(self, cfg: FeishuBotConfig, headers: Any, body: bytes) -> dict[str, Any]:
+        """Verify and decrypt; the plaintext envelope, or _Refused."""
+        if not cfg.encrypt_key:
+            envelope = _json_object(body, 400, "bad_body")
+            self._check_token(cfg, envelope)
+            return envelope
+        signature = headers.get("X-Lark-Signature")
+        timestamp = headers.get("X-Lark-Request-Timestamp")
+        nonce = headers.get("X-Lark-Request-Nonce")
+        signed = (signature is not None and timestamp is not None and nonce is not None
+                  and verify_event_signature(timestamp, nonce, cfg.encrypt_key, body, signature))
+        if signed:
+            self._check_age(cfg, timestamp)
+            envelope = self._decrypt(cfg, body, 400)
+            self._check_token(cfg, envelope)
+            return envelope
+        # Only the URL-verification handshake comes unsigned (doc 步骤三: 不包括请求网址校验).
+        refusal = "bad_signature" if signature is not None else "missing_signature"
+        try:
+            envelope = self._decrypt(cfg, body, 401)
+        except _Refused:
+            raise _Refused(401, refusal) from None
+        if envelope.get("type") != "url_verification":
+            raise _Refused(401, refusal)
+        self._check_token(cfg, envelope)
+        return envelope
+
+    @staticmethod
+    def _decrypt(cfg: FeishuBotConfig, body: bytes, status: int) -> dict[str, Any]:
+        outer = _json_object(body, status, "bad_body")
+        encrypted = outer.get("encrypt")
+        if not isinstance(encrypted, str):
+            raise _Refused(status, "bad_body")
+        try:
+            plaintext = decrypt(cfg.encrypt_key, encrypted)
+        except FeishuCryptoError:
+            raise _Refused(status, "decrypt") from None
+        return _json_object(plaintext.encode(), status, "bad_body")
+
+    def _check_age(self, cfg: FeishuBotConfig, timestamp: str) -> None:
+        if not cfg.max_timestamp_skew:
+            return
+        try:
+            age = abs(self._clock.now().timestamp() - float(timestamp))
+        except ValueError:
+            raise _Refused(401, "stale_timestamp") from None
+        if age > cfg.max_timestamp_skew:
+            raise _Refused(401, "stale_timestamp")
+
+    @staticmethod
+    def _check_token(cfg: FeishuBotConfig, envelope: dict[str, Any]) -> None:
+        if not cfg.verification_token:
+            if not cfg.encrypt_key:
+                raise _Refused(401, "bad_token")  # nothing to verify with
+            return
+        header = envelope.get("header")
+        token = header.get("token") if isinstance(header, dict) else envelope.get("token")
+        if not isinstance(token, str) or not hmac.compare_digest(
+                token.encode(), cfg.verification_token.encode()):
+            raise _Refused(401, "bad_token")
+
+    def _reject(self, bot: str, status: int, reason: str) -> web.Response:
+        self._metrics.webhook_rejected.labels("feishu", reason).inc()
+        log.warning("feishu[%s] callback refused: %s (HTTP %d)", bot, reason, status)
+        return _error(status, reason)
+
+    async def _store(self, msg: IncomingMessage) -> bool:
+        assert self._inbox is not None
+        new = await self._inbox(msg)
+        self._metrics.inbox_events.labels("feishu", "new" if new else "duplicate").inc()
+        return new
+
+    # -- long connection -------------------------------------------------------------------
+
+    def _ws_handler(self, bot: str) -> Any:
+        async def handle(payload: bytes) -> dict[str, Any] | None:
+            try:
+                envelope = json.loads(payload)
+                if not isinstance(envelope, dict):
+                    raise ValueError("not an object")
+                msg = decode_event(envelope, self._identity(bot))
+            except (ValueError, EventDecodeError) as exc:
+                self._metrics.webhook_rejected.labels("feishu", "bad_event").inc()
+                log.warning("feishu[%s] long-connection event dropped: %r", bot, exc)
+                return None
+            if msg is None:
+                log.debug("feishu[%s] ignored event %s", bot, envelope.get("header", {}).get("event_type"))
+                return None
+            await self._store(msg)  # raises → the frame is acked with code 500 → re-pushed
+            return CLICK_ANSWER if msg.action else None
+        return handle
+
+    def connection(self, bot: str) -> FeishuLongConnection | None:
+        """The long connection of ``bot`` while started (for health checks and tests)."""
+        return self._conns.get(bot)
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def _api(self, bot: str) -> FeishuApi:
+        api = self._apis.get(bot)
+        if api is None:
+            raise PermanentSendError(f"未配置的飞书机器人: {bot}", code="unknown_bot")
+        return api
+
+    async def send(self, http: aiohttp.ClientSession, dest: Destination,
+                   message: OutgoingMessage) -> SendResult:
+        """Deliver ``message``; the id of the last part sent (a card's id), "" from a custom bot."""
+        api = self._api(dest.bot)
+        try:
+            if dest.robot_token:
+                return await self._send_robot(http, api, dest, message)
+            if dest.chat_id:
+                return await self._send_app(http, api, "chat_id", dest.chat_id, message)
+            if dest.user_id:
+                return await self._send_app(http, api, "open_id", dest.user_id, message)
+        except RenderError as exc:
+            raise PermanentSendError(f"消息过长无法发送: {exc}", code="too_long") from exc
+        raise PermanentSendError("目的地缺少 chat_id / user_id / robot_token", code="no_target")
+
+    async def _send_app(self, http: aiohttp.ClientSession, api: FeishuApi, id_type: str,
+                        receive_id: str, message: OutgoingMessage) -> SendResult:
+        def fits(msg_type: str, content: dict[str, Any]) -> bool:
+            body = dumps(app_message_body(receive_id, msg_type, content)).encode()
+            return len(body) <= app_body_limit(msg_type)
+
+        is_card = bool(message.actions) or message.markdown
+        first = (CARD_MAX_BODY if is_card else TEXT_MAX_BODY) - 1024
+        message_id = ""
+        for msg_type, content in render(message, cards=True, fits=fits, first_limit=first):
+            message_id = await api.send_message(http, id_type, receive_id, msg_type, content)
+        return SendResult(message_id)
+
+    async def _send_robot(self, http: aiohttp.ClientSession, api: FeishuApi, dest: Destination,
+                          message: OutgoingMessage) -> SendResult:
+        def fits(msg_type: str, content: dict[str, Any]) -> bool:
+            body = dumps(api.robot_body(msg_type, content, dest.robot_secret)).encode()
+            return len(body) <= ROBOT_MAX_BODY
+
+        parts = render(message, cards=False, fits=fits, first_limit=ROBOT_MAX_BODY - 1024)
+        for msg_type, content in parts:
+            await api.send_robot(http, dest.robot_token, dest.robot_secret, msg_type, content)
+        return SendResult("")
+
+    async def update_card(self, http: aiohttp.ClientSession, dest: Destination, message_id: str,
+                          message: OutgoingMessage) -> None:
+        """Replace a sent card (PATCH /im/v1/messages/{id}), e.g. to show who approved."""
+        api = self._api(dest.bot)
+        card = build_card(title=message.title, text=message.text, markdown=message.markdown,
+                          mentions=message.mentions, actions=message.actions)
+        if len(dumps({"content": dumps(card)}).encode()) > CARD_MAX_BODY:
+            raise PermanentSendError("卡片过长无法更新", code="too_long")
+        await api.patch_card(http, message_id, card)
+
+    def rate_limit(self, dest: Destination) -> tuple[int, float]:
+        """(messages, per seconds) allowed to ``dest``: custom bot per minute, app per second."""
+        cfg = self._bots.get(dest.bot) or FeishuBotConfig()
+        if dest.robot_token:
+            return cfg.robot_messages_per_minute, 60.0
+        if dest.chat_id:
+            return cfg.chat_messages_per_second, 1.0
+        return cfg.user_messages_per_second, 1.0
+
+
+def _error(status: int, code: str) -> web.Response:
+    return web.json_response({"error": code, "message": _MESSAGES.get(code, code), "fields": {}},
+                             status=status)
+
+
+def _json_object(raw: bytes, status: int, reason: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise _Refused(status, reason) from None
+    if not isinstance(value, dict):
+        raise _Refused(status, reason)
+    return value
+
+
+async def _read_limited(request: web.Request, limit: int) -> bytes:
+    """The body, refusing (413) before reading when it is, or turns out, larger than ``limit``."""
+    if request.content_length is not None and request.content_length > limit:
+        raise _Refused(413, "too_large")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await request.content.read(65536)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > limit:
+            raise _Refused(413, "too_large")
+        chunks.append(chunk)

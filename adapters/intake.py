@@ -1,0 +1,210 @@
+"""The ticket intake API (DESIGN §4): signed POSTs from the hotline, and the bearer-token read API.
+
+Signature: lowercase hex HMAC-SHA256(intake secret, ``timestamp + "." + raw_body``), timestamp in
+unix seconds within 300 s of now, compared in constant time. The body size is checked against
+Content-Length before it is read, and again while reading.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time as _time
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+from sqlalchemy import func, select
+
+from bot.context import CTX, BotContext
+from bot.errors import error_response
+from bot.intake import TicketEventIn, field_errors, parse_ticket
+from bot.lifecycle import OPEN_STATES, LifecycleError, State
+from bot.views import ticket_view
+from store.models import AuditEvent, SmsMessage, Ticket
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The intake signature of ``body`` at ``timestamp``."""
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+async def _read_signed(request: web.Request) -> bytes | web.Response:
+    """Body of a correctly signed request, or the error answer to send."""
+    ctx = request.app[CTX]
+    limit = ctx.config.intake.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        return error_response(413, "too_large", "请求体超过 1 MiB。")
+    ts = request.headers.get("X-Hotline-Timestamp", "")
+    sig = request.headers.get("X-Hotline-Signature", "")
+    if not ts or not sig:
+        return error_response(401, "unsigned", "缺少签名头 X-Hotline-Timestamp / X-Hotline-Signature。")
+    try:
+        ts_value = int(ts)
+    except ValueError:
+        return error_response(401, "bad_timestamp", "时间戳格式不对。")
+    if abs(ctx.clock.now().timestamp() - ts_value) > ctx.config.intake.window_seconds:
+        return error_response(401, "stale", "时间戳超出 300 秒有效期。")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            return error_response(413, "too_large", "请求体超过 1 MiB。")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if not hmac.compare_digest(sign(ctx.config.intake.secret, ts, body), sig.lower()):
+        return error_response(401, "bad_signature", "签名不正确。")
+    if request.content_type != "application/json":
+        return error_response(415, "not_json", "请以 application/json 提交。")
+    return body
+
+
+def _json(body: bytes) -> Any | web.Response:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return error_response(400, "invalid_json", "请求体不是有效的 JSON。")
+
+
+async def _view(ctx: BotContext, s: Any, ticket: Ticket) -> dict[str, Any]:
+    events = list((await s.execute(select(AuditEvent).where(AuditEvent.ticket_id == ticket.id)
+                                   .order_by(AuditEvent.id))).scalars())
+    sms = list((await s.execute(select(SmsMessage).where(SmsMessage.ticket_id == ticket.id)
+                                .order_by(SmsMessage.id))).scalars())
+    return ticket_view(ticket, events, ctx.calendar, ctx.directory, sms)
+
+
+async def post_ticket(request: web.Request) -> web.Response:
+    """``POST /api/v1/tickets``: 201 created, 200 identical again, 409 conflict."""
+    ctx = request.app[CTX]
+    started = _time.perf_counter()
+    status = await _post_ticket(request, ctx)
+    ctx.metrics.intake_total.labels(str(status.status)).inc()
+    ctx.metrics.intake_latency.labels(str(status.status)).observe(_time.perf_counter() - started)
+    return status
+
+
+async def _post_ticket(request: web.Request, ctx: BotContext) -> web.Response:
+    body = await _read_signed(request)
+    if isinstance(body, web.Response):
+        return body
+    data = _json(body)
+    if isinstance(data, web.Response):
+        return data
+    if not isinstance(data, dict):
+        return error_response(400, "invalid", "请求体应为 JSON 对象。")
+    try:
+        ticket_in = parse_ticket(data)
+    except ValidationError as exc:
+        fields = field_errors(exc)
+        return error_response(400, "invalid", "工单字段有误：" + "、".join(fields), fields)
+    async with ctx.sessions.begin() as s:
+        result = await ctx.service.register(s, ticket_in, via="api")
+        if result.conflict:
+            return error_response(409, "conflict", f"工单 {ticket_in.number} 已存在且内容不同。",
+                                  {"number": "已存在且内容不同"})
+        view = await _view(ctx, s, result.ticket)
+    return web.json_response(view, status=201 if result.created else 200,
+                             dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+async def post_event(request: web.Request) -> web.Response:
+    """``POST /api/v1/tickets/{source}/{number}/events``: urge, reopen, extension_decision, close."""
+    ctx = request.app[CTX]
+    body = await _read_signed(request)
+    if isinstance(body, web.Response):
+        return body
+    data = _json(body)
+    if isinstance(data, web.Response):
+        return data
+    try:
+        event = TicketEventIn.model_validate(data)
+    except ValidationError as exc:
+        fields = field_errors(exc)
+        return error_response(400, "invalid", "事件字段有误：" + "、".join(fields), fields)
+    source, number = request.match_info["source"], request.match_info["number"]
+    async with ctx.sessions.begin() as s:
+        ticket = await ctx.service.get(s, source, number)
+        if ticket is None:
+            return error_response(404, "not_found", f"没有工单 {source}/{number}。")
+        if event.id and await _seen_event(s, ticket, event.id):
+            return web.json_response(await _view(ctx, s, ticket), status=200,
+                                     dumps=lambda o: json.dumps(o, ensure_ascii=False))
+        try:
+            await ctx.service.hotline_event(s, ticket, event)
+        except LifecycleError as exc:
+            return error_response(409, "wrong_state", str(exc))
+        view = await _view(ctx, s, ticket)
+    return web.json_response(view, status=200, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+async def _seen_event(s: Any, ticket: Ticket, event_id: str) -> bool:
+    rows = await s.execute(select(AuditEvent.detail).where(AuditEvent.ticket_id == ticket.id))
+    return any(d.get("event") == event_id for (d,) in rows.all())
+
+
+def _authorized(request: web.Request) -> bool:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return False
+    token = header[7:].strip().encode()
+    return any(hmac.compare_digest(token, t.encode()) for t in request.app[CTX].config.api.tokens)
+
+
+async def get_ticket(request: web.Request) -> web.Response:
+    """``GET /api/v1/tickets/{source}/{number}``."""
+    if not _authorized(request):
+        return error_response(401, "unauthorized", "缺少或无效的访问令牌。")
+    ctx = request.app[CTX]
+    async with ctx.sessions() as s:
+        ticket = await ctx.service.get(s, request.match_info["source"], request.match_info["number"])
+        if ticket is None:
+            return error_response(404, "not_found", "没有这个工单。")
+        view = await _view(ctx, s, ticket)
+    return web.json_response(view, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+async def list_tickets(request: web.Request) -> web.Response:
+    """``GET /api/v1/tickets?state=&unit=&overdue=&tag=&limit=&offset=``."""
+    if not _authorized(request):
+        return error_response(401, "unauthorized", "缺少或无效的访问令牌。")
+    ctx = request.app[CTX]
+    q = request.query
+    try:
+        limit = min(max(int(q.get("limit", "50")), 1), 500)
+        offset = max(int(q.get("offset", "0")), 0)
+    except ValueError:
+        return error_response(400, "invalid", "limit / offset 应为整数。", {"limit": "应为整数"})
+    conds = []
+    if q.get("state"):
+        if q["state"] not in State.__members__.values():
+            return error_response(400, "invalid", "state 取值不对。", {"state": "取值不对"})
+        conds.append(Ticket.state == q["state"])
+    if q.get("unit"):
+        conds.append(Ticket.unit_code == q["unit"])
+    if q.get("overdue") in ("1", "true", "yes"):
+        conds += [Ticket.deadline < ctx.clock.now(), Ticket.state.in_([str(x) for x in OPEN_STATES])]
+    async with ctx.sessions() as s:
+        stmt = select(Ticket).where(*conds).order_by(Ticket.deadline.is_(None), Ticket.deadline, Ticket.id)
+        tag = q.get("tag")
+        if tag:
+            # Tags are a JSON list; filter in Python over the other conditions (portable).
+            tickets = [t for t in (await s.execute(stmt)).scalars() if tag in (t.tags or [])]
+            total = len(tickets)
+            page = tickets[offset:offset + limit]
+        else:
+            total = (await s.execute(select(func.count()).select_from(Ticket).where(*conds))).scalar_one()
+            page = list((await s.execute(stmt.limit(limit).offset(offset))).scalars())
+        items = [await _view(ctx, s, t) for t in page]
+    return web.json_response({"items": items, "total": total},
+                             dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+def setup_routes(app: web.Application) -> None:
+    """Register the intake and read routes."""
+    app.router.add_post("/api/v1/tickets", post_ticket)
+    app.router.add_post("/api/v1/tickets/{source}/{number}/events", post_event)
+    app.router.add_get("/api/v1/tickets", list_tickets)
+    app.router.add_get("/api/v1/tickets/{source}/{number}", get_ticket)

@@ -1,0 +1,361 @@
+"""Alibaba Cloud SMS (dysmsapi 2017-05-25): SendSms signed ACS3-HMAC-SHA256, SmsReport / SmsUp pushes.
+
+Wire details from SMS.md §1. SendSms goes as the SDK sends it: ``POST /``, every parameter in the
+query string (percent-encoded exactly as signed), empty body.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import aiohttp
+from yarl import URL
+
+from adapters.base import PermanentSendError, SendError, TransientSendError
+from adapters.sms.base import SmsReceipt, SmsReply, SmsSendResult
+from adapters.sms.templates import (
+    ALIYUN_FORBIDDEN,
+    BEIJING,
+    COMMON_FORBIDDEN,
+    SendLimiter,
+    SmsAccountError,
+    SmsUnknownOutcomeError,
+    VariableRules,
+    check_variables,
+    host_header,
+    normalize_cn_mobile,
+    post,
+)
+from bot.clock import Clock, SystemClock
+
+if TYPE_CHECKING:
+    from adapters.sms.registry import AliyunConfig
+
+__all__ = [
+    "ACTION",
+    "EMPTY_SHA256",
+    "VERSION",
+    "Acs3Signature",
+    "AliyunSmsProvider",
+    "acs3_canonical_headers",
+    "acs3_canonical_query",
+    "acs3_sign",
+    "aliyun_error",
+    "parse_aliyun_push",
+    "percent_encode",
+    "rpc_sign",
+    "rpc_string_to_sign",
+]
+
+ACTION = "SendSms"
+VERSION = "2017-05-25"
+ALGORITHM = "ACS3-HMAC-SHA256"
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+# --------------------------------------------------------------------------- signing
+
+
+def percent_encode(value: str) -> str:
+    """RFC 3986 encoding both signatures use: keep ``A-Za-z0-9-_.~``, UTF-8 ``%XX`` otherwise."""
+    return quote(value, safe="-_.~")
+
+
+def acs3_canonical_query(query: Mapping[str, str]) -> str:
+    """CanonicalQueryString: sorted by name, names and values encoded, empty value as ``name=``."""
+    return "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(query.items()))
+
+
+def _signed(name: str) -> bool:
+    return name in ("host", "content-type") or name.startswith("x-acs-")
+
+
+def acs3_canonical_headers(headers: Mapping[str, str | Sequence[str]]) -> tuple[str, str]:
+    """Return (CanonicalHeaders, SignedHeaders) over host, content-type and x-acs-* headers.
+
+    Names are lower-cased (case variants merge), values trimmed; several values of one name
+    are sorted and joined with ``,`` as the SDK does.
+    """
+    merged: dict[str, list[str]] = {}
+    for name, value in headers.items():
+        key = name.strip().lower()
+        if not _signed(key):
+            continue
+        values = [value] if isinstance(value, str) else list(value)
+        merged.setdefault(key, []).extend(v.strip() for v in values)
+    names = sorted(merged)
+    canonical = "".join(f"{n}:{','.join(sorted(merged[n]))}\n" for n in names)
+    return canonical, ";".join(names)
+
+
+@dataclass(frozen=True, slots=True)
+class Acs3Signature:
+    """Every intermediate of an ACS3-HMAC-SHA256 signature, for tests and fake servers."""
+
+    canonical_query: str
+    canonical_request: str
+    hashed_canonical_request: str
+    signed_headers: str
+    signature: str
+    authorization: str
+
+
+def acs3_sign(*, method: str, canonical_uri: str, query: Mapping[str, str],
+              headers: Mapping[str, str | Sequence[str]], hashed_payload: str,
+              access_key_id: str, access_key_secret: str) -> Acs3Signature:
+    """Sign one request with ACS3-HMAC-SHA256 (SMS.md §1.3); an empty URI counts as ``/``."""
+    canonical_query = acs3_canonical_query(query)
+    canonical_headers, signed_headers = acs3_canonical_headers(headers)
+    canonical_request = "\n".join([method.upper(), canonical_uri or "/", canonical_query,
+                                   canonical_headers, signed_headers, hashed_payload])
+    hashed = hashlib.sha256(canonical_request.encode()).hexdigest()
+    string_to_sign = f"{ALGORITHM}\n{hashed}"
+    signature = hmac.new(access_key_secret.encode(), string_to_sign.encode(), hashlib.sha256).hexdigest()
+    authorization = (f"{ALGORITHM} Credential={access_key_id},SignedHeaders={signed_headers},"
+                     f"Signature={signature}")
+    return Acs3Signature(canonical_query, canonical_request, hashed, signed_headers, signature,
+                         authorization)
+
+
+def rpc_string_to_sign(method: str, params: Mapping[str, str]) -> str:
+    """Legacy RPC (SignatureVersion 1.0) StringToSign: ``METHOD&%2F&pct(canonicalized)``."""
+    canonical = "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(params.items()))
+    return f"{method.upper()}&{percent_encode('/')}&{percent_encode(canonical)}"
+
+
+def rpc_sign(method: str, params: Mapping[str, str], access_key_secret: str) -> str:
+    """Legacy RPC HMAC-SHA1 signature (Base64), key = AccessKeySecret + ``&`` (SMS.md §1.4)."""
+    digest = hmac.new(f"{access_key_secret}&".encode(), rpc_string_to_sign(method, params).encode(),
+                      hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+# --------------------------------------------------------------------------- errors
+
+_TRANSIENT = {"isp.SYSTEM_ERROR", "isv.SYSTEM_ERROR", "ServiceUnavailable", "InternalError",
+              "SignatureNonceUsed"}
+_BALANCE = {"isv.AMOUNT_NOT_ENOUGH", "isv.OUT_OF_SERVICE"}
+_ACCOUNT = _BALANCE | {
+    "isv.DAY_LIMIT_CONTROL", "isv.MONTH_LIMIT_CONTROL", "isp.RAM_PERMISSION_DENY",
+    "isv.PRODUCT_UN_SUBSCRIPT", "isv.ACCOUNT_NOT_EXISTS", "isv.ACCOUNT_ABNORMAL",
+    "isv.DENY_IP_RANGE", "SignatureDoesNotMatch", "IncompleteSignature", "InvalidTimeStamp.Expired",
+}
+
+
+def _window_seconds(message: str) -> float:
+    if "分钟" in message:
+        return 60.0
+    if "小时" in message:
+        return 3600.0
+    if "天" in message:
+        return 86400.0
+    return 60.0
+
+
+def aliyun_error(code: str, message: str = "", *, status: int = 200,
+                 retry_after: float | None = None) -> SendError:
+    """Map an Alibaba ``Code`` (and HTTP status) to the error the outbox acts on (SMS.md §1.5).
+
+    Throttling, system errors and 5xx are transient; per-number flow control is transient with
+    the window as ``retry_after``; account problems are SmsAccountError (balance marked);
+    everything else, unknown codes included, is permanent.
+    """
+    text = f"阿里云短信：{code} {message}".strip()
+    if code.startswith("Throttling"):
+        return TransientSendError(text, code=code, retry_after=retry_after or 1.0)
+    if code == "isv.BUSINESS_LIMIT_CONTROL":
+        return TransientSendError(text, code=code, retry_after=_window_seconds(message))
+    if code in _TRANSIENT:
+        return TransientSendError(text, code=code, retry_after=retry_after)
+    if code in _ACCOUNT or code.startswith("InvalidAccessKeyId"):
+        return SmsAccountError(text, code=code, balance=code in _BALANCE)
+    if status >= 500 and (not code or code.startswith("http_")):
+        return TransientSendError(text, code=code or f"http_{status}", retry_after=retry_after)
+    return PermanentSendError(text, code=code or f"http_{status}")
+
+
+# --------------------------------------------------------------------------- pushes
+
+
+def _beijing_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
+    except ValueError:
+        return None
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("true", "1")
+
+
+def _phone(value: Any) -> str:
+    text = str(value or "").strip()
+    try:
+        return normalize_cn_mobile(text)
+    except PermanentSendError:
+        return text
+
+
+def parse_aliyun_push(body: bytes) -> list[SmsReceipt | SmsReply]:
+    """Decode an SmsReport or SmsUp push (a JSON array; one object is accepted too)."""
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not a JSON body: {exc}") from exc
+    items = data if isinstance(data, list) else [data]
+    out: list[SmsReceipt | SmsReply] = []
+    for item in items:
+        if not isinstance(item, dict) or not item.get("phone_number"):
+            raise ValueError(f"unknown push item: {item!r:.200}")
+        phone = _phone(item["phone_number"])
+        if "biz_id" in item or "success" in item or "err_code" in item:
+            out.append(SmsReceipt(
+                provider_id=str(item.get("biz_id") or ""),
+                phone=phone,
+                delivered=_truthy(item.get("success")),
+                code=str(item.get("err_code") or ""),
+                description=str(item.get("err_msg") or ""),
+                out_id=str(item.get("out_id") or ""),
+                at=_beijing_time(item.get("report_time")) or _beijing_time(item.get("send_time")),
+            ))
+        elif "content" in item:
+            extra = {k: str(item[k]) for k in ("sign_name", "sequence_id") if item.get(k) is not None}
+            out.append(SmsReply(
+                phone=phone,
+                text=str(item.get("content") or ""),
+                provider_msg_id=str(item.get("sequence_id") or ""),
+                extend_code=str(item.get("dest_code") or ""),
+                at=_beijing_time(item.get("send_time")),
+                extra=extra,
+            ))
+        else:
+            raise ValueError(f"unknown push item: {item!r:.200}")
+    return out
+
+
+# --------------------------------------------------------------------------- provider
+
+
+class AliyunSmsProvider:
+    """Alibaba Cloud SMS: templated SendSms, V3 signature, SmsReport / SmsUp pushes."""
+
+    name = "aliyun"
+    carries_text = False
+    """Templates only: the answer text itself cannot go in a variable."""
+
+    def __init__(self, config: AliyunConfig, *, clock: Clock | None = None,
+                 nonce: Callable[[], str] | None = None) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.nonce = nonce or (lambda: uuid.uuid4().hex)
+        self.base = URL(config.api_base.rstrip("/"))
+        self.rules = VariableRules(max_length=config.param_max_length,
+                                   forbidden_chars=COMMON_FORBIDDEN + ALIYUN_FORBIDDEN)
+        self.limiter = SendLimiter(per_second=config.rate_per_second,
+                                   per_number_daily=config.per_number_daily, rolling=True,
+                                   clock=self.clock)
+
+    def _template(self, kind: str) -> str:
+        template = self.config.templates.get(kind)
+        if not template:
+            raise PermanentSendError(f"未配置 {kind} 短信模板", code="template_missing")
+        return template
+
+    def validate(self, kind: str, params: dict[str, str]) -> None:
+        """Refuse a missing template or a variable Alibaba would reject, before any call."""
+        self._template(kind)
+        check_variables(kind, params, self.rules, self.config.variables)
+
+    def build_query(self, phone: str, kind: str, params: dict[str, str], out_id: str) -> dict[str, str]:
+        """The SendSms parameters (no empty values: SDK generations canonicalise them differently)."""
+        template = self._template(kind)
+        pairs = check_variables(kind, params, self.rules, self.config.variables)
+        if len(out_id) >= 256:
+            raise PermanentSendError("OutId 过长", code="out_id_too_long")
+        query = {"PhoneNumbers": normalize_cn_mobile(phone), "SignName": self.config.sign_name,
+                 "TemplateCode": template}
+        if pairs:
+            query["TemplateParam"] = json.dumps(dict(pairs), ensure_ascii=False, separators=(",", ":"))
+        if out_id:
+            query["OutId"] = out_id
+        if self.config.extend_code:
+            query["SmsUpExtendCode"] = self.config.extend_code
+        return query
+
+    def sign_headers(self, query: Mapping[str, str], body: bytes = b"") -> dict[str, str]:
+        """Fresh date and nonce, then the signed headers for one try."""
+        headers = {
+            "host": host_header(self.base),
+            "x-acs-action": ACTION,
+            "x-acs-version": VERSION,
+            "x-acs-date": self.clock.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "x-acs-signature-nonce": self.nonce(),
+            "x-acs-content-sha256": hashlib.sha256(body).hexdigest(),
+        }
+        if self.config.security_token:
+            headers["x-acs-security-token"] = self.config.security_token
+        sig = acs3_sign(method="POST", canonical_uri="/", query=query, headers=headers,
+                        hashed_payload=headers["x-acs-content-sha256"],
+                        access_key_id=self.config.access_key_id,
+                        access_key_secret=self.config.access_key_secret)
+        headers["Authorization"] = sig.authorization
+        return headers
+
+    async def send(self, http: aiohttp.ClientSession, phone: str, kind: str,
+                   params: dict[str, str], out_id: str) -> SmsSendResult:
+        """SendSms to one number; ``out_id`` goes as OutId and comes back in the receipt."""
+        query = self.build_query(phone, kind, params, out_id)
+        reservation = self.limiter.reserve(query["PhoneNumbers"])
+        try:
+            headers = self.sign_headers(query)
+            url = URL(f"{self.base}/?{acs3_canonical_query(query)}", encoded=True)
+            answer = await post(http, url, headers=headers, data=None, timeout_s=self.config.timeout)
+            return self._result(answer.status, answer.body, answer.retry_after)
+        except SmsUnknownOutcomeError:
+            raise
+        except SendError:
+            self.limiter.release(reservation)
+            raise
+
+    def _result(self, status: int, body: bytes, retry_after: float | None) -> SmsSendResult:
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            data = None
+        if not isinstance(data, dict):
+            if status >= 500:
+                raise TransientSendError(f"阿里云短信 HTTP {status}", code=f"http_{status}",
+                                         retry_after=retry_after)
+            if status == 200:
+                raise SmsUnknownOutcomeError("阿里云短信应答无法解析，发送结果未知", code="bad_response")
+            raise PermanentSendError(f"阿里云短信 HTTP {status}", code=f"http_{status}")
+        code = str(data.get("Code") or "")
+        if status == 200 and code == "OK":
+            return SmsSendResult(provider_id=str(data.get("BizId") or ""))
+        raise aliyun_error(code or f"http_{status}", str(data.get("Message") or ""), status=status,
+                           retry_after=retry_after)
+
+    def parse_callback(self, body: bytes, content_type: str) -> list[SmsReceipt | SmsReply]:
+        """Decode an SmsReport / SmsUp push body (JSON array)."""
+        return parse_aliyun_push(body)
+
+    def callback_answer(self, ok: bool) -> tuple[int, str, bytes]:
+        """(status, content type, body) to answer a push: 200 code 0 once stored, else 500."""
+        if ok:
+            return 200, "application/json", json.dumps({"code": 0, "msg": "接收成功"},
+                                                       ensure_ascii=False).encode()
+        return 500, "application/json", json.dumps({"code": 1, "msg": "接收失败"},
+                                                   ensure_ascii=False).encode()

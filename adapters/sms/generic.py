@@ -1,0 +1,325 @@
+"""A generic government SMS gateway (政务短信平台 / China Mobile 云MAS "HTTP"), driven by config.
+
+Everything about the wire is configurable (GenericGatewayConfig): field names, body encoding,
+the signing recipe, success rule, error codes and push field names. Defaults follow 云MAS
+``norsubmit`` (SMS.md §4). In ``text`` mode the gateway takes free text, so the answer itself can
+travel (placeholder ``{text}``); the result reports how many billed segments it takes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import string
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode
+from zoneinfo import ZoneInfo
+
+import aiohttp
+from yarl import URL
+
+from adapters.base import PermanentSendError, SendError, TransientSendError
+from adapters.sms.base import SmsReceipt, SmsReply, SmsSendResult, SmsTemplateError
+from adapters.sms.templates import (
+    SendLimiter,
+    SmsAccountError,
+    SmsUnknownOutcomeError,
+    VariableRules,
+    check_value,
+    check_variables,
+    count_segments,
+    find_url,
+    normalize_cn_mobile,
+    post,
+    split_segments,
+)
+from bot.clock import Clock, SystemClock
+
+if TYPE_CHECKING:
+    from adapters.sms.registry import GenericGatewayConfig
+
+__all__ = [
+    "GenericGatewayProvider",
+    "decode_body",
+    "encode_body",
+    "mas_mac",
+    "sign_fields",
+    "signing_string",
+]
+
+SECRET_TOKEN = "{secret}"
+
+
+# --------------------------------------------------------------------------- signing
+
+
+def mas_mac(*, ec_name: str, ap_id: str, secret_key: str, mobiles: str, content: str, sign: str,
+            add_serial: str, charset: str = "utf-8") -> str:
+    """云MAS norsubmit ``mac``: lower-hex MD5 of the seven fields concatenated (SMS.md §4)."""
+    raw = f"{ec_name}{ap_id}{secret_key}{mobiles}{content}{sign}{add_serial}"
+    return hashlib.md5(raw.encode(charset)).hexdigest()
+
+
+def signing_string(config: GenericGatewayConfig, fields: Mapping[str, str]) -> str:
+    """The string the recipe signs: the listed fields joined, or sorted ``k=v&…`` for ``[]``."""
+    order = config.effective_sign_fields()
+    if not order:
+        return "&".join(f"{k}={fields[k]}" for k in sorted(fields) if k != config.sign_field)
+    parts = [config.secret if name == SECRET_TOKEN else fields.get(name, "") for name in order]
+    return config.sign_separator.join(parts)
+
+
+def sign_fields(config: GenericGatewayConfig, fields: Mapping[str, str]) -> str:
+    """The signature value for ``fields`` per the configured algorithm and case."""
+    data = signing_string(config, fields).encode(config.charset)
+    key = config.secret.encode(config.charset)
+    algo = config.sign_algo
+    if algo == "md5":
+        digest = hashlib.md5(data).hexdigest()
+    elif algo == "sha256":
+        digest = hashlib.sha256(data).hexdigest()
+    elif algo == "hmac-sha256":
+        digest = hmac.new(key, data, hashlib.sha256).hexdigest()
+    elif algo == "hmac-md5":
+        digest = hmac.new(key, data, hashlib.md5).hexdigest()
+    else:
+        return ""
+    return digest.upper() if config.sign_case == "upper" else digest
+
+
+def encode_body(config: GenericGatewayConfig, fields: Mapping[str, str]) -> tuple[bytes, str]:
+    """(body bytes, content type) for the configured encoding."""
+    charset = config.charset
+    if config.body_encoding == "form":
+        return (urlencode(dict(fields), encoding=charset).encode("ascii"),
+                f"application/x-www-form-urlencoded; charset={charset}")
+    raw = json.dumps(dict(fields), ensure_ascii=False).encode(charset)
+    if config.body_encoding == "json":
+        return raw, f"application/json; charset={charset}"
+    return base64.b64encode(raw), "text/plain"
+
+
+def decode_body(body: bytes, content_type: str = "", charset: str = "utf-8") -> Any:
+    """Decode a gateway body: JSON, Base64(JSON) or a form; ValueError if none fits."""
+    text = body.decode(charset, errors="strict").strip()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    try:
+        return json.loads(base64.b64decode(text, validate=True).decode(charset))
+    except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
+        pass
+    if "=" in text:
+        return dict(parse_qsl(text, keep_blank_values=True, encoding=charset, errors="strict"))
+    raise ValueError("body is neither JSON, Base64(JSON) nor a form")
+
+
+# --------------------------------------------------------------------------- provider
+
+
+class GenericGatewayProvider:
+    """A configurable HTTP gateway: free text or templates, recipe signing, field-mapped pushes."""
+
+    name = "generic"
+
+    def __init__(self, config: GenericGatewayConfig, *, clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.url = URL(config.url)
+        self.zone = ZoneInfo(config.timezone)
+        self.carries_text = config.mode == "text"
+        self.prefix_length = len(config.sign_text) + 2 if config.sign_text else 0
+        self.text_rules = VariableRules(max_length=0, forbid_urls=not config.allow_urls,
+                                        allow_newlines=True)
+        self.param_rules = VariableRules(max_length=config.param_max_length,
+                                         forbid_urls=not config.allow_urls)
+        self.limiter = SendLimiter(per_second=config.rate_per_second,
+                                   per_number_daily=config.per_number_daily, clock=self.clock)
+
+    # -- content
+
+    def render(self, kind: str, params: Mapping[str, str]) -> str:
+        """text mode: the message text for ``kind``, variables checked and filled in."""
+        pattern = self.config.texts.get(kind)
+        if not pattern:
+            raise PermanentSendError(f"未配置 {kind} 短信内容", code="template_missing")
+        values: dict[str, str] = {}
+        for _, name, _, _ in string.Formatter().parse(pattern):
+            if name is None or name in values:
+                continue
+            if name not in params:
+                raise SmsTemplateError(f"短信内容缺少变量 {name}", variable=name)
+            values[name] = check_value(name, params[name], self.text_rules)
+        text = pattern.format_map(values)
+        if not self.config.allow_urls and (url := find_url(text)):
+            raise SmsTemplateError(f"短信内容不能含链接：{url}", variable="text")
+        segments = count_segments(self.prefix_length + len(text))
+        if segments > self.config.max_segments:
+            raise SmsTemplateError(
+                f"短信过长：{len(text)} 字，{segments} 条，上限 {self.config.max_segments} 条",
+                variable="text")
+        return text
+
+    def segments(self, text: str) -> list[str]:
+        """How carriers split ``text`` (the configured 签名 counts in the first part)."""
+        return split_segments(text, self.prefix_length)
+
+    def validate(self, kind: str, params: dict[str, str]) -> None:
+        """Refuse what the gateway would reject: missing content, bad variables, too long."""
+        self._content(kind, params)
+
+    def _content(self, kind: str, params: Mapping[str, str]) -> dict[str, str]:
+        cfg = self.config
+        if cfg.mode == "text":
+            return {cfg.text_field: self.render(kind, params)}
+        template = cfg.templates.get(kind)
+        if not template:
+            raise PermanentSendError(f"未配置 {kind} 短信模板", code="template_missing")
+        pairs = check_variables(kind, params, self.param_rules, cfg.variables)
+        if cfg.params_format == "json-object":
+            encoded = json.dumps(dict(pairs), ensure_ascii=False, separators=(",", ":"))
+        else:
+            encoded = json.dumps([v for _, v in pairs] or [""], ensure_ascii=False, separators=(",", ":"))
+        return {cfg.template_field: template, cfg.params_field: encoded}
+
+    def _timestamp(self) -> str:
+        now = self.clock.now()
+        fmt = self.config.timestamp_format
+        if fmt == "unix":
+            return str(int(now.timestamp()))
+        if fmt == "unix_ms":
+            return str(int(now.timestamp() * 1000))
+        return now.astimezone(self.zone).strftime(fmt)
+
+    def build_fields(self, phone: str, kind: str, params: Mapping[str, str], out_id: str) -> dict[str, str]:
+        """Every field of the send request, signature included, in a stable order."""
+        cfg = self.config
+        fields = dict(cfg.static_fields)
+        if cfg.secret_field:
+            fields[cfg.secret_field] = cfg.secret
+        fields[cfg.phone_field] = normalize_cn_mobile(phone)
+        fields.update(self._content(kind, params))
+        if cfg.out_id_field:
+            fields[cfg.out_id_field] = out_id
+        if cfg.timestamp_field:
+            fields[cfg.timestamp_field] = self._timestamp()
+        if cfg.sign_algo != "none":
+            fields[cfg.sign_field] = sign_fields(cfg, fields)
+        return fields
+
+    async def send(self, http: aiohttp.ClientSession, phone: str, kind: str,
+                   params: dict[str, str], out_id: str) -> SmsSendResult:
+        """Submit one message; ``segments`` is the billed count in text mode."""
+        cfg = self.config
+        fields = self.build_fields(phone, kind, params, out_id)
+        text = fields.get(cfg.text_field, "") if cfg.mode == "text" else ""
+        reservation = self.limiter.reserve(fields[cfg.phone_field])
+        try:
+            body, content_type = encode_body(cfg, fields)
+            answer = await post(http, self.url, headers={"Content-Type": content_type}, data=body,
+                                timeout_s=cfg.timeout)
+            provider_id = self._result(answer.status, answer.body, answer.retry_after)
+        except SmsUnknownOutcomeError:
+            raise
+        except SendError:
+            self.limiter.release(reservation)
+            raise
+        segments = count_segments(self.prefix_length + len(text)) if text else 1
+        return SmsSendResult(provider_id=provider_id, segments=segments)
+
+    def _result(self, status: int, body: bytes, retry_after: float | None) -> str:
+        cfg = self.config
+        if status >= 500 or status == 429:
+            raise TransientSendError(f"短信网关 HTTP {status}", code=f"http_{status}",
+                                     retry_after=retry_after)
+        try:
+            data = decode_body(body, charset=cfg.charset)
+        except (ValueError, UnicodeDecodeError):
+            data = None
+        if not isinstance(data, dict):
+            if status == 200:
+                raise SmsUnknownOutcomeError("短信网关应答无法解析，发送结果未知", code="bad_response")
+            raise PermanentSendError(f"短信网关 HTTP {status}", code=f"http_{status}")
+        flag = data.get(cfg.success_field)
+        flag_text = str(flag).lower() if not isinstance(flag, bool) else ("true" if flag else "false")
+        if status == 200 and flag_text in {v.lower() for v in cfg.success_values}:
+            return str(data.get(cfg.id_field) or "")
+        code = str(data.get(cfg.code_field) or f"http_{status}")
+        text = f"短信网关：{code}"
+        if code in cfg.transient_codes:
+            raise TransientSendError(text, code=code, retry_after=retry_after or 1.0)
+        if code in cfg.balance_codes:
+            raise SmsAccountError(text, code=code, balance=True)
+        if code in cfg.account_codes:
+            raise SmsAccountError(text, code=code)
+        raise PermanentSendError(text, code=code)
+
+    # -- pushes
+
+    def _time(self, value: Any, fmt: str) -> datetime | None:
+        if value in (None, ""):
+            return None
+        try:
+            if fmt == "unix":
+                return datetime.fromtimestamp(int(value), UTC)
+            if fmt == "unix_ms":
+                return datetime.fromtimestamp(int(value) / 1000, UTC)
+            return datetime.strptime(str(value), fmt).replace(tzinfo=self.zone)
+        except (TypeError, ValueError, OverflowError, OSError):
+            return None
+
+    @staticmethod
+    def _phone(value: Any) -> str:
+        text = str(value or "").strip()
+        try:
+            return normalize_cn_mobile(text)
+        except PermanentSendError:
+            return text
+
+    def parse_callback(self, body: bytes, content_type: str) -> list[SmsReceipt | SmsReply]:
+        """Decode a receipt or reply push using the configured field names."""
+        cfg = self.config
+        try:
+            data = decode_body(body, content_type, cfg.charset)
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"body is not {cfg.charset}: {exc}") from exc
+        items = data if isinstance(data, list) else [data]
+        out: list[SmsReceipt | SmsReply] = []
+        for item in items:
+            if not isinstance(item, dict):
+                raise ValueError(f"unknown push item: {item!r:.200}")
+            if cfg.receipt_status_field in item:
+                status = str(item[cfg.receipt_status_field])
+                out.append(SmsReceipt(
+                    provider_id=str(item.get(cfg.receipt_id_field) or ""),
+                    phone=self._phone(item.get(cfg.receipt_phone_field)),
+                    delivered=status in cfg.receipt_success_values,
+                    code=str(item.get(cfg.receipt_code_field) or status),
+                    at=self._time(item.get(cfg.receipt_time_field), cfg.receipt_time_format),
+                ))
+            elif cfg.reply_text_field in item:
+                known = {cfg.reply_text_field, cfg.reply_phone_field, cfg.reply_time_field,
+                         cfg.reply_extend_field, cfg.reply_id_field}
+                out.append(SmsReply(
+                    phone=self._phone(item.get(cfg.reply_phone_field)),
+                    text=str(item[cfg.reply_text_field] or ""),
+                    provider_msg_id=str(item.get(cfg.reply_id_field) or "") if cfg.reply_id_field else "",
+                    extend_code=str(item.get(cfg.reply_extend_field) or ""),
+                    at=self._time(item.get(cfg.reply_time_field), cfg.reply_time_format),
+                    extra={k: str(v) for k, v in item.items() if k not in known},
+                ))
+            else:
+                raise ValueError(f"unknown push item: {item!r:.200}")
+        return out
+
+    def callback_answer(self, ok: bool) -> tuple[int, str, bytes]:
+        """(status, content type, body) to answer a push."""
+        if ok:
+            return 200, "application/json", self.config.callback_ack.encode(self.config.charset)
+        return 500, "text/plain", b"error"

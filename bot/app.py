@@ -1,0 +1,141 @@
+"""The app factory: one aiohttp app; resources open and close in cleanup contexts, in order."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import func, select
+
+from adapters import intake
+from bot.calendar import WorkCalendar
+from bot.clock import Clock, SystemClock
+from bot.config import Config
+from bot.context import CTX, BotContext
+from bot.directory import Directory
+from bot.metrics import Metrics
+from bot.outbox import Outbox
+from bot.presets import build_rulebook
+from bot.tickets import TicketService
+from store.db import create_engine, ping, session_factory
+from store.migrate import current_revision, is_empty, upgrade
+from store.mirror import mirror_directory
+from store.models import OutboxMessage, Ticket
+
+log = logging.getLogger("hotline.app")
+
+
+def build_calendar(config: Config) -> WorkCalendar:
+    """The working-day calendar of the config."""
+    c = config.calendar
+    return WorkCalendar(c.timezone, c.office_day_end, c.extra_holidays, c.extra_workdays)
+
+
+def configured_bots(config: Config) -> dict[str, list[str]]:
+    """platform → bot names, with the console when it is enabled."""
+    bots = {p: list(getattr(config.platforms, p)) for p in ("wecom", "dingtalk", "feishu")}
+    if config.platforms.console.enabled:
+        bots["console"] = ["console"]
+    return bots
+
+
+def build_context(config: Config, clock: Clock | None = None, metrics: Metrics | None = None) -> BotContext:
+    """Wire the domain objects (no I/O yet)."""
+    clock = clock or SystemClock()
+    calendar = build_calendar(config)
+    rulebook = build_rulebook(config.procedure.preset, config.procedure.rules)
+    directory = Directory.from_config(config)
+    outbox = Outbox(directory, clock, configured_bots(config))
+    engine = create_engine(config.store.url, echo=config.store.echo)
+    service = TicketService(config=config, directory=directory, rulebook=rulebook, calendar=calendar,
+                            clock=clock, outbox=outbox)
+    return BotContext(config=config, clock=clock, calendar=calendar, rulebook=rulebook,
+                      directory=directory, metrics=metrics or Metrics(), engine=engine,
+                      sessions=session_factory(engine), outbox=outbox, service=service)
+
+
+async def prepare_store(ctx: BotContext, *, migrate: bool = True) -> None:
+    """Upgrade an empty store, check a non-empty one, and mirror the directory into it."""
+    if migrate and await is_empty(ctx.engine):
+        log.info("empty store: applying migrations")
+        await upgrade(ctx.engine)
+    elif await current_revision(ctx.engine) is None:
+        raise RuntimeError("the store has tables but no migration revision; run `hotline-bot db upgrade`")
+    cfg = ctx.config
+    async with ctx.sessions.begin() as s:
+        ids = await mirror_directory(
+            s, [(u.code, u.name, u.parent) for u in cfg.units],
+            [(p.name, p.mobile, dict(p.ids), [(r.unit, r.role) for r in p.roles]) for p in cfg.people])
+    ctx.directory.bind_ids(ids)
+
+
+async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
+    ctx = app[CTX]
+    await prepare_store(ctx, migrate=app.get(MIGRATE_KEY, True))
+    yield
+    await ctx.engine.dispose()
+
+
+async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
+    ctx = app[CTX]
+    ctx.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+    yield
+    await ctx.http.close()
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """``GET /healthz``: 200 when the store answers, 503 otherwise."""
+    ctx = request.app[CTX]
+    if await ping(ctx.engine):
+        return web.json_response({"status": "ok", "instance": ctx.instance_id,
+                                  "time": ctx.calendar.local(ctx.clock.now()).isoformat()})
+    return web.json_response({"status": "unavailable", "error": "store_unavailable",
+                              "message": "数据库无法连接。"}, status=503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """``GET /metrics``: Prometheus text format; ticket and outbox gauges are read at scrape time."""
+    ctx = request.app[CTX]
+    try:
+        async with ctx.sessions() as s:
+            by_state = dict((await s.execute(select(Ticket.state, func.count()).group_by(Ticket.state))).all())
+            depth = dict((await s.execute(select(OutboxMessage.channel, func.count())
+                                          .where(OutboxMessage.state == "pending")
+                                          .group_by(OutboxMessage.channel))).all())
+        from bot.lifecycle import State
+
+        for state in State:
+            ctx.metrics.tickets_by_state.labels(state.value).set(by_state.get(state.value, 0))
+        for channel in ("chat", "sms", "report"):
+            ctx.metrics.outbox_depth.labels(channel).set(depth.get(channel, 0))
+    except Exception:  # the store may be down; still export what we have
+        log.warning("metrics: store unavailable")
+    body = generate_latest(ctx.metrics.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+MIGRATE_KEY: web.AppKey[bool] = web.AppKey("hotline_migrate", bool)
+EXTENSIONS: list[Any] = []
+"""Callables ``(app) -> None`` that add routes and cleanup contexts (chat, senders, scheduler…)."""
+
+
+def create_app(config: Config, *, clock: Clock | None = None, migrate: bool = True,
+               with_background: bool = True) -> web.Application:
+    """The bot's aiohttp app. ``with_background=False`` leaves out senders and the scheduler."""
+    app = web.Application(client_max_size=config.intake.max_body_bytes)
+    ctx = build_context(config, clock)
+    app[CTX] = ctx
+    app[MIGRATE_KEY] = migrate
+    app.cleanup_ctx.append(_store_ctx)
+    app.cleanup_ctx.append(_http_ctx)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    intake.setup_routes(app)
+    from bot import wiring
+
+    wiring.install(app, with_background=with_background)
+    return app

@@ -1,0 +1,202 @@
+"""The working-day calendar: official Chinese holidays and 调休 plus the office's overrides.
+
+Working days come from the ``chinesecalendar`` package (holidays and make-up working weekends).
+The package only knows the years it was released for; for any other year the calendar falls
+back to Monday–Friday, logs a warning once per year and never raises. The office's
+``extra_holidays`` and ``extra_workdays`` always win over both the package and the fallback.
+
+Pure code: no I/O, no clock. Every date argument is a *local* date in the calendar's zone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+from chinese_calendar import constants as _cc_constants
+
+__all__ = ["PACKAGE_YEARS", "WorkCalendar"]
+
+log = logging.getLogger("hotline.calendar")
+
+#: The first and last year the installed ``chinesecalendar`` has data for (inclusive).
+PACKAGE_YEARS: tuple[int, int] = (
+    min(_cc_constants.holidays).year,
+    max(_cc_constants.holidays).year,
+)
+
+_ONE_DAY = timedelta(days=1)
+
+
+def _as_date(value: date | str, what: str) -> date:
+    """Coerce an override entry (a date or an ISO date string) to a plain ``date``."""
+    if isinstance(value, datetime):
+        raise TypeError(f"{what} must hold dates, not datetimes: {value!r}")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{what}: {value!r} is not an ISO date (YYYY-MM-DD)") from None
+    raise TypeError(f"{what} must hold dates, got {value!r}")
+
+
+def _check_date(d: object) -> date:
+    """Reject datetimes (their date depends on the zone) and non-dates."""
+    if isinstance(d, datetime):
+        raise TypeError("pass a local date, not a datetime (use WorkCalendar.local_date)")
+    if not isinstance(d, date):
+        raise TypeError(f"expected a date, got {d!r}")
+    return d
+
+
+class WorkCalendar:
+    """Working days and office hours in one time zone.
+
+    >>> cal = WorkCalendar()
+    >>> cal.is_workday(date(2026, 10, 10))   # a 调休 working Saturday
+    True
+    >>> cal.add_workdays(date(2026, 9, 30), 1)   # across the National Day holiday
+    datetime.date(2026, 10, 8)
+    """
+
+    def __init__(
+        self,
+        timezone: str = "Asia/Shanghai",
+        office_day_end: time | str = time(17, 30),
+        extra_holidays: Iterable[date | str] = (),
+        extra_workdays: Iterable[date | str] = (),
+    ) -> None:
+        self.tz: ZoneInfo = ZoneInfo(timezone)
+        if isinstance(office_day_end, str):
+            office_day_end = time.fromisoformat(office_day_end)
+        if office_day_end.tzinfo is not None:
+            raise ValueError("office_day_end is a local wall-clock time; give it without a zone")
+        self.office_day_end: time = office_day_end
+        self.extra_holidays: frozenset[date] = frozenset(
+            _as_date(d, "extra_holidays") for d in extra_holidays
+        )
+        self.extra_workdays: frozenset[date] = frozenset(
+            _as_date(d, "extra_workdays") for d in extra_workdays
+        )
+        both = self.extra_holidays & self.extra_workdays
+        if both:
+            listed = ", ".join(sorted(d.isoformat() for d in both))
+            raise ValueError(f"dates listed both as extra holiday and extra working day: {listed}")
+        self._cache: dict[date, bool] = {}
+        self._warned_years: set[int] = set()
+
+    def __repr__(self) -> str:
+        return (
+            f"WorkCalendar(timezone={self.tz.key!r}, office_day_end={self.office_day_end.isoformat()!r}, "
+            f"extra_holidays={len(self.extra_holidays)}, extra_workdays={len(self.extra_workdays)})"
+        )
+
+    # -- coverage -------------------------------------------------------------------------------
+
+    def is_covered(self, year: int) -> bool:
+        """Whether ``chinesecalendar`` has official holiday data for ``year``."""
+        return PACKAGE_YEARS[0] <= year <= PACKAGE_YEARS[1]
+
+    def uncovered_years(self, start: date, end: date) -> list[int]:
+        """The years between ``start`` and ``end`` (inclusive, either order) the package lacks."""
+        lo, hi = sorted((start.year, end.year))
+        return [y for y in range(lo, hi + 1) if not self.is_covered(y)]
+
+    # -- working days ---------------------------------------------------------------------------
+
+    def is_workday(self, d: date) -> bool:
+        """Whether ``d`` is a working day.
+
+        Order of authority: the office's ``extra_holidays`` / ``extra_workdays``, then
+        ``chinesecalendar`` (with 调休 make-up working weekends), then Monday–Friday for a year
+        the package does not know (logged once per year).
+        """
+        d = _check_date(d)
+        cached = self._cache.get(d)
+        if cached is not None:
+            return cached
+        if d in self.extra_holidays:
+            answer = False
+        elif d in self.extra_workdays:
+            answer = True
+        elif self.is_covered(d.year):
+            answer = bool(chinese_calendar.is_workday(d))
+        else:
+            self._warn_uncovered(d.year)
+            answer = d.weekday() < 5
+        self._cache[d] = answer
+        return answer
+
+    def _warn_uncovered(self, year: int) -> None:
+        if year in self._warned_years:
+            return
+        self._warned_years.add(year)
+        log.warning(
+            "chinesecalendar has no official holidays for %d (it knows %d-%d): treating "
+            "Monday-Friday as working days plus the configured extra_holidays/extra_workdays",
+            year,
+            *PACKAGE_YEARS,
+        )
+
+    def next_workday(self, d: date, include_self: bool = False) -> date:
+        """The first working day after ``d`` (or ``d`` itself if ``include_self`` and it works)."""
+        d = _check_date(d)
+        if include_self and self.is_workday(d):
+            return d
+        d += _ONE_DAY
+        while not self.is_workday(d):
+            d += _ONE_DAY
+        return d
+
+    def add_workdays(self, d: date, n: int) -> date:
+        """The ``n``-th working day after ``d``; ``d`` itself is not counted (``n >= 1``)."""
+        if n < 1:
+            raise ValueError(f"add_workdays needs n >= 1, got {n}")
+        for _ in range(n):
+            d = self.next_workday(d)
+        return d
+
+    def subtract_workdays(self, d: date, n: int) -> date:
+        """The ``n``-th working day before ``d``; ``d`` itself is not counted (``n >= 1``)."""
+        if n < 1:
+            raise ValueError(f"subtract_workdays needs n >= 1, got {n}")
+        d = _check_date(d)
+        for _ in range(n):
+            d -= _ONE_DAY
+            while not self.is_workday(d):
+                d -= _ONE_DAY
+        return d
+
+    def workdays_between(self, start: date, end: date) -> int:
+        """The number of working days in ``(start, end]``; negative (``-count((end, start])``)
+        when ``end`` is before ``start``."""
+        start, end = _check_date(start), _check_date(end)
+        if end < start:
+            return -self.workdays_between(end, start)
+        count = 0
+        d = start + _ONE_DAY
+        while d <= end:
+            count += self.is_workday(d)
+            d += _ONE_DAY
+        return count
+
+    # -- time zone ------------------------------------------------------------------------------
+
+    def office_day_end_at(self, d: date) -> datetime:
+        """The end of the office day on local date ``d``, as an aware datetime in ``tz``."""
+        return datetime.combine(_check_date(d), self.office_day_end, tzinfo=self.tz)
+
+    def local(self, dt: datetime) -> datetime:
+        """An aware datetime converted to the calendar's zone; a naive one is an error."""
+        if dt.tzinfo is None or dt.utcoffset() is None:
+            raise ValueError(f"naive datetime {dt.isoformat()}: a UTC offset is required")
+        return dt.astimezone(self.tz)
+
+    def local_date(self, dt: datetime) -> date:
+        """The local calendar date of an aware datetime."""
+        return self.local(dt).date()

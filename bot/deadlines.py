@@ -1,0 +1,385 @@
+"""Deadline rules: durations, rule matching and what a ticket is due (DESIGN §6).
+
+Counting follows the law for periods: the day of receipt is not counted (民法典 第二百零一条);
+a rule with ``roll`` moves a natural-day period that ends on a day off to the next working day
+(民法典 第二百零三条). All computing happens in the calendar's zone, and every datetime returned
+here is aware and expressed in the calendar's zone (``cal.tz``); convert to UTC to store it.
+
+Pure code: no I/O, no clock; the time of receipt is an argument.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bot.calendar import WorkCalendar
+
+__all__ = [
+    "DeadlineResult",
+    "Duration",
+    "Rule",
+    "RuleBook",
+    "TicketFacts",
+    "apply_duration",
+    "evaluate",
+    "extension_request_by",
+    "parse_duration",
+    "parse_progress",
+]
+
+DurationKind = Literal["wd", "d", "h", "same-day"]
+
+#: Largest ``n`` a duration may have: a typo such as ``7000wd`` is a config error, not a scan.
+MAX_N = 999
+
+_SIMPLE = re.compile(r"([0-9]{1,6})(wd|d|h)", re.ASCII)
+_SAME_DAY = re.compile(r"same-day@([0-9]{1,2}):([0-9]{2})", re.ASCII)
+_EXAMPLES = "'7wd' (working days), '3d' (natural days), '24h' (hours) or 'same-day@16:00'"
+
+
+# -- durations ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A period: ``n`` working days, natural days or hours, or "same day" with a cutoff time."""
+
+    kind: DurationKind
+    n: int
+    cutoff: time | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind == "same-day":
+            if self.cutoff is None or self.n != 0:
+                raise ValueError("a same-day duration has n == 0 and a cutoff time")
+        elif self.kind in ("wd", "d", "h"):
+            if self.cutoff is not None:
+                raise ValueError(f"a {self.kind!r} duration has no cutoff")
+            if not 1 <= self.n <= MAX_N:
+                raise ValueError(f"duration must be between 1 and {MAX_N}, got {self.n}")
+        else:
+            raise ValueError(f"unknown duration kind {self.kind!r}")
+
+    def __str__(self) -> str:
+        if self.kind == "same-day":
+            assert self.cutoff is not None
+            return f"same-day@{self.cutoff.strftime('%H:%M')}"
+        return f"{self.n}{self.kind}"
+
+
+def parse_duration(text: str) -> Duration:
+    """Parse ``"7wd"``, ``"3d"``, ``"24h"`` or ``"same-day@16:00"`` (case and outer spaces ignored).
+
+    >>> parse_duration("7wd")
+    Duration(kind='wd', n=7, cutoff=None)
+    >>> parse_duration("same-day@16:00")
+    Duration(kind='same-day', n=0, cutoff=datetime.time(16, 0))
+
+    Raises ``ValueError`` naming the text and the accepted forms.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"a duration is text such as {_EXAMPLES}, got {text!r}")
+    s = text.strip().lower()
+    m = _SIMPLE.fullmatch(s)
+    if m:
+        n = int(m.group(1))
+        if not 1 <= n <= MAX_N:
+            raise ValueError(f"invalid duration {text!r}: the number must be between 1 and {MAX_N}")
+        kind: DurationKind = m.group(2)  # type: ignore[assignment]
+        return Duration(kind, n)
+    m = _SAME_DAY.fullmatch(s)
+    if m:
+        hour, minute = int(m.group(1)), int(m.group(2))
+        if hour > 23 or minute > 59:
+            raise ValueError(
+                f"invalid duration {text!r}: the cutoff must be a time HH:MM from 00:00 to 23:59"
+            )
+        return Duration("same-day", 0, time(hour, minute))
+    if s.startswith("same-day"):
+        raise ValueError(f"invalid duration {text!r}: write the cutoff time, e.g. 'same-day@16:00'")
+    raise ValueError(f"invalid duration {text!r}: expected {_EXAMPLES}")
+
+
+def parse_progress(text: str) -> Duration | Literal["daily"]:
+    """Parse a ``progress`` setting: ``"daily"`` or a duration."""
+    if isinstance(text, str) and text.strip().lower() == "daily":
+        return "daily"
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise ValueError(f"{exc}, or 'daily'") from None
+
+
+def apply_duration(cal: WorkCalendar, start: datetime, dur: Duration, roll: bool = False) -> datetime:
+    """When a period of ``dur`` starting at ``start`` (aware) ends, in ``cal.tz``.
+
+    - ``Nwd``: the N-th working day after the local day of ``start``, at ``office_day_end``.
+    - ``Nd``: the N-th natural day after it, at ``office_day_end``; with ``roll`` a last day that
+      is not a working day moves to the next working day (民法典 第二百零三条).
+    - ``Nh``: exactly ``start + N hours`` (elapsed time, whatever the zone does).
+    - ``same-day@HH:MM``: the local day of ``start`` at ``office_day_end``, or the next natural
+      day when ``start`` is at or after the cutoff. ``roll`` does not apply to it.
+    """
+    local = cal.local(start)
+    day = local.date()
+    if dur.kind == "wd":
+        return cal.office_day_end_at(cal.add_workdays(day, dur.n))
+    if dur.kind == "d":
+        end = day + timedelta(days=dur.n)
+        if roll:
+            end = cal.next_workday(end, include_self=True)
+        return cal.office_day_end_at(end)
+    if dur.kind == "h":
+        return (start.astimezone(UTC) + timedelta(hours=dur.n)).astimezone(cal.tz)
+    assert dur.cutoff is not None
+    if local.time().replace(tzinfo=None) >= dur.cutoff:
+        day += timedelta(days=1)
+    return cal.office_day_end_at(day)
+
+
+# -- ticket facts and rules ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    """What a rule can match on. ``tags`` may be given as any iterable of strings."""
+
+    source: str = "12345"
+    kind: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    tags: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.tags, frozenset):
+            tags: Iterable[str] = self.tags
+            if isinstance(tags, str):
+                raise TypeError("tags is a collection of strings, not one string")
+            object.__setattr__(self, "tags", frozenset(tags))
+
+
+MatchValue = str | list[str] | None
+
+_MATCH_FIELDS = ("source", "kind", "category", "channel", "tags")
+_NOT_MERGED = frozenset({"name", "overlay", *_MATCH_FIELDS})
+
+
+def _one_of(value: MatchValue) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+class Rule(BaseModel):
+    """One deadline rule: what it matches and what it sets. Immutable.
+
+    Match fields (``source``, ``kind``, ``category``, ``channel``, ``tags``) are ``None`` for
+    "any", a string, or a list meaning "any of"; ``tags`` matches when the ticket has ANY of the
+    listed tags. Comparison is exact. Duration fields are validated on construction, so a bad
+    config value is reported with its field name.
+
+    An ``overlay`` rule never wins a match; when it matches it fills the fields the winning
+    rule left unset (see ``RuleBook.match``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    source: MatchValue = None
+    kind: MatchValue = None
+    category: MatchValue = None
+    channel: MatchValue = None
+    tags: MatchValue = None
+    deadline: str | None = None
+    internal_due: str | None = None
+    first_contact: str | None = None
+    progress: str | None = None
+    max_extensions: int = Field(default=1, ge=0)
+    extension_notice_wd: int | None = Field(default=None, ge=1)
+    roll: bool = False
+    review: bool = True
+    giveback_within: str | None = None
+    feedback: Literal["all", "sampled", "none"] = "all"
+    receipt_sms: bool = False
+    leader_at_accept: bool = False
+    deadline_by_office: bool = False
+    overlay: bool = False
+
+    @field_validator(*_MATCH_FIELDS)
+    @classmethod
+    def _check_match(cls, value: MatchValue) -> MatchValue:
+        if value is None:
+            return None
+        for item in _one_of(value):
+            if not item.strip():
+                raise ValueError("match values must be non-empty strings")
+        if isinstance(value, list) and not value:
+            raise ValueError("an empty list matches nothing; leave the field out to match any")
+        return value
+
+    @field_validator("deadline", "internal_due", "first_contact", "giveback_within")
+    @classmethod
+    def _check_duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @field_validator("progress")
+    @classmethod
+    def _check_progress(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_progress(value)
+        return value
+
+    def matches(self, facts: TicketFacts) -> bool:
+        """Whether every match field set on this rule accepts ``facts``."""
+        for name in ("source", "kind", "category", "channel"):
+            wanted = _one_of(getattr(self, name))
+            if wanted and getattr(facts, name) not in wanted:
+                return False
+        wanted_tags = _one_of(self.tags)
+        return not wanted_tags or not facts.tags.isdisjoint(wanted_tags)
+
+    def duration(
+        self, field_name: Literal["deadline", "internal_due", "first_contact", "giveback_within"]
+    ) -> Duration | None:
+        """The parsed duration of one duration field, or ``None`` when it is unset."""
+        value = getattr(self, field_name)
+        return None if value is None else parse_duration(value)
+
+
+DEFAULT_RULE = Rule(name="default")
+
+
+def _merge(winner: Rule, overlays: Sequence[Rule]) -> Rule:
+    """Fill each field ``winner`` left unset (not given, or ``None``) from the first overlay
+    that sets it."""
+    update: dict[str, Any] = {}
+    for name in Rule.model_fields:
+        if name in _NOT_MERGED:
+            continue
+        if name in winner.model_fields_set and getattr(winner, name) is not None:
+            continue
+        for ov in overlays:
+            if name in ov.model_fields_set and getattr(ov, name) is not None:
+                update[name] = getattr(ov, name)
+                break
+    return winner.model_copy(update=update) if update else winner
+
+
+# -- results ------------------------------------------------------------------------------------
+
+
+def _iso(cal: WorkCalendar, dt: datetime | None) -> str | None:
+    return None if dt is None else cal.local(dt).isoformat()
+
+
+@dataclass(frozen=True)
+class DeadlineResult:
+    """What the rules give for one ticket. Times are aware, in the calendar's zone."""
+
+    rule: str
+    deadline: datetime | None
+    internal_due: datetime | None
+    first_contact_due: datetime | None
+    progress: str | None
+    max_extensions: int
+    policy: Rule
+
+    def to_json(self, cal: WorkCalendar) -> dict[str, str | None]:
+        """``{"rule", "deadline", "internal_due", "first_contact_due", "progress"}`` with times as
+        ISO 8601 in the calendar's zone (``2026-10-15T17:30:00+08:00``) and ``None`` for unset."""
+        return {
+            "rule": self.rule,
+            "deadline": _iso(cal, self.deadline),
+            "internal_due": _iso(cal, self.internal_due),
+            "first_contact_due": _iso(cal, self.first_contact_due),
+            "progress": self.progress,
+        }
+
+
+def evaluate(
+    cal: WorkCalendar,
+    rule: Rule,
+    received_at: datetime,
+    hotline_deadline: datetime | None = None,
+) -> DeadlineResult:
+    """Apply one (already merged) rule to a ticket received at ``received_at``.
+
+    ``hotline_deadline`` replaces the rule's deadline; ``internal_due`` is never later than the
+    deadline, whichever it is.
+    """
+    received_at = cal.local(received_at)
+
+    def due(name: Literal["deadline", "internal_due", "first_contact"]) -> datetime | None:
+        dur = rule.duration(name)
+        return None if dur is None else apply_duration(cal, received_at, dur, roll=rule.roll)
+
+    deadline = cal.local(hotline_deadline) if hotline_deadline is not None else due("deadline")
+    internal = due("internal_due")
+    if internal is not None and deadline is not None and internal > deadline:
+        internal = deadline
+    return DeadlineResult(
+        rule=rule.name,
+        deadline=deadline,
+        internal_due=internal,
+        first_contact_due=due("first_contact"),
+        progress=rule.progress,
+        max_extensions=rule.max_extensions,
+        policy=rule,
+    )
+
+
+def extension_request_by(cal: WorkCalendar, deadline: datetime, rule: Rule) -> datetime | None:
+    """The last moment an extension may be asked for under ``rule`` (利川: at least N working
+    days before the deadline), or ``None`` when the rule sets no notice.
+
+    It is the end of the office day ``extension_notice_wd`` working days before the deadline's
+    local date, so that at least that many working days remain.
+    """
+    if rule.extension_notice_wd is None:
+        return None
+    last_day = cal.subtract_workdays(cal.local_date(deadline), rule.extension_notice_wd)
+    return cal.office_day_end_at(last_day)
+
+
+class RuleBook:
+    """An ordered list of rules: the first matching non-overlay rule wins."""
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        seen: set[str] = set()
+        for rule in rules:
+            if rule.name in seen:
+                raise ValueError(f"two rules are named {rule.name!r}; rule names must be unique")
+            seen.add(rule.name)
+        self.rules: tuple[Rule, ...] = tuple(rules)
+
+    def __repr__(self) -> str:
+        return f"RuleBook({[r.name for r in self.rules]!r})"
+
+    def match(self, facts: TicketFacts) -> Rule:
+        """The effective rule for ``facts``.
+
+        The first matching non-overlay rule wins (the built-in ``default`` rule, with no
+        deadline, when none matches); every matching overlay rule, in order, then fills the
+        fields the winner leaves unset. The result keeps the winner's name and match fields.
+        """
+        winner = next((r for r in self.rules if not r.overlay and r.matches(facts)), DEFAULT_RULE)
+        overlays = [r for r in self.rules if r.overlay and r.matches(facts)]
+        return _merge(winner, overlays)
+
+    def compute(
+        self,
+        cal: WorkCalendar,
+        received_at: datetime,
+        facts: TicketFacts,
+        hotline_deadline: datetime | None = None,
+    ) -> DeadlineResult:
+        """Match ``facts`` and compute the ticket's due times (see ``evaluate``)."""
+        return evaluate(cal, self.match(facts), received_at, hotline_deadline)

@@ -1,0 +1,212 @@
+"""From an inbound message to a command's effect and its answer.
+
+Runs inside the inbox's transaction: the ticket change, its audit rows, the answer in the outbox
+and the inbox row's ``processed_at`` commit together, so a replayed event does nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import action_tokens
+from bot.context import BotContext
+from bot.directory import Person
+from bot.grammar import NEEDS_TICKET, Command, GrammarError, parse, usage
+from bot.lifecycle import LifecycleError
+from bot.messages import ChatKind, Destination, IncomingMessage, OutgoingMessage
+from bot.outbox import Outbox, Target
+from handlers import info, office, review, working
+from handlers.registry import Call, Router
+from store.models import OutboxMessage, Ticket, UsedToken
+
+log = logging.getLogger("hotline.dispatcher")
+
+ROUTER = Router()
+for _module in (working, review, office, info):
+    ROUTER.include(_module.router)
+
+
+class Refusal(Exception):
+    """A command refused before it reached a handler (stranger, wrong chat, bad button…)."""
+
+
+class Dispatcher:
+    """Turns IncomingMessages into ticket changes and answers."""
+
+    def __init__(self, ctx: BotContext) -> None:
+        self.ctx = ctx
+
+    async def handle(self, s: AsyncSession, message: IncomingMessage) -> None:
+        """Handle one inbound message inside transaction ``s``."""
+        if not self._for_us(message):
+            return
+        ctx = self.ctx
+        reply_to = self._reply_destination(message)
+        person = ctx.directory.sender(message.platform, message.sender_id)
+        if person is None:
+            ctx.metrics.commands.labels("-", "stranger").inc()
+            ctx.outbox.add(s, Target.to_chat(reply_to), OutgoingMessage(
+                "抱歉，您还不在本系统的人员名单中，暂时无法办理工单。请联系办公室添加。"), kind="answer")
+            return
+        command: Command | None = None
+        try:
+            command, via_button = self._command(message)
+            async with s.begin_nested():
+                call = Call(ctx=ctx, s=s, message=message, person=person, command=command,
+                            via_button=via_button)
+                answer = await self._run(call)
+        except (GrammarError, LifecycleError, Refusal) as exc:
+            name = command.name if command else "-"
+            ctx.metrics.commands.labels(name, "refused").inc()
+            ticket = await self._quiet_ticket(s, command, person, message)
+            ctx.service.audit(s, ticket, person, f"command:{name}", message.text or _action_text(message),
+                              ticket.state if ticket else None, ticket.state if ticket else None,
+                              {"reason": str(exc)[:500]}, outcome="refused")
+            ctx.outbox.add(s, Target.to_chat(reply_to), OutgoingMessage(
+                str(exc), mentions=(person.mention(),) if message.chat_kind is ChatKind.GROUP else ()),
+                kind="answer")
+            return
+        ctx.metrics.commands.labels(command.name, "ok").inc()
+        ctx.outbox.add(s, Target.to_chat(reply_to), OutgoingMessage(
+            answer, ticket=call.ticket.key if call.ticket else None), kind="answer",
+            ticket_id=call.ticket.id if call.ticket else None)
+        if via_button and message.message_id:
+            self._update_card(s, message, reply_to, person, command, call)
+
+    def _for_us(self, message: IncomingMessage) -> bool:
+        """In a group, only @mentions, quotes of our messages and card clicks are for the bot."""
+        if message.action is not None or message.chat_kind is ChatKind.DIRECT:
+            return True
+        return message.mentioned_bot or message.quoted_message_id is not None
+
+    def _reply_destination(self, message: IncomingMessage) -> Destination:
+        if message.chat_kind is ChatKind.DIRECT:
+            return Destination(platform=message.platform, bot=message.bot, user_id=message.sender_id)
+        unit = self.ctx.directory.unit_of_chat(message.platform, message.bot, message.chat_id)
+        for chat in self.ctx.directory.chats(unit) if unit else []:
+            if (chat.platform, chat.bot, chat.chat_id) == (message.platform, message.bot, message.chat_id):
+                return Destination(platform=chat.platform, bot=chat.bot, chat_id=chat.chat_id,
+                                   robot_key=chat.robot_key, robot_token=chat.robot_token,
+                                   robot_secret=chat.robot_secret)
+        return Destination(platform=message.platform, bot=message.bot, chat_id=message.chat_id)
+
+    def _command(self, message: IncomingMessage) -> tuple[Command, bool]:
+        action = message.action
+        if action is None:
+            return parse(message.text), False
+        cmd = str(action.get("cmd", ""))
+        ticket = str(action.get("ticket", ""))
+        if cmd not in NEEDS_TICKET or "/" not in ticket:
+            raise Refusal("这个按钮无法识别，请改用文字命令。发送「帮助」查看。")
+        number = ticket.split("/", 1)[1]
+        return Command(name=cmd, ref=number, rest=str(action.get("note", "")),
+                       raw=f"[按钮] {cmd} {number}"), True
+
+    async def _run(self, call: Call) -> str:
+        route = ROUTER.routes[call.command.name]
+        if route.needs_ticket:
+            call.ticket = await self._resolve_ticket(call)
+            self._check_chat(call)
+            if call.via_button:
+                await self._use_token(call)
+        return await route.handler(call)
+
+    async def _resolve_ticket(self, call: Call) -> Ticket:
+        ctx, cmd, msg = call.ctx, call.command, call.message
+        if call.via_button:
+            source, number = str(msg.action["ticket"]).split("/", 1)  # type: ignore[index]
+            ticket = await ctx.service.get(call.s, source, number)
+            if ticket is None:
+                raise Refusal("按钮对应的工单不存在。")
+            return ticket
+        units = None if call.person.is_office else self._visible_units(call.person)
+        if cmd.ref is not None:
+            found = await ctx.service.find(call.s, cmd.ref, units=units)
+            if len(found) == 1:
+                return found[0]
+            if len(found) > 1:
+                names = "、".join(t.number for t in found[:5])
+                raise GrammarError(f"「{cmd.ref}」对应多个工单：{names}。请写完整工单号。")
+        quoted = await self._quoted_ticket(call.s, msg)
+        if quoted is not None:
+            if cmd.ref is not None:  # the token was content, not a reference
+                call.command = Command(cmd.name, None, f"{cmd.ref} {cmd.rest}".strip(), cmd.raw)
+            return quoted
+        if cmd.ref is None:
+            raise GrammarError(f"请写明工单号。{usage(cmd.name)}")
+        raise GrammarError(f"没有找到工单「{cmd.ref}」（或不属于您的单位）。{usage(cmd.name)}")
+
+    def _visible_units(self, person: Person) -> set[str]:
+        d = self.ctx.directory
+        return {code for code in d.units if d.may_see_unit(person, code)}
+
+    async def _quoted_ticket(self, s: AsyncSession, msg: IncomingMessage) -> Ticket | None:
+        if not msg.quoted_message_id:
+            return None
+        row = (await s.execute(select(OutboxMessage.ticket_id).where(
+            OutboxMessage.provider_message_id == msg.quoted_message_id,
+            OutboxMessage.ticket_id.is_not(None)).limit(1))).scalar_one_or_none()
+        return await s.get(Ticket, row) if row is not None else None
+
+    def _check_chat(self, call: Call) -> None:
+        """A unit never sees another unit's citizen data: the group must be the ticket's unit's."""
+        ticket, msg, person = call.ticket, call.message, call.person
+        assert ticket is not None
+        d = self.ctx.directory
+        if not d.may_see_unit(person, ticket.unit_code) and not (
+                call.command.name in ("转办", "查询") and person.is_office):
+            raise Refusal(f"工单 {ticket.number} 不属于您的单位。")
+        if msg.chat_kind is ChatKind.DIRECT:
+            return
+        chat_unit = d.unit_of_chat(msg.platform, msg.bot, msg.chat_id)
+        if chat_unit is not None and chat_unit in d.office_units():
+            return  # the office's own group may speak of every ticket
+        if chat_unit is None or chat_unit != ticket.unit_code:
+            raise Refusal(f"工单 {ticket.number} 不属于本群对应的单位，请在承办单位的群里或私聊中操作。")
+
+    async def _use_token(self, call: Call) -> None:
+        ctx, msg = call.ctx, call.message
+        token = str(msg.action.get("token", "")) if msg.action else ""
+        try:
+            claims = action_tokens.verify(ctx.config.effective_secret, token, ctx.clock.now())
+        except action_tokens.TokenError:
+            raise Refusal("该按钮已失效，请用文字命令操作，例如：" + usage(call.command.name).removeprefix("格式：")) from None
+        if claims.purpose != call.command.name or claims.ticket != call.ticket.key:  # type: ignore[union-attr]
+            raise Refusal("该按钮无效。")
+        if call.command.name == "驳回" and not call.command.rest:
+            raise GrammarError(f"驳回需要写明意见，请回复：驳回 {call.ticket.number} 意见")  # type: ignore[union-attr]
+        try:
+            async with call.s.begin_nested():
+                call.s.add(UsedToken(token_id=claims.token_id, used_at=ctx.clock.now()))
+        except IntegrityError:
+            raise Refusal("该按钮已被使用过。") from None
+
+    async def _quiet_ticket(self, s: AsyncSession, command: Command | None, person: Person,
+                            message: IncomingMessage) -> Ticket | None:
+        """The ticket a refused command spoke of, for the audit row (never raises)."""
+        if command is None or command.ref is None:
+            return None
+        try:
+            found = await self.ctx.service.find(s, command.ref, units=None if person.is_office
+                                                else self._visible_units(person))
+        except Exception:
+            return None
+        return found[0] if len(found) == 1 else None
+
+    def _update_card(self, s: AsyncSession, message: IncomingMessage, dest: Destination, person: Person,
+                     command: Command, call: Call) -> None:
+        ticket = call.ticket
+        text = f"✅ {person.name} 已{command.name}" + (f" 工单 {ticket.number}" if ticket else "")
+        payload = OutgoingMessage(text, ticket=ticket.key if ticket else None).to_dict()
+        payload["update_message_id"] = message.message_id
+        s.add(Outbox.row(dest, payload, channel="chat", ticket_id=ticket.id if ticket else None,
+                         kind="card_update", now=self.ctx.clock.now()))
+
+
+def _action_text(message: IncomingMessage) -> str:
+    a = message.action or {}
+    return f"[按钮] {a.get('cmd', '')} {a.get('ticket', '')}"

@@ -1,0 +1,151 @@
+"""The chat command grammar: Chinese commands, tolerant of full-width punctuation, spaces,
+a leading @mention and line breaks inside content.
+
+``parse`` turns text into a :class:`Command` (canonical name, ticket reference, the rest), or
+raises :class:`GrammarError` whose message shows how to write it right.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from bot.calendar import WorkCalendar
+
+# canonical name → aliases (the canonical name first). Longer aliases are tried first, so
+# 先行联系 wins over 联系 and 不同意 over 同意.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "签收": ("签收", "接单"),
+    "联系": ("联系", "先行联系"),
+    "进展": ("进展", "报送"),
+    "答复": ("答复", "回复", "办结"),
+    "延期": ("延期",),
+    "退单": ("退单", "退回"),
+    "同意": ("同意", "通过", "批准"),
+    "驳回": ("驳回", "不同意"),
+    "转办": ("转办", "派单"),
+    "查询": ("查询", "查"),
+    "待办": ("待办", "我的"),
+    "帮助": ("帮助", "help", "?", "？"),
+}
+
+NEEDS_TICKET = frozenset({"签收", "联系", "进展", "答复", "延期", "退单", "同意", "驳回", "转办", "查询"})
+
+EXAMPLES: dict[str, str] = {
+    "签收": "签收 202611230001",
+    "联系": "联系 202611230001 已电话联系来电人，约定明日上门",
+    "进展": "进展 202611230001 已协调社区，明日现场核实",
+    "答复": "答复 202611230001 实际解决。11月23日10时电话沟通……来电人表示接受",
+    "延期": "延期 202611230001 5天 需协调多个部门（或写日期：2026-12-05）",
+    "退单": "退单 202611230001 不属于本单位职责，建议转住建局",
+    "同意": "同意 202611230001 （可附意见）",
+    "驳回": "驳回 202611230001 请补充与来电人沟通的时间",
+    "转办": "转办 202611230001 MZJ（单位代码）",
+    "查询": "查询 0001（工单号或后4位以上）",
+    "待办": "待办",
+    "帮助": "帮助",
+}
+
+_ALIAS_INDEX = sorted(((a.lower(), name) for name, al in ALIASES.items() for a in al),
+                      key=lambda x: -len(x[0]))
+_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-_]*")
+_MENTION = re.compile(r"^(?:@\S+\s*)+")
+
+
+class GrammarError(Exception):
+    """Text that is not a command, or a command written wrongly; the message says how to write it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A parsed command."""
+
+    name: str  # canonical Chinese name
+    ref: str | None  # ticket number or suffix, if given
+    rest: str  # everything after the reference (line breaks kept)
+    raw: str  # the text as received
+
+
+def normalize(text: str) -> str:
+    """Full-width to half-width (NFKC), unify spaces, drop a leading @mention; keep line breaks."""
+    text = unicodedata.normalize("NFKC", text).replace("\u3000", " ").replace("\r\n", "\n")
+    text = text.strip()
+    text = _MENTION.sub("", text).strip()
+    return "\n".join(" ".join(line.split()) for line in text.split("\n")).strip()
+
+
+def parse(text: str) -> Command:
+    """Parse a command; raises GrammarError with a Chinese hint."""
+    norm = normalize(text)
+    lowered = norm.lower()
+    for alias, name in _ALIAS_INDEX:
+        if lowered.startswith(alias):
+            after = norm[len(alias):]
+            # "查" must not swallow words such as "查看"; an alias is followed by a space, a
+            # digit, punctuation or the end.
+            if after and not (after[0].isspace() or after[0].isascii() or after[0] in ":：,，"):
+                continue
+            return _split(name, after.lstrip(" :：,，"), text)
+    raise GrammarError(f"没有看懂「{norm[:20]}」。发送「帮助」查看命令，例如：{EXAMPLES['签收']}")
+
+
+def _split(name: str, after: str, raw: str) -> Command:
+    ref: str | None = None
+    rest = after
+    m = _REF.match(after)
+    if m and name in NEEDS_TICKET:
+        token = m.group(0)
+        # A reference is a number-like token; a leading date or "5天" belongs to the rest.
+        tail = after[m.end():]
+        if not tail.startswith("天") and (any(ch.isdigit() for ch in token) or len(token) >= 4):
+            ref = token
+            rest = tail.lstrip(" :：,，")
+    return Command(name=name, ref=ref, rest=rest.strip(), raw=raw)
+
+
+def usage(name: str) -> str:
+    """How to write command ``name``."""
+    return f"格式：{EXAMPLES[name]}"
+
+
+def help_text() -> str:
+    """The answer to 帮助: every command with an example."""
+    lines = ["可用命令（工单号可只写后4位以上）："]
+    for name, aliases in ALIASES.items():
+        alias = f"（{'/'.join(aliases[1:])}）" if len(aliases) > 1 and name != "帮助" else ""
+        lines.append(f"· {name}{alias}：{EXAMPLES[name]}")
+    lines.append("在群里请先 @我 再写命令；回复（引用）我的派单消息时可省略工单号。")
+    return "\n".join(lines)
+
+
+_DAYS = re.compile(r"^(\d{1,3})\s*(个)?\s*(工作日|天|日)\s*")
+_DATE = re.compile(r"^(?:(\d{4})[-/.年])?(\d{1,2})[-/.月](\d{1,2})日?\s*")
+
+
+def parse_extension(rest: str, cal: WorkCalendar, now: datetime,
+                    deadline: datetime | None) -> tuple[datetime, str]:
+    """``5天 理由`` / ``3个工作日 理由`` / ``2026-12-05 理由`` → (new deadline, reason).
+
+    Days are counted from the current deadline (or from today when there is none).
+    """
+    base: date = cal.local_date(deadline or now)
+    m = _DAYS.match(rest)
+    if m:
+        n = int(m.group(1))
+        if n < 1:
+            raise GrammarError("延期天数至少为 1。" + usage("延期"))
+        day = cal.add_workdays(base, n) if m.group(3) == "工作日" else base + timedelta(days=n)
+        return cal.office_day_end_at(day), rest[m.end():].strip()
+    m = _DATE.match(rest)
+    if m:
+        year = int(m.group(1)) if m.group(1) else cal.local_date(now).year
+        try:
+            day = date(year, int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            raise GrammarError("日期不对。" + usage("延期")) from None
+        if not m.group(1) and day < cal.local_date(now):
+            day = day.replace(year=year + 1)
+        return cal.office_day_end_at(day), rest[m.end():].strip()
+    raise GrammarError("请写明延期天数或日期。" + usage("延期"))

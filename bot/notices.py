@@ -1,0 +1,78 @@
+"""The bot's short Chinese texts about tickets: assignments, decisions, reminders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.calendar import WorkCalendar
+from bot.masking import mask_name, mask_phone
+from store.models import Ticket
+
+SENSITIVE_TAGS = frozenset({"涉稳", "扬言", "涉众"})
+URGENT_TAGS = frozenset({"紧急", "次紧急", "疫情"})
+
+
+def fmt_time(cal: WorkCalendar, when: datetime | None) -> str:
+    """``11月23日 17:30`` in the configured zone, or ``—``."""
+    if when is None:
+        return "—"
+    local = cal.local(when)
+    return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def tag_line(ticket: Ticket) -> str:
+    """``【涉稳】【紧急】`` for the tags a handler must notice first."""
+    marks = [t for t in ticket.tags or [] if t in SENSITIVE_TAGS | URGENT_TAGS | {"市级催办", "重复件"}]
+    return "".join(f"【{t}】" for t in marks)
+
+
+def short_content(text: str, limit: int = 120) -> str:
+    """The citizen's words, cut for a chat message."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def assignment(ticket: Ticket, cal: WorkCalendar, unit_name: str) -> str:
+    """The message posted into a unit's group when a ticket is dispatched to it."""
+    lines = [
+        f"{tag_line(ticket)}新工单 {ticket.number} 已派至{unit_name}，请签收。",
+        f"类型：{ticket.kind or '—'}　类别：{ticket.category or '—'}　渠道：{ticket.channel or '—'}",
+        f"来电人：{mask_name(ticket.citizen_name) or '—'} {mask_phone(ticket.citizen_phone) or ''}".rstrip(),
+        f"诉求：{short_content(ticket.content)}",
+        f"办结时限：{fmt_time(cal, ticket.deadline)}",
+    ]
+    if ticket.internal_due and ticket.internal_due != ticket.deadline:
+        lines.append(f"内部时限：{fmt_time(cal, ticket.internal_due)}")
+    if ticket.first_contact_due:
+        lines.append(f"先行联系：{fmt_time(cal, ticket.first_contact_due)} 前")
+    if ticket.progress == "daily":
+        lines.append("此件需每日报送进展。")
+    if ticket.round > 1:
+        lines.insert(1, f"（第{ticket.round}轮重办）")
+    return "\n".join(lines)
+
+
+def summary(ticket: Ticket, cal: WorkCalendar, unit_name: str, state_label: str,
+            handler: str | None, show_citizen_full: bool) -> str:
+    """The answer to 查询."""
+    name = ticket.citizen_name if show_citizen_full else mask_name(ticket.citizen_name)
+    phone = ticket.citizen_phone if show_citizen_full else mask_phone(ticket.citizen_phone)
+    lines = [
+        f"{tag_line(ticket)}工单 {ticket.number}（{ticket.source}）",
+        f"状态：{state_label}　承办：{unit_name}{' / ' + handler if handler else ''}",
+        f"办结时限：{fmt_time(cal, ticket.deadline)}（规则 {ticket.rule or '—'}）",
+        f"来电人：{name or '—'} {phone or ''}".rstrip(),
+        f"诉求：{short_content(ticket.content, 200)}",
+    ]
+    if ticket.extension_state:
+        ext = {"pending": "待审核", "granted": "已批准", "rejected": "已驳回"}[ticket.extension_state]
+        lines.append(f"延期：{ext}，至 {fmt_time(cal, ticket.extension_granted_until or ticket.extension_requested_until)}")
+    return "\n".join(lines)
+
+
+REPLY_TEMPLATE = (
+    "答复需符合办结规范（松江）：写明处理结果类别（实际解决/解释说明/参考备案/不属实/诉求过高/其他），"
+    "以及何时、以何种方式与来电人沟通。可按模板填写：\n"
+    "答复 {number} 实际解决。X月X日XX时，XX科工作人员与来电人电话沟通/面谈。经核实……，"
+    "答复如下：……。来电人表示接受/不接受。"
+)

@@ -1,0 +1,286 @@
+"""The outbox sender: delivers what the bot owes, once, within each destination's rate limit.
+
+Rows are claimed before delivery (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; a claim column with a
+lease on SQLite), so several sender tasks or processes never send the same row twice. Rows of one
+destination go in order; destinations proceed side by side. Network errors, 5xx and "too fast"
+answers are retried with exponential backoff and jitter; a permanent error or the last try
+dead-letters the row and alerts the office once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import random
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import or_, select, update
+
+from adapters.base import PermanentSendError, SendError, TransientSendError
+from bot.context import CTX, BotContext
+from bot.messages import Destination, OutgoingMessage
+from bot.outbox import Target
+from bot.ratelimit import Buckets
+from store.db import is_postgres
+from store.models import OutboxMessage
+
+log = logging.getLogger("hotline.sender")
+CLAIM_SECONDS = 120
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = 2.0
+BACKOFF_CAP = 900.0
+
+
+class Sender:
+    """Drains the outbox in the background."""
+
+    def __init__(self, ctx: BotContext, *, batch: int = 100, poll: float = 0.5) -> None:
+        self.ctx = ctx
+        self.batch = batch
+        self.poll = poll
+        self.buckets = Buckets()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._dest_locks: dict[str, asyncio.Lock] = {}
+
+    def wake(self) -> None:
+        """Look at the outbox now instead of at the next poll."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        """Start the background loop."""
+        self._task = asyncio.create_task(self._run(), name="outbox-sender")
+
+    async def stop(self) -> None:
+        """Stop; rows claimed but not sent are picked up again after their claim expires."""
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                sent = await self.run_once()
+            except Exception:
+                log.exception("sender pass failed")
+                sent = 0
+            if sent == 0:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.poll)
+                except TimeoutError:
+                    pass
+
+    async def drain(self, max_passes: int = 1000) -> None:
+        """Deliver until nothing is due now (tests; rate-limited rows may need several passes)."""
+        for _ in range(max_passes):
+            if await self.run_once() == 0 and not await self._due_exists():
+                return
+            await asyncio.sleep(0)
+
+    async def _due_exists(self) -> bool:
+        now = self.ctx.clock.now()
+        async with self.ctx.sessions() as s:
+            row = (await s.execute(select(OutboxMessage.id).where(
+                OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now,
+                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)).limit(1))).first()
+        return row is not None
+
+    async def run_once(self) -> int:
+        """One pass: claim due rows, deliver them; returns how many were attempted."""
+        rows = await self._claim()
+        if not rows:
+            return 0
+        groups: dict[str, list[OutboxMessage]] = {}
+        for row in rows:
+            groups.setdefault(row.dest_key, []).append(row)
+        await asyncio.gather(*(self._deliver_group(g) for g in groups.values()))
+        return len(rows)
+
+    async def _claim(self) -> list[OutboxMessage]:
+        ctx = self.ctx
+        now = ctx.clock.now()
+        until = now + timedelta(seconds=CLAIM_SECONDS)
+        due = (select(OutboxMessage.id)
+               .where(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now,
+                      or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
+               .order_by(OutboxMessage.id).limit(self.batch))
+        async with ctx.sessions.begin() as s:
+            if is_postgres(ctx.engine):
+                ids = list((await s.execute(due.with_for_update(skip_locked=True))).scalars())
+            else:
+                ids = list((await s.execute(due)).scalars())
+            if not ids:
+                return []
+            # The WHERE repeats the claim test, so on SQLite a concurrent claimer loses the race.
+            result = await s.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids),
+                       or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
+                .values(claimed_by=ctx.instance_id, claimed_until=until)
+                .returning(OutboxMessage.id))
+            claimed = set(result.scalars())
+            if not claimed:
+                return []
+            rows = list((await s.execute(select(OutboxMessage).where(OutboxMessage.id.in_(claimed))
+                                         .order_by(OutboxMessage.id))).scalars())
+        return [r for r in rows if r.claimed_by == ctx.instance_id]
+
+    async def _deliver_group(self, rows: list[OutboxMessage]) -> None:
+        lock = self._dest_locks.setdefault(rows[0].dest_key, asyncio.Lock())
+        async with lock:
+            for i, row in enumerate(rows):
+                wait = self._limit_wait(row)
+                if wait > 0:
+                    # Out of tokens: hand this and the rest back, due when the bucket refills.
+                    await self._release(rows[i:], wait)
+                    return
+                await self._deliver(row)
+
+    def _limit_wait(self, row: OutboxMessage) -> float:
+        limit = self._rate_limit(row)
+        if limit is None:
+            return 0.0
+        bucket = self.buckets.get(row.dest_key, *limit)
+        if bucket.take():
+            return 0.0
+        return max(bucket.wait_time(), 0.01)
+
+    def _rate_limit(self, row: OutboxMessage) -> tuple[int, float] | None:
+        dest = Destination.from_dict(row.destination)
+        if row.channel == "chat":
+            adapter = self.ctx.adapters.get(dest.platform)
+            fn = getattr(adapter, "rate_limit", None)
+            return fn(dest) if fn else None
+        if row.channel == "sms":
+            provider = self.ctx.sms_provider
+            fn = getattr(provider, "rate_limit", None)
+            return fn() if fn else None
+        return None
+
+    async def _release(self, rows: list[OutboxMessage], wait: float) -> None:
+        # Rate-limit waits are real time; the moment is computed on the injectable clock so a
+        # frozen test clock still releases them (the bucket, not the row time, enforces the pace).
+        ids = [r.id for r in rows]
+        async with self.ctx.sessions.begin() as s:
+            await s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids))
+                            .values(claimed_by=None, claimed_until=None))
+        await asyncio.sleep(min(wait, self.poll))
+
+    async def _deliver(self, row: OutboxMessage) -> None:
+        ctx = self.ctx
+        try:
+            provider_id = await self._send(row)
+        except SendError as exc:
+            await self._failed(row, exc)
+            return
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            await self._failed(row, TransientSendError(f"network: {type(exc).__name__}: {exc}"))
+            return
+        except Exception as exc:  # a bug in an adapter must not stop the sender
+            log.exception("outbox row %s: unexpected error", row.id)
+            await self._failed(row, TransientSendError(f"{type(exc).__name__}: {exc}"))
+            return
+        async with ctx.sessions.begin() as s:
+            await s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
+                state="sent", sent_at=ctx.clock.now(), attempts=row.attempts + 1, claimed_until=None,
+                provider_message_id=provider_id or None, last_error=None))
+            hook = ctx.extras.get(f"after_send:{row.channel}")
+            if hook is not None:
+                await hook(s, row, provider_id)
+        ctx.metrics.outbox_sent.labels(row.channel).inc()
+
+    async def _send(self, row: OutboxMessage) -> str:
+        ctx = self.ctx
+        assert ctx.http is not None
+        dest = Destination.from_dict(row.destination)
+        if row.channel == "chat":
+            adapter = ctx.adapters.get(dest.platform)
+            if adapter is None:
+                raise PermanentSendError(f"platform {dest.platform} is not configured")
+            message = OutgoingMessage.from_dict(row.payload)
+            update_id = row.payload.get("update_message_id")
+            if update_id and hasattr(adapter, "update_card"):
+                await adapter.update_card(ctx.http, dest, update_id, message)
+                return str(update_id)
+            result = await adapter.send(ctx.http, dest, message)
+            return result.message_id
+        if row.channel == "sms":
+            deliver = ctx.extras.get("sms_deliver")
+            if deliver is None:
+                raise PermanentSendError("no SMS gateway configured")
+            return await deliver(row)
+        if row.channel == "report":
+            return await self._post_report(dest, row.payload)
+        raise PermanentSendError(f"unknown channel {row.channel}")
+
+    async def _post_report(self, dest: Destination, body: dict[str, Any]) -> str:
+        ctx = self.ctx
+        assert ctx.http is not None
+        raw = json.dumps(body, ensure_ascii=False).encode()
+        ts = str(int(ctx.clock.now().timestamp()))
+        secret = ctx.config.hotline.report_secret.encode()
+        sig = hmac.new(secret, ts.encode() + b"." + raw, hashlib.sha256).hexdigest()
+        async with ctx.http.post(dest.user_id, data=raw, headers={
+                "Content-Type": "application/json", "X-Hotline-Timestamp": ts,
+                "X-Hotline-Signature": sig}) as resp:
+            if resp.status >= 500 or resp.status == 429:
+                raise TransientSendError(f"report endpoint answered {resp.status}", code=resp.status)
+            if resp.status >= 400:
+                raise PermanentSendError(f"report endpoint answered {resp.status}", code=resp.status)
+        return ""
+
+    async def _failed(self, row: OutboxMessage, exc: SendError) -> None:
+        ctx = self.ctx
+        attempts = row.attempts + 1
+        kind = "transient" if exc.transient else "permanent"
+        ctx.metrics.outbox_failed.labels(row.channel, kind).inc()
+        dead = not exc.transient or attempts >= MAX_ATTEMPTS
+        if exc.retry_after:
+            self.buckets.get(row.dest_key, *(self._rate_limit(row) or (1, 1.0))).penalize(exc.retry_after)
+        delay = exc.retry_after or min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempts - 1))
+        delay *= random.uniform(0.8, 1.2)
+        log.warning("outbox row %s (%s) attempt %d failed (%s): %s", row.id, row.dest_key, attempts, kind, exc)
+        async with ctx.sessions.begin() as s:
+            await s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
+                attempts=attempts, last_error=str(exc)[:2000], claimed_until=None,
+                state="dead" if dead else "pending",
+                next_attempt_at=ctx.clock.now() + timedelta(seconds=delay)))
+            if dead:
+                ctx.metrics.outbox_dead.labels(row.channel).inc()
+                hook = ctx.extras.get(f"after_dead:{row.channel}")
+                if hook is not None:
+                    await hook(s, row, exc)
+                if row.kind != "dead_letter_alert":
+                    ctx.outbox.add(s, Target.to_office(), OutgoingMessage(
+                        f"【发送失败】一条消息（{_describe(row)}）多次发送失败，已停止重试：{str(exc)[:100]}"),
+                        ticket_id=row.ticket_id, kind="dead_letter_alert", dedupe_key=f"dead:{row.id}")
+
+
+def _describe(row: OutboxMessage) -> str:
+    what = {"chat": "群消息", "sms": "短信", "report": "结果回传"}.get(row.channel, row.channel)
+    return f"{what} #{row.id}"
+
+
+SENDER: web.AppKey[Sender] = web.AppKey("hotline_sender", Sender)
+
+
+async def sender_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Cleanup context: the sender runs while the app does."""
+    ctx = app[CTX]
+    sender = Sender(ctx)
+    app[SENDER] = sender
+    ctx.extras["sender"] = sender
+    await sender.start()
+    yield
+    await sender.stop()

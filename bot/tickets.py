@@ -1,0 +1,631 @@
+"""Ticket operations: registration, dispatch and every lifecycle step, each with its audit row
+and its outbox rows in the caller's transaction.
+
+Callers open the transaction (``async with sessions.begin() as s``); every method here only adds
+to it, so a state change, its audit row and the messages it owes commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import notices
+from bot.action_tokens import issue as issue_token
+from bot.calendar import WorkCalendar
+from bot.clock import Clock
+from bot.config import Config
+from bot.deadlines import Rule, RuleBook, TicketFacts
+from bot.directory import Directory, Person
+from bot.intake import TicketEventIn, TicketIn
+from bot.lifecycle import (
+    STATE_LABELS,
+    Actor,
+    GuardFailed,
+    LifecycleError,
+    NotAllowed,
+    State,
+    Transition,
+    check,
+)
+from bot.messages import Action, Destination, OutgoingMessage
+from bot.outbox import Outbox, Target
+from store.models import AuditEvent, ReviewRequest, SmsMessage, Ticket
+
+RESULT_CATEGORIES = ("实际解决", "解释说明", "参考备案", "不属实", "诉求过高", "其他")
+_CONTACT_WAYS = re.compile(r"电话|致电|联系|沟通|上门|面谈|走访|约谈|短信|当面|书面")
+_CONTACT_TIME = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}[-/.年]\d{1,2}|\d{1,2}[:：]\d{2}|\d{1,2}\s*时|今[天日]|昨[天日]|上午|下午")
+BUTTON_TTL = timedelta(days=7)
+SYSTEM = "系统"
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterResult:
+    """What ``register`` did: created, the identical ticket again, or a conflict."""
+
+    ticket: Ticket
+    created: bool
+    conflict: bool = False
+
+
+class TicketService:
+    """The ticket lifecycle over the store; platform-neutral."""
+
+    def __init__(self, *, config: Config, directory: Directory, rulebook: RuleBook,
+                 calendar: WorkCalendar, clock: Clock, outbox: Outbox) -> None:
+        self.config = config
+        self.directory = directory
+        self.rulebook = rulebook
+        self.calendar = calendar
+        self.clock = clock
+        self.outbox = outbox
+
+    # ---- lookups -------------------------------------------------------------------------
+
+    async def get(self, s: AsyncSession, source: str, number: str) -> Ticket | None:
+        """The ticket (source, number), or None."""
+        return (await s.execute(select(Ticket).where(Ticket.source == source, Ticket.number == number))
+                ).scalar_one_or_none()
+
+    async def find(self, s: AsyncSession, ref: str, *, units: set[str] | None = None) -> list[Ticket]:
+        """Tickets named by ``ref``: an exact number first, else a suffix of at least 4 digits.
+
+        ``units`` limits the search (None: every unit).
+        """
+        q = select(Ticket).where(Ticket.number == ref)
+        if units is not None:
+            q = q.where(Ticket.unit_code.in_(units))
+        exact = list((await s.execute(q)).scalars())
+        if exact or len(ref) < 4:
+            return exact
+        q = select(Ticket).where(Ticket.number.like(f"%{_escape_like(ref)}", escape="\\")).limit(6)
+        if units is not None:
+            q = q.where(Ticket.unit_code.in_(units))
+        return list((await s.execute(q)).scalars())
+
+    def policy(self, ticket: Ticket) -> Rule:
+        """The effective procedure rule of a ticket."""
+        return self.rulebook.match(_facts(ticket))
+
+    def capacities(self, person: Person, ticket: Ticket, *, reviewing: bool = False) -> set[Actor]:
+        """In which capacities ``person`` speaks about ``ticket``."""
+        caps: set[Actor] = set()
+        if person.is_office and (not reviewing or self.config.procedure.office_may_review):
+            caps.add(Actor.OFFICE)
+        unit = ticket.unit_code
+        if unit is not None:
+            if person.has_role("handler", unit):
+                caps.add(Actor.HANDLER)
+            if person in self.directory.leaders(unit) or person.has_role("leader", unit):
+                caps.add(Actor.LEADER)
+        if ticket.handler_id is not None and ticket.handler_id == person.id:
+            caps.add(Actor.ASSIGNEE)
+        return caps
+
+    # ---- registration --------------------------------------------------------------------
+
+    async def register(self, s: AsyncSession, data: TicketIn, *, via: str = "api") -> RegisterResult:
+        """Create the ticket once; the same ticket again is a no-op; different content conflicts.
+
+        Idempotency comes from the unique constraint, not from a read before the write.
+        """
+        digest = data.content_hash()
+        existing = await self.get(s, data.source, data.number)
+        if existing is None:
+            ticket = self._new_ticket(data, digest)
+            try:
+                async with s.begin_nested():
+                    s.add(ticket)
+            except IntegrityError:
+                existing = await self.get(s, data.source, data.number)
+                if existing is None:
+                    raise
+            else:
+                await self._after_register(s, ticket, data, via)
+                return RegisterResult(ticket, created=True)
+        return RegisterResult(existing, created=False, conflict=existing.content_hash != digest)
+
+    def _new_ticket(self, data: TicketIn, digest: str) -> Ticket:
+        now = self.clock.now()
+        facts = TicketFacts(source=data.source, kind=data.kind, category=data.category,
+                            channel=data.channel, tags=frozenset(data.tags))
+        result = self.rulebook.compute(self.calendar, data.received_at, facts, data.deadline)
+        citizen = data.citizen
+        return Ticket(
+            source=data.source, number=data.number, content_hash=digest,
+            received_at=data.received_at, content=data.content, kind=data.kind,
+            category=data.category, channel=data.channel, tags=list(dict.fromkeys(data.tags)),
+            title=data.title, address=data.address,
+            citizen_name=citizen.name if citizen else None,
+            citizen_phone=citizen.phone if citizen else None,
+            citizen_address=citizen.address if citizen else None,
+            state=State.REGISTERED, rule=result.rule, hotline_deadline=data.deadline,
+            deadline=result.deadline, internal_due=result.internal_due,
+            first_contact_due=result.first_contact_due, progress=result.progress,
+            max_extensions=result.max_extensions, round=1, created_at=now, updated_at=now)
+
+    async def _after_register(self, s: AsyncSession, ticket: Ticket, data: TicketIn, via: str) -> None:
+        await s.flush()
+        self.audit(s, ticket, None, "register", None, None, State.REGISTERED,
+                   {"via": via, "rule": ticket.rule}, actor_name="热线系统" if via == "api" else "导入")
+        earlier = await self._earlier_open_duplicate(s, ticket)
+        if earlier is not None:
+            # 利川: repeat tickets from the same citizen are answered as 重复件 pointing at the earlier one.
+            ticket.duplicate_of = earlier.id
+            if "重复件" not in ticket.tags:
+                ticket.tags = [*ticket.tags, "重复件"]
+            self.audit(s, ticket, None, "duplicate", None, ticket.state, ticket.state,
+                       {"of": earlier.key}, actor_name=SYSTEM)
+        policy = self.policy(ticket)
+        if policy.receipt_sms and ticket.citizen_phone:
+            self.queue_sms(s, ticket, "receipt", {"number": ticket.number})
+        unit = data.unit or self._route(ticket)
+        if unit is not None:
+            if unit not in self.directory.units:
+                self.audit(s, ticket, None, "dispatch", None, ticket.state, ticket.state,
+                           {"unit": unit, "error": "unknown unit"}, outcome="refused", actor_name=SYSTEM)
+                self.outbox.add(s, Target.to_office(), OutgoingMessage(
+                    f"工单 {ticket.number} 指定的承办单位「{unit}」不存在，请人工派单。"), ticket_id=ticket.id)
+            else:
+                await self.dispatch(s, ticket, unit, None, None)
+
+    async def _earlier_open_duplicate(self, s: AsyncSession, ticket: Ticket) -> Ticket | None:
+        window = self.config.procedure.duplicate_window_days
+        if not ticket.citizen_phone or window == 0:
+            return None
+        since = ticket.received_at - timedelta(days=window)
+        q = (select(Ticket).where(Ticket.citizen_phone == ticket.citizen_phone, Ticket.id != ticket.id,
+                                  Ticket.content_hash != ticket.content_hash,
+                                  Ticket.received_at >= since, Ticket.content == ticket.content)
+             .order_by(Ticket.received_at).limit(1))
+        return (await s.execute(q)).scalar_one_or_none()
+
+    def _route(self, ticket: Ticket) -> str | None:
+        for r in self.config.procedure.routing:
+            if r.source and r.source != ticket.source:
+                continue
+            if r.kind and r.kind != ticket.kind:
+                continue
+            if r.category and r.category != ticket.category:
+                continue
+            if r.tags and not set(r.tags) & set(ticket.tags or []):
+                continue
+            if r.keywords and not any(k in ticket.content for k in r.keywords):
+                continue
+            return r.unit
+        return None
+
+    # ---- audit ---------------------------------------------------------------------------
+
+    def audit(self, s: AsyncSession, ticket: Ticket | None, person: Person | None, action: str,
+              text: str | None, before: str | None, after: str | None,
+              detail: dict[str, Any] | None = None, *, outcome: str = "ok",
+              actor_name: str | None = None) -> AuditEvent:
+        """Append one audit row (痕迹管理) to the session."""
+        row = AuditEvent(ticket_id=ticket.id if ticket else None, at=self.clock.now(),
+                         actor=actor_name or (person.name if person else SYSTEM),
+                         actor_id=person.id if person and person.id else None, action=action,
+                         text=text, state_before=str(before) if before else None,
+                         state_after=str(after) if after else None, outcome=outcome,
+                         detail=detail or {})
+        s.add(row)
+        return row
+
+    def _move(self, s: AsyncSession, ticket: Ticket, transition: Transition, person: Person | None,
+              text: str | None, caps: set[Actor], detail: dict[str, Any] | None = None) -> State:
+        before = State(ticket.state)
+        after = check(transition, before, caps)
+        ticket.state = after
+        ticket.updated_at = self.clock.now()
+        self.audit(s, ticket, person, transition.value, text, before, after, detail)
+        return after
+
+    # ---- buttons -------------------------------------------------------------------------
+
+    def button(self, label: str, command: str, ticket: Ticket, style: str = "default") -> Action:
+        """A card button carrying a signed, expiring, single-use token."""
+        token = issue_token(self.config.effective_secret, command, ticket.key, self.clock.now(), BUTTON_TTL)
+        return Action(label=label, command=command, ticket=ticket.key, token=token, style=style)
+
+    # ---- dispatch and accept -------------------------------------------------------------
+
+    async def dispatch(self, s: AsyncSession, ticket: Ticket, unit: str, person: Person | None,
+                       text: str | None) -> None:
+        """派单 / 转办: assign to ``unit`` and post the assignment into its group chats."""
+        if unit not in self.directory.units:
+            raise GuardFailed(f"没有代码为「{unit}」的承办单位。", state=State(ticket.state))
+        caps = {Actor.HOTLINE} if person is None else self.capacities(person, ticket)
+        previous = ticket.unit_code
+        self._move(s, ticket, Transition.DISPATCH, person, text, caps, {"unit": unit, "from": previous})
+        ticket.unit_code = unit
+        ticket.handler_id = None
+        ticket.accepted_at = None
+        ticket.dispatched_at = self.clock.now()
+        name = self.directory.unit_name(unit)
+        msg = OutgoingMessage(
+            text=notices.assignment(ticket, self.calendar, name), title=f"新工单 {ticket.number}",
+            ticket=ticket.key, card_key=f"assign:{ticket.key}:{ticket.round}",
+            actions=(self.button("签收", "签收", ticket, "primary"),))
+        self.outbox.add(s, Target.to_unit(unit), msg, ticket_id=ticket.id, kind="assignment")
+        if previous and previous != unit:
+            self.outbox.add(s, Target.to_unit(previous), OutgoingMessage(
+                f"工单 {ticket.number} 已改派至{name}，本单位无需再办理。"), ticket_id=ticket.id)
+
+    async def accept(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None) -> str:
+        """签收: the sender becomes the 承办人."""
+        self._move(s, ticket, Transition.ACCEPT, person, text, self.capacities(person, ticket))
+        ticket.handler_id = person.id
+        ticket.accepted_at = self.clock.now()
+        policy = self.policy(ticket)
+        extra = "（D类工单：请同时明确包案领导。）" if policy.leader_at_accept else ""
+        return (f"{person.name} 已签收工单 {ticket.number}，办结时限 "
+                f"{notices.fmt_time(self.calendar, ticket.deadline)}。{extra}")
+
+    # ---- working the ticket --------------------------------------------------------------
+
+    async def first_contact(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
+                            note: str) -> str:
+        """先行联系: record that the handler reached the citizen, with the time."""
+        self._move(s, ticket, Transition.FIRST_CONTACT, person, text, self.capacities(person, ticket),
+                   {"note": note})
+        ticket.first_contact_at = self.clock.now()
+        return f"已登记工单 {ticket.number} 的先行联系（{notices.fmt_time(self.calendar, ticket.first_contact_at)}）。"
+
+    async def progress(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
+                       content: str) -> str:
+        """进展 / 报送: an interim report; satisfies the daily report duty."""
+        if not content.strip():
+            raise GuardFailed("请写明进展内容，例如：进展 12345 已联系社区，明日上门核实。",
+                              state=State(ticket.state), code="missing_content")
+        self._move(s, ticket, Transition.PROGRESS, person, text, self.capacities(person, ticket),
+                   {"content": content})
+        ticket.last_progress_at = self.clock.now()
+        return f"已记录工单 {ticket.number} 的进展。"
+
+    async def reply(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
+                    content: str) -> str:
+        """答复: a draft that waits for the leader's review (or is final where no review is asked)."""
+        caps = self.capacities(person, ticket)
+        check(Transition.REPLY, ticket.state, caps)
+        category = _reply_category(content)
+        if category is None or not _CONTACT_WAYS.search(content) or not _CONTACT_TIME.search(content):
+            # 松江 (二)办结规范: 工单答复内容中一般包含以下要素 … 对不符合规范的，一律退回承办责任科室重办。
+            raise GuardFailed(notices.REPLY_TEMPLATE.format(number=ticket.number),
+                              state=State(ticket.state), code="reply_incomplete")
+        before = ticket.state
+        self._move(s, ticket, Transition.REPLY, person, text, caps,
+                   {"content": content, "category": category})
+        req = ReviewRequest(ticket_id=ticket.id, kind="reply", round=ticket.round, requested_by=person.id,
+                            requested_at=self.clock.now(), content=content, result_category=category,
+                            state_before=before)
+        s.add(req)
+        if not self.policy(ticket).review:
+            await self._approve(s, ticket, req, None, None, "")
+            return f"工单 {ticket.number} 已答复。"
+        self._ask_review(s, ticket, f"{person.name} 提交了工单 {ticket.number} 的答复，请审核：\n{content}",
+                         "答复")
+        return f"工单 {ticket.number} 的答复已提交，等待领导审核。"
+
+    async def request_extension(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
+                                until: datetime, reason: str) -> str:
+        """延期: ask for a new deadline; at most ``max_extensions``; 利川 asks it early enough."""
+        caps = self.capacities(person, ticket)
+        state = State(ticket.state)
+        check(Transition.REQUEST_EXTENSION, state, caps)
+        policy = self.policy(ticket)
+        if ticket.extension_state == "pending":
+            raise GuardFailed("该工单已有延期申请在等待审核。", state=state, code="extension_pending")
+        if ticket.extensions_granted >= ticket.max_extensions:
+            raise GuardFailed(f"该工单已延期 {ticket.extensions_granted} 次，按规定不能再次延期。",
+                              state=state, code="extension_limit")
+        if not reason.strip():
+            raise GuardFailed("请写明延期理由，例如：延期 12345 5天 需协调街道现场核实。", state=state,
+                              code="missing_reason")
+        if ticket.deadline is not None:
+            if until <= ticket.deadline:
+                raise GuardFailed("延期后的时限必须晚于当前时限。", state=state, code="extension_not_later")
+            notice = policy.extension_notice_wd
+            if notice:
+                # 利川 三(三)4: 承办单位不能在7天内办结的应在办结时限前2天将情况书面反馈至局办公室
+                today = self.calendar.local_date(self.clock.now())
+                due_day = self.calendar.local_date(ticket.deadline)
+                if self.calendar.workdays_between(today, due_day) < notice:
+                    raise GuardFailed(
+                        f"延期须在办结时限前 {notice} 个工作日提出，本工单已过申请期限。",
+                        state=state, code="extension_late")
+        self._move(s, ticket, Transition.REQUEST_EXTENSION, person, text, caps,
+                   {"until": until.isoformat(), "reason": reason})
+        ticket.extension_state = "pending"
+        ticket.extension_requested_until = until
+        s.add(ReviewRequest(ticket_id=ticket.id, kind="extension", round=ticket.round,
+                            requested_by=person.id, requested_at=self.clock.now(), content=reason,
+                            until=until, state_before=ticket.state))
+        self._ask_review(s, ticket, f"{person.name} 申请工单 {ticket.number} 延期至 "
+                         f"{notices.fmt_time(self.calendar, until)}，理由：{reason}", "延期")
+        return f"工单 {ticket.number} 的延期申请已提交，等待审核。"
+
+    async def request_giveback(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
+                               reason: str) -> str:
+        """退单: not our duty; returned to the hotline with reasons after approval."""
+        caps = self.capacities(person, ticket)
+        if not reason.strip():
+            raise GuardFailed("请写明退单理由，例如：退单 12345 不属于本单位职责，建议转住建局。",
+                              state=State(ticket.state), code="missing_reason")
+        before = ticket.state
+        self._move(s, ticket, Transition.REQUEST_GIVEBACK, person, text, caps, {"reason": reason})
+        s.add(ReviewRequest(ticket_id=ticket.id, kind="giveback", round=ticket.round,
+                            requested_by=person.id, requested_at=self.clock.now(), content=reason,
+                            state_before=before))
+        self._ask_review(s, ticket, f"{person.name} 申请退回工单 {ticket.number}，理由：{reason}", "退单")
+        return f"工单 {ticket.number} 的退单申请已提交，等待审核。"
+
+    def _ask_review(self, s: AsyncSession, ticket: Ticket, text: str, what: str) -> None:
+        assert ticket.unit_code is not None
+        leaders = self.directory.leaders(ticket.unit_code)
+        msg = OutgoingMessage(
+            text=text, title=f"{what}待审核 {ticket.number}", ticket=ticket.key,
+            mentions=tuple(p.mention() for p in leaders),
+            card_key=f"review:{ticket.key}:{what}:{self.clock.now().timestamp():.0f}",
+            actions=(self.button("同意", "同意", ticket, "primary"),
+                     self.button("驳回", "驳回", ticket, "danger")))
+        self.outbox.add(s, Target.to_unit(ticket.unit_code), msg, ticket_id=ticket.id, kind="review")
+
+    # ---- review --------------------------------------------------------------------------
+
+    async def pending_request(self, s: AsyncSession, ticket: Ticket) -> ReviewRequest | None:
+        """The request waiting for review on ``ticket``, oldest first."""
+        q = (select(ReviewRequest).where(ReviewRequest.ticket_id == ticket.id,
+                                         ReviewRequest.state == "pending")
+             .order_by(ReviewRequest.id).limit(1))
+        return (await s.execute(q)).scalar_one_or_none()
+
+    async def approve(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
+                      note: str) -> str:
+        """同意: approve whatever waits for review on the ticket."""
+        req = await self.pending_request(s, ticket)
+        if req is None:
+            raise GuardFailed(f"工单 {ticket.number} 没有待审核的申请（当前：{STATE_LABELS[State(ticket.state)]}）。",
+                              state=State(ticket.state), code="nothing_pending")
+        return await self._approve(s, ticket, req, person, text, note)
+
+    async def _approve(self, s: AsyncSession, ticket: Ticket, req: ReviewRequest, person: Person | None,
+                       text: str | None, note: str) -> str:
+        caps = {Actor.SYSTEM, Actor.LEADER} if person is None else self.capacities(person, ticket, reviewing=True)
+        now = self.clock.now()
+        who = person.name if person else SYSTEM
+        if req.kind == "reply":
+            self._move(s, ticket, Transition.APPROVE_REPLY, person, text, caps, {"note": note, "request": req.id})
+            ticket.answered_at = now
+            self._decide(req, person, "approved", note)
+            self._owe_answer(s, ticket, req)
+            return f"{who} 已同意工单 {ticket.number} 的答复，将短信告知来电人。"
+        if req.kind == "extension":
+            self._move(s, ticket, Transition.APPROVE_EXTENSION, person, text, caps, {"note": note, "until": req.until.isoformat() if req.until else None})
+            self._decide(req, person, "approved", note)
+            ticket.extension_state = "granted"
+            ticket.extension_granted_until = req.until
+            ticket.extensions_granted += 1
+            ticket.deadline = req.until
+            if ticket.internal_due and req.until and ticket.internal_due < req.until:
+                ticket.internal_due = None  # the granted date is the unit's own deadline now
+            self._tell_assignee(s, ticket, f"{who} 已批准工单 {ticket.number} 延期至 "
+                                f"{notices.fmt_time(self.calendar, req.until)}。")
+            return f"已批准工单 {ticket.number} 延期至 {notices.fmt_time(self.calendar, req.until)}。"
+        # giveback
+        self._move(s, ticket, Transition.APPROVE_GIVEBACK, person, text, caps, {"note": note})
+        self._decide(req, person, "approved", note)
+        ticket.closed_at = now
+        # 松江: 不属于本单位职责的 … 1个工作日内 returned to the hotline: the office does it in the city system.
+        due = self.calendar.office_day_end_at(self.calendar.add_workdays(self.calendar.local_date(now), 1))
+        self.outbox.add(s, Target.to_office(), OutgoingMessage(
+            f"工单 {ticket.number} 的退单已获批准（理由：{req.content}），请于 "
+            f"{notices.fmt_time(self.calendar, due)} 前在热线系统中退回。", ticket=ticket.key),
+            ticket_id=ticket.id, kind="giveback_office")
+        self._report(s, ticket, "giveback", {"reason": req.content})
+        return f"已批准工单 {ticket.number} 退单，已通知办公室在热线系统退回。"
+
+    async def reject(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
+                     note: str) -> str:
+        """驳回: the reason goes back to the 承办人; the ticket returns to where it was."""
+        req = await self.pending_request(s, ticket)
+        state = State(ticket.state)
+        if req is None:
+            raise GuardFailed(f"工单 {ticket.number} 没有待审核的申请（当前：{STATE_LABELS[state]}）。",
+                              state=state, code="nothing_pending")
+        if not note.strip():
+            raise GuardFailed("驳回请写明意见，例如：驳回 12345 请补充与来电人沟通的时间。", state=state,
+                              code="missing_reason")
+        caps = self.capacities(person, ticket, reviewing=True)
+        what = {"reply": "答复", "extension": "延期申请", "giveback": "退单申请"}[req.kind]
+        if req.kind == "reply":
+            self._move(s, ticket, Transition.REJECT_REPLY, person, text, caps, {"note": note})
+        elif req.kind == "extension":
+            self._move(s, ticket, Transition.REJECT_EXTENSION, person, text, caps, {"note": note})
+            ticket.extension_state = "rejected"
+        else:
+            self._move(s, ticket, Transition.REJECT_GIVEBACK, person, text, caps, {"note": note})
+            ticket.state = req.state_before or State.DISPATCHED
+        self._decide(req, person, "rejected", note)
+        self._tell_assignee(s, ticket, f"{person.name} 驳回了工单 {ticket.number} 的{what}：{note}",
+                            requester=req.requested_by)
+        return f"已驳回工单 {ticket.number} 的{what}。"
+
+    def _decide(self, req: ReviewRequest, person: Person | None, state: str, note: str) -> None:
+        req.state = state
+        req.decided_by = person.id if person else None
+        req.decided_at = self.clock.now()
+        req.decision_note = note or None
+
+    def _tell_assignee(self, s: AsyncSession, ticket: Ticket, text: str, requester: int | None = None) -> None:
+        pid = requester or ticket.handler_id
+        person = self.directory.person_by_id(pid)
+        mentions = (person.mention(),) if person else ()
+        if ticket.unit_code:
+            self.outbox.add(s, Target.to_unit(ticket.unit_code),
+                            OutgoingMessage(text, mentions=mentions, ticket=ticket.key), ticket_id=ticket.id)
+
+    def _owe_answer(self, s: AsyncSession, ticket: Ticket, req: ReviewRequest) -> None:
+        """What an approved reply owes: the group notice, the citizen's SMS, the hotline report."""
+        unit = self.directory.unit_name(ticket.unit_code)
+        handler = self.directory.person_by_id(ticket.handler_id)
+        if ticket.unit_code:
+            self.outbox.add(s, Target.to_unit(ticket.unit_code), OutgoingMessage(
+                f"工单 {ticket.number} 已审核通过并答复来电人。",
+                mentions=(handler.mention(),) if handler else (), ticket=ticket.key),
+                ticket_id=ticket.id, kind="answered")
+        if ticket.citizen_phone:
+            self.queue_sms(s, ticket, "answer", {"number": ticket.number, "unit": unit}, text=req.content)
+        self._report(s, ticket, "answer", {"content": req.content, "category": req.result_category,
+                                           "unit": ticket.unit_code})
+
+    def queue_sms(self, s: AsyncSession, ticket: Ticket, kind: str, params: dict[str, str],
+                  text: str = "") -> SmsMessage | None:
+        """Queue an SMS to the ticket's citizen (the SMS gateway delivers it from the outbox)."""
+        if not ticket.citizen_phone:
+            return None
+        now = self.clock.now()
+        out_id = f"t{ticket.id}-{kind}-r{ticket.round}"
+        sms = SmsMessage(ticket_id=ticket.id, phone=ticket.citizen_phone, kind=kind, params=params,
+                         text=text, provider=str(self.config.sms.get("provider", "log")), out_id=out_id,
+                         state="queued", created_at=now, updated_at=now)
+        s.add(sms)
+        dest = Destination(platform="sms", bot=sms.provider, user_id=ticket.citizen_phone)
+        s.add(Outbox.row(dest, {"out_id": out_id, "kind": kind, "params": params, "text": text},
+                         channel="sms", ticket_id=ticket.id, kind=f"sms_{kind}", now=now,
+                         dedupe_key=f"sms:{out_id}"))
+        return sms
+
+    def _report(self, s: AsyncSession, ticket: Ticket, result: str, data: dict[str, Any]) -> None:
+        """A signed POST of the result to the hotline's report URL, retried until it succeeds."""
+        url = self.config.hotline.report_url
+        if not url:
+            return
+        dest = Destination(platform="hotline", bot="report", user_id=url)
+        body = {"source": ticket.source, "number": ticket.number, "result": result, "round": ticket.round,
+                "at": self.clock.now().isoformat(), **data}
+        s.add(Outbox.row(dest, body, channel="report", ticket_id=ticket.id, kind=f"report_{result}",
+                         now=self.clock.now(), dedupe_key=f"report:{ticket.key}:{result}:{ticket.round}"))
+
+    # ---- feedback and hotline events -----------------------------------------------------
+
+    async def feedback(self, s: AsyncSession, ticket: Ticket, verdict: str, *, via: str,
+                       text: str | None) -> str:
+        """回访: 满意/认可 archives; 不满意 reopens with a new round and deadline."""
+        actor_caps = {Actor.CITIZEN} if via in ("sms", "citizen_page") else {Actor.HOTLINE}
+        ticket.feedback = verdict
+        if verdict in ("满意", "认可"):
+            self._move(s, ticket, Transition.FEEDBACK_SATISFIED, None, text, actor_caps, {"via": via, "verdict": verdict})
+            ticket.closed_at = self.clock.now()
+            return "archived"
+        if verdict == "不满意":
+            self._move(s, ticket, Transition.FEEDBACK_UNSATISFIED, None, text, actor_caps, {"via": via})
+            self._new_round(ticket, None)
+            self._announce_reopen(s, ticket, "来电人对答复不满意")
+            return "reopened"
+        self.audit(s, ticket, None, "feedback", text, ticket.state, ticket.state, {"via": via, "verdict": verdict},
+                   actor_name="来电人")
+        return "recorded"
+
+    def _new_round(self, ticket: Ticket, deadline: datetime | None) -> None:
+        """重办: a new round with a new deadline counted from now (or the hotline's date)."""
+        now = self.clock.now()
+        result = self.rulebook.compute(self.calendar, now, _facts(ticket), deadline)
+        ticket.round += 1
+        ticket.deadline = result.deadline
+        ticket.internal_due = result.internal_due
+        ticket.first_contact_due = result.first_contact_due
+        ticket.handler_id = None
+        ticket.accepted_at = None
+        ticket.answered_at = None
+        ticket.closed_at = None
+        ticket.first_contact_at = None
+        ticket.extension_state = None
+        ticket.extension_requested_until = None
+        ticket.extension_granted_until = None
+        ticket.extensions_granted = 0
+
+    def _announce_reopen(self, s: AsyncSession, ticket: Ticket, why: str) -> None:
+        if not ticket.unit_code:
+            return
+        leaders = self.directory.leaders(ticket.unit_code)
+        text = (f"【重办】工单 {ticket.number}：{why}，已重新交办（第{ticket.round}轮），"
+                f"办结时限 {notices.fmt_time(self.calendar, ticket.deadline)}，请签收。")
+        self.outbox.add(s, Target.to_unit(ticket.unit_code), OutgoingMessage(
+            text, ticket=ticket.key, mentions=tuple(p.mention() for p in leaders),
+            card_key=f"assign:{ticket.key}:{ticket.round}",
+            actions=(self.button("签收", "签收", ticket, "primary"),)), ticket_id=ticket.id, kind="reopen")
+        self.outbox.add(s, Target.to_office(), OutgoingMessage(
+            f"【督办】工单 {ticket.number}（{self.directory.unit_name(ticket.unit_code)}）{why}，已重新交办。",
+            ticket=ticket.key), ticket_id=ticket.id, kind="supervise")
+
+    async def hotline_event(self, s: AsyncSession, ticket: Ticket, event: TicketEventIn) -> str:
+        """Later news from the hotline: 催办, 重新交办, an extension decision, or closing."""
+        caps = {Actor.HOTLINE}
+        note = event.note or event.reason or ""
+        if event.type == "urge":
+            self._move(s, ticket, Transition.URGE, None, note, caps, {"event": event.id})
+            ticket.urge_count += 1
+            if "市级催办" not in ticket.tags:
+                ticket.tags = [*ticket.tags, "市级催办"]
+            if ticket.unit_code:
+                handler = self.directory.person_by_id(ticket.handler_id)
+                self.outbox.add(s, Target.to_unit(ticket.unit_code), OutgoingMessage(
+                    f"【市级催办】工单 {ticket.number}，办结时限 "
+                    f"{notices.fmt_time(self.calendar, ticket.deadline)}，请抓紧办理。{note}",
+                    mentions=(handler.mention(),) if handler else (), ticket=ticket.key),
+                    ticket_id=ticket.id, kind="urge")
+            return "urged"
+        if event.type == "reopen":
+            self._move(s, ticket, Transition.REOPEN, None, note, caps, {"event": event.id})
+            self._new_round(ticket, event.deadline)
+            self._announce_reopen(s, ticket, f"热线退回重办{('：' + note) if note else ''}")
+            return "reopened"
+        if event.type == "extension_decision":
+            self._move(s, ticket, Transition.EXTENSION_DECISION, None, note, caps,
+                       {"granted": event.granted, "deadline": event.deadline.isoformat() if event.deadline else None})
+            if event.granted is not False and event.deadline is not None:
+                # 利川: 市长热线办确定的延期时限不能再更改 — the hotline's date is final.
+                ticket.deadline = event.deadline
+                ticket.extension_granted_until = event.deadline
+                ticket.extension_state = "granted"
+                ticket.internal_due = None
+                text = f"热线已确定工单 {ticket.number} 的办结时限为 {notices.fmt_time(self.calendar, event.deadline)}。"
+            else:
+                ticket.extension_state = "rejected"
+                text = f"热线未同意工单 {ticket.number} 延期，请按原时限办结。"
+            if ticket.unit_code:
+                self.outbox.add(s, Target.to_unit(ticket.unit_code), OutgoingMessage(text, ticket=ticket.key),
+                                ticket_id=ticket.id)
+            return "decided"
+        self._move(s, ticket, Transition.CLOSE, None, note, caps, {"event": event.id})
+        ticket.closed_at = self.clock.now()
+        return "closed"
+
+    # ---- counts --------------------------------------------------------------------------
+
+    async def count_by_state(self, s: AsyncSession) -> dict[str, int]:
+        """Number of tickets in each state."""
+        rows = await s.execute(select(Ticket.state, func.count()).group_by(Ticket.state))
+        return {state: n for state, n in rows.all()}
+
+
+def _facts(ticket: Ticket) -> TicketFacts:
+    return TicketFacts(source=ticket.source, kind=ticket.kind, category=ticket.category,
+                       channel=ticket.channel, tags=frozenset(ticket.tags or ()))
+
+
+def _reply_category(content: str) -> str | None:
+    return next((c for c in RESULT_CATEGORIES if c in content), None)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+__all__ = ["LifecycleError", "NotAllowed", "RegisterResult", "TicketService"]

@@ -1,0 +1,62 @@
+"""The ticket view of DESIGN §4 (read API and intake answers); citizen data masked."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.calendar import WorkCalendar
+from bot.directory import Directory
+from bot.masking import mask_name, mask_phone
+from store.models import AuditEvent, SmsMessage, Ticket
+
+
+def iso(cal: WorkCalendar, when: datetime | None) -> str | None:
+    """ISO 8601 with the configured zone's offset."""
+    return cal.local(when).isoformat() if when is not None else None
+
+
+def ticket_view(ticket: Ticket, events: list[AuditEvent], cal: WorkCalendar, directory: Directory,
+                sms: list[SmsMessage] | None = None) -> dict[str, Any]:
+    """The public JSON of a ticket, events oldest first (newest last)."""
+    handler = directory.person_by_id(ticket.handler_id)
+    view: dict[str, Any] = {
+        "source": ticket.source,
+        "number": ticket.number,
+        "kind": ticket.kind,
+        "category": ticket.category,
+        "channel": ticket.channel,
+        "tags": list(ticket.tags or []),
+        "state": ticket.state,
+        "unit": ticket.unit_code,
+        "handler": handler.name if handler else None,
+        "round": ticket.round,
+        "title": ticket.title,
+        "received_at": iso(cal, ticket.received_at),
+        "deadline": iso(cal, ticket.deadline),
+        "internal_due": iso(cal, ticket.internal_due),
+        "first_contact_due": iso(cal, ticket.first_contact_due),
+        "first_contact_at": iso(cal, ticket.first_contact_at),
+        "rule": ticket.rule,
+        "progress": ticket.progress,
+        "extension": {
+            "state": ticket.extension_state,
+            "requested_until": iso(cal, ticket.extension_requested_until),
+            "granted_until": iso(cal, ticket.extension_granted_until),
+        },
+        "feedback": ticket.feedback,
+        "citizen": {"name": mask_name(ticket.citizen_name), "phone": mask_phone(ticket.citizen_phone)},
+        "events": [
+            {"at": iso(cal, e.at), "actor": e.actor, "action": e.action, "text": e.text,
+             "state_before": e.state_before, "state_after": e.state_after, "outcome": e.outcome}
+            for e in events
+        ],
+    }
+    if sms is not None:
+        view["sms"] = [
+            {"kind": m.kind, "state": m.state, "code": m.code, "phone": mask_phone(m.phone),
+             "provider": m.provider, "provider_id": m.provider_id, "segments": m.segments,
+             "at": iso(cal, m.created_at), "updated_at": iso(cal, m.updated_at)}
+            for m in sms
+        ]
+    return view

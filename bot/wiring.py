@@ -1,0 +1,86 @@
+"""Plugging the chat side into the app: adapters, the inbox and its dispatcher, the outbox senders
+and the scheduler, each started and stopped by a cleanup context in that order."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from bot.context import CTX, BotContext
+from bot.inbox import Inbox
+
+log = logging.getLogger("hotline.wiring")
+INBOX: web.AppKey[Inbox] = web.AppKey("hotline_inbox", Inbox)
+
+
+def build_adapters(ctx: BotContext) -> dict[str, object]:
+    """One adapter per configured platform."""
+    from bot.platform_config import platform_model
+
+    adapters: dict[str, object] = {}
+    cfg = ctx.config
+    if cfg.platforms.console.enabled:
+        from adapters.console import ConsoleAdapter
+
+        adapters["console"] = ConsoleAdapter(ctx)
+    for platform, cls_name in (("wecom", "WeComAdapter"), ("dingtalk", "DingTalkAdapter"),
+                               ("feishu", "FeishuAdapter")):
+        tables = getattr(cfg.platforms, platform)
+        if not tables:
+            continue
+        import importlib
+
+        module = importlib.import_module(f"adapters.{platform}")
+        model = platform_model(platform)
+        bots = {name: model.model_validate(table) for name, table in tables.items()}
+        adapters[platform] = getattr(module, cls_name)(
+            bots, clock=ctx.clock, metrics=ctx.metrics, instance_id=ctx.instance_id,
+            **({"lease": _lease(ctx)} if platform == "wecom" else {}))
+    return adapters
+
+
+def _lease(ctx: BotContext) -> object:
+    from store.leases import StoreLease
+
+    return StoreLease(ctx.sessions, ctx.clock)
+
+
+def install(app: web.Application, *, with_background: bool = True) -> None:
+    """Add the chat routes and the background machinery to ``app``."""
+    from bot.dispatcher import Dispatcher
+
+    ctx = app[CTX]
+    ctx.adapters = build_adapters(ctx)
+    for adapter in ctx.adapters.values():
+        adapter.setup_routes(app)  # type: ignore[attr-defined]
+    dispatcher = Dispatcher(ctx)
+    inbox = Inbox(ctx, dispatcher.handle)
+    app[INBOX] = inbox
+    ctx.extras["inbox"] = inbox
+    ctx.extras["dispatcher"] = dispatcher
+    app.cleanup_ctx.append(_inbox_ctx)
+    if with_background:
+        from bot.sender import sender_ctx
+
+        app.cleanup_ctx.append(sender_ctx)
+        try:
+            from scheduler.runner import scheduler_ctx
+        except ImportError:
+            log.info("scheduler not installed")
+        else:
+            app.cleanup_ctx.append(scheduler_ctx)
+
+
+async def _inbox_ctx(app: web.Application) -> AsyncIterator[None]:
+    ctx = app[CTX]
+    inbox = app[INBOX]
+    await inbox.start()
+    assert ctx.http is not None
+    for adapter in ctx.adapters.values():
+        await adapter.start(ctx.http, inbox)  # type: ignore[attr-defined]
+    yield
+    for adapter in ctx.adapters.values():
+        await adapter.stop()  # type: ignore[attr-defined]
+    await inbox.stop()

@@ -1,0 +1,73 @@
+"""Looking things up: 查询, 待办, 帮助."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot import notices
+from bot.grammar import help_text
+from bot.lifecycle import OPEN_STATES, STATE_LABELS, State
+from bot.messages import ChatKind
+from handlers.registry import Call, Router
+from store.models import AuditEvent, Ticket
+
+router = Router()
+LIST_LIMIT = 10
+
+
+@router.command("查询")
+async def query(call: Call) -> str:
+    """查询 / 查 NO: summary, deadline, state and the last events."""
+    assert call.ticket is not None
+    ctx, t = call.ctx, call.ticket
+    handler = ctx.directory.person_by_id(t.handler_id)
+    # DESIGN §7: full citizen details only to the 承办人 in a direct message, and to the office.
+    full = call.message.chat_kind is ChatKind.DIRECT and (
+        call.person.is_office or (t.handler_id is not None and t.handler_id == call.person.id))
+    text = notices.summary(t, ctx.calendar, ctx.directory.unit_name(t.unit_code),
+                           STATE_LABELS[State(t.state)], handler.name if handler else None, full)
+    events = list((await call.s.execute(
+        select(AuditEvent).where(AuditEvent.ticket_id == t.id, AuditEvent.outcome == "ok")
+        .order_by(AuditEvent.id.desc()).limit(3))).scalars())
+    if events:
+        text += "\n最近：" + "；".join(
+            f"{notices.fmt_time(ctx.calendar, e.at)} {e.actor} {e.action}" for e in reversed(events))
+    return text
+
+
+@router.command("待办", needs_ticket=False)
+async def todo(call: Call) -> str:
+    """待办 / 我的: own open tickets, then the unit's, sorted by deadline."""
+    ctx, person = call.ctx, call.person
+    open_states = [str(s) for s in OPEN_STATES]
+    order = (Ticket.deadline.is_(None), Ticket.deadline, Ticket.id)
+    mine = list((await call.s.execute(
+        select(Ticket).where(Ticket.handler_id == person.id, Ticket.state.in_(open_states))
+        .order_by(*order).limit(LIST_LIMIT))).scalars())
+    units = None if person.is_office else person.units()
+    q = select(Ticket).where(Ticket.state.in_(open_states), Ticket.handler_id.is_(None))
+    if units is not None:
+        q = q.where(Ticket.unit_code.in_(units))
+    unit_open = list((await call.s.execute(q.order_by(*order).limit(LIST_LIMIT))).scalars())
+    now = ctx.clock.now()
+    lines: list[str] = []
+    if mine:
+        lines.append("我承办的：")
+        lines += [_line(ctx, t, now) for t in mine]
+    if unit_open:
+        lines.append("待签收 / 待派单：")
+        lines += [_line(ctx, t, now) for t in unit_open]
+    return "\n".join(lines) if lines else "目前没有待办工单。"
+
+
+def _line(ctx: object, t: Ticket, now: object) -> str:
+    cal = ctx.calendar  # type: ignore[attr-defined]
+    overdue = "【已超期】" if t.deadline is not None and t.deadline < now else ""  # type: ignore[operator]
+    return (f"· {overdue}{notices.tag_line(t)}{t.number} {STATE_LABELS[State(t.state)]}，"
+            f"时限 {notices.fmt_time(cal, t.deadline)}")
+
+
+@router.command("帮助", needs_ticket=False)
+async def help_command(call: Call) -> str:
+    """帮助 / help: the command list with an example each."""
+    return help_text()
