@@ -8,7 +8,6 @@ with DingTalk's own code.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import Any
@@ -76,7 +75,7 @@ class DingTalkApi:
                                     headers={"Content-Type": "application/json; charset=utf-8",
                                              **headers}) as resp:
                 return resp.status, await _read_json(resp), resp.headers
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise TransientSendError(f"dingtalk network error: {exc!r}", code="network") from exc
 
     def _api_error(self, status: int, data: dict[str, Any], headers: Any, *, what: str) -> SendError:
@@ -114,7 +113,7 @@ class DingTalkApi:
                          timestamp_ms: int, body: dict[str, Any]) -> None:
         """POST one message to a custom robot webhook, signed with its 加签 secret."""
         url = robot_webhook_url(self.config.oapi_base, access_token, secret, str(timestamp_ms))
-        status, data, headers = await self._request(http, "POST", url, body, {})
+        status, data, _ = await self._request(http, "POST", url, body, {})
         if status >= 500:
             raise TransientSendError(f"dingtalk robot HTTP {status}", code=status)
         errcode = data.get("errcode")

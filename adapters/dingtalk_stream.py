@@ -125,7 +125,7 @@ class StreamClient:
                         continue  # server asked us to move: reconnect now with a new ticket
             except asyncio.CancelledError:
                 raise
-            except (aiohttp.ClientError, asyncio.TimeoutError, StreamError, ValueError) as exc:
+            except (TimeoutError, aiohttp.ClientError, StreamError, ValueError) as exc:
                 log.warning("dingtalk %s: stream error: %r", self.bot, exc)
             delay = backoff_delay(attempt, self._options)
             attempt += 1

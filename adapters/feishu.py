@@ -23,8 +23,15 @@ import aiohttp
 from aiohttp import web
 
 from adapters.base import InboxWriter, Lease, PermanentSendError, SendError, SendResult
-from adapters.feishu_api import (CARD_MAX_BODY, ROBOT_MAX_BODY, TEXT_MAX_BODY, FeishuApi,
-                                 app_body_limit, app_message_body, dumps)
+from adapters.feishu_api import (
+    CARD_MAX_BODY,
+    ROBOT_MAX_BODY,
+    TEXT_MAX_BODY,
+    FeishuApi,
+    app_body_limit,
+    app_message_body,
+    dumps,
+)
 from adapters.feishu_cards import RenderError, build_card, render
 from adapters.feishu_config import FeishuBotConfig
 from adapters.feishu_crypto import FeishuCryptoError, decrypt, verify_event_signature
@@ -121,7 +128,7 @@ class FeishuAdapter:
     async def _learn_open_id(self, http: aiohttp.ClientSession, bot: str) -> None:
         try:
             open_id = await asyncio.wait_for(self._apis[bot].bot_open_id(http), timeout=10)
-        except (SendError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, SendError) as exc:
             log.warning("feishu[%s] bot open_id unknown (%s); matching @mentions by name", bot, exc)
             return
         if open_id:

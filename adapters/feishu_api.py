@@ -7,7 +7,6 @@ token-invalid codes refresh the token and retry once; every other non-zero code 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import Any
@@ -154,7 +153,7 @@ async def _request(http: aiohttp.ClientSession, method: str, url: str, *,
                                 timeout=TIMEOUT) as resp:
             raw = await resp.read()
             status, resp_headers = resp.status, dict(resp.headers)
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiohttp.ClientError) as exc:
         raise TransientSendError(f"飞书网络错误: {exc!r}", code="network") from exc
     try:
         parsed = json.loads(raw) if raw else None

@@ -103,7 +103,7 @@ def _message(envelope: dict[str, Any], me: BotIdentity) -> IncomingMessage | Non
         quoted_message_id=msg.get("parent_id") or None,
         event_id=envelope["header"]["event_id"],
         message_id=msg["message_id"],
-        raw=envelope,
+        raw=_without_token(envelope),
     )
 
 
@@ -155,5 +155,11 @@ def _click(envelope: dict[str, Any], me: BotIdentity) -> IncomingMessage | None:
         action=action,
         event_id=envelope["header"]["event_id"],
         message_id=context.get("open_message_id") or None,
-        raw=envelope,
+        raw=_without_token(envelope),
     )
+
+
+def _without_token(envelope: dict[str, Any]) -> dict[str, Any]:
+    """The envelope minus the Verification Token, so ``raw`` never carries a secret."""
+    header = {k: v for k, v in envelope.get("header", {}).items() if k != "token"}
+    return {**envelope, "header": header}

@@ -6,7 +6,6 @@ token-invalid codes â†’ refresh once and retry, then transient; anything else â†
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -69,7 +68,7 @@ class WeComApi:
                 if resp.status != 200:
                     raise PermanentSendError(f"{path}: HTTP {resp.status}", code=resp.status)
                 data = await resp.json(content_type=None)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise TransientSendError(f"{path}: {type(exc).__name__}: {exc}") from exc
         except ValueError as exc:  # a 200 that is not JSON: a proxy page, most likely
             raise TransientSendError(f"{path}: answer is not JSON") from exc

@@ -72,6 +72,7 @@ class WeComLongConnection:
         self._missed_pongs = 0
         self._stopping = False
         self._stop_event = asyncio.Event()
+        self.finished = asyncio.Event()  # set when run() has returned
         self.kicked = False
         self.connects = 0  # successful subscriptions, for tests and logs
 
@@ -80,10 +81,10 @@ class WeComLongConnection:
         """True while subscribed."""
         return self._ready.is_set()
 
-    async def wait_ready(self, timeout: float) -> bool:
-        """Wait until subscribed; False after ``timeout`` seconds."""
+    async def wait_ready(self, seconds: float) -> bool:
+        """Wait until subscribed; False after ``seconds``."""
         try:
-            await asyncio.wait_for(self._ready.wait(), timeout)
+            await asyncio.wait_for(self._ready.wait(), seconds)
         except TimeoutError:
             return False
         return True
@@ -119,6 +120,7 @@ class WeComLongConnection:
         finally:
             await self._release_lease()
             await self._drain(worker)
+            self.finished.set()
 
     async def stop(self) -> None:
         """Close the connection; :meth:`run` then returns."""
@@ -128,7 +130,7 @@ class WeComLongConnection:
             await self._ws.close()
 
     async def command(self, cmd: str, body: dict[str, Any], req_id: str | None = None,
-                      timeout: float = COMMAND_TIMEOUT) -> dict[str, Any]:
+                      ack_within: float = COMMAND_TIMEOUT) -> dict[str, Any]:
         """Send a command frame and wait for its ack; maps errcodes to send errors."""
         ws = self._ws
         if ws is None or ws.closed or not self.ready:
@@ -141,11 +143,11 @@ class WeComLongConnection:
         try:
             await ws.send_str(json.dumps({"cmd": cmd, "headers": {"req_id": req_id}, "body": body},
                                          ensure_ascii=False))
-            ack = await asyncio.wait_for(future, timeout)
+            ack = await asyncio.wait_for(future, ack_within)
         except (aiohttp.ClientError, ConnectionError) as exc:
             raise TransientSendError(f"{cmd}: {exc}", code="ws_error") from exc
         except TimeoutError as exc:
-            raise TransientSendError(f"{cmd}: no ack in {timeout} s", code="ws_timeout") from exc
+            raise TransientSendError(f"{cmd}: no ack in {ack_within} s", code="ws_timeout") from exc
         finally:
             self._pending.pop(req_id, None)
         code = ack.get("errcode", 0)
@@ -164,7 +166,7 @@ class WeComLongConnection:
 
     def _backoff(self, attempt: int) -> float:
         cap = min(self._cfg.reconnect_max, self._cfg.reconnect_min * 2 ** max(attempt - 1, 0))
-        return random.uniform(cap / 2, cap)  # noqa: S311 - jitter, not crypto
+        return random.uniform(cap / 2, cap)  # jitter, not crypto
 
     async def _hold_lease(self) -> bool:
         if self._lease is None:

@@ -223,24 +223,30 @@ class Config(_Model):
 
     @model_validator(mode="after")
     def _references(self) -> Config:
+        """Cross-references between sections; each problem is reported with its key path."""
+        problems: list[str] = []
         codes = [u.code for u in self.units]
-        dupes = {c for c in codes if codes.count(c) > 1}
-        if dupes:
-            raise ValueError(f"duplicate unit code(s): {', '.join(sorted(dupes))}")
         known = set(codes)
-        for u in self.units:
+        seen: set[str] = set()
+        for i, u in enumerate(self.units):
+            if u.code in seen:
+                problems.append(f"units[{i}].code: duplicate unit code {u.code!r}")
+            seen.add(u.code)
             if u.parent is not None and u.parent not in known:
-                raise ValueError(f"unit {u.code!r}: parent {u.parent!r} is not a unit")
-        for p in self.people:
-            for r in p.roles:
+                problems.append(f"units[{i}].parent: {u.parent!r} is not a unit code")
+        names: set[str] = set()
+        for i, p in enumerate(self.people):
+            if p.name in names:
+                problems.append(f"people[{i}].name: two people are named {p.name!r}; names must be unique")
+            names.add(p.name)
+            for j, r in enumerate(p.roles):
                 if r.unit not in known:
-                    raise ValueError(f"person {p.name!r}: role in unknown unit {r.unit!r}")
-        for r in self.procedure.routing:
+                    problems.append(f"people[{i}].roles[{j}].unit: unknown unit {r.unit!r}")
+        for i, r in enumerate(self.procedure.routing):
             if r.unit not in known:
-                raise ValueError(f"procedure.routing: unknown unit {r.unit!r}")
-        names = [p.name for p in self.people]
-        if len(set(names)) != len(names):
-            raise ValueError("two people share a name; names must be unique")
+                problems.append(f"procedure.routing[{i}].unit: unknown unit {r.unit!r}")
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
     @property
@@ -286,7 +292,7 @@ def _format_errors(exc: ValidationError) -> str:
         for part in err["loc"]:
             loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
         msg = err["msg"].removeprefix("Value error, ")
-        lines.append(f"{loc or '(top level)'}: {msg}")
+        lines.append(f"{loc}: {msg}" if loc else msg)  # model-level checks name their own paths
     return "\n".join(lines)
 
 

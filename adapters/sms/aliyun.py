@@ -348,6 +348,11 @@ class AliyunSmsProvider:
         raise aliyun_error(code or f"http_{status}", str(data.get("Message") or ""), status=status,
                            retry_after=retry_after)
 
+    def rate_limit(self) -> tuple[int, float] | None:
+        """(messages, seconds) per number for the outbox sender's bucket; None = no limit."""
+        daily = self.config.per_number_daily
+        return (daily, 86400.0) if daily > 0 else None
+
     def parse_callback(self, body: bytes, content_type: str) -> list[SmsReceipt | SmsReply]:
         """Decode an SmsReport / SmsUp push body (JSON array)."""
         return parse_aliyun_push(body)

@@ -260,6 +260,11 @@ class GenericGatewayProvider:
             raise SmsAccountError(text, code=code)
         raise PermanentSendError(text, code=code)
 
+    def rate_limit(self) -> tuple[int, float] | None:
+        """(messages, seconds) per number for the outbox sender's bucket; None = no limit."""
+        daily = self.config.per_number_daily
+        return (daily, 86400.0) if daily > 0 else None
+
     # -- pushes
 
     def _time(self, value: Any, fmt: str) -> datetime | None:

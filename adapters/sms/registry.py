@@ -134,7 +134,7 @@ class GenericGatewayConfig(_Model):
 
     texts: dict[str, str] = Field(default_factory=lambda: {
         "answer": "您反映的问题（工单{number}）已由{unit}答复：{text}回复1满意，2不满意。",
-        "receipt": "您反映的问题已受理，工单号{number}，承办单位{unit}。",
+        "receipt": "您反映的问题已受理，工单号{number}。",
         "feedback": "您的工单{number}已办结，请回复1满意，2不满意。",
     })
     """text mode: kind → text with {variable} placeholders (the answer itself is {text})."""

@@ -54,7 +54,7 @@ KINDS: tuple[str, ...] = ("answer", "receipt", "feedback")
 
 DEFAULT_VARIABLES: dict[str, tuple[str, ...]] = {
     "answer": ("number", "unit"),
-    "receipt": ("number", "unit"),
+    "receipt": ("number",),
     "feedback": ("number",),
 }
 """Variables of each kind's template, in Tencent's positional order."""
@@ -266,9 +266,9 @@ class SendLimiter:
     per_number_daily: int = 0
     rolling: bool = False
     clock: Clock = field(default_factory=SystemClock)
-    _recent: deque[datetime] = field(default_factory=deque)
-    _numbers: dict[str, deque[datetime]] = field(default_factory=dict)
-    _sweeps: int = 0
+    _recent: deque[datetime] = field(default_factory=deque, init=False, repr=False)
+    _numbers: dict[str, deque[datetime]] = field(default_factory=dict, init=False, repr=False)
+    _sweeps: int = field(default=0, init=False, repr=False)
 
     def reserve(self, phone: str) -> Reservation:
         """Take a slot for ``phone`` or raise TransientSendError with ``retry_after``."""

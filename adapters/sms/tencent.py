@@ -346,6 +346,11 @@ class TencentSmsProvider:
         fee = int(fee) if isinstance(fee, int | str) and str(fee).isdigit() else None
         return SmsSendResult(provider_id=str(item.get("SerialNo") or ""), segments=fee or 1, fee=fee)
 
+    def rate_limit(self) -> tuple[int, float] | None:
+        """(messages, seconds) per number for the outbox sender's bucket; None = no limit."""
+        daily = self.config.per_number_daily
+        return (daily, 86400.0) if daily > 0 else None
+
     def parse_callback(self, body: bytes, content_type: str) -> list[SmsReceipt | SmsReply]:
         """Decode a status (array) or reply (object) callback."""
         return parse_tencent_push(body)

@@ -10,7 +10,7 @@ import asyncio
 import json
 import os
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -448,9 +448,9 @@ async def test_reconnects_with_new_ticket_after_drop(stream: tuple[FakeDingTalk,
     fake, adapter = stream
     await fake.drop()
     await fake.wait_for(lambda: fake.connections == 2)
-    assert fake.stream_opens == 2 and adapter.streams["main"].connections == 2
     await fake.push(stream_frame(TOPIC_ROBOT, robot_message(msg_id="after"), message_id="r1"))
     await fake.wait_for(lambda: fake.ack_for("r1") is not None)
+    assert fake.stream_opens == 2 and adapter.streams["main"].connections == 2
     assert [m.event_id for m in inbox.messages] == ["after"]
 
 

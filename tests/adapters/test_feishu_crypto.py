@@ -10,10 +10,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.feishu_crypto import (FeishuCryptoError, decrypt, encrypt, event_signature,
-                                    robot_sign, verify_event_signature)
-from adapters.feishu_frames import (METHOD_DATA, Frame, frame_headers, new_frame,
-                                    parse_frame)
+from adapters.feishu_crypto import (
+    FeishuCryptoError,
+    decrypt,
+    encrypt,
+    event_signature,
+    robot_sign,
+    verify_event_signature,
+)
+from adapters.feishu_frames import METHOD_DATA, Frame, frame_headers, new_frame, parse_frame
 
 
 def _vectors() -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -17,8 +18,14 @@ from adapters.feishu import FeishuAdapter, FeishuBotConfig
 from bot.clock import FrozenClock
 from bot.messages import ChatKind, IncomingMessage
 from bot.metrics import Metrics
-from tests.fakes.feishu_server import (FeishuFake, callback_request, card_action_event, mention,
-                                       message_event, url_verification)
+from tests.fakes.feishu_server import (
+    FeishuFake,
+    callback_request,
+    card_action_event,
+    mention,
+    message_event,
+    url_verification,
+)
 
 KEY = "test key"
 TOKEN = "vtoken"
@@ -324,7 +331,13 @@ async def test_verified_but_malformed_event_is_400(make: Make) -> None:
 
 async def test_oversize_body_is_refused_before_reading(make: Make) -> None:
     h = await make()
-    await _assert_refused(h, b"{" + b" " * (1024 * 1024 + 1) + b"}", {}, 413, "too_large")
+    big = io.BytesIO(b"{" + b" " * (1024 * 1024 + 1) + b"}")
+    resp = await h.client.post(ROUTE, data=big)
+    assert resp.status == 413
+    assert resp.request_info.headers.get("Content-Length") == str(1024 * 1024 + 3)
+    assert (await resp.json())["error"] == "too_large"
+    assert h.rejected("too_large") == 1
+    assert h.inbox.messages == []
 
 
 async def test_oversize_chunked_body_is_refused(make: Make) -> None:

@@ -28,7 +28,7 @@ ServerFactory = Callable[..., Awaitable[TestServer]]
 KEY_ID, SECRET = "LTAI-TEST", "test-secret"
 TEMPLATES = {
     "SMS_100": "您反映的问题（工单${number}）已由${unit}答复，回复1满意，2不满意。",
-    "SMS_200": "您反映的问题已受理，工单号${number}，承办单位${unit}。",
+    "SMS_200": "您反映的问题已受理，工单号${number}。",
     "SMS_300": "工单${number}已办结，请回复1满意，2不满意。",
 }
 PARAMS = {"number": "20261123-0001", "unit": "某某区住建局"}
@@ -347,6 +347,6 @@ async def test_report_for_sent_message(server: TestServer, fake: FakeAliyunSms,
 
 
 def test_callback_answer() -> None:
-    status, content_type, body = AliyunSmsProvider(AliyunConfig()).callback_answer(True)
+    status, _, body = AliyunSmsProvider(AliyunConfig()).callback_answer(True)
     assert status == 200 and json.loads(body) == {"code": 0, "msg": "接收成功"}
     assert AliyunSmsProvider(AliyunConfig()).callback_answer(False)[0] == 500

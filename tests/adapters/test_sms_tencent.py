@@ -28,7 +28,7 @@ from tests.fakes.sms_servers import FakeTencentSms, push_body, tencent_reply, te
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 SECRET_ID, SECRET_KEY, APP_ID = "AKIDTEST", "tencent-secret", "1400000000"
-TEMPLATES = {"1001": "您的工单{1}已由{2}答复，回复1满意，2不满意。", "1002": "工单{1}已受理，承办{2}。",
+TEMPLATES = {"1001": "您的工单{1}已由{2}答复，回复1满意，2不满意。", "1002": "工单{1}已受理。",
              "1003": "工单{1}已办结，请回复1满意，2不满意。"}
 PARAMS = {"number": "0001", "unit": "住建局"}
 

@@ -120,10 +120,10 @@ class FakeDingTalk:
         if self._ws is not None:
             await self._ws.close(code=1011, message=b"dropped")
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-        """Wait until ``predicate()`` holds, re-checked on every ACK / connection change."""
-        async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
+    async def wait_for(self, predicate: Callable[[], bool]) -> None:
+        """Wait (at most 5 s) until ``predicate()`` holds, re-checked on every ACK / connection change."""
+        async with asyncio.timeout(5.0), self._changed:
+            await self._changed.wait_for(predicate)
 
     @property
     def live(self) -> bool:

@@ -23,8 +23,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from adapters.feishu_crypto import encrypt, event_signature, robot_sign
-from adapters.feishu_frames import (METHOD_CONTROL, METHOD_DATA, frame_headers, new_frame,
-                                    parse_frame)
+from adapters.feishu_frames import METHOD_CONTROL, METHOD_DATA, frame_headers, new_frame, parse_frame
 from bot.clock import Clock, SystemClock
 
 TEXT_MAX_BODY = 150 * 1024
@@ -354,15 +353,15 @@ class FeishuFake:
             if waiter is not None and not waiter.done():
                 waiter.set_result(ack)
 
-    async def wait_connections(self, count: int, timeout: float = 5.0) -> None:
+    async def wait_connections(self, count: int, wait_s: float = 5.0) -> None:
         """Wait until ``count`` connections have been opened in total and one is live."""
         async def ready() -> None:
             async with self._conn_changed:
                 await self._conn_changed.wait_for(lambda: self.ws_connects >= count and self._ws)
-        await asyncio.wait_for(ready(), timeout)
+        await asyncio.wait_for(ready(), wait_s)
 
     async def push(self, payload: dict[str, Any], *, kind: str = "event", parts: int = 1,
-                   timeout: float = 5.0) -> Ack:
+                   wait_s: float = 5.0) -> Ack:
         """Push an event (or card callback) on the newest connection and wait for its ack."""
         if not self._ws:
             raise RuntimeError("no live long connection")
@@ -378,7 +377,7 @@ class FeishuFake:
                                        "seq": str(seq), "trace_id": uuid.uuid4().hex},
                               payload=data[seq * size:(seq + 1) * size])
             await ws.send_bytes(frame.SerializeToString())
-        return await asyncio.wait_for(waiter, timeout)
+        return await asyncio.wait_for(waiter, wait_s)
 
     async def drop_connections(self) -> None:
         """Close every live long connection from the server side."""

@@ -216,12 +216,12 @@ class FakeWeCom:
         for token in self._tokens:
             self._tokens[token] = now
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    async def wait_for(self, predicate: Callable[[], bool], seconds: float = 5.0) -> None:
         """Wait until ``predicate()`` holds (re-checked on every state change)."""
         async def _wait() -> None:
             async with self._changed:
                 await self._changed.wait_for(predicate)
-        await asyncio.wait_for(_wait(), timeout)
+        await asyncio.wait_for(_wait(), seconds)
 
     async def _notify(self) -> None:
         async with self._changed:

@@ -1,0 +1,215 @@
+"""The console's gate: the session middleware, the login page (or person picker), one-time
+links, and logout. Every page, stream and action under ``/console`` passes through here."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote
+
+from aiohttp import web
+from sqlalchemy.exc import IntegrityError
+
+from adapters import console_auth as auth
+from adapters.console_web import e, page, roles_text
+from bot import action_tokens
+from bot.context import BotContext
+from bot.directory import Person
+from store.models import UsedToken
+
+PERSON: web.RequestKey[Person] = web.RequestKey("console_person", Person)
+SESSION: web.RequestKey[auth.Session] = web.RequestKey("console_session", auth.Session)
+PUBLIC = ("/console/login", "/console/static/")
+SECURITY_HEADERS = {
+    # No inline script or style anywhere, no resource from another origin.
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; "
+                                "img-src 'self' data:; connect-src 'self'; font-src 'self'; "
+                                "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def is_console(path: str) -> bool:
+    """Whether ``path`` belongs to the console."""
+    return path == "/console" or path.startswith("/console/")
+
+
+class Gate:
+    """Sessions and CSRF for the console."""
+
+    def __init__(self, ctx: BotContext) -> None:
+        self.ctx = ctx
+        self.secret = ctx.config.effective_secret
+        self.open_picker = not ctx.config.platforms.console.require_login
+        self.secure = ctx.config.server.public_url.startswith("https://")
+
+    # ---- middleware ------------------------------------------------------------------------
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Refuse every console request without a valid session, and every POST without CSRF."""
+        if not is_console(request.path):
+            return await handler(request)
+        if not request.path.startswith(PUBLIC):
+            session = auth.decode_session(self.secret, request.cookies.get(auth.COOKIE),
+                                          self.ctx.clock.now())
+            person = self.ctx.directory.people.get(session.person) if session else None
+            if session is None or person is None:
+                return self._refuse(request)
+            if request.method not in ("GET", "HEAD"):
+                given = request.headers.get("X-CSRF-Token")
+                if given is None and request.content_type in ("application/x-www-form-urlencoded",
+                                                              "multipart/form-data"):
+                    given = str((await request.post()).get("csrf", ""))
+                if not auth.csrf_ok(session.csrf(self.secret), given):
+                    return _error(403, "csrf", "页面已过期或请求来源不明，请刷新页面后重试。")
+            request[PERSON] = person
+            request[SESSION] = session
+        response = await handler(request)
+        response.headers.update(SECURITY_HEADERS)
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    def _refuse(self, request: web.Request) -> web.StreamResponse:
+        if request.path.startswith("/console/api/") or request.method not in ("GET", "HEAD"):
+            return _error(401, "login_required", "请先登录控制台。")
+        raise web.HTTPFound(f"/console/login?next={quote(request.path_qs)}")
+
+    def csrf(self, request: web.Request) -> str:
+        """The CSRF token of the request's session."""
+        return request[SESSION].csrf(self.secret)
+
+    # ---- pages ---------------------------------------------------------------------------
+
+    def setup(self, app: web.Application) -> None:
+        """Register the login routes."""
+        app.router.add_get("/console/login", self.login_page)
+        app.router.add_post("/console/login", self.login)
+        app.router.add_get("/console/login/link", self.link_page)
+        app.router.add_post("/console/login/link", self.link_login)
+        app.router.add_post("/console/logout", self.logout)
+
+    async def login_page(self, request: web.Request, *, error: str = "") -> web.Response:
+        """The login form, or the person picker when login is not required."""
+        nonce = request.cookies.get(auth.PRE_COOKIE) or secrets.token_urlsafe(12)
+        csrf = auth.login_csrf(self.secret, nonce)
+        nxt = _safe_next(request.query.get("next", ""))
+        d = self.ctx.directory
+        if self.open_picker:
+            cards = "".join(
+                f'<form method="post" action="/console/login" class="pick">'
+                f'<input type="hidden" name="csrf" value="{e(csrf)}">'
+                f'<input type="hidden" name="next" value="{e(nxt)}">'
+                f'<button type="submit" name="person" value="{e(p.name)}">'
+                f'<b>{e(p.name)}</b><small>{e(roles_text(p.roles, d.unit_name))}</small></button></form>'
+                for p in d.people.values())
+            body = ('<main class="login"><h1>12345 热线工单机器人 · 控制台</h1>'
+                    '<p class="hint">示例配置：请选择您要扮演的人员（仅限本机试用，正式配置需登录）。</p>'
+                    f'<div class="pickers">{cards}</div></main>')
+        else:
+            body = (
+                '<main class="login narrow"><h1>控制台登录</h1>'
+                + (f'<p class="error">{e(error)}</p>' if error else "")
+                + '<form method="post" action="/console/login" class="stack">'
+                f'<input type="hidden" name="csrf" value="{e(csrf)}">'
+                f'<input type="hidden" name="next" value="{e(nxt)}">'
+                '<label>姓名<input name="person" autocomplete="username" required></label>'
+                '<label>密码<input name="password" type="password" autocomplete="current-password" required></label>'
+                '<button type="submit" class="primary">登录</button></form>'
+                '<p class="hint">没有密码？请办公室运行 <code>hotline-bot console-link -c 配置文件 姓名</code>'
+                ' 生成一次性登录链接。</p></main>')
+        resp = web.Response(text=page("控制台登录", body), content_type="text/html",
+                            status=401 if error else 200)
+        self._set_pre(resp, nonce)
+        return resp
+
+    async def login(self, request: web.Request) -> web.StreamResponse:
+        """Check the login form (or the picker's choice) and open a session."""
+        form = await request.post()
+        nonce = request.cookies.get(auth.PRE_COOKIE, "")
+        if not nonce or not auth.csrf_ok(auth.login_csrf(self.secret, nonce), str(form.get("csrf", ""))):
+            return _error(403, "csrf", "页面已过期，请刷新登录页后重试。")
+        person = self.ctx.directory.people.get(str(form.get("person", "")).strip())
+        if not self.open_picker:
+            password = str(form.get("password", ""))
+            if person is None or not person.password_hash or not auth.verify_password(
+                    password, person.password_hash):
+                return await self.login_page(request, error="姓名或密码不正确。")
+        elif person is None:
+            return _error(400, "unknown_person", "没有这个人员。")
+        return self._open_session(person.name, _safe_next(str(form.get("next", ""))))
+
+    async def link_page(self, request: web.Request) -> web.Response:
+        """A one-time link asks for a click, so a link preview cannot spend it."""
+        token = request.query.get("t", "")
+        try:
+            name, _ = auth.read_link(self.ctx.config, token, self.ctx.clock.now())
+        except action_tokens.TokenError:
+            return _html_error(400, "登录链接无效或已过期，请重新生成。")
+        nonce = request.cookies.get(auth.PRE_COOKIE) or secrets.token_urlsafe(12)
+        body = ('<main class="login narrow"><h1>控制台登录</h1>'
+                f'<p>以 <b>{e(name)}</b> 的身份登录（链接仅可使用一次）。</p>'
+                '<form method="post" action="/console/login/link">'
+                f'<input type="hidden" name="csrf" value="{e(auth.login_csrf(self.secret, nonce))}">'
+                f'<input type="hidden" name="t" value="{e(token)}">'
+                '<button type="submit" class="primary">登录</button></form></main>')
+        resp = web.Response(text=page("控制台登录", body), content_type="text/html")
+        self._set_pre(resp, nonce)
+        return resp
+
+    async def link_login(self, request: web.Request) -> web.StreamResponse:
+        """Spend a one-time link (recorded in ``used_tokens``) and open a session."""
+        form = await request.post()
+        nonce = request.cookies.get(auth.PRE_COOKIE, "")
+        if not nonce or not auth.csrf_ok(auth.login_csrf(self.secret, nonce), str(form.get("csrf", ""))):
+            return _error(403, "csrf", "页面已过期，请重新打开登录链接。")
+        ctx = self.ctx
+        try:
+            name, token_id = auth.read_link(ctx.config, str(form.get("t", "")), ctx.clock.now())
+        except action_tokens.TokenError:
+            return _html_error(400, "登录链接无效或已过期，请重新生成。")
+        if name not in ctx.directory.people:
+            return _html_error(400, "该人员已不在配置中。")
+        try:
+            async with ctx.sessions.begin() as s:
+                s.add(UsedToken(token_id=f"login:{token_id}", used_at=ctx.clock.now()))
+        except IntegrityError:
+            return _html_error(400, "该登录链接已使用过，请重新生成。")
+        return self._open_session(name, "/console")
+
+    async def logout(self, request: web.Request) -> web.StreamResponse:
+        """End the session (the cookie is dropped)."""
+        resp = web.HTTPFound("/console/login")
+        resp.del_cookie(auth.COOKIE, path="/console")
+        return resp
+
+    def _open_session(self, name: str, nxt: str) -> web.StreamResponse:
+        session = auth.new_session(name, self.ctx.clock.now())
+        resp = web.HTTPFound(nxt or "/console")
+        resp.set_cookie(auth.COOKIE, auth.encode_session(self.secret, session), path="/console",
+                        httponly=True, samesite="Strict", secure=self.secure,
+                        max_age=int(auth.SESSION_TTL.total_seconds()))
+        return resp
+
+    def _set_pre(self, resp: web.StreamResponse, nonce: str) -> None:
+        resp.set_cookie(auth.PRE_COOKIE, nonce, path="/console/login", httponly=True,
+                        samesite="Strict", secure=self.secure)
+
+
+def _safe_next(value: str) -> str:
+    """Only a console path of this site (never ``//evil`` or a full URL)."""
+    return value if is_console(value.split("?", 1)[0]) and not value.startswith("//") else "/console"
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": code, "message": message, "fields": {}}, status=status,
+                             headers=SECURITY_HEADERS)
+
+
+def _html_error(status: int, message: str) -> web.Response:
+    body = f'<main class="login narrow"><h1>无法登录</h1><p class="error">{e(message)}</p>' \
+           '<p><a href="/console/login">返回登录页</a></p></main>'
+    return web.Response(text=page("无法登录", body), status=status, content_type="text/html")
