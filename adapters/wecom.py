@@ -6,10 +6,12 @@ callbacks and the self-built app's XML callbacks (1:1 messages, clicks on app ca
 ``token`` and ``aes_key`` are set.
 
 Sending (§1.5), by destination:
+- long connection subscribed → ``aibot_send_msg`` (markdown and button cards) to the chat or user;
+  if WeCom refuses it (the chat never used the bot), the fallbacks below.
 - ``robot_key`` set → the group robot webhook (消息推送); cards become their plain-text form.
-- long connection subscribed → ``aibot_send_msg`` (markdown and button cards) to the chat or user.
 - otherwise the self-built app: ``message/send`` to a user (cards with buttons) or
-  ``appchat/send`` to an app-created group chat (no cards).
+  ``appchat/send`` to an app-created group chat (no cards). A long-connection bot without a live
+  connection (another instance holds it) answers TransientSendError for group chats.
 """
 
 from __future__ import annotations
@@ -169,30 +171,30 @@ class WeComAdapter:
         """Deliver ``message`` to ``dest`` (see the module docstring for the path chosen)."""
         cfg = self._cfg(dest)
         api = self._apis[dest.bot]
+        if not (dest.chat_id or dest.user_id or dest.robot_key):
+            raise PermanentSendError("目的地缺少 chat_id 或 user_id", code="no_target")
+        direct = not dest.chat_id
+        can_app = direct and cfg.has_app and bool(dest.user_id)
+        conn = self._conns.get(dest.bot) if cfg.has_longconn else None
+        if conn is not None and conn.ready and (dest.chat_id or dest.user_id):
+            try:
+                return await self._send_ws(conn, dest, message)
+            except _FirstPartRefused:
+                if not (dest.robot_key or can_app):
+                    raise
+                log.info("wecom %s: AI bot cannot reach %s, using the fallback path", dest.bot,
+                         dest.chat_id or dest.user_id)
         if dest.robot_key:
             for body in robot_bodies(message):
                 await api.call_robot(http, dest.robot_key, body)
             return SendResult()
-        if not (dest.chat_id or dest.user_id):
-            raise PermanentSendError("目的地缺少 chat_id 或 user_id", code="no_target")
-        direct = not dest.chat_id
-        if cfg.has_longconn:
-            conn = self._conns.get(dest.bot)
-            if conn is not None and conn.ready:
-                try:
-                    return await self._send_ws(conn, dest, message)
-                except _FirstPartRefused:
-                    if not (direct and cfg.has_app):
-                        raise
-                    log.info("wecom %s: AI bot cannot reach %s, using the app", dest.bot, dest.user_id)
-            elif not (direct and cfg.has_app):
-                raise TransientSendError("企业微信长连接未就绪", code="not_connected")
+        if cfg.has_longconn and not can_app:
+            raise TransientSendError("企业微信长连接未就绪", code="not_connected")
         if direct:
             return await self._send_app_user(http, api, cfg, dest, message)
-        result = SendResult()
         for body in appchat_bodies(message, dest.chat_id):
             await api.call_app(http, "/cgi-bin/appchat/send", body)
-        return result
+        return SendResult()
 
     async def _send_ws(self, conn: WeComLongConnection, dest: Destination,
                        message: OutgoingMessage) -> SendResult:
@@ -259,8 +261,11 @@ class WeComAdapter:
         cfg = self._bots.get(dest.bot)
         if cfg is None:
             return 20, 60.0
+        paths: list[tuple[int, float]] = []
         if dest.robot_key:
-            return cfg.robot_rate_limit, cfg.robot_rate_window
-        if cfg.has_longconn and (dest.chat_id or not cfg.has_app):
-            return cfg.aibot_rate_limit, cfg.aibot_rate_window
-        return cfg.app_rate_limit, cfg.app_rate_window
+            paths.append((cfg.robot_rate_limit, cfg.robot_rate_window))
+        if cfg.has_longconn:
+            paths.append((cfg.aibot_rate_limit, cfg.aibot_rate_window))
+        if not dest.robot_key and (not cfg.has_longconn or not dest.chat_id):
+            paths.append((cfg.app_rate_limit, cfg.app_rate_window))
+        return min(paths, key=lambda p: p[0] / p[1])  # the strictest path it may take

@@ -111,6 +111,8 @@ class WeComLongConnection:
                 except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                     log.warning("wecom %s: connection failed: %s: %s", self.bot,
                                 type(exc).__name__, exc)
+                except Exception:  # keep the bot's receiver alive whatever happened
+                    log.exception("wecom %s: long connection crashed", self.bot)
                 if self._stopping:
                     break
                 attempt = 1 if self.connects > before else attempt + 1

@@ -115,13 +115,11 @@ class WeComWebhook:
         try:
             return await self._handle(bot, request)
         except Rejected as exc:
-            if exc.status in (400, 401, 413):
+            if exc.status in (400, 401, 404, 413):
                 self._metrics.webhook_rejected.labels("wecom", exc.reason).inc()
                 log.warning("wecom webhook %s refused: %s %s (%s %s)", bot, exc.status, exc.reason,
                             request.method, request.remote)
-            return web.json_response(
-                {"error": exc.reason, "message": _MESSAGES.get(exc.reason, exc.reason), "fields": {}},
-                status=exc.status)
+            return web.json_response(error_body(exc.reason), status=exc.status)
 
     async def _handle(self, bot: str, request: web.Request) -> web.StreamResponse:
         cfg = self._bots.get(bot)

@@ -34,7 +34,7 @@ class ImportSummary:
         """The summary printed by the CLI."""
         lines = [f"新建 created: {self.created}  重复 duplicate: {self.duplicate}  "
                  f"拒绝 rejected: {self.rejected}"]
-        for p in self.problems:
+        for p in sorted(self.problems, key=lambda p: p.line):  # file order, whichever check found it
             label = FIELD_NAMES.get(p.field.split(".")[0], p.field)
             lines.append(f"  第 {p.line} 行 line {p.line}: {p.field}（{label}）— {p.reason}")
         return "\n".join(lines)

@@ -6,7 +6,7 @@ All datetimes are stored timezone-aware in UTC (``UtcDateTime``) on SQLite and P
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -49,7 +49,7 @@ class UtcDateTime(TypeDecorator[datetime]):
 class Base(AsyncAttrs, DeclarativeBase):
     """Declarative base of every table."""
 
-    type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime, dict[str, Any]: JSON, list[Any]: JSON}
 
 
 class Unit(Base):

@@ -270,3 +270,31 @@ async def test_stop_closes_and_refuses_webhooks(running: Any, fake: FakeWeCom) -
     assert conn.finished.is_set() and not conn.ready
     await fake.wait_for(lambda: not fake.connected())
     assert adapter.connection("hotline") is None
+
+
+async def test_card_prefers_the_long_connection_over_the_robot(running: Any, fake: FakeWeCom,
+                                                               http: Any) -> None:
+    adapter, _ = running
+    dest = Destination("wecom", "hotline", chat_id="wrGROUP1", robot_key="ROBOTKEY")
+    assert adapter.rate_limit(dest) == (20, 60.0)  # the strictest path it may take
+    await adapter.send(http, dest, OutgoingMessage("新工单", actions=ACTIONS, card_key="K"))
+    assert [m["msgtype"] for m in fake.aibot_messages] == ["template_card"]
+    assert fake.robot_messages == []
+
+
+async def test_refused_push_falls_back_to_robot_and_app(server: TestServer, fake: FakeWeCom,
+                                                        http: Any) -> None:
+    fake.aibot_chats = {"wrOTHER"}  # neither the group nor the user has used the bot yet
+    cfg = _cfg(server, corp_id="wwCORP", agent_id=1000002, app_secret="APPSECRET")
+    adapter = WeComAdapter({"hotline": cfg}, metrics=Metrics())
+    await adapter.start(http, Inbox())
+    assert await adapter.connection("hotline").wait_ready(5.0)
+    await adapter.send(http, Destination("wecom", "hotline", chat_id="wrGROUP1", robot_key="ROBOTKEY"),
+                       OutgoingMessage("新工单", actions=ACTIONS))
+    assert fake.robot_messages[0]["text"]["content"] == "新工单\n可回复：「签收 A123」"
+    await adapter.send(http, DM, OutgoingMessage("私信"))
+    assert [m["text"]["content"] for m in fake.app_messages] == ["私信"]
+    with pytest.raises(PermanentSendError):  # a group with neither fallback
+        await adapter.send(http, GROUP, OutgoingMessage("x"))
+    assert fake.aibot_messages == []
+    await adapter.stop()

@@ -313,9 +313,11 @@ async def test_xml_with_dtd_refused(client: TestClient, inbox: Inbox) -> None:
     assert inbox.messages == []
 
 
-async def test_unknown_bot_404(client: TestClient) -> None:
+async def test_unknown_bot_404(client: TestClient, inbox: Inbox, metrics: Metrics) -> None:
     resp = await _post(client, json.dumps(aibot_text("x")), bot="nobody")
     assert resp.status == 404
+    assert _rejected(metrics, "unknown_bot") == 1
+    assert inbox.messages == []
 
 
 async def test_503_before_start(aiohttp_client: Any) -> None:

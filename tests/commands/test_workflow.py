@@ -25,7 +25,7 @@ async def dispatched(make_bot, **overrides):
 
 
 async def test_whole_ticket_story(make_bot, clock) -> None:
-    bot, chat, card = await dispatched(make_bot)
+    bot, chat, _card = await dispatched(make_bot)
     number = "202611230001"
 
     text = only_answer(await chat.say("张承办", "@热线助手 签收 0001"))
@@ -83,7 +83,7 @@ async def test_whole_ticket_story(make_bot, clock) -> None:
 
 
 async def test_button_token_is_single_use_and_expires(make_bot, clock) -> None:
-    bot, chat, card = await dispatched(make_bot)
+    _bot, chat, _card = await dispatched(make_bot)
     await chat.say("张承办", "签收 0001")
     rows = await chat.say("张承办", f"答复 0001 {GOOD_REPLY}")
     review_card = next(r for r in rows if r.kind == "review")
@@ -100,14 +100,14 @@ async def test_button_token_is_single_use_and_expires(make_bot, clock) -> None:
 
 
 async def test_button_without_rights_does_not_consume_it(make_bot) -> None:
-    bot, chat, card = await dispatched(make_bot)
+    _bot, chat, card = await dispatched(make_bot)
     text = only_answer(await chat.click("陈承办", card, "签收", chat="shjzk"))
     assert "不属于" in text
     assert "已签收" in only_answer(await chat.click("张承办", card, "签收"))
 
 
 async def test_reject_button_asks_for_a_reason(make_bot) -> None:
-    bot, chat, card = await dispatched(make_bot)
+    _bot, chat, _card = await dispatched(make_bot)
     await chat.say("张承办", "签收 0001")
     rows = await chat.say("张承办", f"答复 0001 {GOOD_REPLY}")
     review_card = next(r for r in rows if r.kind == "review")
@@ -132,7 +132,7 @@ async def test_extension_once_and_deadline_moves(make_bot) -> None:
 
 
 async def test_lichuan_late_extension_refused(make_bot, clock) -> None:
-    bot, chat, _ = await dispatched(make_bot, procedure={"preset": "lichuan"})
+    _bot, chat, _ = await dispatched(make_bot, procedure={"preset": "lichuan"})
     await chat.say("张承办", "签收 0001")
     # 利川 疑难 7wd → Wed 12月2日; 2 working days before is Mon 11月30日. On Tue 12月1日 it is too late.
     clock.set(clock.now() + timedelta(days=8))
@@ -141,7 +141,7 @@ async def test_lichuan_late_extension_refused(make_bot, clock) -> None:
 
 
 async def test_giveback_approved_tells_office(make_bot) -> None:
-    bot, chat, _ = await dispatched(make_bot)
+    _bot, chat, _ = await dispatched(make_bot)
     assert "等待审核" in only_answer(await chat.say("张承办", "退单 0001 不属于本单位职责，建议转住建局"))
     assert (await chat.ticket("202611230001")).state == "giveback_pending"
     rows = await chat.say("李科长", "同意 0001")
@@ -151,14 +151,14 @@ async def test_giveback_approved_tells_office(make_bot) -> None:
 
 
 async def test_giveback_rejected_goes_back(make_bot) -> None:
-    bot, chat, _ = await dispatched(make_bot)
+    _bot, chat, _ = await dispatched(make_bot)
     await chat.say("张承办", "退单 0001 不属于本单位职责")
     await chat.say("李科长", "驳回 0001 属于本科职责，请办理")
     assert (await chat.ticket("202611230001")).state == "dispatched"
 
 
 async def test_office_redispatches(make_bot) -> None:
-    bot, chat, _ = await dispatched(make_bot)
+    _bot, chat, _ = await dispatched(make_bot)
     rows = await chat.say("王办公", "转办 0001 社会救助科", chat="bgs")
     assert "已派至社会救助科" in only_answer(rows)
     dests = {r.destination.get("chat_id") for r in rows if r.kind in ("assignment", "notice")}
@@ -178,27 +178,27 @@ async def test_quoting_the_assignment_names_the_ticket(make_bot) -> None:
 
 
 async def test_plain_group_chat_is_left_alone(make_bot) -> None:
-    bot, chat, _ = await dispatched(make_bot)
+    _bot, chat, _ = await dispatched(make_bot)
     assert await chat.say("张承办", "签收 0001", mentioned=False) == []
     assert (await chat.ticket("202611230001")).state == "dispatched"
 
 
 async def test_direct_message_needs_no_mention(make_bot) -> None:
-    bot, chat, _ = await dispatched(make_bot)
+    _bot, chat, _ = await dispatched(make_bot)
     rows = await chat.say("张承办", "签收 0001", direct=True, mentioned=False)
     assert "已签收" in only_answer(rows)
     assert rows[0].destination == {"platform": "console", "bot": "console", "user_id": "张承办"}
 
 
 async def test_stranger_is_refused_politely(make_bot) -> None:
-    bot, chat, _ = await dispatched(make_bot)
+    _bot, chat, _ = await dispatched(make_bot)
     text = only_answer(await chat.say("路人甲", "签收 0001"))
     assert "不在本系统的人员名单" in text
     assert (await chat.ticket("202611230001")).state == "dispatched"
 
 
 async def test_retried_event_is_a_no_op(make_bot) -> None:
-    bot, chat, _ = await dispatched(make_bot)
+    _bot, chat, _ = await dispatched(make_bot)
     first = await chat.say("张承办", "进展 0001 第一次", event_id="same")
     assert answers(first)
     assert await chat.say("张承办", "进展 0001 第一次", event_id="same") == []
@@ -214,7 +214,7 @@ async def test_ambiguous_suffix_lists_candidates(make_bot) -> None:
 
 
 async def test_query_masks_in_group_and_shows_full_to_assignee_in_dm(make_bot) -> None:
-    bot, chat, _ = await dispatched(make_bot)
+    _bot, chat, _ = await dispatched(make_bot)
     group = only_answer(await chat.say("刘承办", "查询 0001"))
     assert "138****1234" in group and "13812341234" not in group and "张*" in group
     await chat.say("张承办", "签收 0001")
@@ -233,7 +233,7 @@ async def test_todo_lists_own_then_unit(make_bot) -> None:
 
 
 async def test_other_unit_group_cannot_touch_ticket(make_bot) -> None:
-    bot, chat, _ = await dispatched(make_bot)
+    _bot, chat, _ = await dispatched(make_bot)
     text = only_answer(await chat.say("赵科长", "查询 202611230001", chat="shjzk"))
     assert "没有找到" in text or "不属于" in text
     assert "13812341234" not in text and "138****1234" not in text

@@ -165,7 +165,7 @@ class FakeWeCom:
                  robot_keys: tuple[str, ...] = ("ROBOTKEY",), robot_rate: tuple[int, float] = (20, 60.0),
                  member_rate: tuple[int, float] = (30, 60.0),
                  aibots: dict[str, str] | None = None, appchats: tuple[str, ...] = ("appchat1",),
-                 users: set[str] | None = None) -> None:
+                 users: set[str] | None = None, aibot_chats: set[str] | None = None) -> None:
         self.clock = clock or SystemClock()
         self.corp_id, self.app_secret, self.agent_id = corp_id, app_secret, agent_id
         self.token_ttl = token_ttl
@@ -174,6 +174,7 @@ class FakeWeCom:
         self.aibots = dict(aibots if aibots is not None else {"BOTID": "BOTSECRET"})
         self.appchats = set(appchats)
         self.users = users  # None: every userid exists
+        self.aibot_chats = aibot_chats  # chats that used the AI bot; None: all of them
         # records
         self.robot_messages: list[dict[str, Any]] = []
         self.app_messages: list[dict[str, Any]] = []
@@ -545,6 +546,8 @@ class FakeWeCom:
     def _check_send(self, body: dict[str, Any]) -> tuple[int, str]:
         if not body.get("chatid"):
             return 40058, "chatid missing"
+        if self.aibot_chats is not None and body["chatid"] not in self.aibot_chats:
+            return 40058, "chat has not used the bot"  # the real code is undocumented
         msgtype = body.get("msgtype")
         if msgtype == "markdown":
             content = self._content(body, "markdown")

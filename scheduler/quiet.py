@@ -1,0 +1,66 @@
+"""Quiet hours (``[scheduler] quiet_hours``, default 21:00–08:00): reminders wait until they end.
+
+DESIGN §4: quiet hours hold only scheduled reminders and digests; 紧急 tickets and 平顶山 D-class
+tickets (“不得以节假日为由拖延处理”) are exempt and go out at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, time, timedelta
+
+from bot.calendar import WorkCalendar
+from bot.config import parse_quiet_hours
+
+EXEMPT_TAGS = frozenset({"紧急"})
+EXEMPT_CATEGORIES = frozenset({"D"})
+
+
+def quiet_end(cal: WorkCalendar, quiet: tuple[time, time] | None, now: datetime) -> datetime | None:
+    """The end of the quiet period ``now`` falls in, or None when ``now`` is not quiet.
+
+    >>> from datetime import UTC
+    >>> cal = WorkCalendar()
+    >>> quiet_end(cal, (time(21), time(8)), datetime(2026, 11, 23, 14, 30, tzinfo=UTC)).isoformat()
+    '2026-11-24T08:00:00+08:00'
+    >>> quiet_end(cal, (time(21), time(8)), datetime(2026, 11, 23, 2, 0, tzinfo=UTC)) is None
+    True
+    """
+    if quiet is None:
+        return None
+    start, end = quiet
+    local = cal.local(now)
+    t = local.time().replace(tzinfo=None)
+    today = local.date()
+    if start == end:
+        return None
+    if start < end:  # same-day window, e.g. 12:00-13:00
+        if start <= t < end:
+            return datetime.combine(today, end, tzinfo=cal.tz)
+        return None
+    # the window wraps midnight, e.g. 21:00-08:00
+    if t >= start:
+        return datetime.combine(today + timedelta(days=1), end, tzinfo=cal.tz)
+    if t < end:
+        return datetime.combine(today, end, tzinfo=cal.tz)
+    return None
+
+
+def is_exempt(tags: Iterable[str] | None, category: str | None) -> bool:
+    """Whether a ticket's reminders ignore quiet hours (紧急 tag or D-class)."""
+    return bool(EXEMPT_TAGS & set(tags or ())) or category in EXEMPT_CATEGORIES
+
+
+class QuietHours:
+    """The configured quiet hours, asked once per reminder."""
+
+    def __init__(self, cal: WorkCalendar, spec: str) -> None:
+        self.cal = cal
+        self.window = parse_quiet_hours(spec)
+
+    def not_before(self, now: datetime, *, tags: Iterable[str] | None = None,
+                   category: str | None = None) -> datetime | None:
+        """When a reminder queued at ``now`` may go out (None: at once)."""
+        if is_exempt(tags, category):
+            return None
+        return quiet_end(self.cal, self.window, now)

@@ -1,0 +1,115 @@
+"""Pure time rules of the reminders: when a dispatch, an acceptance or a deadline is late.
+
+No I/O, no clock: every function takes ``now`` or the times it compares.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from bot.calendar import WorkCalendar
+
+# 利川 三(二): “工单和诉求原则上在登记后当天派发承办单位进行办理”; 四(一): “确保文不过时、事不过夜”.
+# The issue sets the office's cut-off for the same-day dispatch at 16:00.
+DISPATCH_CUTOFF = time(16, 0)
+
+
+def dispatch_due(cal: WorkCalendar, registered_at: datetime) -> datetime:
+    """When a ticket registered at ``registered_at`` should be dispatched at the latest: 16:00 the
+    same day, or 16:00 of the next working day when registered later or on a day off."""
+    local = cal.local(registered_at)
+    day = local.date()
+    if not cal.is_workday(day) or local.time() >= DISPATCH_CUTOFF:
+        day = cal.next_workday(day)
+    return datetime.combine(day, DISPATCH_CUTOFF, tzinfo=cal.tz)
+
+
+def add_office_hours(cal: WorkCalendar, start: datetime, hours: float, day_start: time,
+                     day_end: time) -> datetime:
+    """``start`` plus ``hours`` counted only inside office hours of working days.
+
+    >>> cal = WorkCalendar()
+    >>> from zoneinfo import ZoneInfo
+    >>> sh = ZoneInfo("Asia/Shanghai")
+    >>> add_office_hours(cal, datetime(2026, 11, 27, 16, 45, tzinfo=sh), 2, time(8, 30), time(17, 30))
+    datetime.datetime(2026, 11, 30, 9, 45, tzinfo=zoneinfo.ZoneInfo(key='Asia/Shanghai'))
+    """
+    remaining = timedelta(hours=hours)
+    cursor = cal.local(start)
+    day = cursor.date()
+    for _ in range(400):  # a year of days off would be a broken calendar, not a loop to hang on
+        if cal.is_workday(day):
+            opens = datetime.combine(day, day_start, tzinfo=cal.tz)
+            closes = datetime.combine(day, day_end, tzinfo=cal.tz)
+            begin = max(cursor, opens)
+            if begin < closes:
+                if remaining <= closes - begin:
+                    return begin + remaining
+                remaining -= closes - begin
+        day += timedelta(days=1)
+        cursor = datetime.combine(day, day_start, tzinfo=cal.tz)
+    raise ValueError("no office hours within a year")
+
+
+def response_due(cal: WorkCalendar, dispatched_at: datetime) -> datetime:
+    """The end of “1 working day” after a dispatch: the office-day end of the first working day
+    after the dispatch day (the day of dispatch is not counted, as for every ``Nwd`` period,
+    DESIGN §6). Used by the accept watch's escalation and by the report's 及时响应率."""
+    return cal.office_day_end_at(cal.add_workdays(cal.local_date(dispatched_at), 1))
+
+
+def ladder_stage(cal: WorkCalendar, due: datetime, now: datetime) -> str | None:
+    """Where a ticket stands on the deadline ladder: ``due2`` (2 working days left), ``due1``
+    (due by the end of the next working day), ``today``, ``overdue``, or None (nothing to say)."""
+    if now >= due:
+        return "overdue"
+    today, due_day = cal.local_date(now), cal.local_date(due)
+    if due_day == today:
+        return "today"
+    left = cal.workdays_between(today, due_day)
+    if left <= 1:
+        return "due1"
+    if left == 2:
+        return "due2"
+    return None
+
+
+def escalate_at(cal: WorkCalendar, due: datetime) -> datetime:
+    """One working day past ``due``: the same clock time on the next working day."""
+    local = cal.local(due)
+    return datetime.combine(cal.add_workdays(local.date(), 1), local.time().replace(tzinfo=None),
+                            tzinfo=cal.tz)
+
+
+def week_start(day: date) -> date:
+    """The Monday of ``day``'s week."""
+    return day - timedelta(days=day.weekday())
+
+
+def month_bounds(cal: WorkCalendar, month: str) -> tuple[datetime, datetime]:
+    """``"2026-11"`` → (first instant of the month, first instant of the next), local zone."""
+    year, mon = (int(x) for x in month.split("-"))
+    if not (1 <= mon <= 12):
+        raise ValueError(f"month must look like 2026-11, got {month!r}")
+    start = datetime(year, mon, 1, tzinfo=cal.tz)
+    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=cal.tz)
+    return start, end
+
+
+def previous_month(month: str, back: int = 1) -> str:
+    """``previous_month("2027-01")`` → ``"2026-12"``."""
+    year, mon = (int(x) for x in month.split("-"))
+    index = year * 12 + (mon - 1) - back
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def is_first_workday_of_month(cal: WorkCalendar, day: date) -> bool:
+    """Whether ``day`` is the first working day of its month."""
+    if not cal.is_workday(day):
+        return False
+    d = day.replace(day=1)
+    while d < day:
+        if cal.is_workday(d):
+            return False
+        d += timedelta(days=1)
+    return True
