@@ -22,7 +22,15 @@ from adapters.console_login import PERSON
 from adapters.console_web import e, page, roles_text
 from bot import notices
 from bot.directory import Person
-from bot.lifecycle import OPEN_STATES, STATE_LABELS, TRANSITION_LABELS, LifecycleError, State, Transition, check
+from bot.lifecycle import (
+    OPEN_STATES,
+    STATE_LABELS,
+    TRANSITION_LABELS,
+    LifecycleError,
+    State,
+    Transition,
+    check,
+)
 from bot.masking import mask_name, mask_phone
 from bot.messages import ChatKind, IncomingMessage
 from store.models import AuditEvent, OutboxMessage, ReviewRequest, SmsMessage, SmsReplyRecord, Ticket

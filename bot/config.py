@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from adapters.sms.registry import SmsConfig
 from bot.deadlines import Rule
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -215,7 +216,7 @@ class Config(_Model):
     platforms: PlatformsConfig = PlatformsConfig()
     hotline: HotlineConfig = HotlineConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
-    sms: dict[str, Any] = {}
+    sms: SmsConfig = SmsConfig()
     import_: ImportConfig = Field(ImportConfig(), alias="import")
     path: Path | None = Field(None, exclude=True)
 

@@ -26,6 +26,7 @@ from store.models import OutboxMessage, Ticket, UsedToken
 log = logging.getLogger("hotline.dispatcher")
 
 ROUTER = Router()
+READ_ONLY = frozenset({"查询", "待办", "帮助"})
 for _module in (working, review, office, info):
     ROUTER.include(_module.router)
 
@@ -49,6 +50,9 @@ class Dispatcher:
         person = ctx.directory.sender(message.platform, message.sender_id)
         if person is None:
             ctx.metrics.commands.labels("-", "stranger").inc()
+            ctx.service.audit(s, None, None, "command:-", message.text or _action_text(message), None, None,
+                              {"reason": "unknown sender", "platform": message.platform},
+                              outcome="refused", actor_name=f"未登记用户 {message.platform}:{message.sender_id}")
             ctx.outbox.add(s, Target.to_chat(reply_to), OutgoingMessage(
                 "抱歉，您还不在本系统的人员名单中，暂时无法办理工单。请联系办公室添加。"), kind="answer")
             return
@@ -71,6 +75,11 @@ class Dispatcher:
                 kind="answer")
             return
         ctx.metrics.commands.labels(command.name, "ok").inc()
+        if command.name in READ_ONLY:
+            # Every command is kept in the trail (痕迹管理), the ones that change nothing too.
+            t = call.ticket
+            ctx.service.audit(s, t, person, f"command:{command.name}", command.raw,
+                              t.state if t else None, t.state if t else None)
         ctx.outbox.add(s, Target.to_chat(reply_to), OutgoingMessage(
             answer, ticket=call.ticket.key if call.ticket else None), kind="answer",
             ticket_id=call.ticket.id if call.ticket else None)

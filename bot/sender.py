@@ -25,6 +25,7 @@ from sqlalchemy import or_, select, update
 
 from adapters.base import PermanentSendError, SendError, TransientSendError
 from bot.context import CTX, BotContext
+from bot.masking import mask_phone
 from bot.messages import Destination, OutgoingMessage
 from bot.outbox import Target
 from bot.ratelimit import Buckets
@@ -250,7 +251,8 @@ class Sender:
             self.buckets.get(row.dest_key, *(self._rate_limit(row) or (1, 1.0))).penalize(exc.retry_after)
         delay = exc.retry_after or min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempts - 1))
         delay *= random.uniform(0.8, 1.2)
-        log.warning("outbox row %s (%s) attempt %d failed (%s): %s", row.id, row.dest_key, attempts, kind, exc)
+        log.warning("outbox row %s (%s) attempt %d failed (%s): %s", row.id, _safe_key(row), attempts,
+                    kind, exc)
         async with ctx.sessions.begin() as s:
             await s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
                 attempts=attempts, last_error=str(exc)[:2000], claimed_until=None,
@@ -265,6 +267,14 @@ class Sender:
                     ctx.outbox.add(s, Target.to_office(), OutgoingMessage(
                         f"【发送失败】一条消息（{_describe(row)}）多次发送失败，已停止重试：{str(exc)[:100]}"),
                         ticket_id=row.ticket_id, kind="dead_letter_alert", dedupe_key=f"dead:{row.id}")
+
+
+def _safe_key(row: OutboxMessage) -> str:
+    """The destination for a log line: a citizen's phone number is masked."""
+    if row.channel != "sms":
+        return row.dest_key
+    dest = Destination.from_dict(row.destination)
+    return f"sms:{dest.bot}:{mask_phone(dest.user_id)}"
 
 
 def _describe(row: OutboxMessage) -> str:

@@ -512,7 +512,7 @@ class TicketService:
         now = self.clock.now()
         out_id = f"t{ticket.id}-{kind}-r{ticket.round}"
         sms = SmsMessage(ticket_id=ticket.id, phone=ticket.citizen_phone, kind=kind, params=params,
-                         text=text, provider=str(self.config.sms.get("provider", "log")), out_id=out_id,
+                         text=text, provider=self.config.sms.provider, out_id=out_id,
                          state="queued", created_at=now, updated_at=now)
         s.add(sms)
         dest = Destination(platform="sms", bot=sms.provider, user_id=ticket.citizen_phone)

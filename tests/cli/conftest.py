@@ -21,13 +21,12 @@ def console_available() -> bool:
     return importlib.util.find_spec("adapters.console") is not None
 
 
-def example_text(store_url: str, *, console: bool | None = None) -> str:
-    """The example config with its store at ``store_url``; the console off when it is not installed."""
+def example_text(store_url: str, *, console: bool = False) -> str:
+    """The example config with its store at ``store_url``; the console off unless asked for."""
     text = EXAMPLE.read_text(encoding="utf-8")
     text, n = re.subn(r'(?m)^url = "sqlite\+aiosqlite:///hotline\.db"', f'url = "{store_url}"', text)
     assert n == 1, "config.example.toml no longer has the default store url line"
-    enable = console_available() if console is None else console
-    if not enable:
+    if not console:
         text, n = re.subn(r"(?m)^(\[platforms\.console\]\s*\nenabled = )true", r"\1false", text)
         assert n == 1
     return text

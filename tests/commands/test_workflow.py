@@ -237,3 +237,16 @@ async def test_other_unit_group_cannot_touch_ticket(make_bot) -> None:
     text = only_answer(await chat.say("赵科长", "查询 202611230001", chat="shjzk"))
     assert "没有找到" in text or "不属于" in text
     assert "13812341234" not in text and "138****1234" not in text
+
+
+async def test_every_command_is_in_the_audit_trail(make_bot) -> None:
+    bot, chat, _ = await dispatched(make_bot)
+    await chat.say("刘承办", "查询 0001")
+    await chat.say("路人甲", "签收 0001")
+    await chat.say("张承办", "随便说说")
+    trail = [(e.actor, e.action, e.text, e.outcome) for e in await chat.audit()][-3:]
+    assert trail == [
+        ("刘承办", "command:查询", "查询 0001", "ok"),
+        ("未登记用户 console:路人甲", "command:-", "签收 0001", "refused"),
+        ("张承办", "command:-", "随便说说", "refused"),
+    ]

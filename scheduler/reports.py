@@ -1,0 +1,431 @@
+"""The office's figures: the weekly analysis (平顶山 “周分析”) and the monthly report (利川 三率,
+吉林 第七条 “每月通报排名，对连续 3 个月排名后 3 位的承办单位…约谈”).
+
+Definitions of the monthly figures, per unit (the ticket's current unit); the month's *cohort* is
+the tickets whose ``received_at`` falls in the month (local zone):
+
+- 受理量 ``received``: tickets of the cohort.
+- 按期办结 ``on_time``: answered (``answered_at`` set) no later than the deadline (none set: on time).
+- 超期 ``overdue``: answered after the deadline, or not answered, not returned, with the deadline
+  passed before the cut-off (the end of the month, or the moment of the report if earlier).
+- 及时响应率 ``response_rate``: of the cohort's dispatched tickets, the share accepted (签收) within
+  1 working day of the dispatch, i.e. by the end of the office day of the first working day after
+  the dispatch day (:func:`scheduler.timing.response_due`, the same ``1wd`` reading as DESIGN §6).
+- 按期办结率 ``on_time_rate``: on_time / (on_time + overdue); tickets still within time wait.
+- 满意率 ``satisfaction_rate``: (满意 + 认可) / (满意 + 认可 + 不满意); 未评价 is left out.
+- 延期 ``extensions``: extensions granted; 退单 ``givebacks``: tickets in state ``returned``.
+- Ranking: units with tickets in the month, by ``score`` (the mean of their available rates, in
+  percent), then more tickets first, then unit code. Units with nothing received are not ranked.
+- Bottom 3: the last three places of the ranking; a unit there in this month and the two before
+  it is flagged for the office's talk (约谈).
+
+Files: ``write_monthly_report`` writes an .xlsx (openpyxl) and a PNG bar chart (matplotlib, Agg,
+with a CJK font found on the system, e.g. ``fonts-noto-cjk``; without one the chart falls back to
+unit codes so it stays legible). The monthly job writes them under :func:`reports_dir`: a
+``reports`` folder beside a SQLite store file, else ``<tmp>/hotline-reports`` — no new config key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.engine.url import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.calendar import WorkCalendar
+from bot.config import Config
+from bot.context import BotContext
+from bot.lifecycle import State
+from bot.notices import fmt_time
+from bot.outbox import Target
+from scheduler import ledger, timing
+from scheduler.quiet import QuietHours
+from store.models import Ticket
+
+log = logging.getLogger("hotline.reports")
+
+SATISFIED = frozenset({"满意", "认可"})
+UNSATISFIED = frozenset({"不满意"})
+NO_UNIT = "—"
+
+
+def _rate(num: int, den: int) -> float | None:
+    return None if den == 0 else round(100.0 * num / den, 1)
+
+
+@dataclass
+class UnitFigures:
+    """One unit's month."""
+
+    unit: str
+    name: str
+    received: int = 0
+    dispatched: int = 0
+    responded: int = 0
+    answered: int = 0
+    on_time: int = 0
+    overdue: int = 0
+    satisfied: int = 0
+    unsatisfied: int = 0
+    extensions: int = 0
+    givebacks: int = 0
+    rank: int | None = None
+
+    @property
+    def response_rate(self) -> float | None:
+        """及时响应率, percent."""
+        return _rate(self.responded, self.dispatched)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """按期办结率, percent."""
+        return _rate(self.on_time, self.on_time + self.overdue)
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        """满意率, percent."""
+        return _rate(self.satisfied, self.satisfied + self.unsatisfied)
+
+    @property
+    def score(self) -> float | None:
+        """The mean of the available rates (None when none is available)."""
+        rates = [r for r in (self.response_rate, self.on_time_rate, self.satisfaction_rate) if r is not None]
+        return round(sum(rates) / len(rates), 1) if rates else None
+
+
+@dataclass
+class MonthReport:
+    """A month's figures for every unit, its ranking and the 3-month bottom-3 list."""
+
+    month: str
+    units: list[UnitFigures]
+    total: UnitFigures
+    ranking: list[UnitFigures] = field(default_factory=list)
+    bottom3: list[str] = field(default_factory=list)  # this month's last three places (unit codes)
+    bottom3_streak: list[str] = field(default_factory=list)  # in the bottom 3 for 3 months running
+
+    def unit(self, code: str) -> UnitFigures:
+        """The figures of one unit."""
+        return next(u for u in self.units if u.unit == code)
+
+
+async def month_figures(s: AsyncSession, cal: WorkCalendar, names: dict[str, str], month: str,
+                        now: datetime) -> tuple[list[UnitFigures], UnitFigures]:
+    """Per-unit figures of ``month`` (one query over the month's cohort)."""
+    start, end = timing.month_bounds(cal, month)
+    cutoff = min(end, now)
+    rows = await s.execute(
+        select(Ticket.unit_code, Ticket.deadline, Ticket.answered_at, Ticket.dispatched_at,
+               Ticket.accepted_at, Ticket.state, Ticket.feedback, Ticket.extensions_granted)
+        .where(Ticket.received_at >= start, Ticket.received_at < end))
+    figures = {code: UnitFigures(code, name) for code, name in names.items()}
+    total = UnitFigures("*", "合计")
+    response_due: dict[object, datetime] = {}
+    for unit, deadline, answered, dispatched, accepted, state, feedback, extensions in rows.all():
+        code = unit or NO_UNIT
+        f = figures.get(code)
+        if f is None:
+            f = figures[code] = UnitFigures(code, "（未派单）" if unit is None else code)
+        for g in (f, total):
+            g.received += 1
+            g.extensions += extensions or 0
+        if state == State.RETURNED.value:
+            f.givebacks += 1
+            total.givebacks += 1
+        if dispatched is not None:
+            day = cal.local_date(dispatched)
+            due = response_due.get(day)
+            if due is None:
+                due = response_due[day] = timing.response_due(cal, dispatched)
+            ok = accepted is not None and accepted <= due
+            for g in (f, total):
+                g.dispatched += 1
+                g.responded += ok
+        if answered is not None:
+            late = deadline is not None and answered > deadline
+            for g in (f, total):
+                g.answered += 1
+                g.on_time += not late
+                g.overdue += late
+        elif deadline is not None and deadline < cutoff and state != State.RETURNED.value:
+            f.overdue += 1
+            total.overdue += 1
+        if feedback in SATISFIED:
+            f.satisfied += 1
+            total.satisfied += 1
+        elif feedback in UNSATISFIED:
+            f.unsatisfied += 1
+            total.unsatisfied += 1
+    return list(figures.values()), total
+
+
+def rank(units: list[UnitFigures]) -> list[UnitFigures]:
+    """Units with tickets, best first; sets ``rank`` on each."""
+    ranked = sorted((u for u in units if u.received and u.unit != NO_UNIT),
+                    key=lambda u: (-(u.score if u.score is not None else -1.0), -u.received, u.unit))
+    for i, u in enumerate(ranked, 1):
+        u.rank = i
+    return ranked
+
+
+def bottom(ranked: list[UnitFigures], n: int = 3) -> list[str]:
+    """The unit codes in the last ``n`` places."""
+    return [u.unit for u in ranked[-n:]]
+
+
+async def build_report(s: AsyncSession, cal: WorkCalendar, names: dict[str, str], month: str,
+                       now: datetime) -> MonthReport:
+    """The month's figures, ranking, and the units in the bottom 3 for 3 months running."""
+    units, total = await month_figures(s, cal, names, month, now)
+    ranked = rank(units)
+    report = MonthReport(month, units, total, ranked, bottom(ranked))
+    streak = set(report.bottom3)
+    for back in (1, 2):
+        if not streak:
+            break
+        earlier, _ = await month_figures(s, cal, names, timing.previous_month(month, back), now)
+        streak &= set(bottom(rank(earlier)))
+    report.bottom3_streak = [u for u in report.bottom3 if u in streak]
+    return report
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}%"
+
+
+def month_text(report: MonthReport, files: list[Path]) -> str:
+    """The office's monthly 通报 as chat text."""
+    t = report.total
+    year, mon = report.month.split("-")
+    lines = [f"【月度通报】{year}年{int(mon)}月热线办理情况：受理 {t.received} 件，按期办结 {t.on_time} 件，"
+             f"超期 {t.overdue} 件，延期 {t.extensions} 件，退单 {t.givebacks} 件；"
+             f"及时响应率 {_pct(t.response_rate)}，按期办结率 {_pct(t.on_time_rate)}，满意率 {_pct(t.satisfaction_rate)}。"]
+    if report.ranking:
+        lines.append("单位排名：")
+        for u in report.ranking:
+            lines.append(f"{u.rank}. {u.name} 综合 {_pct(u.score)}（受理 {u.received}，超期 {u.overdue}，"
+                         f"响应 {_pct(u.response_rate)}，按期 {_pct(u.on_time_rate)}，满意 {_pct(u.satisfaction_rate)}）")
+    if report.bottom3_streak:
+        names = "、".join(report.unit(c).name for c in report.bottom3_streak)
+        lines.append(f"连续3个月排名后3位：{names}，请按规定约谈。")
+    if files:
+        lines.append("报表文件：" + "；".join(str(f) for f in files))
+    return "\n".join(lines)
+
+
+# ---- files -------------------------------------------------------------------------------------
+
+HEADERS = ("排名", "单位代码", "单位", "受理量", "派单", "及时签收", "已办结", "按期办结", "超期",
+           "及时响应率", "按期办结率", "满意", "不满意", "满意率", "延期", "退单", "综合")
+
+
+def _row(u: UnitFigures) -> list[object]:
+    return [u.rank, u.unit, u.name, u.received, u.dispatched, u.responded, u.answered, u.on_time, u.overdue,
+            u.response_rate, u.on_time_rate, u.satisfied, u.unsatisfied, u.satisfaction_rate, u.extensions,
+            u.givebacks, u.score]
+
+
+def write_xlsx(report: MonthReport, path: Path, units: list[UnitFigures]) -> Path:
+    """The figures as a workbook: one sheet per unit row plus the bottom-3 sheet."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = f"{report.month} 通报"
+    ws.append(list(HEADERS))
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for u in sorted(units, key=lambda u: (u.rank is None, u.rank or 0, u.unit)):
+        ws.append(_row(u))
+    if len(units) > 1:
+        ws.append(_row(report.total))
+    ws.freeze_panes = "A2"
+    for col, width in zip("ABCDEFGHIJKLMNOPQ", (6, 12, 18, *([10] * 14)), strict=True):
+        ws.column_dimensions[col].width = width
+    ws2 = wb.create_sheet("连续后三位")
+    ws2.append(["单位代码", "单位", "说明"])
+    for code in report.bottom3_streak:
+        ws2.append([code, report.unit(code).name, "连续3个月排名后3位"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+_CJK_HINTS = ("Noto Sans CJK", "Noto Serif CJK", "Source Han", "WenQuanYi", "SimHei", "Microsoft YaHei",
+              "PingFang", "Droid Sans Fallback", "AR PL")
+
+
+def cjk_font() -> str | None:
+    """The family name of an installed font with Chinese glyphs, or None."""
+    from matplotlib import font_manager
+
+    def known() -> str | None:
+        names = sorted({f.name for f in font_manager.fontManager.ttflist})
+        for hint in _CJK_HINTS:
+            for name in names:
+                if name.startswith(hint):
+                    return name
+        return None
+
+    found = known()
+    if found:
+        return found
+    for path in font_manager.findSystemFonts():  # a font installed after matplotlib built its cache
+        low = path.lower()
+        if any(k in low for k in ("notosanscjk", "notoserifcjk", "noto-cjk", "wqy", "sourcehan", "droidsansfallback")):
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):
+                continue
+    return known()
+
+
+def write_chart(report: MonthReport, path: Path, units: list[UnitFigures]) -> Path:
+    """A grouped bar chart of the three rates per unit."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    font = cjk_font()
+    shown = [u for u in units if u.received]
+    labels = [u.name if font else u.unit for u in shown]
+    series = [("及时响应率" if font else "response", [u.response_rate or 0 for u in shown]),
+              ("按期办结率" if font else "on time", [u.on_time_rate or 0 for u in shown]),
+              ("满意率" if font else "satisfied", [u.satisfaction_rate or 0 for u in shown])]
+    if font is None:
+        log.warning("no CJK font found (install fonts-noto-cjk); the chart uses unit codes")
+    rc = {"font.family": [font, "sans-serif"], "axes.unicode_minus": False} if font else {}
+    with plt.rc_context(rc):
+        fig, ax = plt.subplots(figsize=(max(6.0, 1.4 * len(shown) + 2), 4.5), dpi=110)
+        width = 0.26
+        xs = range(len(shown))
+        for i, (name, values) in enumerate(series):
+            ax.bar([x + (i - 1) * width for x in xs], values, width, label=name)
+        ax.set_xticks(list(xs), labels, rotation=20 if len(shown) > 6 else 0)
+        ax.set_ylim(0, 105)
+        ax.set_ylabel("%")
+        year, mon = report.month.split("-")
+        ax.set_title(f"{year}年{int(mon)}月 热线办理三率" if font else f"{report.month} rates")
+        ax.legend(loc="lower right")
+        fig.tight_layout()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path)
+        plt.close(fig)
+    return path
+
+
+def write_files(report: MonthReport, out_dir: Path, unit: str | None = None) -> list[Path]:
+    """The .xlsx and .png of ``report`` (one unit's only, when ``unit`` is given)."""
+    units = [u for u in report.units if unit is None or u.unit == unit]
+    stem = f"hotline-report-{report.month}" + (f"-{unit}" if unit else "")
+    return [write_xlsx(report, out_dir / f"{stem}.xlsx", units), write_chart(report, out_dir / f"{stem}.png", units)]
+
+
+def reports_dir(config: Config) -> Path:
+    """Where the monthly job writes its files: beside a SQLite store, else the temp dir."""
+    url = make_url(config.store.url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).resolve().parent / "reports"
+    return Path(tempfile.gettempdir()) / "hotline-reports"
+
+
+async def write_monthly_report(config: Config, month: str, out_dir: Path, unit: str | None = None, *,
+                               now: datetime | None = None) -> list[Path]:
+    """``hotline-bot report``: compute ``month`` (``YYYY-MM``) from the store and write the files."""
+    from bot.app import build_calendar
+    from bot.clock import SystemClock
+    from store.db import create_engine, session_factory
+
+    timing.month_bounds(build_calendar(config), month)  # validates the month early
+    if unit is not None and unit not in {u.code for u in config.units}:
+        raise ValueError(f"unknown unit {unit!r}")
+    cal = build_calendar(config)
+    engine = create_engine(config.store.url)
+    try:
+        async with session_factory(engine)() as s:
+            report = await build_report(s, cal, {u.code: u.name for u in config.units}, month,
+                                        now or SystemClock().now())
+    finally:
+        await engine.dispose()
+    return await asyncio.to_thread(write_files, report, out_dir, unit)
+
+
+# ---- the jobs ----------------------------------------------------------------------------------
+
+async def monthly_report(ctx: BotContext, now: datetime) -> int:
+    """1st working day: last month's 通报 to the office, with the .xlsx and the chart written."""
+    local = ctx.calendar.local(now)
+    month = timing.previous_month(f"{local.year:04d}-{local.month:02d}")
+    names = {code: u.name for code, u in ctx.directory.units.items()}
+    async with ctx.sessions.begin() as s:
+        if not await ledger.claim(s, [("office", "monthly", month)], now):
+            return 0
+        report = await build_report(s, ctx.calendar, names, month, now)
+        try:
+            files = await asyncio.to_thread(write_files, report, reports_dir(ctx.config))
+        except OSError as exc:
+            log.error("monthly report files not written: %s", exc)
+            files = []
+        ctx.extras["last_monthly_report"] = files
+        _to_office(ctx, s, now, month_text(report, files), "monthly")
+    return 1
+
+
+async def weekly_analysis(ctx: BotContext, now: datetime) -> int:
+    """Monday: last week's intake, on-time rate, the overdue list and hot topics → the office."""
+    cal = ctx.calendar
+    this_monday = timing.week_start(cal.local_date(now))
+    last_monday = this_monday - timedelta(days=7)
+    start = datetime.combine(last_monday, datetime.min.time(), tzinfo=cal.tz)
+    end = datetime.combine(this_monday, datetime.min.time(), tzinfo=cal.tz)
+    iso = last_monday.isocalendar()
+    slot = f"{iso.year}-W{iso.week:02d}"
+    async with ctx.sessions.begin() as s:
+        if not await ledger.claim(s, [("office", "weekly", slot)], now):
+            return 0
+        intake = (await s.execute(select(Ticket.kind, Ticket.tags)
+                                  .where(Ticket.received_at >= start, Ticket.received_at < end))).all()
+        answered = (await s.execute(select(Ticket.answered_at, Ticket.deadline)
+                                    .where(Ticket.answered_at >= start, Ticket.answered_at < end))).all()
+        overdue = (await s.execute(
+            select(Ticket.number, Ticket.unit_code, Ticket.deadline)
+            .where(Ticket.state.in_(OVERDUE_STATES), Ticket.deadline.is_not(None), Ticket.deadline < now)
+            .order_by(Ticket.deadline))).all()
+        kinds = Counter(k or "未分类" for k, _ in intake)
+        tags = Counter(t for _, ts in intake for t in ts or ())
+        on_time = sum(1 for a, d in answered if d is None or a <= d)
+        lines = [f"【周分析】{last_monday.month}月{last_monday.day}日—{(this_monday - timedelta(days=1)).month}月"
+                 f"{(this_monday - timedelta(days=1)).day}日：受理 {len(intake)} 件；办结 {len(answered)} 件，"
+                 f"其中按期 {on_time} 件（按期率 {_pct(_rate(on_time, len(answered)))}）。"]
+        if overdue:
+            shown = "；".join(f"{n}（{ctx.directory.unit_name(u)}，时限 {fmt_time(cal, d)}）" for n, u, d in overdue[:10])
+            more = f" 等 {len(overdue)} 件" if len(overdue) > 10 else ""
+            lines.append(f"当前超期 {len(overdue)} 件：{shown}{more}。")
+        else:
+            lines.append("当前无超期工单。")
+        if kinds:
+            lines.append("热点类型：" + "、".join(f"{k} {c}" for k, c in kinds.most_common(5)))
+        if tags:
+            lines.append("热点标签：" + "、".join(f"{k} {c}" for k, c in tags.most_common(5)))
+        _to_office(ctx, s, now, "\n".join(lines), "weekly")
+    return 1
+
+
+OVERDUE_STATES = (State.DISPATCHED.value, State.ACCEPTED.value, State.REOPENED.value,
+                  State.REPLY_PENDING.value, State.GIVEBACK_PENDING.value)
+
+
+def _to_office(ctx: BotContext, s: AsyncSession, now: datetime, text: str, kind: str) -> None:
+    from bot.messages import OutgoingMessage
+
+    not_before = QuietHours(ctx.calendar, ctx.config.scheduler.quiet_hours).not_before(now)
+    ctx.outbox.add(s, Target.to_office(), OutgoingMessage(text), kind=f"report_{kind}", not_before=not_before)
