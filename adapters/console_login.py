@@ -182,13 +182,13 @@ class Gate:
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
         """End the session (the cookie is dropped)."""
-        resp = web.HTTPFound("/console/login")
+        resp = _redirect("/console/login")
         resp.del_cookie(auth.COOKIE, path="/console")
         return resp
 
     def _open_session(self, name: str, nxt: str) -> web.StreamResponse:
         session = auth.new_session(name, self.ctx.clock.now())
-        resp = web.HTTPFound(nxt or "/console")
+        resp = _redirect(nxt or "/console")
         resp.set_cookie(auth.COOKIE, auth.encode_session(self.secret, session), path="/console",
                         httponly=True, samesite="Strict", secure=self.secure,
                         max_age=int(auth.SESSION_TTL.total_seconds()))
@@ -202,6 +202,10 @@ class Gate:
 def _safe_next(value: str) -> str:
     """Only a console path of this site (never ``//evil`` or a full URL)."""
     return value if is_console(value.split("?", 1)[0]) and not value.startswith("//") else "/console"
+
+
+def _redirect(location: str) -> web.Response:
+    return web.Response(status=302, headers={"Location": location})
 
 
 def _error(status: int, code: str, message: str) -> web.Response:

@@ -169,8 +169,8 @@ class DingTalkAdapter:
         return web.Response(status=200)
 
     async def _write(self, inbox: InboxWriter, message: IncomingMessage) -> None:
-        new = await inbox(message)
-        self._metrics.inbox_events.labels(PLATFORM, "new" if new else "duplicate").inc()
+        # The inbox counts accepted / duplicate events itself (hotline_inbox_events_total).
+        await inbox(message)
 
     async def _on_frame(self, bot: str, frame: dict[str, Any]) -> dict[str, Any] | None:
         """A CALLBACK or EVENT frame from the Stream: decode, write the inbox, return the ACK."""

@@ -241,9 +241,7 @@ class FeishuAdapter:
 
     async def _store(self, msg: IncomingMessage) -> bool:
         assert self._inbox is not None
-        new = await self._inbox(msg)
-        self._metrics.inbox_events.labels("feishu", "new" if new else "duplicate").inc()
-        return new
+        return await self._inbox(msg)  # the inbox counts accepted / duplicate events itself
 
     # -- long connection -------------------------------------------------------------------
 

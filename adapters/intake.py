@@ -22,7 +22,7 @@ from bot.errors import error_response
 from bot.intake import TicketEventIn, field_errors, parse_ticket
 from bot.lifecycle import OPEN_STATES, LifecycleError, State
 from bot.views import ticket_view
-from store.models import AuditEvent, SmsMessage, Ticket
+from store.models import AuditEvent, SmsMessage, SmsReplyRecord, Ticket
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -73,7 +73,9 @@ async def _view(ctx: BotContext, s: Any, ticket: Ticket) -> dict[str, Any]:
                                    .order_by(AuditEvent.id))).scalars())
     sms = list((await s.execute(select(SmsMessage).where(SmsMessage.ticket_id == ticket.id)
                                 .order_by(SmsMessage.id))).scalars())
-    return ticket_view(ticket, events, ctx.calendar, ctx.directory, sms)
+    replies = list((await s.execute(select(SmsReplyRecord).where(SmsReplyRecord.ticket_id == ticket.id)
+                                    .order_by(SmsReplyRecord.id))).scalars())
+    return ticket_view(ticket, events, ctx.calendar, ctx.directory, sms, replies)
 
 
 async def post_ticket(request: web.Request) -> web.Response:

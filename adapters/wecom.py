@@ -225,8 +225,9 @@ class WeComAdapter:
                           message: OutgoingMessage) -> None:
         """Update a clicked card to show who did what.
 
-        ``message_id`` is the click's ``IncomingMessage.message_id``: ``ws:<req_id>`` (AI bot, long
-        connection; within 5 s of the click, ``message.card_key`` must be the card's) or
+        ``message_id`` is the click's ``IncomingMessage.message_id``: ``ws:<req_id>:<task_id>``
+        (AI bot, long connection; within 5 s of the click; with a bare ``ws:<req_id>``,
+        ``message.card_key`` must be the card's) or
         ``rc:<response_code>`` (app card; single use, 72 h; also what :meth:`send` returned).
         An AI bot click received by webhook can only be answered in the HTTP reply: unsupported.
         """
@@ -236,11 +237,14 @@ class WeComAdapter:
             conn = self._conns.get(dest.bot)
             if conn is None:
                 raise PermanentSendError("该机器人没有长连接", code="no_longconn")
-            if not message.card_key:
-                raise PermanentSendError("更新卡片需要 card_key", code="no_card_key")
-            card = button_card(message, task_id_for(message.card_key, dest))
+            req_id, _, task_id = ref.partition(":")
+            if not task_id:
+                if not message.card_key:
+                    raise PermanentSendError("更新卡片需要 card_key", code="no_card_key")
+                task_id = task_id_for(message.card_key, dest)
+            card = button_card(message, task_id)
             await conn.command(CMD_UPDATE, {"response_type": "update_template_card",
-                                            "template_card": card}, req_id=ref)
+                                            "template_card": card}, req_id=req_id)
             return
         if kind == "rc" and ref:
             body: dict[str, Any] = {"agentid": cfg.agent_id, "response_code": ref}

@@ -83,7 +83,8 @@ def decode_aibot(bot: str, name: str, body: dict[str, Any], *,
     """An AI bot message or card click; None for other messages and events.
 
     ``frame_req_id`` is the long-connection frame's req_id: a card click then gets
-    ``message_id = "ws:<req_id>"``, which :meth:`WeComAdapter.update_card` needs within 5 s.
+    ``message_id = "ws:<req_id>:<task_id>"``, which :meth:`WeComAdapter.update_card` needs within
+    5 s (the task_id names the clicked card, so the update needs no ``card_key``).
     """
     sender = (body.get("from") or {}).get("userid")
     msgid = body.get("msgid")
@@ -106,7 +107,10 @@ def decode_aibot(bot: str, name: str, body: dict[str, Any], *,
         action = decode_action_key(str(detail.get("event_key") or ""))
         if action is None:
             return None
-        message_id = f"ws:{frame_req_id}" if frame_req_id else msgid
+        task_id = detail.get("task_id")
+        message_id = msgid
+        if frame_req_id:
+            message_id = f"ws:{frame_req_id}" + (f":{task_id}" if isinstance(task_id, str) and task_id else "")
         return IncomingMessage(**common, action=action, message_id=message_id)
     text = _aibot_text(body)
     if text is None:

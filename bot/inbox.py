@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
@@ -16,6 +17,10 @@ from bot.messages import IncomingMessage
 from store.models import InboxEvent
 
 log = logging.getLogger("hotline.inbox")
+HOLD_ENV = "HOTLINE_TEST_HOLD_INBOX"
+"""Test-only: when set to "1", events are written and acknowledged but never processed, so the crash
+test can kill the process at a known point (after the ack, before processing). Never set it in
+production: nothing inbound would be handled."""
 Processor = Callable[[AsyncSession, IncomingMessage], Awaitable[None]]
 """Handles one event inside the transaction that also marks the event processed (exactly once)."""
 
@@ -30,22 +35,72 @@ class Inbox:
         self._task: asyncio.Task[None] | None = None
         self.idle = asyncio.Event()
         self.idle.set()
+        self._pending: list[tuple[InboxEvent, asyncio.Future[bool]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        # Ingest commits and processing transactions take turns instead of fighting over the
+        # SQLite write lock (whose busy handler sleeps up to 100 ms at a time).
+        self._write_turn = asyncio.Lock()
 
     async def __call__(self, message: IncomingMessage) -> bool:
-        """Commit the event; True if new, False for a platform retry (still acknowledge it)."""
+        """Commit the event; True if new, False for a platform retry (still acknowledge it).
+
+        Group commit: events arriving while a write is in flight are committed together in the
+        next transaction, and each caller returns only once its own row is committed. One writer
+        at a time also spares SQLite's lock contention (busy-wait sleeps of up to 100 ms).
+        """
         ctx = self.ctx
         row = InboxEvent(platform=message.platform, event_id=message.event_id or _fallback_id(message),
                          payload=message.to_dict(), received_at=ctx.clock.now())
-        try:
-            async with ctx.sessions.begin() as s:
-                s.add(row)
-        except IntegrityError:
-            ctx.metrics.inbox_events.labels(message.platform, "duplicate").inc()
-            return False
-        ctx.metrics.inbox_events.labels(message.platform, "accepted").inc()
-        self.idle.clear()
-        self._queue.put_nowait(row.id)
-        return True
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.append((row, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_pending(), name="inbox-writer")
+        return await asyncio.shield(done)  # a cancelled caller must not cancel the others' commit
+
+    async def _write_pending(self) -> None:
+        while self._pending:
+            async with self._write_turn:
+                batch, self._pending = self._pending, []
+                try:
+                    await self._commit_batch(batch)
+                except Exception as exc:  # the store is down: every caller of this batch fails
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+
+    async def _commit_batch(self, batch: list[tuple[InboxEvent, asyncio.Future[bool]]]) -> None:
+        if len(batch) > 1:
+            try:
+                async with self.ctx.sessions.begin() as s:
+                    s.add_all([row for row, _ in batch])
+            except IntegrityError:
+                pass  # a duplicate among them: commit one by one below to tell which
+            else:
+                for row, done in batch:
+                    self._committed(row, done, True)
+                return
+        for row, done in batch:
+            fresh = InboxEvent(platform=row.platform, event_id=row.event_id, payload=row.payload,
+                               received_at=row.received_at)
+            try:
+                async with self.ctx.sessions.begin() as s:
+                    s.add(fresh)
+            except IntegrityError:
+                self._committed(row, done, False)
+            except Exception as exc:
+                done.set_exception(exc)
+            else:
+                row.id = fresh.id
+                self._committed(row, done, True)
+
+    def _committed(self, row: InboxEvent, done: asyncio.Future[bool], new: bool) -> None:
+        """Count the event, queue it for processing if new, and release its caller."""
+        self.ctx.metrics.inbox_events.labels(row.platform, "accepted" if new else "duplicate").inc()
+        if new:
+            self.idle.clear()
+            self._queue.put_nowait(row.id)
+        if not done.done():
+            done.set_result(new)
 
     async def start(self) -> None:
         """Queue every unprocessed row (crash recovery), then process in the background."""
@@ -57,6 +112,9 @@ class Inbox:
         if ids:
             self.idle.clear()
             log.info("replaying %d unprocessed inbox events", len(ids))
+        if os.environ.get(HOLD_ENV) == "1":
+            log.warning("%s=1: inbound events are stored but NOT processed (test-only)", HOLD_ENV)
+            return
         self._task = asyncio.create_task(self._run(), name="inbox")
 
     async def stop(self) -> None:
@@ -76,7 +134,8 @@ class Inbox:
         while True:
             row_id = await self._queue.get()
             try:
-                await self.process_one(row_id)
+                async with self._write_turn:
+                    await self.process_one(row_id)
             except Exception:  # never let one event stop the loop
                 log.exception("inbox event %s failed", row_id)
             finally:

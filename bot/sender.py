@@ -15,6 +15,8 @@ import hmac
 import json
 import logging
 import random
+import time
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -28,7 +30,7 @@ from bot.context import CTX, BotContext
 from bot.masking import mask_phone
 from bot.messages import Destination, OutgoingMessage
 from bot.outbox import Target
-from bot.ratelimit import Buckets
+from bot.ratelimit import Buckets, RateWindow
 from store.db import is_postgres
 from store.models import OutboxMessage
 
@@ -47,6 +49,8 @@ class Sender:
         self.batch = batch
         self.poll = poll
         self.buckets = Buckets()
+        # Each sender task claims under its own name, so two tasks of one process never share rows.
+        self.claimer = f"{ctx.instance_id}:{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._dest_locks: dict[str, asyncio.Lock] = {}
@@ -112,10 +116,9 @@ class Sender:
         ctx = self.ctx
         now = ctx.clock.now()
         until = now + timedelta(seconds=CLAIM_SECONDS)
-        due = (select(OutboxMessage.id)
-               .where(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now,
-                      or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
-               .order_by(OutboxMessage.id).limit(self.batch))
+        is_due = (OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now,
+                  or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
+        due = select(OutboxMessage.id).where(*is_due).order_by(OutboxMessage.id).limit(self.batch)
         async with ctx.sessions.begin() as s:
             if is_postgres(ctx.engine):
                 ids = list((await s.execute(due.with_for_update(skip_locked=True))).scalars())
@@ -123,39 +126,44 @@ class Sender:
                 ids = list((await s.execute(due)).scalars())
             if not ids:
                 return []
-            # The WHERE repeats the claim test, so on SQLite a concurrent claimer loses the race.
+            # The WHERE repeats the whole due test (not only the claim): on SQLite the SELECT above
+            # may be stale, and a row another sender claimed and already sent (claim cleared,
+            # state "sent") must not be claimed again.
             result = await s.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids),
-                       or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
-                .values(claimed_by=ctx.instance_id, claimed_until=until)
+                .where(OutboxMessage.id.in_(ids), *is_due)
+                .values(claimed_by=self.claimer, claimed_until=until)
                 .returning(OutboxMessage.id))
             claimed = set(result.scalars())
             if not claimed:
                 return []
             rows = list((await s.execute(select(OutboxMessage).where(OutboxMessage.id.in_(claimed))
                                          .order_by(OutboxMessage.id))).scalars())
-        return [r for r in rows if r.claimed_by == ctx.instance_id]
+        return [r for r in rows if r.claimed_by == self.claimer]
 
     async def _deliver_group(self, rows: list[OutboxMessage]) -> None:
         lock = self._dest_locks.setdefault(rows[0].dest_key, asyncio.Lock())
         async with lock:
+            # Short waits are slept through while the rows stay claimed (well inside the claim);
+            # longer ones hand the rows back, due again when the window allows.
+            deadline = time.monotonic() + CLAIM_SECONDS / 2
             for i, row in enumerate(rows):
-                wait = self._limit_wait(row)
-                if wait > 0:
-                    # Out of tokens: hand this and the rest back, due when the bucket refills.
-                    await self._release(rows[i:], wait)
-                    return
-                await self._deliver(row)
+                bucket = self._bucket(row)
+                while bucket is not None and not bucket.take():
+                    wait = max(bucket.wait_time(), 0.001)
+                    if wait > self.poll or time.monotonic() + wait > deadline:
+                        await self._release(rows[i:], wait)
+                        return
+                    await asyncio.sleep(wait)
+                try:
+                    await self._deliver(row)
+                finally:
+                    if bucket is not None:
+                        bucket.finish()
 
-    def _limit_wait(self, row: OutboxMessage) -> float:
+    def _bucket(self, row: OutboxMessage) -> RateWindow | None:
         limit = self._rate_limit(row)
-        if limit is None:
-            return 0.0
-        bucket = self.buckets.get(row.dest_key, *limit)
-        if bucket.take():
-            return 0.0
-        return max(bucket.wait_time(), 0.01)
+        return None if limit is None else self.buckets.get(row.dest_key, *limit)
 
     def _rate_limit(self, row: OutboxMessage) -> tuple[int, float] | None:
         dest = Destination.from_dict(row.destination)

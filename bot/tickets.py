@@ -36,6 +36,7 @@ from bot.lifecycle import (
 )
 from bot.messages import Action, Destination, OutgoingMessage
 from bot.outbox import Outbox, Target
+from bot.sms_quiet import quiet_until
 from store.models import AuditEvent, ReviewRequest, SmsMessage, Ticket
 
 RESULT_CATEGORIES = ("实际解决", "解释说明", "参考备案", "不属实", "诉求过高", "其他")
@@ -516,9 +517,11 @@ class TicketService:
                          state="queued", created_at=now, updated_at=now)
         s.add(sms)
         dest = Destination(platform="sms", bot=sms.provider, user_id=ticket.citizen_phone)
+        # DESIGN §4: citizen SMS due inside [sms] quiet_hours wait until the window ends.
+        release = quiet_until(now, self.config.sms.quiet_window, self.calendar.tz)
         s.add(Outbox.row(dest, {"out_id": out_id, "kind": kind, "params": params, "text": text},
                          channel="sms", ticket_id=ticket.id, kind=f"sms_{kind}", now=now,
-                         dedupe_key=f"sms:{out_id}"))
+                         not_before=release, dedupe_key=f"sms:{out_id}"))
         return sms
 
     def _report(self, s: AsyncSession, ticket: Ticket, result: str, data: dict[str, Any]) -> None:
@@ -538,16 +541,18 @@ class TicketService:
                        text: str | None) -> str:
         """回访: 满意/认可 archives; 不满意 reopens with a new round and deadline."""
         actor_caps = {Actor.CITIZEN} if via in ("sms", "citizen_page") else {Actor.HOTLINE}
-        ticket.feedback = verdict
         if verdict in ("满意", "认可"):
             self._move(s, ticket, Transition.FEEDBACK_SATISFIED, None, text, actor_caps, {"via": via, "verdict": verdict})
+            ticket.feedback = verdict  # only once the move is allowed: a refusal leaves the ticket as it was
             ticket.closed_at = self.clock.now()
             return "archived"
         if verdict == "不满意":
             self._move(s, ticket, Transition.FEEDBACK_UNSATISFIED, None, text, actor_caps, {"via": via})
+            ticket.feedback = verdict
             self._new_round(ticket, None)
             self._announce_reopen(s, ticket, "来电人对答复不满意")
             return "reopened"
+        ticket.feedback = verdict
         self.audit(s, ticket, None, "feedback", text, ticket.state, ticket.state, {"via": via, "verdict": verdict},
                    actor_name="来电人")
         return "recorded"
@@ -608,7 +613,8 @@ class TicketService:
             return "reopened"
         if event.type == "extension_decision":
             self._move(s, ticket, Transition.EXTENSION_DECISION, None, note, caps,
-                       {"granted": event.granted, "deadline": event.deadline.isoformat() if event.deadline else None})
+                       {"event": event.id, "granted": event.granted,
+                        "deadline": event.deadline.isoformat() if event.deadline else None})
             if event.granted is not False and event.deadline is not None:
                 # 利川: 市长热线办确定的延期时限不能再更改 — the hotline's date is final.
                 ticket.deadline = event.deadline

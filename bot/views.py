@@ -8,7 +8,7 @@ from typing import Any
 from bot.calendar import WorkCalendar
 from bot.directory import Directory
 from bot.masking import mask_name, mask_phone
-from store.models import AuditEvent, SmsMessage, Ticket
+from store.models import AuditEvent, SmsMessage, SmsReplyRecord, Ticket
 
 
 def iso(cal: WorkCalendar, when: datetime | None) -> str | None:
@@ -17,7 +17,8 @@ def iso(cal: WorkCalendar, when: datetime | None) -> str | None:
 
 
 def ticket_view(ticket: Ticket, events: list[AuditEvent], cal: WorkCalendar, directory: Directory,
-                sms: list[SmsMessage] | None = None) -> dict[str, Any]:
+                sms: list[SmsMessage] | None = None,
+                sms_replies: list[SmsReplyRecord] | None = None) -> dict[str, Any]:
     """The public JSON of a ticket, events oldest first (newest last)."""
     handler = directory.person_by_id(ticket.handler_id)
     view: dict[str, Any] = {
@@ -58,5 +59,11 @@ def ticket_view(ticket: Ticket, events: list[AuditEvent], cal: WorkCalendar, dir
              "provider": m.provider, "provider_id": m.provider_id, "segments": m.segments,
              "at": iso(cal, m.created_at), "updated_at": iso(cal, m.updated_at)}
             for m in sms
+        ]
+    if sms_replies is not None:
+        view["sms_replies"] = [
+            {"text": r.text, "verdict": r.verdict, "phone": mask_phone(r.phone),
+             "via": "citizen_page" if r.provider == "page" else "sms", "at": iso(cal, r.received_at)}
+            for r in sms_replies
         ]
     return view

@@ -61,6 +61,9 @@ def install(app: web.Application, *, with_background: bool = True) -> None:
     ctx.extras["inbox"] = inbox
     ctx.extras["dispatcher"] = dispatcher
     app.cleanup_ctx.append(_inbox_ctx)
+    from bot import sms_gateway
+
+    sms_gateway.install(app)
     if with_background:
         from bot.sender import sender_ctx
 

@@ -8,6 +8,7 @@ from bot import notices
 from bot.grammar import help_text
 from bot.lifecycle import OPEN_STATES, STATE_LABELS, State
 from bot.messages import ChatKind
+from bot.sms_trail import sms_lines
 from handlers.registry import Call, Router
 from store.models import AuditEvent, Ticket
 
@@ -29,6 +30,7 @@ async def query(call: Call) -> str:
     events = list((await call.s.execute(
         select(AuditEvent).where(AuditEvent.ticket_id == t.id, AuditEvent.outcome == "ok")
         .order_by(AuditEvent.id.desc()).limit(3))).scalars())
+    text += "".join("\n" + line for line in await sms_lines(call.s, t, ctx.calendar))
     if events:
         text += "\n最近：" + "；".join(
             f"{notices.fmt_time(ctx.calendar, e.at)} {e.actor} {e.action}" for e in reversed(events))

@@ -15,6 +15,11 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     kwargs: dict[str, Any] = {"echo": echo}
     if u.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": 30}
+        if u.database and u.database != ":memory:":
+            # Every transaction takes SQLite's write lock (BEGIN IMMEDIATE below), so connections of
+            # one process would only queue in SQLite's busy handler, which sleeps up to 100 ms per
+            # try; one pooled connection makes them queue in asyncio instead, in order, no sleeps.
+            kwargs.update(pool_size=1, max_overflow=0, pool_timeout=30)
     else:
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
     engine = create_async_engine(url, **kwargs)
@@ -28,6 +33,15 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+            # Take transactions over from the driver so that every one starts with BEGIN IMMEDIATE:
+            # a deferred transaction that reads, then writes, fails at once with "database is
+            # locked" when another connection wrote meanwhile (WAL snapshot); an immediate one
+            # waits for the busy timeout instead. This also makes SAVEPOINTs behave.
+            dbapi_conn.isolation_level = None
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
     return engine
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import time, timedelta
 from typing import Literal
@@ -221,6 +222,10 @@ class SmsConfig(_Model):
     """Citizen SMS due inside this window (Beijing time) wait until it ends; "" = send at once."""
     log_max_length: int = Field(default=35, ge=1)
     """log provider: longest variable value it accepts."""
+    callback_networks: list[str] = Field(default_factory=list)
+    """Source networks (CIDR) pushes must come from, besides the token; [] = any."""
+    citizen_link_days: int = Field(default=7, ge=1, le=90)
+    """How long the citizen page link in an answer SMS stays valid."""
     aliyun: AliyunConfig = Field(default_factory=AliyunConfig)
     tencent: TencentConfig = Field(default_factory=TencentConfig)
     generic: GenericGatewayConfig = Field(default_factory=GenericGatewayConfig)
@@ -230,6 +235,16 @@ class SmsConfig(_Model):
     def _check_window(cls, value: str) -> str:
         if not _DURATION_RE.match(value) or int(value[:-1]) <= 0:
             raise ValueError("write a duration like 7d, 48h or 90m")
+        return value
+
+    @field_validator("callback_networks")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        for net in value:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"not a network: {net!r}") from exc
         return value
 
     @field_validator("quiet_hours")

@@ -144,7 +144,7 @@ async def test_send_markdown_and_card_then_click_and_update(running: Any, fake: 
     await inbox.wait_count(1)
     [click] = inbox.messages
     assert click.action == {"cmd": "签收", "ticket": "12345/A123", "token": "tok-a"}
-    assert click.message_id == f"ws:{req_id}"
+    assert click.message_id == f"ws:{req_id}:{card['task_id']}"
 
     await adapter.update_card(http, GROUP, click.message_id,
                               OutgoingMessage("李四 已签收", title="已签收", card_key="12345/A123"))

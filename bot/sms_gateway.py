@@ -1,0 +1,325 @@
+"""The SMS gateway: delivers citizen SMS from the outbox through the configured provider and
+records what became of each message (sent, failed, unknown) with its ticket (利川 痕迹管理).
+
+``install(app)`` builds the provider into ``ctx.sms_provider`` and registers the sender's hooks
+(``sms_deliver``, ``after_send:sms``, ``after_dead:sms``), the push route and the citizen page.
+
+Idempotency (SMS.md §0: "send is not idempotent … never blind resend"): before the provider is
+called the message is marked ``sending`` in its own commit; the provider's acceptance is committed
+(provider id, segments) before the sender records the outbox row as sent. So a crash after the
+provider accepted but before the outbox commit finds a provider id on retry and returns it
+without sending again; a crash *during* the call (or a timeout) leaves ``sending``/``unknown`` and
+the message is not resent blindly: the 承办人 is told to confirm by phone, and a later receipt
+carrying our out id still resolves it.
+
+Quiet hours: ``TicketService.queue_sms`` sets the outbox row's ``next_attempt_at`` to the end of
+the window, so a message owed at night simply is not due. A retry that falls due inside the
+window is postponed here with ``retry_after`` (stretched by 1/0.8 so the sender's ±20 % jitter
+cannot land it before the window ends).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.base import PermanentSendError, SendError, TransientSendError
+from adapters.sms.base import SmsTemplateError
+from adapters.sms.registry import (
+    SmsAccountError,
+    SmsOptOutError,
+    SmsUnknownOutcomeError,
+    build_provider,
+    is_balance_error,
+    is_opt_out_error,
+)
+from adapters.sms.templates import mask_phone, normalize_cn_mobile
+from bot.action_tokens import issue
+from bot.context import CTX, BotContext
+from bot.messages import OutgoingMessage
+from bot.outbox import Target
+from bot.sms_quiet import quiet_until
+from bot.sms_trail import KIND_LABELS
+from store.models import NotificationLedger, OutboxMessage, SmsMessage, SmsOptOut, Ticket
+
+log = logging.getLogger("hotline.sms")
+
+CITIZEN_PURPOSE = "citizen"
+_ROUND_RE = re.compile(r"-r(\d+)$")
+_JITTER_FLOOR = 0.8  # the sender multiplies a retry delay by uniform(0.8, 1.2)
+
+
+def normal_phone(phone: str) -> str:
+    """The bare 11-digit mobile number, or ``phone`` unchanged when it is not a mainland mobile."""
+    try:
+        return normalize_cn_mobile(phone)
+    except PermanentSendError:
+        return (phone or "").strip()
+
+
+def phone_variants(phone: str) -> list[str]:
+    """Spellings under which a number may be stored (bare, +86, 86), for lookups."""
+    bare = normal_phone(phone)
+    return list(dict.fromkeys([bare, f"+86{bare}", f"86{bare}", phone]))
+
+
+def citizen_token(ctx: BotContext, ticket_id: int, round_: int) -> str:
+    """A signed, expiring token for the citizen page of one answer (ticket id and round)."""
+    ttl = timedelta(days=ctx.config.sms.citizen_link_days)
+    return issue(ctx.config.effective_secret, CITIZEN_PURPOSE, f"{ticket_id}:{round_}", ctx.clock.now(), ttl)
+
+
+def citizen_link(ctx: BotContext, ticket_id: int, round_: int) -> str:
+    """The citizen page URL under ``server.public_url``."""
+    base = ctx.config.server.public_url.rstrip("/")
+    return f"{base}/c/{citizen_token(ctx, ticket_id, round_)}"
+
+
+def accepts_link(provider: Any, kind: str) -> bool:
+    """Whether the provider's content for ``kind`` has a place for the citizen link.
+
+    A free-text gateway takes it where its text has ``{link}``; a template provider only when the
+    kind's declared variables include ``link`` (clouds refuse URLs in variables, SMS.md §1.7, so
+    the operator opts in knowingly).
+    """
+    config = getattr(provider, "config", None)
+    if config is None:
+        return False
+    if getattr(provider, "carries_text", False):
+        return "{link}" in getattr(config, "texts", {}).get(kind, "")
+    return "link" in getattr(config, "variables", {}).get(kind, [])
+
+
+def round_of(out_id: str, default: int) -> int:
+    """The ticket round an out id (``t<id>-<kind>-r<round>``) was queued in."""
+    match = _ROUND_RE.search(out_id)
+    return int(match.group(1)) if match else default
+
+
+class SmsGateway:
+    """The sender's SMS channel: deliver, and record the outcome."""
+
+    def __init__(self, ctx: BotContext, provider: Any) -> None:
+        self.ctx = ctx
+        self.provider = provider
+
+    # ---- delivery --------------------------------------------------------------------------
+
+    async def deliver(self, row: OutboxMessage) -> str:
+        """Send one outbox SMS row; return the provider's message id (``sms_deliver`` hook)."""
+        ctx = self.ctx
+        out_id = str(row.payload.get("out_id") or "")
+        kind = str(row.payload.get("kind") or "")
+        phone = str(row.destination.get("user_id") or "")
+        async with ctx.sessions.begin() as s:
+            sms = await message_by_out_id(s, out_id)
+            if sms is None:
+                raise PermanentSendError(f"短信记录 {out_id} 不存在", code="sms_missing")
+            if sms.provider_id:
+                # Accepted before a crash cut the outbox commit short: never send it twice.
+                return sms.provider_id
+            params: dict[str, str] = {}
+            refusal = await self._refusal(s, sms, phone)
+            if refusal is None:
+                params = await self._params(s, sms, row, kind)
+                refusal = self._validate(kind, params)
+            if refusal is not None:
+                if not refusal.transient:
+                    sms.state, sms.code = ("unknown" if sms.state in ("sending", "unknown") else "failed",
+                                           str(refusal.code or "")[:64])
+                    sms.updated_at = ctx.clock.now()
+            else:
+                sms.state, sms.updated_at = "sending", ctx.clock.now()
+        if refusal is not None:
+            raise refusal
+        try:
+            assert ctx.http is not None
+            result = await self.provider.send(ctx.http, phone, kind, params, out_id)
+        except SmsUnknownOutcomeError as exc:
+            await self._mark(out_id, "unknown", str(exc.code or "unknown"))
+            raise PermanentSendError(f"{exc}；为免重复发送，不再自动重发", code=exc.code) from exc
+        except SendError as exc:
+            if is_opt_out_error(exc):
+                await self._record_opt_out(phone)
+            await self._mark(out_id, "queued" if exc.transient else "failed", str(exc.code or ""))
+            raise
+        provider_id = result.provider_id or out_id
+        async with ctx.sessions.begin() as s:
+            sms = await message_by_out_id(s, out_id)
+            assert sms is not None
+            sms.provider_id = provider_id
+            sms.segments = result.segments
+            if sms.state == "sending":  # a receipt carrying our out id may have overtaken us
+                sms.state, sms.code = "sent", None
+            sms.updated_at = ctx.clock.now()
+            ticket = await s.get(Ticket, sms.ticket_id) if sms.ticket_id else None
+            ctx.service.audit(s, ticket, None, "sms_sent", None, ticket.state if ticket else None,
+                              ticket.state if ticket else None,
+                              {"kind": kind, "provider": self.provider.name, "provider_id": provider_id,
+                               "segments": result.segments, "phone": mask_phone(phone), "out_id": out_id})
+        return provider_id
+
+    async def _refusal(self, s: AsyncSession, sms: SmsMessage, phone: str) -> SendError | None:
+        """Why this message must not go now (unknown outcome, opted out, quiet hours), or None."""
+        ctx = self.ctx
+        if sms.state in ("sending", "unknown"):
+            return PermanentSendError("上次发送结果未知，为免重复发送，不再自动重发", code="outcome_unknown")
+        if await s.get(SmsOptOut, normal_phone(phone)) is not None:
+            return SmsOptOutError("来电人已退订短信", code="opted_out")
+        now = ctx.clock.now()
+        until = quiet_until(now, ctx.config.sms.quiet_window, ctx.calendar.tz)
+        if until is not None:
+            wait = (until - now).total_seconds() / _JITTER_FLOOR
+            return TransientSendError("市民短信静默时段，顺延发送", code="quiet_hours", retry_after=wait)
+        return None
+
+    async def _params(self, s: AsyncSession, sms: SmsMessage, row: OutboxMessage, kind: str) -> dict[str, str]:
+        params = {str(k): str(v) for k, v in (row.payload.get("params") or {}).items()}
+        if getattr(self.provider, "carries_text", False):
+            params["text"] = str(row.payload.get("text") or "")
+        if (kind == "answer" and self.ctx.config.server.public_url and sms.ticket_id
+                and accepts_link(self.provider, kind)):
+            ticket = await s.get(Ticket, sms.ticket_id)
+            round_ = round_of(sms.out_id, ticket.round if ticket else 1)
+            params["link"] = citizen_link(self.ctx, sms.ticket_id, round_)
+        return params
+
+    def _validate(self, kind: str, params: dict[str, str]) -> SendError | None:
+        """Check the content before any call (the provider would refuse it anyway)."""
+        try:
+            self.provider.validate(kind, params)
+        except SendError as exc:
+            return exc
+        return None
+
+    async def _mark(self, out_id: str, state: str, code: str) -> None:
+        async with self.ctx.sessions.begin() as s:
+            sms = await message_by_out_id(s, out_id)
+            if sms is not None:
+                sms.state, sms.code, sms.updated_at = state, code[:64] or None, self.ctx.clock.now()
+
+    async def _record_opt_out(self, phone: str) -> None:
+        async with self.ctx.sessions.begin() as s:
+            await record_opt_out(s, phone, self.ctx.clock.now())
+
+    # ---- sender hooks ----------------------------------------------------------------------
+
+    async def after_send(self, s: AsyncSession, row: OutboxMessage, provider_id: str) -> None:
+        """``after_send:sms``: link the message to its outbox row (state was set at acceptance)."""
+        sms = await message_by_out_id(s, str(row.payload.get("out_id") or ""))
+        if sms is not None:
+            sms.outbox_id = row.id
+            if sms.state in ("queued", "sending"):
+                sms.state, sms.provider_id = "sent", provider_id or sms.provider_id
+
+    async def after_dead(self, s: AsyncSession, row: OutboxMessage, exc: SendError) -> None:
+        """``after_dead:sms``: the message will not go; tell the 承办人 so they can phone."""
+        ctx = self.ctx
+        now = ctx.clock.now()
+        sms = await message_by_out_id(s, str(row.payload.get("out_id") or ""))
+        if sms is not None:
+            sms.outbox_id = row.id
+            if sms.state != "unknown":
+                sms.state = "failed"
+            sms.code = str(exc.code or "")[:64] or sms.code
+            sms.updated_at = now
+        ticket = await s.get(Ticket, row.ticket_id) if row.ticket_id else None
+        phone = str(row.destination.get("user_id") or "")
+        kind = str(row.payload.get("kind") or "")
+        text = failure_text(ticket, kind, phone, exc, unknown=sms is not None and sms.state == "unknown")
+        ctx.service.audit(s, ticket, None, "sms_failed", None, ticket.state if ticket else None,
+                          ticket.state if ticket else None,
+                          {"kind": kind, "code": str(exc.code or ""), "error": str(exc)[:300],
+                           "phone": mask_phone(phone)}, outcome="refused")
+        tell_handler(ctx, s, ticket, text)
+        if is_balance_error(exc):
+            await self._alert_balance(s, exc, now)
+
+    async def _alert_balance(self, s: AsyncSession, exc: SendError, now: datetime) -> None:
+        """Out of money: tell the office once a day, not once per message."""
+        slot = self.ctx.calendar.local_date(now).isoformat()
+        try:
+            async with s.begin_nested():
+                s.add(NotificationLedger(subject="sms", kind="sms_no_balance", slot=slot, created_at=now))
+        except IntegrityError:
+            return
+        self.ctx.outbox.add(s, Target.to_office(), OutgoingMessage(
+            f"【短信通道】短信账户余额不足（{exc.code}），市民短信无法发出，请尽快充值。"
+            "未发出的短信已通知各承办人电话告知来电人。"), kind="sms_balance_alert")
+
+
+# ---- shared helpers --------------------------------------------------------------------------
+
+
+async def message_by_out_id(s: AsyncSession, out_id: str) -> SmsMessage | None:
+    """The SmsMessage of an out id (``t<id>-<kind>-r<round>``)."""
+    if not out_id:
+        return None
+    return (await s.execute(select(SmsMessage).where(SmsMessage.out_id == out_id))).scalar_one_or_none()
+
+
+async def record_opt_out(s: AsyncSession, phone: str, now: datetime) -> bool:
+    """Remember that ``phone`` refuses SMS; True when it is new."""
+    number = normal_phone(phone)
+    if await s.get(SmsOptOut, number) is not None:
+        return False
+    try:
+        async with s.begin_nested():
+            s.add(SmsOptOut(phone=number, at=now))
+    except IntegrityError:
+        return False
+    return True
+
+
+def failure_text(ticket: Ticket | None, kind: str, phone: str, exc: SendError, *, unknown: bool = False) -> str:
+    """The Chinese notice to the 承办人 when a citizen SMS will not go (number masked)."""
+    number = ticket.number if ticket else "—"
+    label = KIND_LABELS.get(kind, "")
+    masked = mask_phone(phone)
+    if isinstance(exc, SmsTemplateError) or exc.code == "template_missing":
+        return (f"工单 {number} 的{label}短信未发出：{exc}。短信平台不接受该内容，请联系办公室调整短信模板，"
+                f"并电话告知来电人 {masked}。")
+    if is_opt_out_error(exc):
+        return f"来电人 {masked} 已退订短信，工单 {number} 的{label}短信未发出，请电话告知来电人。"
+    if unknown or exc.code == "outcome_unknown":
+        return (f"工单 {number} 的{label}短信发送结果未知（{exc.code}），为免重复未再重发，"
+                f"请电话与来电人 {masked} 确认。")
+    if isinstance(exc, SmsAccountError):
+        return f"短信通道暂不可用（{exc.code}），工单 {number} 的{label}短信未发出，请电话告知来电人 {masked}。"
+    return f"工单 {number} 的{label}短信发送失败（{exc.code or exc}），请电话告知来电人 {masked}。"
+
+
+def tell_handler(ctx: BotContext, s: AsyncSession, ticket: Ticket | None, text: str) -> None:
+    """Post ``text`` into the ticket's unit group, @-mentioning its 承办人; the office without a unit."""
+    if ticket is None or not ticket.unit_code:
+        ctx.outbox.add(s, Target.to_office(), OutgoingMessage(text), ticket_id=ticket.id if ticket else None,
+                       kind="sms_notice")
+        return
+    handler = ctx.directory.person_by_id(ticket.handler_id)
+    ctx.outbox.add(s, Target.to_unit(ticket.unit_code), OutgoingMessage(
+        text, mentions=(handler.mention(),) if handler else (), ticket=ticket.key),
+        ticket_id=ticket.id, kind="sms_notice")
+
+
+def install(app: web.Application) -> None:
+    """Build the provider and plug the SMS channel, its push route and the citizen page in."""
+    from adapters import citizen_page
+    from bot import sms_replies
+
+    ctx = app[CTX]
+    provider = build_provider(ctx.config.sms, clock=ctx.clock)
+    ctx.sms_provider = provider
+    gateway = SmsGateway(ctx, provider)
+    ctx.extras["sms_gateway"] = gateway
+    ctx.extras["sms_deliver"] = gateway.deliver
+    ctx.extras["after_send:sms"] = gateway.after_send
+    ctx.extras["after_dead:sms"] = gateway.after_dead
+    sms_replies.setup_routes(app)
+    citizen_page.setup_routes(app)

@@ -1,0 +1,279 @@
+"""Provider pushes (``POST /webhooks/sms/{provider}``): delivery receipts and citizen replies.
+
+The pushes are unsigned and may repeat (SMS.md §1.8, §2.5), so the route requires
+``?token=<callback_token>`` (compared in constant time) and, when ``[sms] callback_networks`` is
+set, a source address inside those networks. Everything a push carries is stored, and what it
+causes (state changes, chat notices) is committed in the same transaction *before* the provider
+gets its answer; a store failure answers the provider's "retry" body so nothing is lost.
+
+Receipts update the SmsMessage they name (by provider id, else our out id) and only messages we
+sent: an unknown id is ignored. Replies are kept in ``sms_replies`` (unique dedupe key: a repeated
+push is a no-op) and matched to the newest answer/回访 SMS *sent* to that number within
+``reply_window``; only such a match lets a reply change a ticket, so a forged push for a number we
+never answered changes nothing. Interpretation: 满意 / 1 → satisfied (archives), 不满意 / 2 → not
+satisfied (reopens: new round, group, leader and the office's 督办 told), 认可 → recorded (archives,
+DESIGN §5), free text → recorded and shown to the 承办人; TD / 退订 → no more SMS to that number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import logging
+import re
+import unicodedata
+from datetime import datetime
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.sms.base import SmsReceipt, SmsReply
+from adapters.sms.registry import SmsConfig
+from adapters.sms.templates import mask_phone
+from bot.context import CTX, BotContext
+from bot.errors import error_response
+from bot.lifecycle import STATE_LABELS, Actor, LifecycleError, State, Transition, check
+from bot.messages import OutgoingMessage
+from bot.outbox import Target
+from bot.sms_gateway import (
+    KIND_LABELS,
+    message_by_out_id,
+    normal_phone,
+    phone_variants,
+    record_opt_out,
+    round_of,
+    tell_handler,
+)
+from store.models import SmsMessage, SmsReplyRecord, Ticket
+
+log = logging.getLogger("hotline.sms")
+
+SATISFIED, UNSATISFIED, ACCEPTED, OPT_OUT = "满意", "不满意", "认可", "退订"
+_SATISFIED_WORDS = frozenset({"1", "满意", "1满意", "很满意", "非常满意"})
+_UNSATISFIED_WORDS = frozenset({"2", "不满意", "2不满意", "很不满意", "非常不满意"})
+_OPT_OUT_WORDS = frozenset({"TD", "T", "R", "N", "退订", "退订短信", "取消订阅"})
+_NOISE = re.compile(r"[\s。．.，,、！!？?~～…：:；;\"'“”‘’（）()【】\[\]]+")
+ANSWER_KINDS = ("answer", "feedback")
+SENT_STATES = ("sent", "delivered")
+MAX_TEXT = 2000
+
+
+def interpret(text: str) -> str | None:
+    """满意 / 不满意 / 认可 / 退订 for a reply the rules recognise, None for free text.
+
+    >>> [interpret(t) for t in ("1", " 满意。", "２", "不满意！", "认可", "td", "退订", "还没修好")]
+    ['满意', '满意', '不满意', '不满意', '认可', '退订', '退订', None]
+    """
+    word = _NOISE.sub("", unicodedata.normalize("NFKC", text or ""))
+    if word.upper() in _OPT_OUT_WORDS:
+        return OPT_OUT
+    if word in _SATISFIED_WORDS:
+        return SATISFIED
+    if word in _UNSATISFIED_WORDS:
+        return UNSATISFIED
+    if word == ACCEPTED:
+        return ACCEPTED
+    return None
+
+
+def reply_dedupe_key(provider: str, reply: SmsReply) -> str:
+    """A push's identity: provider message id when there is one, else number + time + text."""
+    if reply.provider_msg_id:
+        raw = f"{normal_phone(reply.phone)}|id|{reply.provider_msg_id}"
+    else:
+        at = reply.at.isoformat() if reply.at else ""
+        raw = f"{normal_phone(reply.phone)}|{at}|{reply.extend_code}|{reply.text}"
+    return f"{provider}:{hashlib.sha256(raw.encode()).hexdigest()[:48]}"
+
+
+# ---- the route ----------------------------------------------------------------------------------
+
+
+def authorized(request: web.Request, config: SmsConfig) -> bool:
+    """The push carries the callback token (constant-time compare) and comes from an allowed network."""
+    expected = config.callback_token
+    given = request.query.get("token", "")
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        return False
+    if not config.callback_networks:
+        return True
+    try:
+        remote = ipaddress.ip_address(request.remote or "")
+    except ValueError:
+        return False
+    return any(remote in ipaddress.ip_network(net, strict=False) for net in config.callback_networks)
+
+
+async def sms_webhook(request: web.Request) -> web.Response:
+    """``POST /webhooks/sms/{provider}``: store and apply receipts and replies, then answer."""
+    ctx = request.app[CTX]
+    provider = ctx.sms_provider
+    if not authorized(request, ctx.config.sms):
+        return error_response(401, "unauthorized", "回调令牌无效或来源不被允许。")
+    if provider is None or request.match_info["provider"] != provider.name:
+        return error_response(404, "unknown_provider", "未配置该短信通道。")
+    body = await request.read()
+    try:
+        items = provider.parse_callback(body, request.content_type)
+    except ValueError as exc:
+        log.warning("sms push from %s not understood: %s", provider.name, exc)
+        return error_response(400, "bad_body", "无法解析短信回调内容。")
+    try:
+        async with ctx.sessions.begin() as s:
+            for item in items:
+                if isinstance(item, SmsReceipt):
+                    await apply_receipt(ctx, s, provider.name, item)
+                else:
+                    await take_reply(ctx, s, provider.name, item)
+    except SQLAlchemyError:
+        log.exception("sms push from %s not stored", provider.name)
+        status, content_type, payload = provider.callback_answer(False)
+        return web.Response(status=status, body=payload, content_type=content_type)
+    status, content_type, payload = provider.callback_answer(True)
+    return web.Response(status=status, body=payload, content_type=content_type)
+
+
+def setup_routes(app: web.Application) -> None:
+    """Register the push route."""
+    app.router.add_post("/webhooks/sms/{provider}", sms_webhook)
+
+
+# ---- receipts -----------------------------------------------------------------------------------
+
+
+async def apply_receipt(ctx: BotContext, s: AsyncSession, provider: str, receipt: SmsReceipt) -> bool:
+    """Update the message a receipt names; False for an unknown message or a repeated receipt."""
+    sms = None
+    if receipt.provider_id:
+        sms = (await s.execute(select(SmsMessage).where(SmsMessage.provider_id == receipt.provider_id,
+                                                        SmsMessage.provider == provider))).scalar_one_or_none()
+    if sms is None and receipt.out_id:
+        sms = await message_by_out_id(s, receipt.out_id)
+    if sms is None or normal_phone(sms.phone) != normal_phone(receipt.phone):
+        log.info("receipt for an unknown message ignored (%s, %s)", receipt.provider_id, mask_phone(receipt.phone))
+        return False
+    state = "delivered" if receipt.delivered else "failed"
+    code = receipt.code[:64] or None
+    if sms.state == "delivered" or (sms.state == state and sms.code == code):
+        return False  # repeated push, or a late report after delivery was already proven
+    sms.state, sms.code, sms.updated_at = state, code, ctx.clock.now()
+    if not sms.provider_id and receipt.provider_id:
+        sms.provider_id = receipt.provider_id  # resolves an unknown outcome
+    ticket = await s.get(Ticket, sms.ticket_id) if sms.ticket_id else None
+    ctx.service.audit(s, ticket, None, "sms_receipt", None, ticket.state if ticket else None,
+                      ticket.state if ticket else None,
+                      {"kind": sms.kind, "provider_id": sms.provider_id, "delivered": receipt.delivered,
+                       "code": receipt.code, "description": receipt.description,
+                       "at": receipt.at.isoformat() if receipt.at else None},
+                      outcome="ok" if receipt.delivered else "refused", actor_name="短信平台")
+    if not receipt.delivered:
+        label = KIND_LABELS.get(sms.kind, "")
+        tell_handler(ctx, s, ticket, f"工单 {ticket.number if ticket else '—'} 的{label}短信未送达"
+                     f"（{receipt.code or '未知原因'}），请电话告知来电人 {mask_phone(sms.phone)}。")
+    return True
+
+
+# ---- replies ------------------------------------------------------------------------------------
+
+
+async def take_reply(ctx: BotContext, s: AsyncSession, provider: str, reply: SmsReply) -> bool:
+    """Store one up-link SMS and act on it; False when it is a repeated push."""
+    now = ctx.clock.now()
+    phone = normal_phone(reply.phone)
+    record = SmsReplyRecord(phone=phone, text=reply.text[:MAX_TEXT], provider=provider,
+                            dedupe_key=reply_dedupe_key(provider, reply), received_at=now)
+    try:
+        async with s.begin_nested():
+            s.add(record)
+    except IntegrityError:
+        return False
+    verdict = interpret(reply.text)
+    record.verdict = verdict
+    sms = await answered_message(s, phone, now - ctx.config.sms.reply_window_delta)
+    ticket = await s.get(Ticket, sms.ticket_id) if sms is not None and sms.ticket_id else None
+    record.ticket_id = ticket.id if ticket else None
+    if verdict == OPT_OUT:
+        await record_opt_out(s, phone, now)
+        text = f"来电人 {mask_phone(phone)} 回复「{_short(reply.text)}」，已退订短信，今后不再向其发送短信。"
+        if ticket is not None:
+            ctx.service.audit(s, ticket, None, "sms_opt_out", reply.text, ticket.state, ticket.state,
+                              {"via": "sms"}, actor_name="来电人")
+            tell_handler(ctx, s, ticket, f"工单 {ticket.number}：{text}如需回访请电话联系。")
+        else:
+            ctx.outbox.add(s, Target.to_office(), OutgoingMessage(text), kind="sms_notice")
+        return True
+    if ticket is None or sms is None:
+        window = ctx.config.sms.reply_window
+        ctx.outbox.add(s, Target.to_office(), OutgoingMessage(
+            f"【短信回复】来电人 {mask_phone(phone)} 回复「{_short(reply.text)}」，近 {window} 内没有向该号码"
+            "发出的答复短信，无法对应工单，请人工核实。"), kind="sms_unmatched")
+        return True
+    if ticket.round != round_of(sms.out_id, ticket.round):
+        verdict = None  # the answer it replies to belongs to an earlier round: show it, change nothing
+    await apply_citizen_verdict(ctx, s, ticket, verdict, reply.text, via="sms", phone=phone)
+    return True
+
+
+async def answered_message(s: AsyncSession, phone: str, since: datetime) -> SmsMessage | None:
+    """The newest answer / 回访 SMS sent to ``phone`` since ``since`` (the reply's anchor)."""
+    q = (select(SmsMessage)
+         .where(SmsMessage.phone.in_(phone_variants(phone)), SmsMessage.kind.in_(ANSWER_KINDS),
+                SmsMessage.state.in_(SENT_STATES), SmsMessage.provider_id.is_not(None),
+                SmsMessage.created_at >= since)
+         .order_by(SmsMessage.created_at.desc(), SmsMessage.id.desc()).limit(1))
+    return (await s.execute(q)).scalar_one_or_none()
+
+
+async def apply_citizen_verdict(ctx: BotContext, s: AsyncSession, ticket: Ticket, verdict: str | None,
+                                text: str, *, via: str, phone: str) -> str:
+    """Count a citizen's answer (SMS reply or citizen page) on ``ticket``; returns what happened.
+
+    满意 / 认可 archive and 不满意 reopens when the lifecycle allows it (TicketService.feedback);
+    anything else, or a verdict the ticket's state does not take, is recorded and shown to the
+    承办人 in the unit group.
+    """
+    service = ctx.service
+    handler = ctx.directory.person_by_id(ticket.handler_id)  # before a reopen clears it
+    state = State(ticket.state)
+    outcome = "recorded"
+    if verdict in (SATISFIED, ACCEPTED, UNSATISFIED):
+        transition = Transition.FEEDBACK_UNSATISFIED if verdict == UNSATISFIED else Transition.FEEDBACK_SATISFIED
+        try:
+            check(transition, state, {Actor.CITIZEN})
+        except LifecycleError:
+            outcome = "refused"
+        else:
+            outcome = await service.feedback(s, ticket, verdict, via=via, text=text)
+    if outcome in ("recorded", "refused"):
+        service.audit(s, ticket, None, "citizen_reply", text, state, state,
+                      {"via": via, "verdict": verdict, "phone": mask_phone(phone)},
+                      outcome="ok" if outcome == "recorded" else "refused", actor_name="来电人")
+    where = "短信" if via == "sms" else "评价页面"
+    said = f"来电人（{mask_phone(phone)}）通过{where}回复工单 {ticket.number}：「{_short(text)}」"
+    if outcome == "archived":
+        note = f"{said}，已登记「{verdict}」，工单归档。"
+    elif outcome == "reopened":
+        note = f"{said}，已登记「不满意」，工单已重新交办（第{ticket.round}轮）。"
+    elif outcome == "refused":
+        note = f"{said}。工单当前为「{STATE_LABELS[state]}」，未登记为满意度评价，请承办人跟进。"
+    else:
+        note = f"{said}，已记录，请承办人跟进。"
+    mentions = (handler.mention(),) if handler else ()
+    if ticket.unit_code:
+        ctx.outbox.add(s, Target.to_unit(ticket.unit_code), OutgoingMessage(note, mentions=mentions,
+                                                                              ticket=ticket.key),
+                       ticket_id=ticket.id, kind="citizen_reply")
+    else:
+        tell_handler(ctx, s, ticket, note)
+    return outcome
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+__all__ = ["apply_citizen_verdict", "apply_receipt", "interpret", "setup_routes", "take_reply"]

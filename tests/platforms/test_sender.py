@@ -1,0 +1,116 @@
+"""The outbox sender against fake platforms: the rate limit kept without one "too fast" answer,
+several senders (and processes) sharing a store never sending a row twice, and one access-token
+refresh shared by concurrent senders."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from bot.messages import OutgoingMessage
+from bot.outbox import Target
+from bot.sender import Sender
+from tests.fakes.feishu_server import FeishuFake
+from tests.fakes.wecom_server import FakeWeCom
+from tests.platforms.world import (
+    BOT_NAME,
+    WECOM_AES_KEY,
+    base_url,
+    org,
+    outbox_rows,
+    serve,
+    shutdown,
+)
+
+ROBOT_PATH = ("POST", "/cgi-bin/webhook/send")
+
+
+def _wecom_robot(url: str, *, limit: int, window: float) -> dict[str, Any]:
+    """A WeCom bot whose groups are reached through their 消息推送 robot (``robot_key``)."""
+    return org("wecom", {"mode": "webhook", "name": BOT_NAME, "token": "t", "aes_key": WECOM_AES_KEY,
+                         "api_base": url, "robot_rate_limit": limit, "robot_rate_window": window},
+               chat_extra={"robot_key": "ROBOTKEY"})
+
+
+async def _queue(bot: Any, units: list[str], n: int) -> None:
+    """Queue ``n`` numbered messages for each unit's group, in one transaction."""
+    async with bot.ctx.sessions.begin() as s:
+        for i in range(n):
+            for unit in units:
+                bot.ctx.outbox.add(s, Target.to_unit(unit), OutgoingMessage(f"{unit} 消息 {i:03d}"))
+
+
+async def test_rate_limit_kept_at_close_to_the_allowed_pace(make_bot: Any) -> None:
+    # The real limit is 20 a minute per robot; scaled to 20 a second here and at the fake.
+    limit, window, total = 20, 1.0, 200
+    fake = FakeWeCom(robot_rate=(limit, window))
+    server = await serve(fake.app)
+    bot = await make_bot(**_wecom_robot(base_url(server), limit=limit, window=window))
+    try:
+        await _queue(bot, ["YLK"], total)
+        started = time.monotonic()
+        await Sender(bot.ctx).drain()
+        elapsed = time.monotonic() - started
+
+        assert len(fake.robot_messages) == total
+        assert fake.requests.count(ROBOT_PATH) == total  # not one 45009 "too fast" answer
+        assert [m["text"]["content"] for m in fake.robot_messages] == [
+            f"YLK 消息 {i:03d}" for i in range(total)]
+        # The first window takes `limit` at once; each later window one more `limit`.
+        minimum = (total - limit) / limit * window
+        assert elapsed >= minimum * 0.9
+        assert elapsed < minimum * 3  # generous: close to the pace, not minutes behind it
+        assert {r.state for r in await outbox_rows(bot)} == {"sent"}
+    finally:
+        await shutdown(server, bot)
+
+
+async def test_senders_sharing_a_store_never_send_a_row_twice(make_bot: Any) -> None:
+    fake = FakeWeCom(robot_rate=(10_000, 1.0))
+    server = await serve(fake.app)
+    overrides = _wecom_robot(base_url(server), limit=10_000, window=1.0)
+    first = await make_bot(**overrides)
+    second = await make_bot(**overrides)  # another process on the same store
+    try:
+        units, per_unit = ["BGS", "YLK", "SHJZK"], 40
+        await _queue(first, units, per_unit)
+        senders = [Sender(first.ctx, batch=7), Sender(first.ctx, batch=5), Sender(second.ctx, batch=6)]
+        await asyncio.gather(*(s.drain() for s in senders))
+
+        texts = [m["text"]["content"] for m in fake.robot_messages]
+        assert fake.requests.count(ROBOT_PATH) == len(units) * per_unit
+        assert sorted(texts) == sorted(f"{u} 消息 {i:03d}" for u in units for i in range(per_unit))
+        rows = await outbox_rows(first)
+        assert len(rows) == len(units) * per_unit and {r.state for r in rows} == {"sent"}
+        assert all(r.attempts == 1 for r in rows)
+        assert len({r.claimed_by for r in rows}) > 1  # the work was really shared
+    finally:
+        await shutdown(server, first, second)
+
+
+async def test_expired_token_refreshed_once_for_concurrent_senders(make_bot: Any, clock: Any) -> None:
+    fake = FeishuFake(clock=clock, chat_qps=1000)
+    server = await serve(fake.app)
+    bot = await make_bot(**org("feishu", {
+        "mode": "webhook", "name": BOT_NAME, "app_id": "cli_test", "app_secret": "secret",
+        "verification_token": "vtoken", "api_base": base_url(server),
+        "chat_messages_per_second": 1000}))
+    try:
+        units = ["BGS", "YLK", "SHJZK"]
+        await _queue(bot, units, 1)
+        await Sender(bot.ctx).drain()
+        fetched = fake.token_fetches
+        assert fetched == 1 and len(fake.messages) == 3  # one token for the start and the sends
+
+        fake.expire_tokens()
+        await _queue(bot, units, 4)
+        await asyncio.gather(Sender(bot.ctx, batch=3).drain(), Sender(bot.ctx, batch=4).drain())
+
+        assert fake.token_fetches == fetched + 1
+        assert len(fake.messages) == 3 + 12
+        assert sorted(m["content"]["text"] for m in fake.messages[3:]) == sorted(
+            f"{u} 消息 {i:03d}" for u in units for i in range(4))
+        assert {r.state for r in await outbox_rows(bot)} == {"sent"}
+    finally:
+        await shutdown(server, bot)
