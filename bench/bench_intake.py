@@ -30,6 +30,7 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-intake-secret"
+PREPARED = 60_000  # bodies signed before the clock starts (the signature stays valid for 300 s)
 
 
 def free_port() -> int:
@@ -84,7 +85,7 @@ async def wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
     async with aiohttp.ClientSession() as session:
         for _ in range(300):
             if proc.poll() is not None:
-                raise SystemExit(f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+                raise SystemExit(f"server exited with {proc.returncode}; see its log")
             try:
                 async with session.get(f"{base}/healthz") as r:
                     if r.status == 200:
@@ -100,13 +101,15 @@ async def load(base: str, seconds: float, clients: int, run: str) -> dict[str, f
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     counter = iter(range(10**9))
+    ready = [(b, headers_for(b)) for b in (body_for(i, run) for i in range(PREPARED))]
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(connector=connector) as session:
         async def worker(stop_at: float, record: bool) -> None:
             while time.perf_counter() < stop_at:
-                body = body_for(next(counter), run)
+                i = next(counter)
+                body, headers = ready[i] if i < PREPARED else (body_for(i, run), headers_for(body_for(i, run)))
                 started = time.perf_counter()
-                async with session.post(f"{base}/api/v1/tickets", data=body, headers=headers_for(body)) as r:
+                async with session.post(f"{base}/api/v1/tickets", data=body, headers=headers) as r:
                     await r.read()
                     status = r.status
                 if record:
@@ -131,7 +134,8 @@ async def load(base: str, seconds: float, clients: int, run: str) -> dict[str, f
 def start(cmd: list[str], cwd: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
     env["PYTHONPATH"] = str(ROOT)
-    return subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = (cwd / f"server-{len(list(cwd.glob('server-*.log')))}.log").open("wb")  # a pipe nobody reads would block it
+    return subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:

@@ -271,7 +271,8 @@ class Sender:
                 hook = ctx.extras.get(f"after_dead:{row.channel}")
                 if hook is not None:
                     await hook(s, row, exc)
-                if row.kind != "dead_letter_alert":
+                if hook is None and row.kind != "dead_letter_alert":
+                    # A channel with its own dead-letter hook (SMS) tells the right people itself.
                     ctx.outbox.add(s, Target.to_office(), OutgoingMessage(
                         f"【发送失败】一条消息（{_describe(row)}）多次发送失败，已停止重试：{str(exc)[:100]}"),
                         ticket_id=row.ticket_id, kind="dead_letter_alert", dedupe_key=f"dead:{row.id}")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, String, Text, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, String, Text, and_, case, func, insert, literal, or_, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,11 +25,11 @@ from bot.directory import Person
 from bot.lifecycle import STATE_LABELS, State
 from bot.messages import Action, Mention, OutgoingMessage
 from bot.notices import SENSITIVE_TAGS, fmt_time
-from bot.outbox import Target
+from bot.outbox import Outbox, Target
 from scheduler import ledger, texts, timing
 from scheduler.ledger import Key, compact
 from scheduler.quiet import QuietHours
-from store.models import Ticket
+from store.models import OutboxMessage, Ticket
 
 Scan = Callable[[BotContext, datetime], Awaitable[int]]
 
@@ -92,6 +92,8 @@ class Item:
         return self.progress == "daily" or bool(SENSITIVE_TAGS & set(self.tags or ()))
 
 
+_OUTBOX_FIELDS = ("channel", "dest_key", "destination", "payload", "ticket_id", "kind", "state", "attempts",
+                  "next_attempt_at", "dedupe_key", "created_at")
 COLUMNS = tuple(getattr(Ticket, f) for f in Item.__dataclass_fields__)
 SUBJECT = literal("ticket:") + sql_cast(Ticket.id, String)
 
@@ -117,6 +119,7 @@ class Notifier:
         self.quiet = QuietHours(ctx.calendar, ctx.config.scheduler.quiet_hours)
         self.people: dict[int, Person] = {p.id: p for p in ctx.directory.people.values() if p.id}
         self._leaders: dict[str, list[Person]] = {}
+        self.rows: list[dict[str, Any]] = []
         self.count = 0
 
     def handler(self, item: Item) -> Person | None:
@@ -149,10 +152,24 @@ class Notifier:
         not_before = self.quiet.not_before(
             self.now, tags=item.tags if item else tags, category=item.category if item else None)
         msg = OutgoingMessage(text=text, mentions=tuple(mentions), actions=tuple(actions),
-                              ticket=item.key if item else None)
-        self.ctx.outbox.add(self.s, targets, msg, ticket_id=item.id if item else None,
-                            kind=f"remind_{kind}", not_before=not_before)
+                              ticket=item.key if item else None).to_dict()
+        seen: set[str] = set()
+        for target in targets if isinstance(targets, list) else [targets]:
+            for dest in self.ctx.outbox.resolve(target):
+                if dest.key in seen:
+                    continue
+                seen.add(dest.key)
+                row = Outbox.row(dest, msg, channel="chat", ticket_id=item.id if item else None,
+                                 kind=f"remind_{kind}", now=self.now, not_before=not_before)
+                self.rows.append({c: getattr(row, c) for c in _OUTBOX_FIELDS})
         self.count += 1
+
+    async def flush(self) -> int:
+        """Write the queued outbox rows in one executemany; returns the reminder count."""
+        if self.rows:
+            await self.s.execute(insert(OutboxMessage), self.rows)
+            self.rows = []
+        return self.count
 
 
 def _today(ctx: BotContext, now: datetime) -> str:
@@ -176,6 +193,7 @@ async def dispatch_watch(ctx: BotContext, now: datetime) -> int:
         n = Notifier(ctx, s, now)
         n.send(Target.to_office(), texts.dispatch_late(cal, [(it.number, it.created_at) for it in late]),
                kind="dispatch", tags=[t for it in late for t in it.tags or ()])
+        await n.flush()
         return len(late)
 
 
@@ -207,7 +225,7 @@ async def accept_watch(ctx: BotContext, now: datetime) -> int:
                                      it.deadline, escalated),
                    kind=key[1], item=it, mentions=[p.mention() for p in n.leaders(it.unit_code)] if escalated else (),
                    actions=[n.button(it, "签收")])
-        return n.count
+        return await n.flush()
 
 
 # ---- first contact -----------------------------------------------------------------------------
@@ -236,7 +254,7 @@ async def first_contact(ctx: BotContext, now: datetime) -> int:
                    texts.first_contact(cal, it.number, it.first_contact_due, key[1] == "fc_late"),
                    kind=key[1], item=it, mentions=n.mentions(it),
                    actions=[n.button(it, "签收")] if it.state in ASSIGNED else ())
-        return n.count
+        return await n.flush()
 
 
 # ---- deadline ladder ---------------------------------------------------------------------------
@@ -285,7 +303,7 @@ async def deadline_ladder(ctx: BotContext, now: datetime) -> int:
                    kind=key[1], item=it,
                    mentions=n.mentions(it, leaders=stage == "overdue" or it.state == State.REPLY_PENDING.value),
                    actions=[n.button(it, button)] if button else ())
-        return n.count
+        return await n.flush()
 
 
 # ---- extension window (利川) --------------------------------------------------------------------
@@ -318,7 +336,7 @@ async def extension_window(ctx: BotContext, now: datetime) -> int:
             assert it.deadline is not None and it.unit_code is not None
             n.send(Target.to_unit(it.unit_code), texts.extension_window(cal, it.number, it.deadline, last),
                    kind="ext_window", item=it, mentions=n.mentions(it))
-        return n.count
+        return await n.flush()
 
 
 # ---- sensitive duty ----------------------------------------------------------------------------
@@ -353,7 +371,7 @@ async def _sensitive(ctx: BotContext, now: datetime, kind: str, chase: bool) -> 
             text = texts.sensitive_chase(it.number, it.tags) if chase else texts.sensitive_duty(it.number, it.tags)
             n.send(Target.to_unit(it.unit_code), text, kind=kind, item=it,
                    mentions=n.mentions(it, leaders=chase), actions=[n.button(it, "进展")])
-        return n.count
+        return await n.flush()
 
 
 async def sensitive_duty(ctx: BotContext, now: datetime) -> int:
@@ -410,7 +428,7 @@ async def unit_digest(ctx: BotContext, now: datetime) -> int:
             if total > DIGEST_LINES:
                 lines.append(f"……另有 {total - DIGEST_LINES} 件，请回复「待办」查看全部。")
             n.send(Target.to_unit(unit), "\n".join(lines), kind="digest", mentions=[p.mention() for p in mentioned])
-        return n.count
+        return await n.flush()
 
 
 async def _unit_counts(s: AsyncSession, where: ColumnElement[bool], now: datetime) -> dict[str, tuple[int, int]]:
