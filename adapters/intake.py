@@ -16,11 +16,13 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from bot.context import CTX, BotContext
 from bot.errors import error_response
 from bot.intake import TicketEventIn, field_errors, parse_ticket
 from bot.lifecycle import OPEN_STATES, LifecycleError, State
+from bot.tickets import session_rows
 from bot.views import ticket_view
 from store.models import AuditEvent, SmsMessage, SmsReplyRecord, Ticket
 
@@ -68,7 +70,11 @@ def _json(body: bytes) -> Any | web.Response:
         return error_response(400, "invalid_json", "请求体不是有效的 JSON。")
 
 
-async def _view(ctx: BotContext, s: Any, ticket: Ticket) -> dict[str, Any]:
+async def _view(ctx: BotContext, s: Any, ticket: Ticket, *, new: bool = False) -> dict[str, Any]:
+    """The ticket view; for a ticket this session created, its rows come from the session."""
+    if new:  # a new ticket has no citizen replies yet
+        events, sms = session_rows(s, ticket)
+        return ticket_view(ticket, events, ctx.calendar, ctx.directory, sms, [])
     events = list((await s.execute(select(AuditEvent).where(AuditEvent.ticket_id == ticket.id)
                                    .order_by(AuditEvent.id))).scalars())
     sms = list((await s.execute(select(SmsMessage).where(SmsMessage.ticket_id == ticket.id)
@@ -102,14 +108,26 @@ async def _post_ticket(request: web.Request, ctx: BotContext) -> web.Response:
     except ValidationError as exc:
         fields = field_errors(exc)
         return error_response(400, "invalid", "工单字段有误：" + "、".join(fields), fields)
-    async with ctx.sessions.begin() as s:
-        result = await ctx.service.register(s, ticket_in, via="api")
-        if result.conflict:
-            return error_response(409, "conflict", f"工单 {ticket_in.number} 已存在且内容不同。",
-                                  {"number": "已存在且内容不同"})
-        view = await _view(ctx, s, result.ticket)
-    return web.json_response(view, status=201 if result.created else 200,
-                             dumps=lambda o: json.dumps(o, ensure_ascii=False))
+    try:
+        async with ctx.sessions.begin() as s:
+            # One INSERT, no read first: the unique constraint decides (see TicketService.register).
+            result = await ctx.service.register(s, ticket_in, via="api", savepoint=False)
+            view = await _view(ctx, s, result.ticket, new=True)
+    except IntegrityError:
+        async with ctx.sessions() as s:
+            found = await ctx.service.existing(s, ticket_in)
+            if found is None:
+                raise
+            if found.conflict:
+                return error_response(409, "conflict", f"工单 {ticket_in.number} 已存在且内容不同。",
+                                      {"number": "已存在且内容不同"})
+            view = await _view(ctx, s, found.ticket)
+        return web.json_response(view, status=200, dumps=_dumps)
+    return web.json_response(view, status=201, dumps=_dumps)
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False)
 
 
 async def post_event(request: web.Request) -> web.Response:

@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import event, insert  # noqa: E402
+from sqlalchemy import event, insert
 
-from bot.app import build_context, prepare_store  # noqa: E402
-from bot.clock import FrozenClock  # noqa: E402
-from bot.config import parse_config  # noqa: E402
-from bot.context import BotContext  # noqa: E402
-from store.models import Ticket  # noqa: E402
+from bot.app import build_context, prepare_store
+from bot.clock import FrozenClock
+from bot.config import parse_config
+from bot.context import BotContext
+from store.models import Ticket
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=TZ)

@@ -44,6 +44,8 @@ _CONTACT_WAYS = re.compile(r"电话|致电|联系|沟通|上门|面谈|走访|�
 _CONTACT_TIME = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}[-/.年]\d{1,2}|\d{1,2}[:：]\d{2}|\d{1,2}\s*时|今[天日]|昨[天日]|上午|下午")
 BUTTON_TTL = timedelta(days=7)
 SYSTEM = "系统"
+AUDIT_ROWS = "hotline_audit_rows"  # Session.info keys: rows this session added (see session_rows)
+SMS_ROWS = "hotline_sms_rows"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,26 +113,40 @@ class TicketService:
 
     # ---- registration --------------------------------------------------------------------
 
-    async def register(self, s: AsyncSession, data: TicketIn, *, via: str = "api") -> RegisterResult:
+    async def register(self, s: AsyncSession, data: TicketIn, *, via: str = "api",
+                       savepoint: bool = True) -> RegisterResult:
         """Create the ticket once; the same ticket again is a no-op; different content conflicts.
 
-        Idempotency comes from the unique constraint, not from a read before the write.
+        Idempotency comes from the unique constraint on (source, number), not from a read before
+        the write: the INSERT is tried and a conflict is caught. With ``savepoint`` (several
+        tickets in one transaction, as the import does) it is tried in a SAVEPOINT and a duplicate
+        comes back as ``created=False``. Without it (one ticket per transaction, the intake API)
+        a duplicate raises ``IntegrityError`` out of the transaction, and the caller answers with
+        :meth:`existing` in a new one; that saves a SAVEPOINT round trip per ticket.
         """
         digest = data.content_hash()
-        existing = await self.get(s, data.source, data.number)
-        if existing is None:
-            ticket = self._new_ticket(data, digest)
+        ticket = self._new_ticket(data, digest)
+        if savepoint:
             try:
                 async with s.begin_nested():
                     s.add(ticket)
             except IntegrityError:
-                existing = await self.get(s, data.source, data.number)
-                if existing is None:
+                found = await self.existing(s, data)
+                if found is None:
                     raise
-            else:
-                await self._after_register(s, ticket, data, via)
-                return RegisterResult(ticket, created=True)
-        return RegisterResult(existing, created=False, conflict=existing.content_hash != digest)
+                return found
+        else:
+            s.add(ticket)
+            await s.flush()
+        await self._after_register(s, ticket, data, via)
+        return RegisterResult(ticket, created=True)
+
+    async def existing(self, s: AsyncSession, data: TicketIn) -> RegisterResult | None:
+        """The stored ticket of ``data`` as a not-created result (a conflict when it differs), or None."""
+        found = await self.get(s, data.source, data.number)
+        if found is None:
+            return None
+        return RegisterResult(found, created=False, conflict=found.content_hash != data.content_hash())
 
     def _new_ticket(self, data: TicketIn, digest: str) -> Ticket:
         now = self.clock.now()
@@ -216,6 +232,7 @@ class TicketService:
                          state_after=str(after) if after else None, outcome=outcome,
                          detail=detail or {})
         s.add(row)
+        s.info.setdefault(AUDIT_ROWS, []).append(row)  # the view of a new ticket reads them from here
         return row
 
     def _move(self, s: AsyncSession, ticket: Ticket, transition: Transition, person: Person | None,
@@ -516,6 +533,7 @@ class TicketService:
                          text=text, provider=self.config.sms.provider, out_id=out_id,
                          state="queued", created_at=now, updated_at=now)
         s.add(sms)
+        s.info.setdefault(SMS_ROWS, []).append(sms)
         dest = Destination(platform="sms", bot=sms.provider, user_id=ticket.citizen_phone)
         # DESIGN §4: citizen SMS due inside [sms] quiet_hours wait until the window ends.
         release = quiet_until(now, self.config.sms.quiet_window, self.calendar.tz)
@@ -639,6 +657,12 @@ class TicketService:
         """Number of tickets in each state."""
         rows = await s.execute(select(Ticket.state, func.count()).group_by(Ticket.state))
         return {state: n for state, n in rows.all()}
+
+
+def session_rows(s: AsyncSession, ticket: Ticket) -> tuple[list[AuditEvent], list[SmsMessage]]:
+    """The audit rows and SMS this session added for ``ticket``, in order (no query needed)."""
+    return ([r for r in s.info.get(AUDIT_ROWS, ()) if r.ticket_id == ticket.id],
+            [m for m in s.info.get(SMS_ROWS, ()) if m.ticket_id == ticket.id])
 
 
 def _facts(ticket: Ticket) -> TicketFacts:

@@ -46,8 +46,9 @@ async def claim(s: AsyncSession, keys: Iterable[Key], now: datetime) -> set[Key]
 async def existing(s: AsyncSession, kinds: Sequence[str], subjects: Select[tuple[str]]) -> set[Key]:
     """Ledger keys of ``kinds`` whose subject is in the ``subjects`` subquery (one query)."""
     L = NotificationLedger
-    rows = await s.execute(select(L.subject, L.kind, L.slot)
-                           .where(L.kind.in_(kinds), L.subject.in_(subjects)))
+    conn = await s.connection()
+    rows = await conn.execute(select(L.subject, L.kind, L.slot)
+                              .where(L.kind.in_(kinds), L.subject.in_(subjects)))
     return {(a, b, c) for a, b, c in rows.all()}
 
 

@@ -128,7 +128,7 @@ async def test_imported_then_posted_is_one_ticket(capsys: pytest.CaptureFixture[
                                                   write_config: Callable[..., Path], tmp_path: Path) -> None:
     cfg = write_config()
     data = write_xlsx(tmp_path / "export.xlsx")
-    code, out, _ = await asyncio.to_thread(run_cli, capsys, "import", "-c", str(cfg), str(data))
+    _, out, _ = await asyncio.to_thread(run_cli, capsys, "import", "-c", str(cfg), str(data))
     assert counts(out) == (3, 0, 3)
 
     clock = SystemClock()

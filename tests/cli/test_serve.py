@@ -8,7 +8,6 @@ import hmac
 import json
 import signal
 import socket
-import subprocess
 import time
 from pathlib import Path
 
@@ -28,12 +27,12 @@ def free_port() -> int:
 
 
 async def wait_healthy(session: aiohttp.ClientSession, base: str,
-                       proc: subprocess.Popen[bytes]) -> tuple[int, dict[str, object]]:
+                       proc: asyncio.subprocess.Process, log: Path) -> tuple[int, dict[str, object]]:
     """Poll /healthz until the process answers (start-up, not a schedule: it has no clock to move)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"serve exited with {proc.returncode}: {proc.stderr.read().decode()}")  # type: ignore[union-attr]
+        if proc.returncode is not None:
+            raise AssertionError(f"serve exited with {proc.returncode}; see {log}")
         try:
             async with session.get(f"{base}/healthz") as r:
                 return r.status, await r.json()
@@ -55,12 +54,14 @@ async def test_serve_example_config(tmp_path: Path, console: bool) -> None:
     cfg = tmp_path / "config.toml"
     cfg.write_text(example_text(f"sqlite+aiosqlite:///{db}", console=console), encoding="utf-8")
     port = free_port()
-    proc = subprocess.Popen([*cli_command(), "serve", "-c", str(cfg), "--port", str(port)], cwd=tmp_path,
-                            env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:  # a file, not a pipe: nobody reads the access log while it runs
+        proc = await asyncio.create_subprocess_exec(*cli_command(), "serve", "-c", str(cfg), "--port", str(port),
+                                                    cwd=tmp_path, env=clean_env(), stdout=sink, stderr=sink)
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as session:
-            status, health = await wait_healthy(session, base, proc)
+            status, health = await wait_healthy(session, base, proc, log)
             assert status == 200 and health["status"] == "ok"
             body = json.dumps({"source": "12345", "number": "SERVE-1", "received_at": "2026-11-23T09:00:00+08:00",
                                "content": "敬老院门口路面积水。", "citizen": {"name": "张三", "phone": "13812341234"}},
@@ -79,14 +80,15 @@ async def test_serve_example_config(tmp_path: Path, console: bool) -> None:
                                    headers={"Authorization": "Bearer demo-api-token"}) as r:
                 assert r.status == 200 and (await r.json())["number"] == "SERVE-1"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), 30)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
     assert proc.returncode in (0, -signal.SIGTERM)
-    err = proc.stderr.read().decode()  # type: ignore[union-attr]
+    err = log.read_bytes().decode(errors="replace")
     assert "Traceback" not in err, err
     # serve applied the migrations to the empty store itself.
     engine = create_engine(f"sqlite:///{db}")

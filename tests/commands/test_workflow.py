@@ -240,7 +240,7 @@ async def test_other_unit_group_cannot_touch_ticket(make_bot) -> None:
 
 
 async def test_every_command_is_in_the_audit_trail(make_bot) -> None:
-    bot, chat, _ = await dispatched(make_bot)
+    _bot, chat, _ = await dispatched(make_bot)
     await chat.say("刘承办", "查询 0001")
     await chat.say("路人甲", "签收 0001")
     await chat.say("张承办", "随便说说")

@@ -87,7 +87,7 @@ async def test_monthly_job_posts_to_office_and_writes_files(sched, clock, tmp_pa
 
 
 async def test_report_command_for_one_unit(sched, clock, make_config, tmp_path: Path) -> None:
-    bot, desk, _ = await sched()
+    _bot, desk, _ = await sched()
     await _fixture_month(desk)
     out = tmp_path / "out"
     files = await reports.write_monthly_report(make_config(), "2026-11", out, unit="SHJZK", now=NOW)

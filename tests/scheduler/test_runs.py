@@ -118,7 +118,7 @@ async def test_catch_up_on_monday_morning_sends_one_digest(sched, clock) -> None
 
 
 async def test_job_run_recorded_once_per_fire(sched, clock) -> None:
-    bot, desk, runner = await sched()
+    _bot, _desk, runner = await sched()
     clock.set(local(2026, 11, 24, 9, 0))
     assert await runner.run_job("unit_digest") == 0
     assert await runner.run_job("unit_digest") is None  # same fire minute: already ran
