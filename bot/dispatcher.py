@@ -209,7 +209,7 @@ class Dispatcher:
     def _update_card(self, s: AsyncSession, message: IncomingMessage, dest: Destination, person: Person,
                      command: Command, call: Call) -> None:
         ticket = call.ticket
-        text = f"✅ {person.name} 已{command.name}" + (f" 工单 {ticket.number}" if ticket else "")
+        text = f"【已处理】{person.name} 已{command.name}" + (f" 工单 {ticket.number}" if ticket else "")
         payload = OutgoingMessage(text, ticket=ticket.key if ticket else None).to_dict()
         payload["update_message_id"] = message.message_id
         s.add(Outbox.row(dest, payload, channel="chat", ticket_id=ticket.id if ticket else None,

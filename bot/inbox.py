@@ -7,8 +7,9 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,7 +36,7 @@ class Inbox:
         self._task: asyncio.Task[None] | None = None
         self.idle = asyncio.Event()
         self.idle.set()
-        self._pending: list[tuple[InboxEvent, asyncio.Future[bool]]] = []
+        self._pending: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []
         self._writer: asyncio.Task[None] | None = None
         # Ingest commits and processing transactions take turns instead of fighting over the
         # SQLite write lock (whose busy handler sleeps up to 100 ms at a time).
@@ -48,11 +49,10 @@ class Inbox:
         next transaction, and each caller returns only once its own row is committed. One writer
         at a time also spares SQLite's lock contention (busy-wait sleeps of up to 100 ms).
         """
-        ctx = self.ctx
-        row = InboxEvent(platform=message.platform, event_id=message.event_id or _fallback_id(message),
-                         payload=message.to_dict(), received_at=ctx.clock.now())
+        values = {"platform": message.platform, "event_id": message.event_id or _fallback_id(message),
+                  "payload": message.to_dict(), "received_at": self.ctx.clock.now(), "attempts": 0}
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.append((row, done))
+        self._pending.append((values, done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_pending(), name="inbox-writer")
         return await asyncio.shield(done)  # a cancelled caller must not cancel the others' commit
@@ -68,39 +68,40 @@ class Inbox:
                         if not done.done():
                             done.set_exception(exc)
 
-    async def _commit_batch(self, batch: list[tuple[InboxEvent, asyncio.Future[bool]]]) -> None:
+    async def _insert(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert ``rows`` in one transaction (one multi-row INSERT); their ids, in order."""
+        stmt = insert(InboxEvent).returning(InboxEvent.id, sort_by_parameter_order=True)
+        async with self.ctx.sessions.begin() as s:
+            return list((await s.execute(stmt, rows)).scalars())
+
+    async def _commit_batch(self, batch: list[tuple[dict[str, Any], asyncio.Future[bool]]]) -> None:
         if len(batch) > 1:
             try:
-                async with self.ctx.sessions.begin() as s:
-                    s.add_all([row for row, _ in batch])
+                ids = await self._insert([values for values, _ in batch])
             except IntegrityError:
                 pass  # a duplicate among them: commit one by one below to tell which
             else:
-                for row, done in batch:
-                    self._committed(row, done, True)
+                for (values, done), row_id in zip(batch, ids, strict=True):
+                    self._committed(values["platform"], row_id, done)
                 return
-        for row, done in batch:
-            fresh = InboxEvent(platform=row.platform, event_id=row.event_id, payload=row.payload,
-                               received_at=row.received_at)
+        for values, done in batch:
             try:
-                async with self.ctx.sessions.begin() as s:
-                    s.add(fresh)
+                [row_id] = await self._insert([values])
             except IntegrityError:
-                self._committed(row, done, False)
+                self._committed(values["platform"], None, done)
             except Exception as exc:
                 done.set_exception(exc)
             else:
-                row.id = fresh.id
-                self._committed(row, done, True)
+                self._committed(values["platform"], row_id, done)
 
-    def _committed(self, row: InboxEvent, done: asyncio.Future[bool], new: bool) -> None:
-        """Count the event, queue it for processing if new, and release its caller."""
-        self.ctx.metrics.inbox_events.labels(row.platform, "accepted" if new else "duplicate").inc()
-        if new:
+    def _committed(self, platform: str, row_id: int | None, done: asyncio.Future[bool]) -> None:
+        """Count the event, queue it for processing if new (``row_id``), and release its caller."""
+        self.ctx.metrics.inbox_events.labels(platform, "duplicate" if row_id is None else "accepted").inc()
+        if row_id is not None:
             self.idle.clear()
-            self._queue.put_nowait(row.id)
+            self._queue.put_nowait(row_id)
         if not done.done():
-            done.set_result(new)
+            done.set_result(row_id is not None)
 
     async def start(self) -> None:
         """Queue every unprocessed row (crash recovery), then process in the background."""

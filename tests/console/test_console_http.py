@@ -214,7 +214,7 @@ async def test_leader_clicks_approve_on_the_review_card(make_bot, make_user) -> 
         assert (await s.execute(select(Ticket.state))).scalar_one() == "answered"
     items = await leader.history("g:ylk")
     card = next(i for i in items if i["id"] == card["id"])
-    assert card["update"] == f"✅ 李科长 已同意 工单 {NUMBER}"
+    assert card["update"] == f"【已处理】李科长 已同意 工单 {NUMBER}"
     assert any(i["type"] == "click" and i["from"] == "李科长" for i in items)
     # The button is single use.
     assert (await leader.click("g:ylk", card["id"], approve)).status == 202
