@@ -16,7 +16,7 @@ from adapters.importer import ImportRow, RowError, read_tickets
 from bot.app import build_context, prepare_store
 from bot.config import Config
 from bot.context import BotContext
-from bot.intake import FIELD_NAMES, field_errors, parse_ticket
+from bot.intake import FIELD_NAMES, TicketIn, field_errors, parse_ticket
 
 BATCH = 500
 
@@ -65,23 +65,24 @@ async def import_file(ctx: BotContext, path: Path) -> ImportSummary:
 
 async def _register_batch(ctx: BotContext, batch: list[ImportRow], summary: ImportSummary,
                           rejected_lines: set[int]) -> None:
+    valid: list[tuple[int, TicketIn]] = []
+    for row in batch:
+        try:
+            valid.append((row.line, parse_ticket(row.data)))
+        except ValidationError as exc:
+            for fld, reason in field_errors(exc).items():
+                summary.problems.append(RowError(row.line, fld, reason))
+            rejected_lines.add(row.line)
     async with ctx.sessions.begin() as s:
-        for row in batch:
-            try:
-                ticket_in = parse_ticket(row.data)
-            except ValidationError as exc:
-                for fld, reason in field_errors(exc).items():
-                    summary.problems.append(RowError(row.line, fld, reason))
-                rejected_lines.add(row.line)
-                continue
-            result = await ctx.service.register(s, ticket_in, via="import")
-            if result.created:
-                summary.created += 1
-            elif result.conflict:
-                summary.problems.append(RowError(row.line, "number", "工单已存在且内容不同"))
-                rejected_lines.add(row.line)
-            else:
-                summary.duplicate += 1
+        results = await ctx.service.register_many(s, [t for _, t in valid], via="import")
+    for (line, _), result in zip(valid, results, strict=True):
+        if result.created:
+            summary.created += 1
+        elif result.conflict:
+            summary.problems.append(RowError(line, "number", "工单已存在且内容不同"))
+            rejected_lines.add(line)
+        else:
+            summary.duplicate += 1
 
 
 async def run_import(config: Config, path: Path) -> ImportSummary:

@@ -8,11 +8,12 @@ to it, so a state change, its audit row and the messages it owes commit together
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,6 +47,10 @@ BUTTON_TTL = timedelta(days=7)
 SYSTEM = "系统"
 AUDIT_ROWS = "hotline_audit_rows"  # Session.info keys: rows this session added (see session_rows)
 SMS_ROWS = "hotline_sms_rows"
+
+
+class _Lookup:
+    """Marker: ``_after_register`` queries the earlier 重复件 itself."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +143,7 @@ class TicketService:
         else:
             s.add(ticket)
             await s.flush()
-        await self._after_register(s, ticket, data, via)
+        await self._after_register(s, ticket, data, via, earlier=_Lookup)
         return RegisterResult(ticket, created=True)
 
     async def existing(self, s: AsyncSession, data: TicketIn) -> RegisterResult | None:
@@ -167,11 +172,75 @@ class TicketService:
             first_contact_due=result.first_contact_due, progress=result.progress,
             max_extensions=result.max_extensions, round=1, created_at=now, updated_at=now)
 
-    async def _after_register(self, s: AsyncSession, ticket: Ticket, data: TicketIn, via: str) -> None:
-        await s.flush()
+    async def register_many(self, s: AsyncSession, items: Sequence[TicketIn], *,
+                            via: str = "import") -> list[RegisterResult]:
+        """Register a batch in the caller's transaction with a handful of statements, not a few per
+        ticket: one SELECT finds the tickets already stored, one SAVEPOINT inserts the new ones
+        together, one SELECT looks for earlier 重复件. Results are in the order of ``items``; a
+        number repeated inside the batch is a duplicate (or a conflict) of its first row.
+
+        When another writer registers one of them meanwhile, the bulk INSERT fails on the unique
+        constraint and the batch falls back to :meth:`register`, one SAVEPOINT per ticket.
+        """
+        results: list[RegisterResult | None] = [None] * len(items)
+        keys = {(d.source, d.number) for d in items}
+        stored: dict[tuple[str, str], Ticket] = {}
+        if keys:
+            rows = await s.execute(select(Ticket).where(tuple_(Ticket.source, Ticket.number).in_(list(keys))))
+            stored = {(t.source, t.number): t for t in rows.scalars()}
+        fresh: dict[tuple[str, str], tuple[int, TicketIn, Ticket]] = {}
+        for i, data in enumerate(items):
+            key, digest = (data.source, data.number), data.content_hash()
+            found = stored.get(key) or (fresh[key][2] if key in fresh else None)
+            if found is not None:
+                results[i] = RegisterResult(found, created=False, conflict=found.content_hash != digest)
+            else:
+                fresh[key] = (i, data, self._new_ticket(data, digest))
+        if fresh:
+            try:
+                async with s.begin_nested():
+                    s.add_all([t for _, _, t in fresh.values()])
+            except IntegrityError:
+                for i, data, _ in fresh.values():
+                    results[i] = await self.register(s, data, via=via)
+                return [r for r in results if r is not None]
+            earlier = await self._earlier_duplicates(s, [t for _, _, t in fresh.values()])
+            for i, data, ticket in fresh.values():
+                await self._after_register(s, ticket, data, via, earlier=earlier.get(ticket.id))
+                results[i] = RegisterResult(ticket, created=True)
+        return [r for r in results if r is not None]
+
+    async def _earlier_duplicates(self, s: AsyncSession, tickets: Sequence[Ticket]) -> dict[int, Ticket]:
+        """:meth:`_earlier_open_duplicate` for many new tickets with one query (ticket id → earlier)."""
+        window = self.config.procedure.duplicate_window_days
+        with_phone = [t for t in tickets if t.citizen_phone]
+        if not with_phone or window == 0:
+            return {}
+        since = min(t.received_at for t in with_phone) - timedelta(days=window)
+        phones = list({t.citizen_phone for t in with_phone})
+        q = (select(Ticket).where(Ticket.citizen_phone.in_(phones), Ticket.received_at >= since)
+             .order_by(Ticket.received_at, Ticket.id))
+        by_phone: dict[str, list[Ticket]] = {}
+        for c in (await s.execute(q)).scalars():
+            by_phone.setdefault(c.citizen_phone or "", []).append(c)
+        out: dict[int, Ticket] = {}
+        for t in with_phone:
+            limit = t.received_at - timedelta(days=window)
+            match = next((c for c in by_phone.get(t.citizen_phone or "", ())
+                          if c.id != t.id and c.content_hash != t.content_hash and c.received_at >= limit
+                          and c.content == t.content), None)
+            if match is not None:
+                out[t.id] = match
+        return out
+
+    async def _after_register(self, s: AsyncSession, ticket: Ticket, data: TicketIn, via: str,
+                              *, earlier: Ticket | type[_Lookup] | None = None) -> None:
+        if ticket.id is None:
+            await s.flush()
         self.audit(s, ticket, None, "register", None, None, State.REGISTERED,
                    {"via": via, "rule": ticket.rule}, actor_name="热线系统" if via == "api" else "导入")
-        earlier = await self._earlier_open_duplicate(s, ticket)
+        if earlier is _Lookup:
+            earlier = await self._earlier_open_duplicate(s, ticket)
         if earlier is not None:
             # 利川: repeat tickets from the same citizen are answered as 重复件 pointing at the earlier one.
             ticket.duplicate_of = earlier.id

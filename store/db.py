@@ -23,11 +23,6 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             # instead, which is fair and costs no sleep. A session must not open a second one
             # while it holds the connection: that waits ``pool_timeout`` and fails loudly.
             kwargs.update(poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0, pool_timeout=30)
-        if u.database and u.database != ":memory:":
-            # Every transaction takes SQLite's write lock (BEGIN IMMEDIATE below), so connections of
-            # one process would only queue in SQLite's busy handler, which sleeps up to 100 ms per
-            # try; one pooled connection makes them queue in asyncio instead, in order, no sleeps.
-            kwargs.update(pool_size=1, max_overflow=0, pool_timeout=30)
     else:
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
     engine = create_async_engine(url, **kwargs)

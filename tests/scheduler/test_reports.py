@@ -78,7 +78,9 @@ async def test_monthly_job_posts_to_office_and_writes_files(sched, clock, tmp_pa
     assert "连续3个月排名后3位：养老服务科" in body
     files = bot.ctx.extras["last_monthly_report"]
     assert [f.suffix for f in files] == [".xlsx", ".png"]
-    assert files[0].parent == tmp_path / "reports"  # beside the SQLite store file
+    assert files[0].parent == reports.reports_dir(bot.ctx.config)
+    if bot.ctx.config.store.url.startswith("sqlite"):
+        assert files[0].parent == tmp_path / "reports"  # beside the SQLite store file
     assert files[1].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     ws = load_workbook(files[0]).active
     rows = {r[1]: r for r in ws.iter_rows(min_row=2, values_only=True)}
