@@ -149,3 +149,33 @@ async def test_imported_then_posted_is_one_ticket(capsys: pytest.CaptureFixture[
         assert new.status == 201
         async with bot.ctx.sessions() as s:
             assert (await s.execute(select(func.count()).select_from(Ticket))).scalar_one() == 4
+
+
+def test_repeats_inside_one_file(capsys: pytest.CaptureFixture[str], write_config: Callable[..., Path],
+                                 tmp_path: Path) -> None:
+    rows = [
+        ["R-1", "张三", "13812341234", "路灯坏了。", "求助", "2026-11-20 09:00", ""],
+        ["R-1", "张三", "13812341234", "路灯坏了。", "求助", "2026-11-20 09:00", ""],  # the same again
+        ["R-1", "张三", "13812341234", "别的事。", "求助", "2026-11-20 09:00", ""],  # same number, other words
+        ["R-2", "张三", "13812341234", "路灯坏了。", "求助", "2026-11-21 09:00", ""],  # 重复件 of R-1
+    ]
+    data = tmp_path / "repeats.csv"
+    with data.open("w", encoding="utf-8-sig", newline="") as f:
+        csv.writer(f).writerows([HEADER, *rows])
+    code, out, _ = run_cli(capsys, "import", "-c", str(write_config()), str(data))
+    assert code == 1
+    assert counts(out) == (2, 1, 1)
+    assert [(line, fld) for line, fld, _ in rejected_lines(out)] == [(4, "number")]
+
+    async def r2_tags() -> list[str]:
+        from bot.app import build_context
+
+        ctx = build_context(load_config(tmp_path / "config.toml"))
+        try:
+            async with ctx.sessions() as s:
+                t = (await s.execute(select(Ticket).where(Ticket.number == "R-2"))).scalar_one()
+                return list(t.tags)
+        finally:
+            await ctx.engine.dispose()
+
+    assert "重复件" in asyncio.run(r2_tags())
