@@ -52,7 +52,7 @@ class ConsoleAdapter:
 
     def setup_routes(self, app: web.Application) -> None:
         """The chat page, its event stream and posts, the dashboard, the forms, the assets."""
-        from adapters import console_dashboard, console_forms
+        from adapters import console_dashboard, console_forms, console_reports
 
         app.middlewares.append(self.gate.middleware)
         app.on_shutdown.append(self._on_shutdown)
@@ -67,6 +67,7 @@ class ConsoleAdapter:
         r.add_static("/console/static/", STATIC_DIR, append_version=False)
         console_dashboard.setup(app, self)
         console_forms.setup(app, self)
+        console_reports.setup(app, self)
 
     async def start(self, http: aiohttp.ClientSession, inbox: InboxWriter) -> None:
         """Keep the inbox writer; seed the demo tickets into an empty store when configured."""

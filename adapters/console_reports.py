@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
+_SAFE = re.compile(r"[^A-Za-z0-9_-]")  # file names in a header stay ASCII
 _COUNTS = ("received", "dispatched", "responded", "answered", "on_time", "overdue", "satisfied",
            "unsatisfied", "extensions", "givebacks")
 # pyplot keeps global state: one chart at a time across the worker threads.
@@ -136,7 +137,7 @@ class ReportsPage:
         scope = "全部单位" if office else "本单位（仅显示您所在单位的数据）"
         summary = (
             f'<div class="counts"><span class="label">{"合计" if office or len(report.units) > 1 else "本单位"}</span>'
-            + "".join(f'<a>{label}<b>{value}</b></a>' for label, value in (
+            + "".join(f'<span class="figure">{label}<b>{value}</b></span>' for label, value in (
                 ("受理", t.received), ("按期办结", t.on_time), ("超期", t.overdue), ("延期", t.extensions),
                 ("退单", t.givebacks), ("及时响应率", _pct(t.response_rate)),
                 ("按期办结率", _pct(t.on_time_rate)), ("满意率", _pct(t.satisfaction_rate))))
@@ -204,7 +205,7 @@ class ReportsPage:
 
 def _stem(month: str, report: MonthReport, office: bool) -> str:
     """``hotline-report-2026-11`` (with the unit codes when the viewer is not the office)."""
-    suffix = "" if office else "".join(f"-{u.unit}" for u in report.units)
+    suffix = "" if office else "".join(f"-{_SAFE.sub('', u.unit)}" for u in report.units)
     return f"hotline-report-{month}{suffix}"
 
 

@@ -33,6 +33,7 @@ def page(title: str, body: str, *, person: str | None = None, roles: str = "", c
         nav = (
             '<nav class="top"><span class="brand">12345 热线工单机器人</span>'
             f'{link("/console", "聊天", "chat")}{link("/console/tickets", "工单总览", "tickets")}'
+            f'{link("/console/reports", "月度通报", "reports")}'
             f'<span class="who">{e(person)}<small>{e(roles)}</small></span>'
             f'<form method="post" action="/console/logout" class="logout">'
             f'<input type="hidden" name="csrf" value="{e(csrf)}">'
