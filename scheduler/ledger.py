@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import ColumnElement, String, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from store.models import NotificationLedger
 
@@ -23,6 +26,28 @@ CHUNK = 500
 def compact(when: datetime) -> str:
     """A short, sortable UTC stamp for slots: ``20261123T0200``."""
     return when.astimezone(UTC).strftime("%Y%m%dT%H%M")
+
+
+class compact_sql(FunctionElement[str]):
+    """SQL twin of :func:`compact` for a datetime column or expression (the same string)."""
+
+    type = String()
+    inherit_cache = True
+    name = "compact_sql"
+
+    def __init__(self, when: ColumnElement[datetime]) -> None:
+        super().__init__(when)
+
+
+@compiles(compact_sql, "sqlite")
+def _compact_sqlite(element: compact_sql, compiler: SQLCompiler, **kw: object) -> str:
+    # SQLite keeps datetimes as naive UTC text ``2026-11-23 02:00:00.000000`` (store.models.UtcDateTime)
+    return compiler.process(func.strftime("%Y%m%dT%H%M", *element.clauses), **kw)
+
+
+@compiles(compact_sql, "postgresql")
+def _compact_postgresql(element: compact_sql, compiler: SQLCompiler, **kw: object) -> str:
+    return compiler.process(func.to_char(func.timezone("UTC", *element.clauses), 'YYYYMMDD"T"HH24MI'), **kw)
 
 
 async def claim(s: AsyncSession, keys: Iterable[Key], now: datetime) -> set[Key]:
@@ -43,21 +68,15 @@ async def claim(s: AsyncSession, keys: Iterable[Key], now: datetime) -> set[Key]
     return got
 
 
-async def existing(s: AsyncSession, kinds: Sequence[str], subjects: Select[tuple[str]]) -> set[Key]:
-    """Ledger keys of ``kinds`` whose subject is in the ``subjects`` subquery (one query)."""
+async def existing(s: AsyncSession, keys: Sequence[Key]) -> set[Key]:
+    """Which of ``keys`` (a handful: one per unit, say) are in the ledger already (one query)."""
+    if not keys:
+        return set()
     L = NotificationLedger
-    conn = await s.connection()
-    rows = await conn.execute(select(L.subject, L.kind, L.slot)
-                              .where(L.kind.in_(kinds), L.subject.in_(subjects)))
-    return {(a, b, c) for a, b, c in rows.all()}
-
-
-async def existing_for(s: AsyncSession, kinds: Sequence[str], subject_like: str, slot: str) -> set[Key]:
-    """Ledger keys of ``kinds`` in one ``slot`` whose subject matches a LIKE pattern."""
-    L = NotificationLedger
-    rows = await s.execute(select(L.subject, L.kind, L.slot)
-                           .where(L.kind.in_(kinds), L.slot == slot, L.subject.like(subject_like)))
-    return {(a, b, c) for a, b, c in rows.all()}
+    rows = await s.execute(select(L.subject, L.kind, L.slot).where(
+        L.subject.in_(sorted({k[0] for k in keys})), L.kind.in_(sorted({k[1] for k in keys})),
+        L.slot.in_(sorted({k[2] for k in keys}))))
+    return {(a, b, c) for a, b, c in rows.all()} & set(keys)
 
 
 # ---- job runs: subject "job:<name>", kind "run", slot = compact fire time ----------------------

@@ -1,35 +1,35 @@
-"""The scans behind the scheduler's jobs: each reads the store in a few batch queries, works out
-which reminders are owed *now*, claims them in the notification ledger and queues the messages in
-the outbox, all in one transaction.
+"""The scans behind the scheduler's jobs: each finds in SQL the reminders owed *now* and not yet
+in the notification ledger, claims them there and queues the messages in the outbox, all in one
+transaction (:mod:`scheduler.owed`, :mod:`scheduler.notifier`).
 
 Every scan is ``async def scan(ctx, now) -> int`` (the number of reminders queued). A reminder's
 key is (``ticket:<id>``, kind, slot); slots are chosen so that a reminder is useful only in its
 own slot (a day, a deadline, a dispatch), so a late or repeated scan never floods: it produces
-today's slot only.
+today's slot only. The time rules of :mod:`scheduler.timing` reach SQL as instants computed once
+per scan (a ticket is late iff its time is at or before one bound), never as per-row Python.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, String, Text, and_, case, func, insert, literal, or_, select
+from sqlalchemy import ColumnElement, String, Text, and_, case, func, literal, not_, or_, select
 from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import JSONB, array
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import BotContext
 from bot.deadlines import TicketFacts, extension_request_by
 from bot.directory import Person
 from bot.lifecycle import STATE_LABELS, State
-from bot.messages import Action, Mention, OutgoingMessage
 from bot.notices import SENSITIVE_TAGS, fmt_time
-from bot.outbox import Outbox, Target
+from bot.outbox import Target
 from scheduler import ledger, texts, timing
-from scheduler.ledger import Key, compact
-from scheduler.quiet import QuietHours
-from store.models import OutboxMessage, Ticket
+from scheduler.ledger import compact_sql
+from scheduler.notifier import Notifier
+from scheduler.owed import CHUNK, COLUMNS, DUE, Item, Owed, claim, owed
+from store.models import Ticket
 
 Scan = Callable[[BotContext, datetime], Awaitable[int]]
 
@@ -39,142 +39,19 @@ WORKING = (State.DISPATCHED.value, State.ACCEPTED.value, State.REOPENED.value, S
 # i.e. exactly the states in which a 进展 can be reported.
 REPORTING = (State.ACCEPTED.value, State.REPLY_PENDING.value)
 DIGEST_LINES = 20
-
-
-@dataclass(frozen=True, slots=True)
-class Item:
-    """The columns of a ticket a scan needs (no ORM objects: a scan may touch 100,000 tickets)."""
-
-    id: int
-    source: str
-    number: str
-    state: str
-    unit_code: str | None
-    handler_id: int | None
-    tags: list[str] | None
-    category: str | None
-    kind: str | None
-    channel: str | None
-    deadline: datetime | None
-    internal_due: datetime | None
-    first_contact_due: datetime | None
-    first_contact_at: datetime | None
-    dispatched_at: datetime | None
-    last_progress_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    round: int
-    extensions_granted: int
-    max_extensions: int
-    extension_state: str | None
-    progress: str | None
-
-    @property
-    def key(self) -> str:
-        """``source/number`` as on a card button."""
-        return f"{self.source}/{self.number}"
-
-    @property
-    def subject(self) -> str:
-        """The ledger subject of this ticket."""
-        return f"ticket:{self.id}"
-
-    @property
-    def due(self) -> datetime | None:
-        """The unit's own deadline: ``internal_due`` where the rule sets one, else the deadline."""
-        if self.internal_due is not None and (self.deadline is None or self.internal_due <= self.deadline):
-            return self.internal_due
-        return self.deadline
-
-    @property
-    def sensitive(self) -> bool:
-        """涉稳/扬言/涉众, or a rule asking for a daily report."""
-        return self.progress == "daily" or bool(SENSITIVE_TAGS & set(self.tags or ()))
-
-
-_OUTBOX_FIELDS = ("channel", "dest_key", "destination", "payload", "ticket_id", "kind", "state", "attempts",
-                  "next_attempt_at", "dedupe_key", "created_at")
-COLUMNS = tuple(getattr(Ticket, f) for f in Item.__dataclass_fields__)
-SUBJECT = literal("ticket:") + sql_cast(Ticket.id, String)
-
-
-async def _load(s: AsyncSession, where: Sequence[ColumnElement[bool]], kinds: Sequence[str]
-                ) -> tuple[list[Item], set[Key]]:
-    """The matching tickets and the ledger keys of ``kinds`` they already have: two queries."""
-    conn = await s.connection()  # Core rows: no ORM loading machinery for 100,000 tuples
-    rows = await conn.execute(select(*COLUMNS).where(*where))
-    items = [Item(*r) for r in rows.all()]
-    if not items:
-        return [], set()
-    subjects: Select[Any] = select(SUBJECT).where(*where)
-    return items, await ledger.existing(s, kinds, subjects)
-
-
-class Notifier:
-    """Queues reminder messages in the outbox, holding them through quiet hours."""
-
-    def __init__(self, ctx: BotContext, s: AsyncSession, now: datetime) -> None:
-        self.ctx = ctx
-        self.s = s
-        self.now = now
-        self.quiet = QuietHours(ctx.calendar, ctx.config.scheduler.quiet_hours)
-        self.people: dict[int, Person] = {p.id: p for p in ctx.directory.people.values() if p.id}
-        self._leaders: dict[str, list[Person]] = {}
-        self.rows: list[dict[str, Any]] = []
-        self.count = 0
-
-    def handler(self, item: Item) -> Person | None:
-        """The ticket's 承办人, if it has been accepted."""
-        return self.people.get(item.handler_id) if item.handler_id is not None else None
-
-    def leaders(self, unit: str | None) -> list[Person]:
-        """The unit's leaders (cached per scan)."""
-        if unit is None:
-            return []
-        if unit not in self._leaders:
-            self._leaders[unit] = self.ctx.directory.leaders(unit) if unit in self.ctx.directory.units else []
-        return self._leaders[unit]
-
-    def mentions(self, item: Item, *, leaders: bool = False) -> list[Mention]:
-        """@承办人, plus the unit's leaders when asked."""
-        people = [p for p in [self.handler(item)] if p is not None]
-        if leaders:
-            people += [p for p in self.leaders(item.unit_code) if p not in people]
-        return [p.mention() for p in people]
-
-    def button(self, item: Item, command: str) -> Action:
-        """A card button (签收 / 进展) with its signed token."""
-        return self.ctx.service.button(command, command, cast(Ticket, item), "primary")
-
-    def send(self, targets: Target | list[Target], text: str, *, kind: str, item: Item | None = None,
-             mentions: Iterable[Mention] = (), actions: Iterable[Action] = (),
-             tags: Iterable[str] | None = None) -> None:
-        """Queue one message; ``not_before`` is the end of quiet hours unless the ticket is exempt."""
-        not_before = self.quiet.not_before(
-            self.now, tags=item.tags if item else tags, category=item.category if item else None)
-        msg = OutgoingMessage(text=text, mentions=tuple(mentions), actions=tuple(actions),
-                              ticket=item.key if item else None).to_dict()
-        seen: set[str] = set()
-        for target in targets if isinstance(targets, list) else [targets]:
-            for dest in self.ctx.outbox.resolve(target):
-                if dest.key in seen:
-                    continue
-                seen.add(dest.key)
-                row = Outbox.row(dest, msg, channel="chat", ticket_id=item.id if item else None,
-                                 kind=f"remind_{kind}", now=self.now, not_before=not_before)
-                self.rows.append({c: getattr(row, c) for c in _OUTBOX_FIELDS})
-        self.count += 1
-
-    async def flush(self) -> int:
-        """Write the queued outbox rows in one executemany; returns the reminder count."""
-        if self.rows:
-            await self.s.execute(insert(OutboxMessage), self.rows)
-            self.rows = []
-        return self.count
+ROUND_SLOT = literal("r", String) + sql_cast(Ticket.round, String)  # "r1", as f"r{round}"
 
 
 def _today(ctx: BotContext, now: datetime) -> str:
     return ctx.calendar.local_date(now).isoformat()
+
+
+def _day_bounds(ctx: BotContext, now: datetime) -> tuple[datetime, datetime]:
+    """The first instants of today and of tomorrow, local zone."""
+    today = ctx.calendar.local_date(now)
+    tz = ctx.calendar.tz
+    return (datetime.combine(today, datetime.min.time(), tzinfo=tz),
+            datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=tz))
 
 
 # ---- dispatch watch ----------------------------------------------------------------------------
@@ -182,15 +59,15 @@ def _today(ctx: BotContext, now: datetime) -> str:
 async def dispatch_watch(ctx: BotContext, now: datetime) -> int:
     """Registered tickets still not dispatched after their 16:00 cut-off → the office, once a day."""
     cal = ctx.calendar
-    today = _today(ctx, now)
+    late_until = timing.dispatch_late_until(cal, now)
+    if late_until is None:
+        return 0
+    where = [Ticket.state == State.REGISTERED.value, Ticket.created_at <= late_until]
     async with ctx.sessions.begin() as s:
-        items, have = await _load(s, [Ticket.state == State.REGISTERED.value], ["dispatch_late"])
-        keys = {it.subject: (it.subject, "dispatch_late", today) for it in items
-                if timing.dispatch_due(cal, it.created_at) <= now}
-        new = await ledger.claim(s, [k for k in keys.values() if k not in have], now)
-        late = [it for it in items if keys.get(it.subject) in new]
+        late = [o.item for o in await claim(s, [owed(where, "dispatch_late", _today(ctx, now))], now)]
         if not late:
             return 0
+        late.sort(key=lambda it: (it.created_at, it.id))
         n = Notifier(ctx, s, now)
         n.send(Target.to_office(), texts.dispatch_late(cal, [(it.number, it.created_at) for it in late]),
                kind="dispatch", tags=[t for it in late for t in it.tags or ()])
@@ -203,28 +80,25 @@ async def dispatch_watch(ctx: BotContext, now: datetime) -> int:
 async def accept_watch(ctx: BotContext, now: datetime) -> int:
     """Dispatched, not accepted: after 2 office hours → @unit again; after 1 working day → leaders."""
     cal, cc = ctx.calendar, ctx.config.calendar
-    where = [Ticket.state.in_(ASSIGNED), Ticket.dispatched_at.is_not(None),
-             Ticket.dispatched_at <= now - timedelta(hours=2)]
+    one_day, two_hours = timing.accept_late_until(cal, now, cc.office_day_start, cc.office_day_end)
+    bounds = [(b, k) for b, k in ((one_day, "accept_1wd"), (two_hours, "accept_2h")) if b is not None]
+    if not bounds:
+        return 0
+    kind = case(*((Ticket.dispatched_at <= b, literal(k, String)) for b, k in bounds))
+    slot = Ticket.unit_code + literal(":", String) + compact_sql(Ticket.dispatched_at)
+    where = [Ticket.state.in_(ASSIGNED), Ticket.unit_code.is_not(None), Ticket.dispatched_at.is_not(None),
+             Ticket.dispatched_at <= max(b for b, _ in bounds)]
     async with ctx.sessions.begin() as s:
-        items, have = await _load(s, where, ["accept_2h", "accept_1wd"])
-        wanted: dict[Key, Item] = {}
-        for it in items:
-            assert it.dispatched_at is not None
-            slot = f"{it.unit_code}:{compact(it.dispatched_at)}"
-            if now >= timing.response_due(cal, it.dispatched_at):
-                wanted[(it.subject, "accept_1wd", slot)] = it
-            elif now >= timing.add_office_hours(cal, it.dispatched_at, 2, cc.office_day_start, cc.office_day_end):
-                wanted[(it.subject, "accept_2h", slot)] = it
-        new = await ledger.claim(s, [k for k in wanted if k not in have], now)
+        found = await claim(s, [owed(where, kind, slot)], now)
         n = Notifier(ctx, s, now)
-        for key in sorted(new):
-            it = wanted[key]
-            escalated = key[1] == "accept_1wd"
+        for o in found:
+            it = o.item
+            escalated = o.kind == "accept_1wd"
             assert it.dispatched_at is not None and it.unit_code is not None
             n.send(Target.to_unit(it.unit_code),
                    texts.accept_late(cal, it.number, ctx.directory.unit_name(it.unit_code), it.dispatched_at,
                                      it.deadline, escalated),
-                   kind=key[1], item=it, mentions=[p.mention() for p in n.leaders(it.unit_code)] if escalated else (),
+                   kind=o.kind, item=it, mentions=[n.mention(p) for p in n.leaders(it.unit_code)] if escalated else (),
                    actions=[n.button(it, "签收")])
         return await n.flush()
 
@@ -236,24 +110,17 @@ async def first_contact(ctx: BotContext, now: datetime) -> int:
     cal = ctx.calendar
     where = [Ticket.state.in_((*ASSIGNED, State.ACCEPTED.value)), Ticket.first_contact_at.is_(None),
              Ticket.first_contact_due.is_not(None), Ticket.first_contact_due <= now + timedelta(hours=2)]
+    kind = case((Ticket.first_contact_due <= now, literal("fc_late", String)), else_=literal("fc_soon", String))
     async with ctx.sessions.begin() as s:
-        items, have = await _load(s, where, ["fc_soon", "fc_late"])
-        wanted: dict[Key, Item] = {}
-        for it in items:
-            assert it.first_contact_due is not None
-            slot = f"r{it.round}"
-            if (it.subject, "fc_late", slot) in have:
-                continue
-            kind = "fc_late" if now >= it.first_contact_due else "fc_soon"
-            wanted[(it.subject, kind, slot)] = it
-        new = await ledger.claim(s, [k for k in wanted if k not in have], now)
+        # once the late reminder went out, the "soon" one has nothing left to say
+        found = await claim(s, [owed(where, kind, ROUND_SLOT, blocked_by=["fc_late"])], now)
         n = Notifier(ctx, s, now)
-        for key in sorted(new):
-            it = wanted[key]
+        for o in found:
+            it = o.item
             assert it.first_contact_due is not None and it.unit_code is not None
             n.send(Target.to_unit(it.unit_code),
-                   texts.first_contact(cal, it.number, it.first_contact_due, key[1] == "fc_late"),
-                   kind=key[1], item=it, mentions=n.mentions(it),
+                   texts.first_contact(cal, it.number, it.first_contact_due, o.kind == "fc_late"),
+                   kind=o.kind, item=it, mentions=n.mentions(it),
                    actions=[n.button(it, "签收")] if it.state in ASSIGNED else ())
         return await n.flush()
 
@@ -261,7 +128,6 @@ async def first_contact(ctx: BotContext, now: datetime) -> int:
 # ---- deadline ladder ---------------------------------------------------------------------------
 
 LADDER_KINDS = ("ladder_due2", "ladder_due1", "ladder_today", "ladder_overdue", "ladder_office")
-LADDER_HORIZON = timedelta(days=21)  # 2 working days never span more, even over the Spring Festival
 
 
 async def deadline_ladder(ctx: BotContext, now: datetime) -> int:
@@ -269,40 +135,39 @@ async def deadline_ladder(ctx: BotContext, now: datetime) -> int:
     one working day overdue → the office. The unit's ``internal_due`` is used where set."""
     cal = ctx.calendar
     today = _today(ctx, now)
-    due_col = func.coalesce(Ticket.internal_due, Ticket.deadline)
-    where = [Ticket.state.in_(WORKING), Ticket.unit_code.is_not(None), due_col.is_not(None),
-             due_col <= now + LADDER_HORIZON]
+    bounds = timing.ladder_bounds(cal, now)
+    if not bounds.stages:
+        return 0
+    base = [Ticket.state.in_(WORKING), Ticket.unit_code.is_not(None), DUE.is_not(None)]
+    selects, after = [], None
+    for stage, upto in bounds.stages:  # one SELECT per stage: a range of dues, a fixed kind
+        where = [*base, DUE <= upto] if after is None else [*base, DUE > after, DUE <= upto]
+        # a stage is reached on one day per deadline; an overdue ticket is chased every working day
+        slot = today if stage == "overdue" else literal(f"{stage}:", String) + compact_sql(DUE)
+        selects.append(owed(where, f"ladder_{stage}", slot))
+        after = upto
+    if bounds.escalate is not None:
+        office_slot = ROUND_SLOT + literal(":", String) + compact_sql(DUE)
+        selects.append(owed([*base, DUE <= bounds.escalate], "ladder_office", office_slot))
     async with ctx.sessions.begin() as s:
-        items, have = await _load(s, where, LADDER_KINDS)
-        wanted: dict[Key, tuple[Item, str]] = {}
-        for it in items:
-            due = it.due
-            assert due is not None
-            stage = timing.ladder_stage(cal, due, now)
-            if stage is None:
-                continue
-            # a stage is reached on one day per deadline; an overdue ticket is chased every working day
-            slot = today if stage == "overdue" else f"{stage}:{compact(due)}"
-            wanted[(it.subject, f"ladder_{stage}", slot)] = (it, stage)
-            if stage == "overdue" and now >= timing.escalate_at(cal, due):
-                wanted[(it.subject, "ladder_office", f"r{it.round}:{compact(due)}")] = (it, "office")
-        new = await ledger.claim(s, [k for k in wanted if k not in have], now)
+        found = await claim(s, selects, now)
         n = Notifier(ctx, s, now)
-        for key in sorted(new):
-            it, stage = wanted[key]
+        for o in found:
+            it = o.item
             due = it.due
             assert due is not None and it.unit_code is not None
-            if stage == "office":
+            if o.kind == "ladder_office":
                 handler = n.handler(it)
                 n.send(Target.to_office(), texts.escalation(cal, it.number, ctx.directory.unit_name(it.unit_code),
                                                            due, handler.name if handler else None),
                        kind="escalation", item=it)
                 continue
+            st = o.kind.removeprefix("ladder_")
             button = "签收" if it.state in ASSIGNED else ("进展" if it.state == State.ACCEPTED.value else None)
             n.send(Target.to_unit(it.unit_code),
-                   texts.ladder(cal, it.number, it.tags, stage, due, due != it.deadline, it.state),
-                   kind=key[1], item=it,
-                   mentions=n.mentions(it, leaders=stage == "overdue" or it.state == State.REPLY_PENDING.value),
+                   texts.ladder(cal, it.number, it.tags, st, due, due != it.deadline, it.state),
+                   kind=o.kind, item=it,
+                   mentions=n.mentions(it, leaders=st == "overdue" or it.state == State.REPLY_PENDING.value),
                    actions=[n.button(it, button)] if button else ())
         return await n.flush()
 
@@ -313,61 +178,73 @@ async def extension_window(ctx: BotContext, now: datetime) -> int:
     """利川 三(三)4: “应在办结时限前2天将情况书面反馈至局办公室” — on the last day an extension may
     still be asked, remind the 承办人 of a ticket that could still have one."""
     cal = ctx.calendar
-    if not any(r.extension_notice_wd for r in ctx.rulebook.rules):
+    notices = sorted({r.extension_notice_wd for r in ctx.rulebook.rules if r.extension_notice_wd})
+    windows = [w for w in (timing.request_day_bounds(cal, now, wd) for wd in notices) if w is not None]
+    if not windows:
         return 0
     today = cal.local_date(now)
+    # SQL narrows to deadlines whose last extension day is today under *some* rule; the ticket's
+    # own rule decides below (few rows: one day of deadlines)
     where = [Ticket.state == State.ACCEPTED.value, Ticket.deadline.is_not(None), Ticket.deadline > now,
-             Ticket.deadline <= now + LADDER_HORIZON,
+             or_(*(and_(Ticket.deadline > lo, Ticket.deadline <= hi) for lo, hi in windows)),
              or_(Ticket.extension_state.is_(None), Ticket.extension_state != "pending"),
              Ticket.extensions_granted < Ticket.max_extensions]
+    slot = ROUND_SLOT + literal(":", String) + compact_sql(Ticket.deadline)
     async with ctx.sessions.begin() as s:
-        items, have = await _load(s, where, ["ext_window"])
-        wanted: dict[Key, tuple[Item, datetime]] = {}
-        for it in items:
+        query = owed(where, "ext_window", slot)
+        conn = await s.connection()
+        wanted: dict[int, datetime] = {}
+        for r in (await conn.execute(query)).all():
+            it = Item(*r[:len(COLUMNS)])
             assert it.deadline is not None
             rule = ctx.rulebook.match(TicketFacts(source=it.source, kind=it.kind, category=it.category,
                                                   channel=it.channel, tags=frozenset(it.tags or ())))
             last = extension_request_by(cal, it.deadline, rule)
             if last is not None and cal.local_date(last) == today and now <= last:
-                wanted[(it.subject, "ext_window", f"r{it.round}:{compact(it.deadline)}")] = (it, last)
-        new = await ledger.claim(s, [k for k in wanted if k not in have], now)
+                wanted[it.id] = last
+        ids = sorted(wanted)
+        found: list[Owed] = []
+        for i in range(0, len(ids), CHUNK):
+            found += await claim(s, [query.where(Ticket.id.in_(ids[i:i + CHUNK]))], now)
         n = Notifier(ctx, s, now)
-        for key in sorted(new):
-            it, last = wanted[key]
+        for o in found:
+            it = o.item
             assert it.deadline is not None and it.unit_code is not None
-            n.send(Target.to_unit(it.unit_code), texts.extension_window(cal, it.number, it.deadline, last),
+            n.send(Target.to_unit(it.unit_code), texts.extension_window(cal, it.number, it.deadline, wanted[it.id]),
                    kind="ext_window", item=it, mentions=n.mentions(it))
         return await n.flush()
 
 
 # ---- sensitive duty ----------------------------------------------------------------------------
 
-def _maybe_sensitive() -> ColumnElement[bool]:
-    """A cheap SQL pre-filter (tags are JSON text); the exact test is ``Item.sensitive``."""
+def _is_sensitive(dialect: str) -> ColumnElement[bool]:
+    """SQL twin of ``Item.sensitive``: a cheap LIKE on the tags' JSON text first, then the exact
+    test on the JSON array (a tag such as "非涉稳" passes the LIKE, not the test)."""
     text = sql_cast(Ticket.tags, Text)
     likes = []
     for tag in sorted(SENSITIVE_TAGS):
         likes.append(text.like(f"%{tag}%"))
         likes.append(text.like("%" + tag.encode("unicode_escape").decode() + "%", escape="!"))
-    return or_(Ticket.progress == "daily", *likes)
+    wanted = sorted(SENSITIVE_TAGS)
+    if dialect == "postgresql":
+        exact: ColumnElement[bool] = sql_cast(Ticket.tags, JSONB).has_any(array(wanted))
+    else:
+        each = func.json_each(Ticket.tags).table_valued("value")
+        exact = select(literal(1)).select_from(each).where(each.c.value.in_(wanted)).exists()
+    return or_(Ticket.progress == "daily", and_(or_(*likes), exact))
 
 
 async def _sensitive(ctx: BotContext, now: datetime, kind: str, chase: bool) -> int:
-    today = _today(ctx, now)
-    where = [Ticket.state.in_(REPORTING), Ticket.unit_code.is_not(None), _maybe_sensitive()]
+    where = [Ticket.state.in_(REPORTING), Ticket.unit_code.is_not(None), _is_sensitive(ctx.engine.dialect.name)]
+    if chase:  # no 进展 yet today (local)
+        start, end = _day_bounds(ctx, now)
+        where.append(or_(Ticket.last_progress_at.is_(None),
+                         not_(and_(Ticket.last_progress_at >= start, Ticket.last_progress_at < end))))
     async with ctx.sessions.begin() as s:
-        items, have = await _load(s, where, [kind])
-        wanted: dict[Key, Item] = {}
-        for it in items:
-            if not it.sensitive:
-                continue
-            if chase and it.last_progress_at is not None and ctx.calendar.local_date(it.last_progress_at).isoformat() == today:
-                continue
-            wanted[(it.subject, kind, today)] = it
-        new = await ledger.claim(s, [k for k in wanted if k not in have], now)
+        found = await claim(s, [owed(where, kind, _today(ctx, now))], now)
         n = Notifier(ctx, s, now)
-        for key in sorted(new):
-            it = wanted[key]
+        for o in found:
+            it = o.item
             assert it.unit_code is not None
             text = texts.sensitive_chase(it.number, it.tags) if chase else texts.sensitive_duty(it.number, it.tags)
             n.send(Target.to_unit(it.unit_code), text, kind=kind, item=it,
@@ -393,18 +270,19 @@ async def unit_digest(ctx: BotContext, now: datetime) -> int:
     today = _today(ctx, now)
     open_where = and_(Ticket.state.in_((*WORKING, State.GIVEBACK_PENDING.value)), Ticket.unit_code.is_not(None))
     async with ctx.sessions.begin() as s:
-        counts = await _unit_counts(s, open_where, now)
-        units = [u for u in counts if u in ctx.directory.units]
-        if not units:
+        keys = {u: (f"unit:{u}", "digest", today) for u in ctx.directory.units}
+        have = await ledger.existing(s, list(keys.values()))
+        pending = [u for u, key in keys.items() if key not in have]
+        if not pending:
             return 0
-        have = await ledger.existing_for(s, ["digest"], "unit:%", today)
-        keys = [(f"unit:{u}", "digest", today) for u in units]
-        new = await ledger.claim(s, [k for k in keys if k not in have], now)
+        counts = await _unit_counts(s, and_(open_where, Ticket.unit_code.in_(pending)), now)
+        new = await ledger.claim(s, [keys[u] for u in pending if u in counts], now)
         if not new:
             return 0
         rank = func.row_number().over(partition_by=Ticket.unit_code,
                                       order_by=(Ticket.deadline.is_(None), Ticket.deadline, Ticket.id)).label("rn")
-        inner = select(*COLUMNS, rank).where(open_where).subquery()
+        chosen = sorted(subject.removeprefix("unit:") for subject, _, _ in new)
+        inner = select(*COLUMNS, rank).where(open_where, Ticket.unit_code.in_(chosen)).subquery()
         rows = (await s.execute(select(*(inner.c[f] for f in Item.__dataclass_fields__))
                                 .where(inner.c.rn <= DIGEST_LINES).order_by(inner.c.unit_code, inner.c.rn))).all()
         by_unit: dict[str, list[Item]] = {}

@@ -5,6 +5,8 @@ No I/O, no clock: every function takes ``now`` or the times it compares.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from bot.calendar import WorkCalendar
@@ -79,6 +81,95 @@ def escalate_at(cal: WorkCalendar, due: datetime) -> datetime:
     local = cal.local(due)
     return datetime.combine(cal.add_workdays(local.date(), 1), local.time().replace(tzinfo=None),
                             tzinfo=cal.tz)
+
+
+# ---- the same rules as instants: "late iff the column is at or before T" ---------------------
+#
+# A scan must not evaluate a rule per ticket in Python (100,000 tickets). Every rule above is
+# monotone in the ticket's time (a later dispatch is never late earlier), so "late at ``now``" is
+# "the ticket's time is at or before one instant T", and T is found once per scan by bisecting the
+# rule itself: the SQL filter can never disagree with the Python rule it stands for.
+
+_US = timedelta(microseconds=1)
+SEARCH_BACK = timedelta(days=400)  # every rule here turns within a year (the calendar raises past it)
+
+
+def last_true(pred: Callable[[datetime], bool], lo: datetime, hi: datetime) -> datetime | None:
+    """The latest instant ``t`` in ``[lo, hi]`` (to the microsecond, the store's precision) with
+    ``pred(t)``, for a ``pred`` that is true up to some instant and false after it; None when even
+    ``lo`` is false, ``hi`` when ``hi`` is true.
+
+    >>> from datetime import UTC
+    >>> t0 = datetime(2026, 11, 23, tzinfo=UTC)
+    >>> last_true(lambda t: t < t0, t0 - timedelta(days=1), t0 + timedelta(days=1)) == t0 - _US
+    True
+    """
+    if not pred(lo):
+        return None
+    if pred(hi):
+        return hi
+    while hi - lo > _US:  # pred(lo) and not pred(hi)
+        mid = lo + (hi - lo) // 2
+        if pred(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def dispatch_late_until(cal: WorkCalendar, now: datetime) -> datetime | None:
+    """Registered at or before this instant → past the dispatch cut-off at ``now``."""
+    return last_true(lambda t: dispatch_due(cal, t) <= now, now - SEARCH_BACK, now)
+
+
+def accept_late_until(cal: WorkCalendar, now: datetime, day_start: time, day_end: time
+                      ) -> tuple[datetime | None, datetime | None]:
+    """(dispatched at or before → 1 working day without 签收, … → 2 office hours without 签收)."""
+    one_day = last_true(lambda t: response_due(cal, t) <= now, now - SEARCH_BACK, now)
+    two_hours = last_true(lambda t: add_office_hours(cal, t, 2, day_start, day_end) <= now, now - SEARCH_BACK, now)
+    return one_day, two_hours
+
+
+LADDER_STAGES = ("overdue", "today", "due1", "due2")
+
+
+@dataclass(frozen=True, slots=True)
+class LadderBounds:
+    """The deadline ladder at one ``now`` as instants: a due at or before ``stages[i][1]`` (and
+    after the previous bound) is at stage ``stages[i][0]``; ``escalate`` bounds the dues one working
+    day overdue (None: none)."""
+
+    stages: tuple[tuple[str, datetime], ...]
+    escalate: datetime | None
+
+
+def ladder_bounds(cal: WorkCalendar, now: datetime) -> LadderBounds:
+    """``ladder_stage`` and ``escalate_at`` at ``now`` turned into instants."""
+    lo, hi = now - SEARCH_BACK, now + SEARCH_BACK
+    out: list[tuple[str, datetime]] = []
+    for i, stage in enumerate(LADDER_STAGES):
+        reached = frozenset(LADDER_STAGES[:i + 1])
+
+        def at_most(due: datetime, reached: frozenset[str] = reached) -> bool:
+            return ladder_stage(cal, due, now) in reached
+
+        bound = last_true(at_most, lo, hi)
+        if bound is not None and (not out or bound > out[-1][1]):  # a stage no due reaches is left out
+            out.append((stage, bound))
+    escalate = last_true(lambda due: escalate_at(cal, due) <= now, lo, now)
+    return LadderBounds(tuple(out), escalate)
+
+
+def request_day_bounds(cal: WorkCalendar, now: datetime, notice_wd: int) -> tuple[datetime, datetime] | None:
+    """Deadlines ``d`` in ``(lo, hi]`` have their last extension day (``notice_wd`` working days
+    before, 利川) today; None when no deadline does."""
+    today = cal.local_date(now)
+    lo, hi = now - SEARCH_BACK, now + SEARCH_BACK
+    before = last_true(lambda d: cal.subtract_workdays(cal.local_date(d), notice_wd) < today, lo, hi)
+    upto = last_true(lambda d: cal.subtract_workdays(cal.local_date(d), notice_wd) <= today, lo, hi)
+    if before is None or upto is None or upto <= before:
+        return None
+    return before, upto
 
 
 def week_start(day: date) -> date:

@@ -89,6 +89,12 @@ class Ticket(Base):
         Index("ix_ticket_state_deadline", "state", "deadline"),
         Index("ix_ticket_unit_state", "unit_code", "state"),
         Index("ix_ticket_citizen_phone", "citizen_phone"),
+        # covering indexes of the scheduler's scans (revision 0002)
+        Index("ix_ticket_scan_due", "state", "unit_code", "internal_due", "deadline", "round"),
+        Index("ix_ticket_scan_contact", "state", "first_contact_at", "first_contact_due", "round", "unit_code"),
+        Index("ix_ticket_scan_dispatch", "state", "dispatched_at", "unit_code"),
+        Index("ix_ticket_scan_report", "state", "unit_code", "progress", "last_progress_at", "tags"
+              ).ddl_if(dialect="sqlite"),  # json has no btree operator class on PostgreSQL
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     source: Mapped[str] = mapped_column(String(32))
