@@ -16,11 +16,11 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from bot.context import CTX, BotContext
 from bot.errors import error_response
 from bot.intake import TicketEventIn, field_errors, parse_ticket
+from bot.intake_batch import IntakeBatcher
 from bot.lifecycle import OPEN_STATES, LifecycleError, State
 from bot.tickets import session_rows
 from bot.views import ticket_view
@@ -108,22 +108,21 @@ async def _post_ticket(request: web.Request, ctx: BotContext) -> web.Response:
     except ValidationError as exc:
         fields = field_errors(exc)
         return error_response(400, "invalid", "工单字段有误：" + "、".join(fields), fields)
-    try:
-        async with ctx.sessions.begin() as s:
-            # One INSERT, no read first: the unique constraint decides (see TicketService.register).
-            result = await ctx.service.register(s, ticket_in, via="api", savepoint=False)
-            view = await _view(ctx, s, result.ticket, new=True)
-    except IntegrityError:
-        async with ctx.sessions() as s:
-            found = await ctx.service.existing(s, ticket_in)
-            if found is None:
-                raise
-            if found.conflict:
-                return error_response(409, "conflict", f"工单 {ticket_in.number} 已存在且内容不同。",
-                                      {"number": "已存在且内容不同"})
-            view = await _view(ctx, s, found.ticket)
-        return web.json_response(view, status=200, dumps=_dumps)
-    return web.json_response(view, status=201, dumps=_dumps)
+    result, view = await _batcher(ctx).register(ticket_in)
+    if result.conflict:
+        return error_response(409, "conflict", f"工单 {ticket_in.number} 已存在且内容不同。",
+                              {"number": "已存在且内容不同"})
+    return web.json_response(view, status=201 if result.created else 200, dumps=_dumps)
+
+
+def _batcher(ctx: BotContext) -> IntakeBatcher:
+    batcher = ctx.extras.get("intake_batcher")
+    if batcher is None:
+        async def view(s: Any, ticket: Ticket, new: bool) -> dict[str, Any]:
+            return await _view(ctx, s, ticket, new=new)
+
+        batcher = ctx.extras["intake_batcher"] = IntakeBatcher(ctx, view)
+    return batcher
 
 
 def _dumps(obj: Any) -> str:

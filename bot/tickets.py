@@ -218,7 +218,11 @@ class TicketService:
             return {}
         since = min(t.received_at for t in with_phone) - timedelta(days=window)
         phones = list({t.citizen_phone for t in with_phone})
-        q = (select(Ticket).where(Ticket.citizen_phone.in_(phones), Ticket.received_at >= since)
+        contents = list({t.content for t in with_phone})
+        # Only same-phone tickets with the very same words come back: a frequent caller's other
+        # tickets are not loaded.
+        q = (select(Ticket).where(Ticket.citizen_phone.in_(phones), Ticket.received_at >= since,
+                                  Ticket.content.in_(contents))
              .order_by(Ticket.received_at, Ticket.id))
         by_phone: dict[str, list[Ticket]] = {}
         for c in (await s.execute(q)).scalars():

@@ -107,6 +107,7 @@ class Notifier:
     async def flush(self) -> int:
         """Write the queued outbox rows in one executemany; returns the reminder count."""
         if self.rows:
-            await self.s.execute(insert(OutboxMessage), self.rows)
+            conn = await self.s.connection()  # Core executemany: no ORM bulk machinery per row
+            await conn.execute(insert(OutboxMessage.__table__), self.rows)
             self.rows = []
         return self.count

@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    CompoundSelect,
     Select,
     String,
+    Subquery,
     and_,
     case,
     literal,
@@ -31,8 +31,8 @@ from sqlalchemy import (
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from bot.notices import SENSITIVE_TAGS
 from scheduler.ledger import Key
 from store.models import NotificationLedger, Ticket, UtcDateTime
 
@@ -41,7 +41,7 @@ CHUNK = 500
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """The columns of a ticket a scan needs (no ORM objects: a scan may touch 100,000 tickets)."""
+    """The columns of a ticket a reminder needs (no ORM objects: a first scan may queue 80,000)."""
 
     id: int
     source: str
@@ -56,16 +56,9 @@ class Item:
     deadline: datetime | None
     internal_due: datetime | None
     first_contact_due: datetime | None
-    first_contact_at: datetime | None
     dispatched_at: datetime | None
-    last_progress_at: datetime | None
     created_at: datetime
-    updated_at: datetime
     round: int
-    extensions_granted: int
-    max_extensions: int
-    extension_state: str | None
-    progress: str | None
 
     @property
     def key(self) -> str:
@@ -83,11 +76,6 @@ class Item:
         if self.internal_due is not None and (self.deadline is None or self.internal_due <= self.deadline):
             return self.internal_due
         return self.deadline
-
-    @property
-    def sensitive(self) -> bool:
-        """涉稳/扬言/涉众, or a rule asking for a daily report."""
-        return self.progress == "daily" or bool(SENSITIVE_TAGS & set(self.tags or ()))
 
 
 COLUMNS = tuple(getattr(Ticket, f) for f in Item.__dataclass_fields__)
@@ -115,8 +103,11 @@ class Owed:
 
 def owed(where: Sequence[ColumnElement[bool]], kind: ColumnElement[str] | str, slot: ColumnElement[str] | str,
          *, blocked_by: Sequence[str] = ()) -> Select[Any]:
-    """The tickets matching ``where`` with the (``kind``, ``slot``) of the reminder each owes, those
-    already in the ledger under that key (or under ``blocked_by`` kinds in the same slot) left out."""
+    """(ticket id, ``kind``, ``slot``) of the reminder each ticket matching ``where`` owes, those
+    already in the ledger under that key (or under ``blocked_by`` kinds in the same slot) left out.
+
+    Only key columns are selected, so that a covering index answers it without reading the rows
+    of tickets that owe nothing (the 15-minute steady state)."""
     kind_c = literal(kind, String) if isinstance(kind, str) else kind
     slot_c = literal(slot, String) if isinstance(slot, str) else slot
     L = NotificationLedger
@@ -124,28 +115,43 @@ def owed(where: Sequence[ColumnElement[bool]], kind: ColumnElement[str] | str, s
     if blocked_by:
         same_kind = or_(same_kind, L.kind.in_(blocked_by))
     taken = select(L.id).where(L.subject == SUBJECT, L.slot == slot_c, same_kind).correlate(Ticket)
-    return select(*COLUMNS, kind_c.label("owed_kind"), slot_c.label("owed_slot")).where(*where, ~taken.exists())
+    return select(Ticket.id.label("owed_id"), kind_c.label("owed_kind"), slot_c.label("owed_slot")
+                  ).where(*where, ~taken.exists())
+
+
+def _keys(selects: Sequence[Select[Any]]) -> Subquery:
+    return (selects[0] if len(selects) == 1 else union_all(*selects)).subquery("owed")
+
+
+async def pending(s: AsyncSession, selects: Sequence[Select[Any]]) -> list[Owed]:
+    """The reminders the ``owed`` selects find, with their tickets, without claiming them (one query)."""
+    keys = _keys(selects)
+    row = aliased(Ticket, name="owed_ticket")  # rows read only for the tickets that owe something
+    conn = await s.connection()  # Core rows: no ORM loading machinery
+    rows = (await conn.execute(select(*(getattr(row, f) for f in Item.__dataclass_fields__),
+                                      keys.c.owed_kind, keys.c.owed_slot)
+                               .join_from(keys, row, row.id == keys.c.owed_id))).all()
+    return [Owed(Item(*r[:_WIDTH]), r[_WIDTH], r[_WIDTH + 1]) for r in rows]
 
 
 async def claim(s: AsyncSession, selects: Sequence[Select[Any]], now: datetime) -> list[Owed]:
     """Run the ``owed`` selects and claim their reminders in the ledger; returns the reminders this
-    call claimed (a concurrent scan's are left to it), sorted by key."""
-    query: Select[Any] | CompoundSelect = selects[0] if len(selects) == 1 else union_all(*selects)
-    conn = await s.connection()  # Core rows: no ORM loading machinery
-    rows = (await conn.execute(query)).all()
-    if not rows:
+    call claimed (a concurrent scan's are left to it), sorted by key. Two queries when something
+    is owed, one when nothing is."""
+    found = {o.key: o for o in await pending(s, selects)}
+    if not found:
         return []
-    found = {(f"ticket:{r[0]}", r[_WIDTH], r[_WIDTH + 1]): Item(*r[:_WIDTH]) for r in rows}
+    keys = _keys(selects)
     L = NotificationLedger
+    conn = await s.connection()
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    sub = query.subquery()
-    source = select(literal("ticket:") + sql_cast(sub.c.id, String), sub.c.owed_kind, sub.c.owed_slot,
+    source = select(literal("ticket:") + sql_cast(keys.c.owed_id, String), keys.c.owed_kind, keys.c.owed_slot,
                     literal(now, UtcDateTime())).where(true())  # SQLite: INSERT … SELECT before ON CONFLICT needs a WHERE
     stmt = (insert(L).from_select(["subject", "kind", "slot", "created_at"], source)
             .on_conflict_do_nothing(index_elements=["subject", "kind", "slot"])
             .returning(L.subject, L.kind, L.slot))
     claimed: set[Key] = {(a, b, c) for a, b, c in (await conn.execute(stmt)).all()}
-    items = {key[0]: it for key, it in found.items()}
+    items = {key[0]: o.item for key, o in found.items()}
     # a ticket that changed between the two statements (another transaction, PostgreSQL): reload it
     missing = sorted({int(k[0].removeprefix("ticket:")) for k in claimed if k not in found})
     for i in range(0, len(missing), CHUNK):

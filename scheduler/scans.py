@@ -28,7 +28,7 @@ from bot.outbox import Target
 from scheduler import ledger, texts, timing
 from scheduler.ledger import compact_sql
 from scheduler.notifier import Notifier
-from scheduler.owed import CHUNK, COLUMNS, DUE, Item, Owed, claim, owed
+from scheduler.owed import CHUNK, COLUMNS, DUE, Item, Owed, claim, owed, pending
 from store.models import Ticket
 
 Scan = Callable[[BotContext, datetime], Awaitable[int]]
@@ -127,9 +127,6 @@ async def first_contact(ctx: BotContext, now: datetime) -> int:
 
 # ---- deadline ladder ---------------------------------------------------------------------------
 
-LADDER_KINDS = ("ladder_due2", "ladder_due1", "ladder_today", "ladder_overdue", "ladder_office")
-
-
 async def deadline_ladder(ctx: BotContext, now: datetime) -> int:
     """2 working days before, 1 before, due today, overdue → @承办人 (overdue: and the leaders);
     one working day overdue → the office. The unit's ``internal_due`` is used where set."""
@@ -139,13 +136,14 @@ async def deadline_ladder(ctx: BotContext, now: datetime) -> int:
     if not bounds.stages:
         return 0
     base = [Ticket.state.in_(WORKING), Ticket.unit_code.is_not(None), DUE.is_not(None)]
-    selects, after = [], None
-    for stage, upto in bounds.stages:  # one SELECT per stage: a range of dues, a fixed kind
-        where = [*base, DUE <= upto] if after is None else [*base, DUE > after, DUE <= upto]
-        # a stage is reached on one day per deadline; an overdue ticket is chased every working day
-        slot = today if stage == "overdue" else literal(f"{stage}:", String) + compact_sql(DUE)
-        selects.append(owed(where, f"ladder_{stage}", slot))
-        after = upto
+    # one pass over the working tickets: the stage is the first bound the due is at or before
+    # (the overdue bound is ``now`` itself)
+    stage = case(*((DUE <= upto, literal(f"ladder_{st}", String)) for st, upto in bounds.stages))
+    # a stage is reached on one day per deadline; an overdue ticket is chased every working day
+    slot = case((DUE <= now, literal(today, String)),
+                else_=case(*((DUE <= upto, literal(f"{st}:", String)) for st, upto in bounds.stages[1:]))
+                + compact_sql(DUE))
+    selects = [owed([*base, DUE <= bounds.stages[-1][1]], stage, slot)]
     if bounds.escalate is not None:
         office_slot = ROUND_SLOT + literal(":", String) + compact_sql(DUE)
         selects.append(owed([*base, DUE <= bounds.escalate], "ladder_office", office_slot))
@@ -191,11 +189,9 @@ async def extension_window(ctx: BotContext, now: datetime) -> int:
              Ticket.extensions_granted < Ticket.max_extensions]
     slot = ROUND_SLOT + literal(":", String) + compact_sql(Ticket.deadline)
     async with ctx.sessions.begin() as s:
-        query = owed(where, "ext_window", slot)
-        conn = await s.connection()
         wanted: dict[int, datetime] = {}
-        for r in (await conn.execute(query)).all():
-            it = Item(*r[:len(COLUMNS)])
+        for o in await pending(s, [owed(where, "ext_window", slot)]):
+            it = o.item
             assert it.deadline is not None
             rule = ctx.rulebook.match(TicketFacts(source=it.source, kind=it.kind, category=it.category,
                                                   channel=it.channel, tags=frozenset(it.tags or ())))
@@ -205,7 +201,7 @@ async def extension_window(ctx: BotContext, now: datetime) -> int:
         ids = sorted(wanted)
         found: list[Owed] = []
         for i in range(0, len(ids), CHUNK):
-            found += await claim(s, [query.where(Ticket.id.in_(ids[i:i + CHUNK]))], now)
+            found += await claim(s, [owed([*where, Ticket.id.in_(ids[i:i + CHUNK])], "ext_window", slot)], now)
         n = Notifier(ctx, s, now)
         for o in found:
             it = o.item

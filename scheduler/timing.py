@@ -92,6 +92,7 @@ def escalate_at(cal: WorkCalendar, due: datetime) -> datetime:
 
 _US = timedelta(microseconds=1)
 SEARCH_BACK = timedelta(days=400)  # every rule here turns within a year (the calendar raises past it)
+SEARCH_AHEAD = timedelta(days=60)  # a few working days ahead never span more (nor reach a year not yet published)
 
 
 def last_true(pred: Callable[[datetime], bool], lo: datetime, hi: datetime) -> datetime | None:
@@ -145,7 +146,7 @@ class LadderBounds:
 
 def ladder_bounds(cal: WorkCalendar, now: datetime) -> LadderBounds:
     """``ladder_stage`` and ``escalate_at`` at ``now`` turned into instants."""
-    lo, hi = now - SEARCH_BACK, now + SEARCH_BACK
+    lo, hi = now - SEARCH_BACK, now + SEARCH_AHEAD
     out: list[tuple[str, datetime]] = []
     for i, stage in enumerate(LADDER_STAGES):
         reached = frozenset(LADDER_STAGES[:i + 1])
@@ -164,7 +165,7 @@ def request_day_bounds(cal: WorkCalendar, now: datetime, notice_wd: int) -> tupl
     """Deadlines ``d`` in ``(lo, hi]`` have their last extension day (``notice_wd`` working days
     before, 利川) today; None when no deadline does."""
     today = cal.local_date(now)
-    lo, hi = now - SEARCH_BACK, now + SEARCH_BACK
+    lo, hi = now - SEARCH_AHEAD, now + SEARCH_AHEAD
     before = last_true(lambda d: cal.subtract_workdays(cal.local_date(d), notice_wd) < today, lo, hi)
     upto = last_true(lambda d: cal.subtract_workdays(cal.local_date(d), notice_wd) <= today, lo, hi)
     if before is None or upto is None or upto <= before:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import event, select
+
 from scheduler import scans
+from store.models import NotificationLedger
 from tests.conftest import local
 from tests.scheduler.conftest import buttons, mentioned, reminders, text
 
@@ -182,3 +185,32 @@ async def test_extension_window_silent_without_notice_rule(sched, clock) -> None
     await desk.ticket("202611230012", at=local(2026, 11, 23, 9, 30))
     clock.set(local(2026, 11, 30, 9, 0))
     assert await scans.extension_window(bot.ctx, clock.now()) == 0
+
+
+async def test_repeat_scans_cost_one_query_each_and_slots_are_utc_stamps(sched, clock) -> None:
+    bot, desk, _ = await sched()
+    for i in range(3):  # 松江 普通 from Mon 11-23 09:3x: internal_due Tue 12-01 17:30 (09:30 UTC)
+        await desk.ticket(f"20261123010{i}", at=local(2026, 11, 23, 9, 30))
+    ctx = bot.ctx
+    clock.set(local(2026, 11, 27, 9, 0))
+    every = (scans.dispatch_watch, scans.accept_watch, scans.first_contact, scans.deadline_ladder,
+             scans.extension_window, scans.sensitive_duty, scans.sensitive_chase, scans.unit_digest)
+    assert [await scan(ctx, clock.now()) for scan in every] == [0, 0, 3, 3, 0, 0, 0, 1]  # first contact is late too
+    async with ctx.sessions() as s:
+        slots = (await s.execute(select(NotificationLedger.slot).where(NotificationLedger.kind == "ladder_due2"))).scalars()
+        assert set(slots) == {"due2:20261201T0930"}
+
+    statements: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if not statement.startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
+            statements.append(statement.split(None, 1)[0])
+
+    event.listen(ctx.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        assert [await scan(ctx, clock.now()) for scan in every] == [0] * len(every)
+    finally:
+        event.remove(ctx.engine.sync_engine, "before_cursor_execute", record)
+    # nothing owed: one SELECT per scan; none for the extension window (no 利川 notice rule in 松江),
+    # two for the digest (today's digests in the ledger, then the units still without one)
+    assert statements == ["SELECT"] * 8, statements

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 
 from bot.calendar import WorkCalendar
 from bot.config import parse_config
@@ -113,3 +113,75 @@ def test_unknown_job_is_named() -> None:
 
     with pytest.raises(ValueError, match="nightly"):
         _jobs(jobs={"nightly": {"enabled": True}})
+
+
+# ---- the rules as instants (what the scans filter on in SQL) must agree with the rules ----------
+
+NOWS = [
+    local(2026, 11, 24, 9, 0),  # an ordinary Tuesday, 09:00 ladder run
+    local(2026, 11, 27, 19, 40),  # Friday evening
+    local(2026, 10, 3, 9, 0),  # National Day holiday
+    local(2026, 10, 10, 14, 0),  # 调休 working Saturday
+    local(2026, 12, 31, 16, 30),  # the year change ahead
+]
+
+
+def _instants(now: datetime, days: int = 12, step: timedelta = timedelta(minutes=37)) -> list[datetime]:
+    """Times around ``now`` every ``step`` (an odd step, so every hour of the day is hit)."""
+    t, out = now - timedelta(days=days), []
+    while t <= now + timedelta(days=days):
+        out.append(t)
+        t += step
+    return out
+
+
+def _around(bound: datetime | None) -> list[datetime]:
+    return [] if bound is None else [bound - timedelta(microseconds=1), bound, bound + timedelta(microseconds=1)]
+
+
+def test_dispatch_and_accept_bounds_agree_with_the_rules() -> None:
+    start, end = time(8, 30), time(17, 30)
+    for now in NOWS:
+        late = timing.dispatch_late_until(CAL, now)
+        one_day, two_hours = timing.accept_late_until(CAL, now, start, end)
+        for t in _instants(now) + _around(late) + _around(one_day) + _around(two_hours):
+            assert (timing.dispatch_due(CAL, t) <= now) == (late is not None and t <= late), (now, t)
+            assert (timing.response_due(CAL, t) <= now) == (one_day is not None and t <= one_day), (now, t)
+            assert ((timing.add_office_hours(CAL, t, 2, start, end) <= now)
+                    == (two_hours is not None and t <= two_hours)), (now, t)
+
+
+def test_ladder_bounds_agree_with_the_ladder() -> None:
+    for now in NOWS:
+        bounds = timing.ladder_bounds(CAL, now)
+        edges = [b for _, b in bounds.stages] + ([bounds.escalate] if bounds.escalate else [])
+        for due in _instants(now) + [t for b in edges for t in _around(b)]:
+            by_bounds = next((stage for stage, upto in bounds.stages if due <= upto), None)
+            assert by_bounds == timing.ladder_stage(CAL, due, now), (now, due)
+            escalated = timing.ladder_stage(CAL, due, now) == "overdue" and now >= timing.escalate_at(CAL, due)
+            assert escalated == (bounds.escalate is not None and due <= bounds.escalate), (now, due)
+
+
+def test_ladder_bounds_by_hand() -> None:
+    # Tue 11-24 09:00: overdue up to now; today until Tue 24:00; due1 = Wed; due2 = Thu
+    b = timing.ladder_bounds(CAL, local(2026, 11, 24, 9, 0))
+    us = timedelta(microseconds=1)
+    assert b.stages == (("overdue", local(2026, 11, 24, 9, 0)), ("today", local(2026, 11, 25) - us),
+                        ("due1", local(2026, 11, 26) - us), ("due2", local(2026, 11, 27) - us))
+    assert b.escalate == local(2026, 11, 23, 9, 0)  # a due Mon 09:00 escalates Tue 09:00
+    # Fri 11-27: due1 runs over the weekend to Mon; due2 is Tue
+    b = timing.ladder_bounds(CAL, local(2026, 11, 27, 9, 0))
+    assert [s for s, _ in b.stages] == ["overdue", "today", "due1", "due2"]
+    assert b.stages[2][1] == local(2026, 12, 1) - us and b.stages[3][1] == local(2026, 12, 2) - us
+
+
+def test_extension_day_bounds_agree_with_the_rule() -> None:
+    for now in NOWS:
+        today = CAL.local_date(now)
+        for wd in (1, 2, 3):
+            window = timing.request_day_bounds(CAL, now, wd)
+            lo_hi = [t for b in (window or ()) for t in _around(b)]
+            for deadline in _instants(now, days=20, step=timedelta(minutes=173)) + lo_hi:
+                rule_says = CAL.subtract_workdays(CAL.local_date(deadline), wd) == today
+                assert rule_says == (window is not None and window[0] < deadline <= window[1]), (now, wd, deadline)
+    assert timing.request_day_bounds(CAL, local(2026, 10, 3, 9, 0), 2) is None  # a holiday is nobody's last day

@@ -1,0 +1,73 @@
+"""Group commit for the intake API: tickets posted at the same moment share one transaction.
+
+SQLite has one writer; one transaction per request makes 32 concurrent clients queue for the
+connection while each holds it for a whole ORM round trip. Here requests that arrive while a
+transaction runs wait for the next one, which registers all of them with
+:meth:`TicketService.register_many` (a handful of statements per batch). Every caller still gets
+its answer only after its ticket is committed; a batch that fails is retried one ticket at a time,
+so one bad ticket never fails the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import BotContext
+from bot.intake import TicketIn
+from bot.tickets import RegisterResult
+from store.models import Ticket
+
+log = logging.getLogger("hotline.intake")
+ViewBuilder = Callable[[AsyncSession, Ticket, bool], Awaitable[dict[str, Any]]]
+Outcome = tuple[RegisterResult, dict[str, Any]]
+
+
+class IntakeBatcher:
+    """Registers tickets in shared transactions; ``await register(data)`` answers one."""
+
+    def __init__(self, ctx: BotContext, view: ViewBuilder, *, max_batch: int = 200) -> None:
+        self.ctx = ctx
+        self.view = view
+        self.max_batch = max_batch
+        self._pending: list[tuple[TicketIn, asyncio.Future[Outcome]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def register(self, data: TicketIn) -> Outcome:
+        """The registration result and the ticket view, once the ticket is committed."""
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._pending.append((data, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="intake-batch")
+        return await future
+
+    async def _write(self) -> None:
+        while self._pending:
+            batch = self._pending[: self.max_batch]
+            del self._pending[: self.max_batch]
+            try:
+                outcomes = await self._commit([d for d, _ in batch])
+            except Exception:
+                log.warning("intake batch of %d failed; registering one by one", len(batch), exc_info=True)
+                for data, future in batch:
+                    try:
+                        outcome = (await self._commit([data]))[0]
+                    except Exception as exc:
+                        if not future.done():
+                            future.set_exception(exc)
+                    else:
+                        if not future.done():
+                            future.set_result(outcome)
+                continue
+            for (_, future), outcome in zip(batch, outcomes, strict=True):
+                if not future.done():  # the request may have been cancelled meanwhile
+                    future.set_result(outcome)
+
+    async def _commit(self, items: list[TicketIn]) -> list[Outcome]:
+        async with self.ctx.sessions.begin() as s:
+            results = await self.ctx.service.register_many(s, items, via="api")
+            return [(r, await self.view(s, r.ticket, r.created)) for r in results]
