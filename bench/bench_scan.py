@@ -13,6 +13,7 @@ import asyncio
 import statistics
 import time
 from datetime import timedelta
+from pathlib import Path
 
 from _store import NOW, QueryCounter, context, fill, fresh_pg, store_urls
 
@@ -53,6 +54,9 @@ async def one(label: str, url: str, n: int) -> dict[str, float]:
         await ctx.engine.dispose()
         if drop:
             await drop()
+        elif url.startswith("sqlite"):  # 100,000 tickets plus their reminders: ~130 MB per size
+            for path in Path(url.partition("///")[2]).parent.glob(Path(url).name + "*"):
+                path.unlink()
 
 
 async def main() -> None:

@@ -349,6 +349,9 @@ def extension_request_by(cal: WorkCalendar, deadline: datetime, rule: Rule) -> d
     return cal.office_day_end_at(last_day)
 
 
+_MATCH_MEMO = 4096  # distinct TicketFacts remembered by RuleBook.match
+
+
 class RuleBook:
     """An ordered list of rules: the first matching non-overlay rule wins."""
 
@@ -359,6 +362,7 @@ class RuleBook:
                 raise ValueError(f"two rules are named {rule.name!r}; rule names must be unique")
             seen.add(rule.name)
         self.rules: tuple[Rule, ...] = tuple(rules)
+        self._matched: dict[TicketFacts, Rule] = {}
 
     def __repr__(self) -> str:
         return f"RuleBook({[r.name for r in self.rules]!r})"
@@ -369,10 +373,19 @@ class RuleBook:
         The first matching non-overlay rule wins (the built-in ``default`` rule, with no
         deadline, when none matches); every matching overlay rule, in order, then fills the
         fields the winner leaves unset. The result keeps the winner's name and match fields.
+
+        Results are memoized per ``facts`` (rules and facts are both immutable): registering a
+        batch matches the same few kinds of ticket over and over.
         """
-        winner = next((r for r in self.rules if not r.overlay and r.matches(facts)), DEFAULT_RULE)
-        overlays = [r for r in self.rules if r.overlay and r.matches(facts)]
-        return _merge(winner, overlays)
+        found = self._matched.get(facts)
+        if found is None:
+            winner = next((r for r in self.rules if not r.overlay and r.matches(facts)), DEFAULT_RULE)
+            overlays = [r for r in self.rules if r.overlay and r.matches(facts)]
+            found = _merge(winner, overlays)
+            if len(self._matched) >= _MATCH_MEMO:
+                self._matched.clear()
+            self._matched[facts] = found
+        return found
 
     def compute(
         self,

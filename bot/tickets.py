@@ -11,9 +11,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache, partial
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, insert, inspect, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,7 +39,7 @@ from bot.lifecycle import (
 from bot.messages import Action, Destination, OutgoingMessage
 from bot.outbox import Outbox, Target
 from bot.sms_quiet import quiet_until
-from store.models import AuditEvent, ReviewRequest, SmsMessage, Ticket
+from store.models import AuditEvent, OutboxMessage, ReviewRequest, SmsMessage, Ticket
 
 RESULT_CATEGORIES = ("实际解决", "解释说明", "参考备案", "不属实", "诉求过高", "其他")
 _CONTACT_WAYS = re.compile(r"电话|致电|联系|沟通|上门|面谈|走访|约谈|短信|当面|书面")
@@ -154,12 +155,16 @@ class TicketService:
         return RegisterResult(found, created=False, conflict=found.content_hash != data.content_hash())
 
     def _new_ticket(self, data: TicketIn, digest: str) -> Ticket:
+        return Ticket(**self._ticket_values(data, digest))
+
+    def _ticket_values(self, data: TicketIn, digest: str) -> dict[str, Any]:
+        """The column values of a new ticket (the same keys for every ticket)."""
         now = self.clock.now()
         facts = TicketFacts(source=data.source, kind=data.kind, category=data.category,
                             channel=data.channel, tags=frozenset(data.tags))
         result = self.rulebook.compute(self.calendar, data.received_at, facts, data.deadline)
         citizen = data.citizen
-        return Ticket(
+        return dict(
             source=data.source, number=data.number, content_hash=digest,
             received_at=data.received_at, content=data.content, kind=data.kind,
             category=data.category, channel=data.channel, tags=list(dict.fromkeys(data.tags)),
@@ -174,63 +179,89 @@ class TicketService:
 
     async def register_many(self, s: AsyncSession, items: Sequence[TicketIn], *,
                             via: str = "import") -> list[RegisterResult]:
-        """Register a batch in the caller's transaction with a handful of statements, not a few per
-        ticket: one SELECT finds the tickets already stored, one SAVEPOINT inserts the new ones
-        together, one SELECT looks for earlier 重复件. Results are in the order of ``items``; a
-        number repeated inside the batch is a duplicate (or a conflict) of its first row.
+        """Register a batch in the caller's transaction with a fixed number of statements, not a
+        few per ticket: one SELECT finds the tickets already stored, one looks for earlier 重复件, one
+        INSERT (executemany, in a SAVEPOINT) adds the new ones, one SELECT loads them back, and
+        one INSERT per table adds their audit, SMS and outbox rows. Results are in the order
+        of ``items``; a number repeated inside the batch is a duplicate (or a conflict) of its
+        first row. The tickets returned are attached to ``s``; their new audit and SMS rows are
+        in :func:`session_rows`.
 
-        When another writer registers one of them meanwhile, the bulk INSERT fails on the unique
+        When another writer registers one of them meanwhile, the INSERT fails on the unique
         constraint and the batch falls back to :meth:`register`, one SAVEPOINT per ticket.
         """
         results: list[RegisterResult | None] = [None] * len(items)
-        keys = {(d.source, d.number) for d in items}
+        keys = list({(d.source, d.number): None for d in items})
         stored: dict[tuple[str, str], Ticket] = {}
         if keys:
-            rows = await s.execute(select(Ticket).where(tuple_(Ticket.source, Ticket.number).in_(list(keys))))
+            rows = await s.execute(select(Ticket).where(tuple_(Ticket.source, Ticket.number).in_(keys)))
             stored = {(t.source, t.number): t for t in rows.scalars()}
-        fresh: dict[tuple[str, str], tuple[int, TicketIn, Ticket]] = {}
+        already_pending = {id(o) for o in s.new}
+        fresh: dict[tuple[str, str], tuple[int, TicketIn, dict[str, Any]]] = {}
+        repeats: list[tuple[int, tuple[str, str], str]] = []  # a number already earlier in the batch
         for i, data in enumerate(items):
             key, digest = (data.source, data.number), data.content_hash()
-            found = stored.get(key) or (fresh[key][2] if key in fresh else None)
+            found = stored.get(key)
             if found is not None:
                 results[i] = RegisterResult(found, created=False, conflict=found.content_hash != digest)
+            elif key in fresh:
+                repeats.append((i, key, digest))
             else:
-                fresh[key] = (i, data, self._new_ticket(data, digest))
+                fresh[key] = (i, data, self._ticket_values(data, digest))
         if fresh:
+            twins = await self._stored_twins(s, [v for _, _, v in fresh.values()])
             try:
                 async with s.begin_nested():
-                    s.add_all([t for _, _, t in fresh.values()])
+                    # Core executemany: the ORM flush would INSERT ... RETURNING a row at a time on SQLite.
+                    await s.execute(insert(Ticket.__table__), [v for _, _, v in fresh.values()])
             except IntegrityError:
                 for i, data, _ in fresh.values():
                     results[i] = await self.register(s, data, via=via)
-                return [r for r in results if r is not None]
-            earlier = await self._earlier_duplicates(s, [t for _, _, t in fresh.values()])
-            for i, data, ticket in fresh.values():
-                await self._after_register(s, ticket, data, via, earlier=earlier.get(ticket.id))
-                results[i] = RegisterResult(ticket, created=True)
+            else:
+                q = select(Ticket).where(tuple_(Ticket.source, Ticket.number).in_(list(fresh)))
+                created = {(t.source, t.number): t for t in (await s.execute(q)).scalars()}
+                earlier = self._earlier_duplicates(list(created.values()), twins)
+                for key, (i, data, _) in fresh.items():
+                    ticket = created[key]
+                    await self._after_register(s, ticket, data, via, earlier=earlier.get(ticket.id))
+                    results[i] = RegisterResult(ticket, created=True)
+                await _insert_pending(s, skip=already_pending)
+        for i, key, digest in repeats:
+            first = results[fresh[key][0]]
+            assert first is not None
+            results[i] = RegisterResult(first.ticket, created=False, conflict=first.ticket.content_hash != digest)
         return [r for r in results if r is not None]
 
-    async def _earlier_duplicates(self, s: AsyncSession, tickets: Sequence[Ticket]) -> dict[int, Ticket]:
-        """:meth:`_earlier_open_duplicate` for many new tickets with one query (ticket id → earlier)."""
+    async def _stored_twins(self, s: AsyncSession, new: Sequence[dict[str, Any]]) -> list[Ticket]:
+        """Stored tickets that may be earlier 重复件 of the ``new`` ticket values (asked before they
+        are inserted, so the batch itself does not come back): same phone, the very same words,
+        within the window. A frequent caller's other tickets are not loaded."""
         window = self.config.procedure.duplicate_window_days
-        with_phone = [t for t in tickets if t.citizen_phone]
+        with_phone = [v for v in new if v["citizen_phone"]]
         if not with_phone or window == 0:
+            return []
+        since = min(v["received_at"] for v in with_phone) - timedelta(days=window)
+        q = select(Ticket).where(Ticket.citizen_phone.in_({v["citizen_phone"] for v in with_phone}),
+                                 Ticket.received_at >= since,
+                                 Ticket.content.in_({v["content"] for v in with_phone}))
+        return list((await s.execute(q)).scalars())
+
+    def _earlier_duplicates(self, tickets: Sequence[Ticket], stored: Sequence[Ticket]) -> dict[int, Ticket]:
+        """:meth:`_earlier_open_duplicate` for many new tickets at once (ticket id → earlier), among
+        the ``stored`` candidates and the new tickets themselves."""
+        window = self.config.procedure.duplicate_window_days
+        if window == 0:
             return {}
-        since = min(t.received_at for t in with_phone) - timedelta(days=window)
-        phones = list({t.citizen_phone for t in with_phone})
-        contents = list({t.content for t in with_phone})
-        # Only same-phone tickets with the very same words come back: a frequent caller's other
-        # tickets are not loaded.
-        q = (select(Ticket).where(Ticket.citizen_phone.in_(phones), Ticket.received_at >= since,
-                                  Ticket.content.in_(contents))
-             .order_by(Ticket.received_at, Ticket.id))
         by_phone: dict[str, list[Ticket]] = {}
-        for c in (await s.execute(q)).scalars():
-            by_phone.setdefault(c.citizen_phone or "", []).append(c)
+        for c in sorted([*stored, *tickets], key=lambda c: (c.received_at, c.id)):
+            if c.citizen_phone:
+                by_phone.setdefault(c.citizen_phone, []).append(c)
         out: dict[int, Ticket] = {}
-        for t in with_phone:
+        for t in tickets:
+            if not t.citizen_phone or len(by_phone[t.citizen_phone]) < 2:
+                continue
             limit = t.received_at - timedelta(days=window)
-            match = next((c for c in by_phone.get(t.citizen_phone or "", ())
+            match = next((c for c in by_phone[t.citizen_phone]
                           if c.id != t.id and c.content_hash != t.content_hash and c.received_at >= limit
                           and c.content == t.content), None)
             if match is not None:
@@ -730,6 +761,52 @@ class TicketService:
         """Number of tickets in each state."""
         rows = await s.execute(select(Ticket.state, func.count()).group_by(Ticket.state))
         return {state: n for state, n in rows.all()}
+
+
+async def _insert_pending(s: AsyncSession, *, skip: set[int]) -> None:
+    """INSERT the audit, SMS and outbox rows pending in ``s`` with one executemany per table.
+
+    The ORM flush wants each new row's id back and, on SQLite, fetches it one INSERT at a time;
+    nobody needs these ids, so they are written without. The objects leave the session as
+    transient rows with every column filled (id None), still readable through
+    :func:`session_rows`. Rows in ``skip`` (ids of objects pending before) are left to the flush.
+    """
+    pending = sorted((o for o in s.new if type(o) in _BULK and id(o) not in skip),
+                     key=lambda o: inspect(o).insert_order)
+    by_table: dict[type, list[dict[str, Any]]] = {}
+    for obj in pending:
+        s.expunge(obj)
+        state = obj.__dict__
+        values: dict[str, Any] = {}
+        for attr, column, default in _bulk_columns(type(obj)):
+            if attr not in state:  # what the INSERT fills in, set on the object as a flush would
+                setattr(obj, attr, default() if callable(default) else default)
+            values[column] = state[attr]
+        by_table.setdefault(type(obj), []).append(values)
+    for model, rows in by_table.items():
+        await s.execute(insert(model.__table__), rows)  # type: ignore[attr-defined]
+
+
+_BULK = (AuditEvent, SmsMessage, OutboxMessage)
+
+
+@cache
+def _bulk_columns(model: type) -> list[tuple[str, str, Any]]:
+    """(attribute, column, default) of every column of ``model`` but its autoincrement key; the
+    default is a value or a function of no arguments."""
+    out: list[tuple[str, str, Any]] = []
+    for prop in inspect(model).column_attrs:
+        column = prop.columns[0]
+        if column.primary_key and column.autoincrement:
+            continue
+        d = column.default
+        default: Any = None
+        if d is not None and d.is_scalar:  # type: ignore[attr-defined]
+            default = d.arg  # type: ignore[attr-defined]
+        elif d is not None and d.is_callable:  # type: ignore[attr-defined]
+            default = partial(d.arg, None)  # type: ignore[attr-defined]
+        out.append((prop.key, column.key, default))
+    return out
 
 
 def session_rows(s: AsyncSession, ticket: Ticket) -> tuple[list[AuditEvent], list[SmsMessage]]:
