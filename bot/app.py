@@ -22,7 +22,7 @@ from bot.outbox import Outbox
 from bot.presets import build_rulebook
 from bot.tickets import TicketService
 from store.db import create_engine, ping, session_factory
-from store.migrate import current_revision, is_empty, upgrade
+from store.migrate import current_revision, head_revision, is_empty, upgrade
 from store.mirror import mirror_directory
 from store.models import OutboxMessage, Ticket
 
@@ -59,12 +59,18 @@ def build_context(config: Config, clock: Clock | None = None, metrics: Metrics |
 
 
 async def prepare_store(ctx: BotContext, *, migrate: bool = True) -> None:
-    """Upgrade an empty store, check a non-empty one, and mirror the directory into it."""
-    if migrate and await is_empty(ctx.engine):
-        log.info("empty store: applying migrations")
-        await upgrade(ctx.engine)
-    elif await current_revision(ctx.engine) is None:
+    """Bring the store to the newest revision, then mirror the directory into it.
+
+    An empty store is created; a store behind the code (say, a new index after an update) is
+    upgraded, so that a restart after ``pip install -U`` needs no extra step.
+    """
+    empty = await is_empty(ctx.engine)
+    current = None if empty else await current_revision(ctx.engine)
+    if not empty and current is None:
         raise RuntimeError("the store has tables but no migration revision; run `hotline-bot db upgrade`")
+    if migrate and current != head_revision():
+        log.info("store at revision %s: applying migrations up to %s", current, head_revision())
+        await upgrade(ctx.engine)
     cfg = ctx.config
     async with ctx.sessions.begin() as s:
         ids = await mirror_directory(

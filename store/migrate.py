@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -27,10 +27,19 @@ def _upgrade(connection: Connection, url: str) -> None:
     command.upgrade(cfg, "head")
 
 
+MIGRATION_LOCK = 0x484F544C  # "HOTL": PostgreSQL advisory lock key held while migrating
+
+
 async def upgrade(engine: AsyncEngine) -> None:
-    """Bring the store to the newest revision (idempotent)."""
+    """Bring the store to the newest revision (idempotent).
+
+    On PostgreSQL a transaction-scoped advisory lock makes instances that start together migrate
+    one after the other (the second finds nothing to do).
+    """
     url = engine.url.render_as_string(hide_password=False)
     async with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         await conn.run_sync(_upgrade, url)
 
 

@@ -141,3 +141,29 @@ async def test_citizen_data_is_stored_once_on_the_ticket(make_bot) -> None:
     for row in [*audits, *outbox]:
         dumped = json.dumps([getattr(row, c.key) for c in row.__table__.columns], default=str, ensure_ascii=False)
         assert "13812341234" not in dumped and "张三" not in dumped
+
+
+async def test_prepare_store_brings_an_older_store_to_head(store_url: str, make_config) -> None:
+    from alembic import command
+
+    from bot.app import build_context
+    from store.migrate import alembic_config
+
+    engine = create_engine(store_url)
+    try:
+        def to_first(conn) -> None:  # type: ignore[no-untyped-def]
+            cfg = alembic_config(store_url)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0001")
+
+        async with engine.begin() as conn:
+            await conn.run_sync(to_first)
+        assert await current_revision(engine) == "0001" != head_revision()
+    finally:
+        await engine.dispose()
+    ctx = build_context(make_config())
+    try:
+        await prepare_store(ctx)
+        assert await current_revision(ctx.engine) == head_revision()
+    finally:
+        await ctx.engine.dispose()
