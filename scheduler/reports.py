@@ -311,11 +311,11 @@ def write_chart(report: MonthReport, path: Path, units: list[UnitFigures]) -> Pa
         for i, (name, values) in enumerate(series):
             ax.bar([x + (i - 1) * width for x in xs], values, width, label=name)
         ax.set_xticks(list(xs), labels, rotation=20 if len(shown) > 6 else 0)
-        ax.set_ylim(0, 105)
+        ax.set_ylim(0, 125)  # headroom above 100 % for the legend
         ax.set_ylabel("%")
         year, mon = report.month.split("-")
         ax.set_title(f"{year}年{int(mon)}月 热线办理三率" if font else f"{report.month} rates")
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper center", ncol=3, frameon=False)
         fig.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path)
