@@ -21,7 +21,7 @@ import aiohttp
 from yarl import URL
 
 from adapters.base import PermanentSendError, SendError, TransientSendError
-from adapters.sms.base import SmsReceipt, SmsReply, SmsSendResult
+from adapters.sms.base import SmsReceipt, SmsReply, SmsSendResult, push_items
 from adapters.sms.templates import (
     ALIYUN_FORBIDDEN,
     BEIJING,
@@ -211,15 +211,8 @@ def _phone(value: Any) -> str:
 
 def parse_aliyun_push(body: bytes) -> list[SmsReceipt | SmsReply]:
     """Decode an SmsReport or SmsUp push (a JSON array; one object is accepted too)."""
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"not a JSON body: {exc}") from exc
-    items = data if isinstance(data, list) else [data]
     out: list[SmsReceipt | SmsReply] = []
-    for item in items:
-        if not isinstance(item, dict) or not item.get("phone_number"):
-            raise ValueError(f"unknown push item: {item!r:.200}")
+    for item in push_items(body, "phone_number"):
         phone = _phone(item["phone_number"])
         if "biz_id" in item or "success" in item or "err_code" in item:
             out.append(SmsReceipt(

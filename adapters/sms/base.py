@@ -80,3 +80,21 @@ class SmsProvider(Protocol):
     def parse_callback(self, body: bytes, content_type: str) -> list[SmsReceipt | SmsReply]:
         """Decode a receipt or up-link push; raise ValueError on a body that cannot be parsed."""
         ...
+
+
+def push_items(body: bytes, phone_key: str) -> list[dict[str, object]]:
+    """The objects of a provider's JSON push (an array, or one object), each with ``phone_key``.
+
+    Raises ValueError for a body that is not JSON or an item that is not such an object.
+    """
+    import json
+
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not a JSON body: {exc}") from exc
+    items = data if isinstance(data, list) else [data]
+    for item in items:
+        if not isinstance(item, dict) or not item.get(phone_key):
+            raise ValueError(f"unknown push item: {item!r:.200}")
+    return items

@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 
 from adapters.base import PermanentSendError
-from adapters.sms.base import SmsReceipt, SmsReply, SmsSendResult
+from adapters.sms.base import SmsReceipt, SmsReply, SmsSendResult, push_items
 from adapters.sms.templates import (
     VariableRules,
     check_variables,
@@ -81,15 +81,8 @@ class LogSmsProvider:
 
     def parse_callback(self, body: bytes, content_type: str) -> list[SmsReceipt | SmsReply]:
         """Decode the log provider's fake pushes (see the module docstring)."""
-        try:
-            data = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"not a JSON body: {exc}") from exc
-        items = data if isinstance(data, list) else [data]
         out: list[SmsReceipt | SmsReply] = []
-        for item in items:
-            if not isinstance(item, dict) or not item.get("phone"):
-                raise ValueError(f"unknown push item: {item!r:.200}")
+        for item in push_items(body, "phone"):
             phone = str(item["phone"])
             if "text" in item:
                 out.append(SmsReply(phone=phone, text=str(item["text"]),

@@ -18,7 +18,7 @@ import aiohttp
 from yarl import URL
 
 from adapters.base import PermanentSendError, SendError, TransientSendError
-from adapters.sms.base import SmsReceipt, SmsReply, SmsSendResult
+from adapters.sms.base import SmsReceipt, SmsReply, SmsSendResult, push_items
 from adapters.sms.templates import (
     BEIJING,
     SendLimiter,
@@ -197,15 +197,8 @@ def _unix_time(value: Any) -> datetime | None:
 
 def parse_tencent_push(body: bytes) -> list[SmsReceipt | SmsReply]:
     """Decode a status callback (JSON array) or a reply callback (one object, or an array)."""
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"not a JSON body: {exc}") from exc
-    items = data if isinstance(data, list) else [data]
     out: list[SmsReceipt | SmsReply] = []
-    for item in items:
-        if not isinstance(item, dict) or not item.get("mobile"):
-            raise ValueError(f"unknown callback item: {item!r:.200}")
+    for item in push_items(body, "mobile"):
         phone = _phone(item["mobile"], item.get("nationcode"))
         if "report_status" in item:
             out.append(SmsReceipt(
