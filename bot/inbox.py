@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import BotContext
 from bot.messages import IncomingMessage
+from bot.tasks import cancel_and_wait
 from store.models import InboxEvent
 
 log = logging.getLogger("hotline.inbox")
@@ -120,12 +121,7 @@ class Inbox:
 
     async def stop(self) -> None:
         """Stop after the event being processed; the rest stays in the store for next start."""
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
 
     async def drain(self) -> None:
         """Wait until every queued event is processed (tests and shutdown)."""

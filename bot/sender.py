@@ -31,6 +31,7 @@ from bot.masking import mask_phone
 from bot.messages import Destination, OutgoingMessage
 from bot.outbox import Target
 from bot.ratelimit import Buckets, RateWindow
+from bot.tasks import cancel_and_wait
 from store.db import is_postgres
 from store.models import OutboxMessage
 
@@ -65,12 +66,7 @@ class Sender:
 
     async def stop(self) -> None:
         """Stop; rows claimed but not sent are picked up again after their claim expires."""
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
         while True:
