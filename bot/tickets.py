@@ -220,7 +220,7 @@ class TicketService:
             else:
                 q = select(Ticket).where(tuple_(Ticket.source, Ticket.number).in_(list(fresh)))
                 created = {(t.source, t.number): t for t in (await s.execute(q)).scalars()}
-                earlier = self._earlier_duplicates(list(created.values()), twins)
+                earlier = self._earlier_duplicates([created[key] for key in fresh], twins)
                 for key, (i, data, _) in fresh.items():
                     ticket = created[key]
                     await self._after_register(s, ticket, data, via, earlier=earlier.get(ticket.id))
@@ -247,11 +247,13 @@ class TicketService:
         return list((await s.execute(q)).scalars())
 
     def _earlier_duplicates(self, tickets: Sequence[Ticket], stored: Sequence[Ticket]) -> dict[int, Ticket]:
-        """:meth:`_earlier_open_duplicate` for many new tickets at once (ticket id → earlier), among
-        the ``stored`` candidates and the new tickets themselves."""
+        """:meth:`_earlier_open_duplicate` for new ``tickets`` (in registration order) at once:
+        ticket id → the earlier one. As when they are registered one by one, each sees the
+        ``stored`` candidates and the new tickets registered before it, not those after it."""
         window = self.config.procedure.duplicate_window_days
         if window == 0:
             return {}
+        order = {t.id: i for i, t in enumerate(tickets)}
         by_phone: dict[str, list[Ticket]] = {}
         for c in sorted([*stored, *tickets], key=lambda c: (c.received_at, c.id)):
             if c.citizen_phone:
@@ -262,8 +264,8 @@ class TicketService:
                 continue
             limit = t.received_at - timedelta(days=window)
             match = next((c for c in by_phone[t.citizen_phone]
-                          if c.id != t.id and c.content_hash != t.content_hash and c.received_at >= limit
-                          and c.content == t.content), None)
+                          if order.get(c.id, -1) < order[t.id] and c.content_hash != t.content_hash
+                          and c.received_at >= limit and c.content == t.content), None)
             if match is not None:
                 out[t.id] = match
         return out
