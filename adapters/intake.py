@@ -11,7 +11,8 @@ import hashlib
 import hmac
 import json
 import time as _time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -63,11 +64,31 @@ async def _read_signed(request: web.Request) -> bytes | web.Response:
     return body
 
 
+M = TypeVar("M")
+
+
 def _json(body: bytes) -> Any | web.Response:
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return error_response(400, "invalid_json", "请求体不是有效的 JSON。")
+
+
+async def _signed_model(request: web.Request, parse: Callable[[Any], M], what: str) -> M | web.Response:
+    """A signed JSON object body validated by ``parse``, or the error answer (401/413/415/400)."""
+    body = await _read_signed(request)
+    if isinstance(body, web.Response):
+        return body
+    data = _json(body)
+    if isinstance(data, web.Response):
+        return data
+    if not isinstance(data, dict):
+        return error_response(400, "invalid", "请求体应为 JSON 对象。")
+    try:
+        return parse(data)
+    except ValidationError as exc:
+        fields = field_errors(exc)
+        return error_response(400, "invalid", what + "、".join(fields), fields)
 
 
 async def _view(ctx: BotContext, s: Any, ticket: Ticket, *, new: bool = False) -> dict[str, Any]:
@@ -95,19 +116,9 @@ async def post_ticket(request: web.Request) -> web.Response:
 
 
 async def _post_ticket(request: web.Request, ctx: BotContext) -> web.Response:
-    body = await _read_signed(request)
-    if isinstance(body, web.Response):
-        return body
-    data = _json(body)
-    if isinstance(data, web.Response):
-        return data
-    if not isinstance(data, dict):
-        return error_response(400, "invalid", "请求体应为 JSON 对象。")
-    try:
-        ticket_in = parse_ticket(data)
-    except ValidationError as exc:
-        fields = field_errors(exc)
-        return error_response(400, "invalid", "工单字段有误：" + "、".join(fields), fields)
+    ticket_in = await _signed_model(request, parse_ticket, "工单字段有误：")
+    if isinstance(ticket_in, web.Response):
+        return ticket_in
     result, view = await _batcher(ctx).register(ticket_in)
     if result.conflict:
         return error_response(409, "conflict", f"工单 {ticket_in.number} 已存在且内容不同。",
@@ -132,17 +143,9 @@ def _dumps(obj: Any) -> str:
 async def post_event(request: web.Request) -> web.Response:
     """``POST /api/v1/tickets/{source}/{number}/events``: urge, reopen, extension_decision, close."""
     ctx = request.app[CTX]
-    body = await _read_signed(request)
-    if isinstance(body, web.Response):
-        return body
-    data = _json(body)
-    if isinstance(data, web.Response):
-        return data
-    try:
-        event = TicketEventIn.model_validate(data)
-    except ValidationError as exc:
-        fields = field_errors(exc)
-        return error_response(400, "invalid", "事件字段有误：" + "、".join(fields), fields)
+    event = await _signed_model(request, TicketEventIn.model_validate, "事件字段有误：")
+    if isinstance(event, web.Response):
+        return event
     source, number = request.match_info["source"], request.match_info["number"]
     async with ctx.sessions.begin() as s:
         ticket = await ctx.service.get(s, source, number)
