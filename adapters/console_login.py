@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
@@ -126,11 +127,15 @@ class Gate:
         self._set_pre(resp, nonce)
         return resp
 
+    def _login_csrf_ok(self, request: web.Request, form: Any) -> bool:
+        """The login forms carry a CSRF token bound to the pre-login cookie's nonce."""
+        nonce = request.cookies.get(auth.PRE_COOKIE, "")
+        return bool(nonce) and auth.csrf_ok(auth.login_csrf(self.secret, nonce), str(form.get("csrf", "")))
+
     async def login(self, request: web.Request) -> web.StreamResponse:
         """Check the login form (or the picker's choice) and open a session."""
         form = await request.post()
-        nonce = request.cookies.get(auth.PRE_COOKIE, "")
-        if not nonce or not auth.csrf_ok(auth.login_csrf(self.secret, nonce), str(form.get("csrf", ""))):
+        if not self._login_csrf_ok(request, form):
             return _error(403, "csrf", "页面已过期，请刷新登录页后重试。")
         person = self.ctx.directory.people.get(str(form.get("person", "")).strip())
         if not self.open_picker:
@@ -163,8 +168,7 @@ class Gate:
     async def link_login(self, request: web.Request) -> web.StreamResponse:
         """Spend a one-time link (recorded in ``used_tokens``) and open a session."""
         form = await request.post()
-        nonce = request.cookies.get(auth.PRE_COOKIE, "")
-        if not nonce or not auth.csrf_ok(auth.login_csrf(self.secret, nonce), str(form.get("csrf", ""))):
+        if not self._login_csrf_ok(request, form):
             return _error(403, "csrf", "页面已过期，请重新打开登录链接。")
         ctx = self.ctx
         try:
