@@ -253,6 +253,7 @@ def read_tickets(
     headers: Mapping[str, str] | None = None,
     default_source: str = "12345",
     timezone: str = "Asia/Shanghai",
+    day_end: time = time(17, 30),
 ) -> Iterator[ImportRow | RowError]:
     """Read tickets from an .xlsx (first sheet) or .csv export, one result per data row.
 
@@ -265,7 +266,8 @@ def read_tickets(
     required column yields one ``RowError`` per such column on the header line, and nothing else.
 
     Times (``received_at``, ``deadline``) become ISO 8601 strings with the offset of
-    ``timezone``; naive ones are taken to be in that zone, date-only ones at 00:00. ``tags``
+    ``timezone``; naive ones are taken to be in that zone, date-only ones at 00:00 — except a
+    date-only 限办时间 (``deadline``), which means the end of that office day (``day_end``). ``tags``
     becomes a list. Integral floats (Excel numbers) become integer strings. ``source`` defaults to
     ``default_source``.
 
@@ -285,7 +287,7 @@ def read_tickets(
         opener = _csv_rows
     else:
         raise ValueError(f"unsupported file type: {path.suffix or path.name!r} (expected .xlsx or .csv)")
-    return _read(path, opener, lookup, default_source=default_source, zone=zone)
+    return _read(path, opener, lookup, default_source=default_source, zone=zone, day_end=day_end)
 
 
 def _build_lookup(headers: Mapping[str, str] | None) -> dict[str, tuple[str, int]]:
@@ -312,6 +314,7 @@ def _read(
     *,
     default_source: str,
     zone: tzinfo,
+    day_end: time = time(17, 30),
 ) -> Iterator[ImportRow | RowError]:
     """Open the file on first use, find the header row, then turn each following row into a result."""
     rows, epoch = opener(path)
@@ -348,7 +351,7 @@ def _read(
             if raw is None or (isinstance(raw, str) and not raw.strip()):
                 continue
             try:
-                target[column.path[-1]] = _convert(key, raw, zone, epoch)
+                target[column.path[-1]] = _convert(key, raw, zone, epoch, day_end)
             except _ParseError as exc:
                 errors.append(RowError(line, key, exc.reason))
         _prune_empty(data)
@@ -392,8 +395,14 @@ class _ParseError(Exception):
         self.reason = reason
 
 
-def _convert(key: str, raw: Any, zone: tzinfo, epoch: datetime | None) -> Any:
+def _convert(key: str, raw: Any, zone: tzinfo, epoch: datetime | None,
+             day_end: time = time(17, 30)) -> Any:
     """The intake value for ``key`` from a non-empty cell value."""
+    if key == "deadline" and _date_only(raw):
+        # A 限办时间 written as a bare date is due at the end of that office day, not at midnight.
+        day = raw.date() if isinstance(raw, datetime) else raw if isinstance(raw, date) else \
+            _parse_datetime(_text(raw)).date()
+        raw = datetime.combine(day, day_end)
     if key in _TIME_KEYS:
         return _to_iso(raw, zone, epoch)
     if key == "tags":
@@ -427,6 +436,20 @@ def _split_tags(text: str) -> list[str]:
         if tag and tag not in tags:
             tags.append(tag)
     return tags
+
+
+def _date_only(raw: Any) -> bool:
+    """A date cell (or a midnight one), or a text that names a day but no time of day."""
+    if isinstance(raw, datetime):
+        # Excel hands date cells over as midnight datetimes; a deadline at 00:00 means that day.
+        return raw.time() == time(0) and raw.tzinfo is None
+    if isinstance(raw, date):
+        return True
+    if not isinstance(raw, str):
+        return False
+    normal = unicodedata.normalize("NFKC", raw).strip()
+    match = _DATETIME.fullmatch(normal) or _COMPACT_DATETIME.fullmatch(normal)
+    return match is not None and not match.group("h")
 
 
 def _to_iso(raw: Any, zone: tzinfo, epoch: datetime | None) -> str:

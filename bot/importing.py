@@ -45,7 +45,7 @@ async def import_file(ctx: BotContext, path: Path) -> ImportSummary:
     summary = ImportSummary()
     cfg = ctx.config
     rows = read_tickets(path, headers=cfg.import_.headers or None, default_source=cfg.import_.source,
-                        timezone=cfg.calendar.timezone)
+                        timezone=cfg.calendar.timezone, day_end=cfg.calendar.office_day_end)
     batch: list[ImportRow] = []
     rejected_lines: set[int] = set()
     for item in rows:

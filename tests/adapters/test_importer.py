@@ -131,7 +131,18 @@ def test_xlsx_string_times_and_date_cells(tmp_path: Path) -> None:
     )
     rows = read_all(path)
     assert [row.data["received_at"] for row in rows] == ["2026-11-23T09:05:00+08:00"] * 2  # type: ignore[union-attr]
-    assert [row.data["deadline"] for row in rows] == ["2026-11-30T00:00:00+08:00"] * 2  # type: ignore[union-attr]
+    # A 限办时间 given as a day is due at the end of that office day (17:30), not at midnight.
+    assert [row.data["deadline"] for row in rows] == ["2026-11-30T17:30:00+08:00"] * 2  # type: ignore[union-attr]
+
+
+def test_deadline_with_a_time_is_kept(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "export.xlsx", [
+        [*HEADER, "限办时间"],
+        ["A1", "2026/11/23 9:05", "内容", "2026-11-30 12:00"],
+        ["A2", "2026/11/23 9:05", "内容", datetime(2026, 11, 30, 16, 0)],
+    ])
+    assert [row.data["deadline"] for row in read_all(path)] == [  # type: ignore[union-attr]
+        "2026-11-30T12:00:00+08:00", "2026-11-30T16:00:00+08:00"]
 
 
 def test_xlsx_only_first_sheet_is_read(tmp_path: Path) -> None:
