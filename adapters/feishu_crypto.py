@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import os
@@ -19,7 +20,9 @@ class FeishuCryptoError(ValueError):
     """A body that cannot be decrypted (bad base64, wrong key, bad padding, not UTF-8)."""
 
 
+@functools.lru_cache(maxsize=32)
 def _key(encrypt_key: str) -> bytes:
+    """The AES key of an Encrypt Key (cached: one per configured bot, derived on every callback)."""
     return hashlib.sha256(encrypt_key.encode()).digest()
 
 
