@@ -110,8 +110,7 @@ async def post_ticket(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     started = _time.perf_counter()
     status = await _post_ticket(request, ctx)
-    ctx.metrics.intake_total.labels(str(status.status)).inc()
-    ctx.metrics.intake_latency.labels(str(status.status)).observe(_time.perf_counter() - started)
+    ctx.metrics.intake_answered(status.status, _time.perf_counter() - started)
     return status
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
@@ -38,6 +40,17 @@ class Metrics:
             ["command", "outcome"], registry=r)
         self.reminders = Counter(
             "hotline_reminders_total", "Reminders queued by kind", ["kind"], registry=r)
+        self._intake: dict[int, tuple[Any, Any]] = {}
+
+    def intake_answered(self, status: int, seconds: float) -> None:
+        """Count one intake answer with its latency; the labelled children are looked up once per
+        status, not on every request."""
+        children = self._intake.get(status)
+        if children is None:
+            label = str(status)
+            children = self._intake[status] = (self.intake_total.labels(label), self.intake_latency.labels(label))
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 DEFAULT_METRICS = Metrics()

@@ -14,7 +14,9 @@ from datetime import datetime, timedelta
 from functools import cache, partial
 from typing import Any
 
-from sqlalchemy import func, insert, inspect, select, tuple_
+from sqlalchemy import bindparam, func, insert, inspect, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,9 +60,35 @@ class _Lookup:
 class RegisterResult:
     """What ``register`` did: created, the identical ticket again, or a conflict."""
 
-    ticket: Ticket
+    ticket: Ticket | TicketRow
     created: bool
     conflict: bool = False
+
+
+class TicketRow:
+    """A row written with Core, not as an ORM object: its column values as attributes.
+
+    :meth:`TicketService.register_many` answers a new ticket that needs nothing but its register
+    audit row as a ``TicketRow`` (and that audit row as one too): the ticket view reads the same
+    attributes as from a :class:`Ticket`, without the ORM's instrumentation and identity map."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+    @classmethod
+    def new(cls, values: dict[str, Any], ticket_id: int) -> TicketRow:
+        """A ticket just inserted with ``values``: the columns not given take their defaults."""
+        row = cls(values)
+        for attr, _, default in _bulk_columns(Ticket):
+            if attr not in values:
+                setattr(row, attr, default() if callable(default) else default)
+        row.id = ticket_id
+        return row
+
+    @property
+    def key(self) -> str:
+        """``source/number``, as :attr:`Ticket.key`."""
+        return f"{self.source}/{self.number}"  # type: ignore[attr-defined]
 
 
 class TicketService:
@@ -180,73 +208,68 @@ class TicketService:
     async def register_many(self, s: AsyncSession, items: Sequence[TicketIn], *,
                             via: str = "import") -> list[RegisterResult]:
         """Register a batch in the caller's transaction with a fixed number of statements, not a
-        few per ticket: one SELECT finds the tickets already stored, one looks for earlier 重复件, one
-        INSERT (executemany, in a SAVEPOINT) adds the new ones, one SELECT loads them back, and
-        one INSERT per table adds their audit, SMS and outbox rows. Results are in the order
-        of ``items``; a number repeated inside the batch is a duplicate (or a conflict) of its
-        first row. The tickets returned are attached to ``s``; their new audit and SMS rows are
-        in :func:`session_rows`.
+        few per ticket: one INSERT … ON CONFLICT DO NOTHING … RETURNING adds the new tickets (no
+        ORM objects, no SELECT back), one SELECT loads those that were already stored (only when
+        some were) and one looks for earlier 重复件; one SELECT loads the new tickets that need more
+        than a register audit row (dispatch, SMS, 重复件) as ORM objects, and one INSERT per table
+        adds the audit, SMS and outbox rows. Results are in the order of ``items``; a number
+        repeated inside the batch is a duplicate (or a conflict) of its first row. A new ticket
+        comes back as a :class:`TicketRow` or, when it needed more, as a :class:`Ticket` attached
+        to ``s``; their new audit and SMS rows are in :func:`session_rows`.
 
-        When another writer registers one of them meanwhile, the INSERT fails on the unique
-        constraint and the batch falls back to :meth:`register`, one SAVEPOINT per ticket.
+        Idempotency comes from the unique constraint on (source, number), not from a read before
+        the write: a ticket another writer registered meanwhile is skipped by the INSERT and
+        answered from the store like one stored before.
         """
         results: list[RegisterResult | None] = [None] * len(items)
-        keys = list({(d.source, d.number): None for d in items})
-        stored: dict[tuple[str, str], Ticket] = {}
-        if keys:
-            rows = await s.execute(select(Ticket).where(tuple_(Ticket.source, Ticket.number).in_(keys)))
-            stored = {(t.source, t.number): t for t in rows.scalars()}
         already_pending = {id(o) for o in s.new}
-        fresh: dict[tuple[str, str], tuple[int, TicketIn, dict[str, Any]]] = {}
+        firsts: dict[tuple[str, str], tuple[int, TicketIn, str]] = {}
         repeats: list[tuple[int, tuple[str, str], str]] = []  # a number already earlier in the batch
         for i, data in enumerate(items):
             key, digest = (data.source, data.number), data.content_hash()
-            found = stored.get(key)
-            if found is not None:
-                results[i] = RegisterResult(found, created=False, conflict=found.content_hash != digest)
-            elif key in fresh:
+            if key in firsts:
                 repeats.append((i, key, digest))
             else:
-                fresh[key] = (i, data, self._ticket_values(data, digest))
-        if fresh:
-            twins = await self._stored_twins(s, [v for _, _, v in fresh.values()])
-            try:
-                async with s.begin_nested():
-                    # Core executemany: the ORM flush would INSERT ... RETURNING a row at a time on SQLite.
-                    await s.execute(insert(Ticket.__table__), [v for _, _, v in fresh.values()])
-            except IntegrityError:
-                for i, data, _ in fresh.values():
-                    results[i] = await self.register(s, data, via=via)
-            else:
-                q = select(Ticket).where(tuple_(Ticket.source, Ticket.number).in_(list(fresh)))
-                created = {(t.source, t.number): t for t in (await s.execute(q)).scalars()}
-                earlier = self._earlier_duplicates([created[key] for key in fresh], twins)
-                for key, (i, data, _) in fresh.items():
-                    ticket = created[key]
-                    await self._after_register(s, ticket, data, via, earlier=earlier.get(ticket.id))
-                    results[i] = RegisterResult(ticket, created=True)
-                await _insert_pending(s, skip=already_pending)
+                firsts[key] = (i, data, digest)
+        if firsts:
+            values = {key: self._ticket_values(data, digest) for key, (_, data, digest) in firsts.items()}
+            returned = await s.execute(_insert_new(s.sync_session.get_bind().dialect.name), list(values.values()))
+            ids = {(source, number): ticket_id for ticket_id, source, number in returned.all()}
+            missing = [key for key in firsts if key not in ids]
+            if missing:
+                q = select(Ticket).where(tuple_(Ticket.source, Ticket.number).in_(missing))
+                for found in (await s.execute(q)).scalars():
+                    i, _, digest = firsts[(found.source, found.number)]
+                    results[i] = RegisterResult(found, created=False, conflict=found.content_hash != digest)
+            fresh = {key: (firsts[key][0], firsts[key][1], values[key]) for key in firsts if key in ids}
+            if fresh:
+                rows = {key: TicketRow.new(v, ids[key]) for key, (_, _, v) in fresh.items()}
+                twins = await self._stored_twins(s, [v for _, _, v in fresh.values()], set(ids.values()))
+                earlier = self._earlier_duplicates(list(rows.values()), twins)
+                await self._after_register_many(s, fresh, rows, earlier, via, already_pending)
+                for key, (i, _, _) in fresh.items():
+                    results[i] = RegisterResult(rows[key], created=True)
         for i, key, digest in repeats:
-            first = results[fresh[key][0]]
+            first = results[firsts[key][0]]
             assert first is not None
             results[i] = RegisterResult(first.ticket, created=False, conflict=first.ticket.content_hash != digest)
         return [r for r in results if r is not None]
 
-    async def _stored_twins(self, s: AsyncSession, new: Sequence[dict[str, Any]]) -> list[Ticket]:
-        """Stored tickets that may be earlier 重复件 of the ``new`` ticket values (asked before they
-        are inserted, so the batch itself does not come back): same phone, the very same words,
-        within the window. A frequent caller's other tickets are not loaded."""
+    async def _stored_twins(self, s: AsyncSession, new: Sequence[dict[str, Any]],
+                            new_ids: set[int]) -> list[TicketRow]:
+        """Stored tickets that may be earlier 重复件 of the ``new`` ticket values (the batch itself,
+        ``new_ids``, left out): same phone, the very same words, within the window. A frequent
+        caller's other tickets are not loaded."""
         window = self.config.procedure.duplicate_window_days
         with_phone = [v for v in new if v["citizen_phone"]]
         if not with_phone or window == 0:
             return []
         since = min(v["received_at"] for v in with_phone) - timedelta(days=window)
-        q = select(Ticket).where(Ticket.citizen_phone.in_({v["citizen_phone"] for v in with_phone}),
-                                 Ticket.received_at >= since,
-                                 Ticket.content.in_({v["content"] for v in with_phone}))
-        return list((await s.execute(q)).scalars())
+        found = await s.execute(_TWINS, {"phones": list({v["citizen_phone"] for v in with_phone}), "since": since,
+                                         "contents": list({v["content"] for v in with_phone})})
+        return [TicketRow(dict(row)) for row in found.mappings() if row["id"] not in new_ids]
 
-    def _earlier_duplicates(self, tickets: Sequence[Ticket], stored: Sequence[Ticket]) -> dict[int, Ticket]:
+    def _earlier_duplicates(self, tickets: Sequence[Any], stored: Sequence[Any]) -> dict[int, Any]:
         """:meth:`_earlier_open_duplicate` for new ``tickets`` (in registration order) at once:
         ticket id → the earlier one. As when they are registered one by one, each sees the
         ``stored`` candidates and the new tickets registered before it, not those after it."""
@@ -254,24 +277,67 @@ class TicketService:
         if window == 0:
             return {}
         order = {t.id: i for i, t in enumerate(tickets)}
-        by_phone: dict[str, list[Ticket]] = {}
-        for c in sorted([*stored, *tickets], key=lambda c: (c.received_at, c.id)):
+        same: dict[tuple[str, str], list[Any]] = {}  # (phone, content) → candidates
+        for c in [*stored, *tickets]:
             if c.citizen_phone:
-                by_phone.setdefault(c.citizen_phone, []).append(c)
+                same.setdefault((c.citizen_phone, c.content), []).append(c)
         out: dict[int, Ticket] = {}
         for t in tickets:
-            if not t.citizen_phone or len(by_phone[t.citizen_phone]) < 2:
+            if not t.citizen_phone:
+                continue
+            group = same[(t.citizen_phone, t.content)]
+            if len(group) < 2:
                 continue
             limit = t.received_at - timedelta(days=window)
-            match = next((c for c in by_phone[t.citizen_phone]
+            match = next((c for c in sorted(group, key=lambda c: (c.received_at, c.id))
                           if order.get(c.id, -1) < order[t.id] and c.content_hash != t.content_hash
-                          and c.received_at >= limit and c.content == t.content), None)
+                          and c.received_at >= limit), None)
             if match is not None:
                 out[t.id] = match
         return out
 
+    async def _after_register_many(self, s: AsyncSession,
+                                   fresh: dict[tuple[str, str], tuple[int, TicketIn, dict[str, Any]]],
+                                   rows: dict[tuple[str, str], TicketRow], earlier: dict[int, Any],
+                                   via: str, already_pending: set[int]) -> None:
+        """:meth:`_after_register` for the batch just inserted, with one INSERT per table.
+
+        A ticket that only needs its register audit row (no 重复件, no unit, no receipt SMS) stays a
+        plain :class:`TicketRow`; the others are loaded as ORM tickets (one SELECT) and go through
+        :meth:`_after_register`, which dispatches them or queues their SMS. ``rows`` is updated
+        with those ORM tickets. Audit rows are written in registration order."""
+        plain: set[tuple[str, str]] = set()
+        for key, row in rows.items():
+            data = fresh[key][1]
+            if (row.id not in earlier and data.unit is None and self._route(row) is None  # type: ignore[arg-type]
+                    and not (row.citizen_phone and self.policy(row).receipt_sms)):  # type: ignore[arg-type]
+                plain.add(key)
+        loaded: dict[int, Ticket] = {}
+        if len(plain) < len(rows):
+            q = select(Ticket).where(Ticket.id.in_([r.id for k, r in rows.items() if k not in plain]))
+            loaded = {t.id: t for t in (await s.execute(q)).scalars()}
+        by_table: dict[type, list[dict[str, Any]]] = {}
+        audit_rows = s.info.setdefault(AUDIT_ROWS, [])
+        actor = "热线系统" if via == "api" else "导入"
+        now = self.clock.now()
+        for key, (_, data, _) in fresh.items():
+            row = rows[key]
+            if key in plain:
+                values = dict(ticket_id=row.id, at=now, actor=actor, actor_id=None, action="register",
+                              text=None, state_before=None, state_after=str(State.REGISTERED), outcome="ok",
+                              detail={"via": via, "rule": row.rule})
+                by_table.setdefault(AuditEvent, []).append(values)
+                audit_rows.append(TicketRow(values))
+            else:
+                ticket = loaded[row.id]
+                await self._after_register(s, ticket, data, via, earlier=earlier.get(row.id))
+                _take_pending(s, already_pending, by_table)
+                rows[key] = ticket  # type: ignore[assignment]
+        for model, values_list in by_table.items():
+            await s.execute(insert(model.__table__), values_list)  # type: ignore[attr-defined]
+
     async def _after_register(self, s: AsyncSession, ticket: Ticket, data: TicketIn, via: str,
-                              *, earlier: Ticket | type[_Lookup] | None = None) -> None:
+                              *, earlier: Ticket | TicketRow | type[_Lookup] | None = None) -> None:
         if ticket.id is None:
             await s.flush()
         self.audit(s, ticket, None, "register", None, None, State.REGISTERED,
@@ -765,8 +831,9 @@ class TicketService:
         return {state: n for state, n in rows.all()}
 
 
-async def _insert_pending(s: AsyncSession, *, skip: set[int]) -> None:
-    """INSERT the audit, SMS and outbox rows pending in ``s`` with one executemany per table.
+def _take_pending(s: AsyncSession, skip: set[int], by_table: dict[type, list[dict[str, Any]]]) -> None:
+    """Move the audit, SMS and outbox rows pending in ``s`` into ``by_table`` (column values per
+    model, in the order they were added), for one executemany INSERT per table.
 
     The ORM flush wants each new row's id back and, on SQLite, fetches it one INSERT at a time;
     nobody needs these ids, so they are written without. The objects leave the session as
@@ -775,7 +842,6 @@ async def _insert_pending(s: AsyncSession, *, skip: set[int]) -> None:
     """
     pending = sorted((o for o in s.new if type(o) in _BULK and id(o) not in skip),
                      key=lambda o: inspect(o).insert_order)
-    by_table: dict[type, list[dict[str, Any]]] = {}
     for obj in pending:
         s.expunge(obj)
         state = obj.__dict__
@@ -785,11 +851,28 @@ async def _insert_pending(s: AsyncSession, *, skip: set[int]) -> None:
                 setattr(obj, attr, default() if callable(default) else default)
             values[column] = state[attr]
         by_table.setdefault(type(obj), []).append(values)
-    for model, rows in by_table.items():
-        await s.execute(insert(model.__table__), rows)  # type: ignore[attr-defined]
 
 
 _BULK = (AuditEvent, SmsMessage, OutboxMessage)
+
+
+@cache
+def _insert_new(dialect: str) -> Any:
+    """INSERT of new tickets that skips a (source, number) already stored and returns the id of
+    each row it added with its key (the rows come back in any order)."""
+    table = Ticket.__table__
+    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (insert_(table).on_conflict_do_nothing(index_elements=["source", "number"])
+            .returning(table.c.id, table.c.source, table.c.number))
+
+
+_TWIN_COLUMNS = ("id", "source", "number", "citizen_phone", "content", "content_hash", "received_at")
+_TWINS = select(Ticket.__table__.c[*_TWIN_COLUMNS]).where(
+    Ticket.citizen_phone.in_(bindparam("phones", expanding=True)),
+    Ticket.received_at >= bindparam("since"),
+    Ticket.content.in_(bindparam("contents", expanding=True)))
+"""Candidate earlier 重复件: same phone, the very same words, received since a moment (plain
+rows, not ORM objects: only ``id`` and ``key`` of the one found are used)."""
 
 
 @cache
