@@ -10,6 +10,7 @@ Pure code: no I/O, no clock; the time of receipt is an argument.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -73,6 +74,7 @@ class Duration:
         return f"{self.n}{self.kind}"
 
 
+@functools.lru_cache(maxsize=256)
 def parse_duration(text: str) -> Duration:
     """Parse ``"7wd"``, ``"3d"``, ``"24h"`` or ``"same-day@16:00"`` (case and outer spaces ignored).
 
