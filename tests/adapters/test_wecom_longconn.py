@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
@@ -77,15 +76,6 @@ def fake() -> FakeWeCom:
     return FakeWeCom()
 
 
-@pytest.fixture
-async def server(aiohttp_server: Any, fake: FakeWeCom) -> TestServer:
-    return await aiohttp_server(fake.app)
-
-
-@pytest.fixture
-async def http() -> Any:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 def _cfg(server: TestServer, **kw: Any) -> WeComBotConfig:

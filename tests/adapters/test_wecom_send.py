@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from pydantic import ValidationError
@@ -33,15 +32,6 @@ def fake(clock: FrozenClock) -> FakeWeCom:
     return FakeWeCom(clock=clock, robot_rate=(20, 60.0))
 
 
-@pytest.fixture
-async def server(aiohttp_server: Any, fake: FakeWeCom) -> TestServer:
-    return await aiohttp_server(fake.app)
-
-
-@pytest.fixture
-async def http() -> Any:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 def _adapter(server: TestServer, clock: FrozenClock, **kw: Any) -> WeComAdapter:
