@@ -234,7 +234,8 @@ class TicketService:
                 firsts[key] = (i, data, digest)
         if firsts:
             values = {key: self._ticket_values(data, digest) for key, (_, data, digest) in firsts.items()}
-            returned = await s.execute(_insert_new(s.sync_session.get_bind().dialect.name), list(values.values()))
+            conn = await s.connection()  # plain rows: Core, without the ORM's per-statement work
+            returned = await conn.execute(_insert_new(conn.dialect.name), list(values.values()))
             ids = {(source, number): ticket_id for ticket_id, source, number in returned.all()}
             missing = [key for key in firsts if key not in ids]
             if missing:
@@ -266,7 +267,7 @@ class TicketService:
         if not with_phone or window == 0:
             return []
         since = min(v["received_at"] for v in with_phone) - timedelta(days=window)
-        found = await s.execute(_TWINS, {"phones": list({v["citizen_phone"] for v in with_phone}), "since": since,
+        found = await (await s.connection()).execute(_TWINS, {"phones": list({v["citizen_phone"] for v in with_phone}), "since": since,
                                          "digests": list({v["content_digest"] for v in with_phone})})
         return [TicketRow(dict(row)) for row in found.mappings() if row["id"] not in new_ids]
 
@@ -334,8 +335,9 @@ class TicketService:
                 await self._after_register(s, ticket, data, via, earlier=earlier.get(row.id))
                 _take_pending(s, already_pending, by_table)
                 rows[key] = ticket  # type: ignore[assignment]
+        conn = await s.connection()
         for model, values_list in by_table.items():
-            await s.execute(insert(model.__table__), values_list)  # type: ignore[attr-defined]
+            await conn.execute(insert(model.__table__), values_list)  # type: ignore[attr-defined]
 
     async def _after_register(self, s: AsyncSession, ticket: Ticket, data: TicketIn, via: str,
                               *, earlier: Ticket | TicketRow | type[_Lookup] | None = None) -> None:

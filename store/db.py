@@ -9,6 +9,8 @@ from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
+from store import sqlite_driver
+
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An async engine; SQLite gets WAL, a busy timeout and foreign keys."""
@@ -25,7 +27,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             kwargs.update(poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0, pool_timeout=30)
     else:
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
-    engine = create_async_engine(url, **kwargs)
+    if u.drivername == "sqlite+aiosqlite":  # the same driver, one thread round trip a statement
+        u = u.set(drivername=f"sqlite+{sqlite_driver.DRIVER}")
+    engine = create_async_engine(u, **kwargs)
     if u.get_backend_name() == "sqlite":
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -6,7 +6,11 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import inspect, select
+from sqlalchemy.dialects.sqlite import DATETIME
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite as sqlite_dialect
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from bot.app import prepare_store
@@ -20,6 +24,7 @@ from store.models import (
     Person,
     Ticket,
     Unit,
+    UtcDateTime,
 )
 from tests.conftest import local, ticket_body
 
@@ -93,6 +98,18 @@ async def test_aware_utc_round_trip(make_bot) -> None:
         later = list((await s.execute(select(Ticket.number).where(
             Ticket.received_at > datetime(2026, 11, 23, 1, 30, tzinfo=UTC)))).scalars())
     assert first == "RT-2" and later == ["RT-1"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.timezones()))
+def test_sqlite_datetime_text_is_the_dialect_format(value: datetime) -> None:
+    """The fast SQLite bind of ``UtcDateTime`` writes exactly what SQLAlchemy's DATETIME would
+    for the UTC instant, so stored rows compare and sort as before."""
+    dialect = sqlite_dialect()
+    ours = UtcDateTime().dialect_impl(dialect).bind_processor(dialect)
+    generic = DATETIME().bind_processor(dialect)
+    assert ours(value) == generic(value.astimezone(UTC).replace(tzinfo=None))
+    assert ours(None) is None
 
 
 async def test_naive_datetime_is_refused(make_bot) -> None:
