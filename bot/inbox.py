@@ -4,20 +4,20 @@ processed after; a crash in between loses nothing (unprocessed rows are replayed
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
 import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import BotContext
 from bot.messages import IncomingMessage
 from bot.tasks import cancel_and_wait
+from store.bulk import insert_rows
 from store.models import InboxEvent
 
 log = logging.getLogger("hotline.inbox")
@@ -45,7 +45,6 @@ class Inbox:
         # SQLite write lock (whose busy handler sleeps up to 100 ms at a time).
         self._write_turn = asyncio.Lock()
         self._sqlite: bool | None = None
-        self._binders: list[tuple[str, Callable[[Any], Any] | None]] | None = None
 
     async def __call__(self, message: IncomingMessage) -> bool:
         """Commit the event; True if new, False for a platform retry (still acknowledge it).
@@ -75,41 +74,26 @@ class Inbox:
                             done.set_exception(exc)
 
     async def _insert(self, rows: list[dict[str, Any]]) -> list[int]:
-        """Insert ``rows`` in one transaction (one multi-row INSERT); their ids, in order."""
+        """Insert ``rows`` atomically with one multi-row INSERT; their ids, in order.
+
+        On SQLite the INSERT runs without BEGIN/COMMIT around it: a single statement commits
+        itself (the driver is in autocommit mode, see ``store.db``), which spares two round trips
+        to the SQLite thread on the acknowledgement path. A duplicate (platform, event_id) fails
+        the statement, and with it the whole batch, as IntegrityError.
+        """
         if self._sqlite is None:
             self._sqlite = self.ctx.engine.dialect.name == "sqlite"
+        table = InboxEvent.__table__
+        returning = ("id", "platform", "event_id")
         if self._sqlite:
-            return await self._insert_sqlite(rows)
-        stmt = insert(InboxEvent).returning(InboxEvent.id, sort_by_parameter_order=True)
-        async with self.ctx.sessions.begin() as s:
-            return list((await s.execute(stmt, rows)).scalars())
-
-    async def _insert_sqlite(self, rows: list[dict[str, Any]]) -> list[int]:
-        """The SQLite ack path: one INSERT … RETURNING and one COMMIT, one worker-thread hop each.
-
-        SQLAlchemy's cursor adapter costs four hops to aiosqlite's thread per statement (cursor,
-        execute, fetch, close) plus ORM bookkeeping; this writes the same row values, bound by the
-        columns' own types. SQLite runs a single-statement multi-row INSERT atomically.
-        """
-        if self._binders is None:
-            dialect = self.ctx.engine.dialect
-            self._binders = [(name, InboxEvent.__table__.c[name].type._cached_bind_processor(dialect))
-                             for name in _INSERT_COLUMNS]
-        params: list[Any] = []
-        for row in rows:
-            for name, bind in self._binders:
-                params.append(bind(row[name]) if bind is not None else row[name])
-        sql = _insert_sql(len(rows))
-        async with self.ctx.engine.connect() as conn:
-            driver = (await conn.get_raw_connection()).driver_connection
-            try:
-                returned = await driver.execute_fetchall(sql, params)
-                await driver.commit()
-            except BaseException as exc:
-                await driver.rollback()
-                if isinstance(exc, sqlite3.IntegrityError):  # a duplicate (platform, event_id)
-                    raise IntegrityError(sql, None, exc) from exc
-                raise
+            async with self.ctx.engine.connect() as conn:
+                try:
+                    returned = await insert_rows(conn, table, rows, returning=returning)
+                except sqlite3.IntegrityError as exc:
+                    raise IntegrityError("INSERT INTO inbox", None, exc) from exc
+        else:
+            async with self.ctx.engine.begin() as conn:
+                returned = await insert_rows(conn, table, rows, returning=returning)
         # RETURNING's row order is unspecified: match ids by the event's unique key.
         by_key = {(platform, event_id): row_id for row_id, platform, event_id in returned}
         return [by_key[row["platform"], row["event_id"]] for row in rows]
@@ -204,15 +188,6 @@ class Inbox:
 
 
 _MAX_BATCH = 1000
-_INSERT_COLUMNS = ("platform", "event_id", "payload", "received_at", "attempts")
-
-
-@functools.lru_cache(maxsize=64)
-def _insert_sql(n: int) -> str:
-    """``INSERT INTO inbox (…) VALUES (?, …), … RETURNING id, platform, event_id``, ``n`` rows."""
-    one = "(" + ", ".join("?" * len(_INSERT_COLUMNS)) + ")"
-    return (f"INSERT INTO {InboxEvent.__tablename__} ({', '.join(_INSERT_COLUMNS)}) "
-            f"VALUES {', '.join([one] * n)} RETURNING id, platform, event_id")
 
 
 def _fallback_id(message: IncomingMessage) -> str:

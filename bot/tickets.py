@@ -14,9 +14,7 @@ from datetime import datetime, timedelta
 from functools import cache, partial
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, inspect, select, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, func, inspect, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,6 +39,7 @@ from bot.lifecycle import (
 from bot.messages import Action, Destination, OutgoingMessage
 from bot.outbox import Outbox, Target
 from bot.sms_quiet import quiet_until
+from store.bulk import insert_rows
 from store.models import AuditEvent, OutboxMessage, ReviewRequest, SmsMessage, Ticket, content_digest
 
 RESULT_CATEGORIES = ("实际解决", "解释说明", "参考备案", "不属实", "诉求过高", "其他")
@@ -234,9 +233,10 @@ class TicketService:
                 firsts[key] = (i, data, digest)
         if firsts:
             values = {key: self._ticket_values(data, digest) for key, (_, data, digest) in firsts.items()}
-            conn = await s.connection()  # plain rows: Core, without the ORM's per-statement work
-            returned = await conn.execute(_insert_new(conn.dialect.name), list(values.values()))
-            ids = {(source, number): ticket_id for ticket_id, source, number in returned.all()}
+            returned = await insert_rows(await s.connection(), Ticket.__table__, list(values.values()),
+                                         returning=("id", "source", "number"),
+                                         skip_conflicts_on=("source", "number"))
+            ids = {(source, number): ticket_id for ticket_id, source, number in returned}
             missing = [key for key in firsts if key not in ids]
             if missing:
                 q = select(Ticket).where(tuple_(Ticket.source, Ticket.number).in_(missing))
@@ -337,7 +337,7 @@ class TicketService:
                 rows[key] = ticket  # type: ignore[assignment]
         conn = await s.connection()
         for model, values_list in by_table.items():
-            await conn.execute(insert(model.__table__), values_list)  # type: ignore[attr-defined]
+            await insert_rows(conn, model.__table__, values_list)  # type: ignore[attr-defined]
 
     async def _after_register(self, s: AsyncSession, ticket: Ticket, data: TicketIn, via: str,
                               *, earlier: Ticket | TicketRow | type[_Lookup] | None = None) -> None:
@@ -858,16 +858,6 @@ def _take_pending(s: AsyncSession, skip: set[int], by_table: dict[type, list[dic
 
 
 _BULK = (AuditEvent, SmsMessage, OutboxMessage)
-
-
-@cache
-def _insert_new(dialect: str) -> Any:
-    """INSERT of new tickets that skips a (source, number) already stored and returns the id of
-    each row it added with its key (the rows come back in any order)."""
-    table = Ticket.__table__
-    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
-    return (insert_(table).on_conflict_do_nothing(index_elements=["source", "number"])
-            .returning(table.c.id, table.c.source, table.c.number))
 
 
 _TWIN_COLUMNS = ("id", "source", "number", "citizen_phone", "content", "content_hash", "received_at")
