@@ -88,6 +88,7 @@ class WorkCalendar:
             listed = ", ".join(sorted(d.isoformat() for d in both))
             raise ValueError(f"dates listed both as extra holiday and extra working day: {listed}")
         self._cache: dict[date, bool] = {}
+        self._added: dict[tuple[date, int], date] = {}
         self._warned_years: set[int] = set()
 
     def __repr__(self) -> str:
@@ -157,9 +158,16 @@ class WorkCalendar:
         """The ``n``-th working day after ``d``; ``d`` itself is not counted (``n >= 1``)."""
         if n < 1:
             raise ValueError(f"add_workdays needs n >= 1, got {n}")
-        for _ in range(n):
-            d = self.next_workday(d)
-        return d
+        key = (_check_date(d), n)
+        found = self._added.get(key)
+        if found is None:  # every ticket of a day asks the same questions: answer each once
+            found = d
+            for _ in range(n):
+                found = self.next_workday(found)
+            if len(self._added) >= 20_000:
+                self._added.clear()
+            self._added[key] = found
+        return found
 
     def subtract_workdays(self, d: date, n: int) -> date:
         """The ``n``-th working day before ``d``; ``d`` itself is not counted (``n >= 1``)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import sys
@@ -30,6 +31,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     config = _load(args.config)
     app = create_app(config)
+    app.on_startup.append(_freeze_startup_objects)
     host = args.host or config.server.host
     port = args.port if args.port is not None else config.server.port
     print(f"Hotline Bot on http://{host}:{port}/  (console: http://{host}:{port}/console)", flush=True)
@@ -37,6 +39,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     web.run_app(app, host=host, port=port, print=None, shutdown_timeout=10, loop=_event_loop(),
                 access_log=logging.getLogger("aiohttp.access") if args.verbose else None)
     return 0
+
+
+async def _freeze_startup_objects(_app: object) -> None:
+    """Move everything built at start (modules, models, config, compiled statements) out of the
+    garbage collector's sight: a full collection walked all of it, a ~0.1 s pause in the middle
+    of the intake's traffic, for objects that live as long as the process anyway."""
+    gc.collect()
+    gc.freeze()
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:

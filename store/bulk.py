@@ -88,6 +88,7 @@ def _python_defaults(table: Table, given: frozenset[str]) -> list[tuple[str, Cal
     return out
 
 
+@cache
 def _binders(table: Table, columns: tuple[str, ...], dialect: Any) -> list[tuple[str, Binder]]:
     return [(name, table.c[name].type._cached_bind_processor(dialect)) for name in columns]
 
