@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import time as _time
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 import orjson
@@ -93,11 +94,8 @@ async def _signed_model(request: web.Request, parse: Callable[[Any], M], what: s
         return error_response(400, "invalid", what + "、".join(fields), fields)
 
 
-async def _view(ctx: BotContext, s: Any, ticket: Ticket, *, new: bool = False) -> dict[str, Any]:
-    """The ticket view; for a ticket this session created, its rows come from the session."""
-    if new:  # a new ticket has no citizen replies yet
-        events, sms = session_rows(s, ticket)
-        return ticket_view(ticket, events, ctx.calendar, ctx.directory, sms, [])
+async def _view(ctx: BotContext, s: Any, ticket: Ticket) -> dict[str, Any]:
+    """The view of a stored ticket, read from the store."""
     events = list((await s.execute(select(AuditEvent).where(AuditEvent.ticket_id == ticket.id)
                                    .order_by(AuditEvent.id))).scalars())
     sms = list((await s.execute(select(SmsMessage).where(SmsMessage.ticket_id == ticket.id)
@@ -130,8 +128,12 @@ async def _post_ticket(request: web.Request, ctx: BotContext) -> web.Response:
 def _batcher(ctx: BotContext) -> IntakeBatcher:
     batcher = ctx.extras.get("intake_batcher")
     if batcher is None:
-        async def view(s: Any, ticket: Ticket, new: bool) -> dict[str, Any]:
-            return await _view(ctx, s, ticket, new=new)
+        async def view(s: Any, ticket: Any, new: bool) -> Callable[[], dict[str, Any]]:
+            if new:  # its rows are the session's (no query), and it has no citizen replies yet
+                events, sms = session_rows(s, ticket)
+                return partial(ticket_view, ticket, events, ctx.calendar, ctx.directory, sms, [])
+            stored = await _view(ctx, s, ticket)
+            return lambda: stored
 
         batcher = ctx.extras["intake_batcher"] = IntakeBatcher(ctx, view)
     return batcher

@@ -6,6 +6,10 @@ transaction runs wait for the next one, which registers all of them with
 :meth:`TicketService.register_many` (a handful of statements per batch). Every caller still gets
 its answer only after its ticket is committed; a batch that fails is retried one ticket at a time,
 so one bad ticket never fails the others.
+
+The transaction is the serial part, so what needs no store happens outside it, in each request's
+own task: the ticket's digest and deadlines before (:meth:`TicketService.prepare`), its view after
+(the ``view`` callback answers a thunk, called once the batch is committed).
 """
 
 from __future__ import annotations
@@ -19,11 +23,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import BotContext
 from bot.intake import TicketIn
-from bot.tickets import RegisterResult
+from bot.tickets import PreparedTicket, RegisterResult, TicketRow
 from store.models import Ticket
 
 log = logging.getLogger("hotline.intake")
-ViewBuilder = Callable[[AsyncSession, Ticket, bool], Awaitable[dict[str, Any]]]
+View = Callable[[], dict[str, Any]]
+ViewBuilder = Callable[[AsyncSession, Ticket | TicketRow, bool], Awaitable[View]]
+"""(session, ticket, created) → a thunk building the ticket's view after the commit; it may read
+the store now (a ticket stored before), not later."""
+Pending = tuple[RegisterResult, View]
 Outcome = tuple[RegisterResult, dict[str, Any]]
 
 
@@ -34,16 +42,18 @@ class IntakeBatcher:
         self.ctx = ctx
         self.view = view
         self.max_batch = max_batch
-        self._pending: list[tuple[TicketIn, asyncio.Future[Outcome]]] = []
+        self._pending: list[tuple[PreparedTicket, asyncio.Future[Pending]]] = []
         self._writer: asyncio.Task[None] | None = None
 
     async def register(self, data: TicketIn) -> Outcome:
         """The registration result and the ticket view, once the ticket is committed."""
-        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._pending.append((data, future))
+        prepared = self.ctx.service.prepare(data)
+        future: asyncio.Future[Pending] = asyncio.get_running_loop().create_future()
+        self._pending.append((prepared, future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write(), name="intake-batch")
-        return await future
+        result, view = await future
+        return result, view()
 
     async def _write(self) -> None:
         while self._pending:
@@ -67,7 +77,7 @@ class IntakeBatcher:
                 if not future.done():  # the request may have been cancelled meanwhile
                     future.set_result(outcome)
 
-    async def _commit(self, items: list[TicketIn]) -> list[Outcome]:
+    async def _commit(self, items: list[PreparedTicket]) -> list[Pending]:
         async with self.ctx.sessions.begin() as s:
             results = await self.ctx.service.register_many(s, items, via="api")
             return [(r, await self.view(s, r.ticket, r.created)) for r in results]

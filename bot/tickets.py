@@ -64,6 +64,15 @@ class RegisterResult:
     conflict: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedTicket:
+    """A ticket body with its digest and new-ticket column values computed (see ``prepare``)."""
+
+    data: TicketIn
+    digest: str
+    values: dict[str, Any]
+
+
 class TicketRow:
     """A row written with Core, not as an ORM object: its column values as attributes.
 
@@ -205,7 +214,14 @@ class TicketService:
             first_contact_due=result.first_contact_due, progress=result.progress,
             max_extensions=result.max_extensions, round=1, created_at=now, updated_at=now)
 
-    async def register_many(self, s: AsyncSession, items: Sequence[TicketIn], *,
+    def prepare(self, data: TicketIn) -> PreparedTicket:
+        """The part of registering that needs no store (digest, deadlines, column values): the
+        intake does it before its batch's transaction, so the transaction holds SQLite's single
+        write lock for the statements only."""
+        digest = data.content_hash()
+        return PreparedTicket(data, digest, self._ticket_values(data, digest))
+
+    async def register_many(self, s: AsyncSession, items: Sequence[TicketIn | PreparedTicket], *,
                             via: str = "import") -> list[RegisterResult]:
         """Register a batch in the caller's transaction with a fixed number of statements, not a
         few per ticket: one INSERT … ON CONFLICT DO NOTHING … RETURNING adds the new tickets (no
@@ -225,14 +241,15 @@ class TicketService:
         already_pending = {id(o) for o in s.new}
         firsts: dict[tuple[str, str], tuple[int, TicketIn, str]] = {}
         repeats: list[tuple[int, tuple[str, str], str]] = []  # a number already earlier in the batch
-        for i, data in enumerate(items):
-            key, digest = (data.source, data.number), data.content_hash()
+        prepared = [item if isinstance(item, PreparedTicket) else self.prepare(item) for item in items]
+        for i, p in enumerate(prepared):
+            key = (p.data.source, p.data.number)
             if key in firsts:
-                repeats.append((i, key, digest))
+                repeats.append((i, key, p.digest))
             else:
-                firsts[key] = (i, data, digest)
+                firsts[key] = (i, p.data, p.digest)
         if firsts:
-            values = {key: self._ticket_values(data, digest) for key, (_, data, digest) in firsts.items()}
+            values = {key: prepared[i].values for key, (i, _, _) in firsts.items()}
             returned = await insert_rows(await s.connection(), Ticket.__table__, list(values.values()),
                                          returning=("id", "source", "number"),
                                          skip_conflicts_on=("source", "number"))
