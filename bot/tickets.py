@@ -40,7 +40,7 @@ from bot.messages import Action, Destination, OutgoingMessage
 from bot.outbox import Outbox, Target
 from bot.sms_quiet import quiet_until
 from store.bulk import insert_rows
-from store.models import AuditEvent, OutboxMessage, ReviewRequest, SmsMessage, Ticket, content_digest
+from store.models import AuditEvent, OutboxMessage, ReviewRequest, SmsMessage, Ticket, twin_key
 
 RESULT_CATEGORIES = ("实际解决", "解释说明", "参考备案", "不属实", "诉求过高", "其他")
 _CONTACT_WAYS = re.compile(r"电话|致电|联系|沟通|上门|面谈|走访|约谈|短信|当面|书面")
@@ -202,8 +202,8 @@ class TicketService:
         citizen = data.citizen
         return dict(
             source=data.source, number=data.number, content_hash=digest,
-            received_at=data.received_at, content=data.content, content_digest=content_digest(data.content),
-            kind=data.kind,
+            received_at=data.received_at, content=data.content,
+            twin_key=twin_key(citizen.phone if citizen else None, data.content), kind=data.kind,
             category=data.category, channel=data.channel, tags=list(dict.fromkeys(data.tags)),
             title=data.title, address=data.address,
             citizen_name=citizen.name if citizen else None,
@@ -284,8 +284,8 @@ class TicketService:
         if not with_phone or window == 0:
             return []
         since = min(v["received_at"] for v in with_phone) - timedelta(days=window)
-        found = await (await s.connection()).execute(_TWINS, {"phones": list({v["citizen_phone"] for v in with_phone}), "since": since,
-                                         "digests": list({v["content_digest"] for v in with_phone})})
+        found = await (await s.connection()).execute(_TWINS, {"keys": list({v["twin_key"] for v in with_phone}),
+                                                              "since": since})
         return [TicketRow(dict(row)) for row in found.mappings() if row["id"] not in new_ids]
 
     def _earlier_duplicates(self, tickets: Sequence[Any], stored: Sequence[Any]) -> dict[int, Any]:
@@ -391,7 +391,7 @@ class TicketService:
         since = ticket.received_at - timedelta(days=window)
         q = (select(Ticket).where(Ticket.citizen_phone == ticket.citizen_phone, Ticket.id != ticket.id,
                                   Ticket.content_hash != ticket.content_hash,
-                                  Ticket.content_digest == content_digest(ticket.content),
+                                  Ticket.twin_key == twin_key(ticket.citizen_phone, ticket.content),
                                   Ticket.received_at >= since, Ticket.content == ticket.content)
              .order_by(Ticket.received_at).limit(1))
         return (await s.execute(q)).scalar_one_or_none()
@@ -879,10 +879,9 @@ _BULK = (AuditEvent, SmsMessage, OutboxMessage)
 
 _TWIN_COLUMNS = ("id", "source", "number", "citizen_phone", "content", "content_hash", "received_at")
 _TWINS = select(Ticket.__table__.c[*_TWIN_COLUMNS]).where(
-    Ticket.citizen_phone.in_(bindparam("phones", expanding=True)),
-    Ticket.content_digest.in_(bindparam("digests", expanding=True)),
+    Ticket.twin_key.in_(bindparam("keys", expanding=True)),
     Ticket.received_at >= bindparam("since"))
-"""Candidate earlier 重复件: same phone, the same digest of the words, received since a moment,
+"""Candidate earlier 重复件: the same key (phone and words), received since a moment,
 found through ``ix_ticket_twins`` (plain rows, not ORM objects: only ``id`` and ``key`` of the
 one found are used). The words themselves are compared by the caller."""
 

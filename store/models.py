@@ -64,14 +64,18 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def content_digest(content: str) -> str:
-    """A short digest of a ticket's words: 重复件 are looked up by phone and this, through an
-    index, instead of comparing the text of every ticket a frequent caller ever sent."""
-    return hashlib.sha256(content.encode()).hexdigest()[:32]
+def twin_key(phone: str | None, content: str) -> str | None:
+    """The key 重复件 share, same phone and the very same words, as one short digest: earlier
+    duplicates are found through one index on it instead of comparing the text of every ticket a
+    frequent caller sent (and a batch of many callers is one IN list, not phones × words)."""
+    if not phone:
+        return None
+    return hashlib.sha256(f"{phone}\x1f{content}".encode()).hexdigest()[:32]
 
 
-def _content_digest_default(context: Any) -> str:
-    return content_digest(context.get_current_parameters()["content"])
+def _twin_key_default(context: Any) -> str | None:
+    params = context.get_current_parameters()
+    return twin_key(params.get("citizen_phone"), params["content"])
 
 
 class Base(AsyncAttrs, DeclarativeBase):
@@ -116,8 +120,8 @@ class Ticket(Base):
         UniqueConstraint("source", "number", name="uq_ticket_source_number"),
         Index("ix_ticket_state_deadline", "state", "deadline"),
         Index("ix_ticket_unit_state", "unit_code", "state"),
-        # earlier 重复件 and a citizen's tickets (revision 0003; replaces the phone-only index)
-        Index("ix_ticket_twins", "citizen_phone", "content_digest", "received_at"),
+        # earlier 重复件 (revision 0003; replaces the phone-only index, which nothing else used)
+        Index("ix_ticket_twins", "twin_key", "received_at"),
         # covering indexes of the scheduler's scans (revision 0002)
         Index("ix_ticket_scan_due", "state", "unit_code", "internal_due", "deadline", "round"),
         Index("ix_ticket_scan_contact", "state", "first_contact_at", "first_contact_due", "round", "unit_code"),
@@ -131,7 +135,7 @@ class Ticket(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime]
     content: Mapped[str] = mapped_column(Text)
-    content_digest: Mapped[str | None] = mapped_column(String(32), default=_content_digest_default)
+    twin_key: Mapped[str | None] = mapped_column(String(32), default=_twin_key_default)
     kind: Mapped[str | None] = mapped_column(String(32))
     category: Mapped[str | None] = mapped_column(String(32))
     channel: Mapped[str | None] = mapped_column(String(32))

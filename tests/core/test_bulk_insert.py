@@ -10,7 +10,7 @@ from sqlalchemy import insert, select, text
 from store.bulk import insert_rows
 from store.db import create_engine
 from store.migrate import upgrade
-from store.models import Ticket, content_digest
+from store.models import Ticket, twin_key
 
 
 def _row(number: str, **extra: Any) -> dict[str, Any]:
@@ -33,7 +33,7 @@ async def test_rows_match_sqlalchemys_insert_and_conflicts_are_skipped(store_url
         async with engine.connect() as conn:
             raw = {r["number"]: dict(r) for r in (await conn.execute(text("SELECT * FROM tickets"))).mappings()}
             typed = (await conn.execute(select(Ticket.tags, Ticket.received_at, Ticket.state, Ticket.round,
-                                               Ticket.urge_count, Ticket.content_digest)
+                                               Ticket.urge_count, Ticket.twin_key)
                                         .where(Ticket.number == "FAST-1"))).one()
         assert len(raw) == 3
         ours, theirs = raw["FAST-1"], raw["SA-1"]
@@ -42,7 +42,7 @@ async def test_rows_match_sqlalchemys_insert_and_conflicts_are_skipped(store_url
                {k: v for k, v in theirs.items() if k not in different}
         # the client-side defaults were applied: plain values, callables and context-sensitive ones
         assert typed.tags == ["涉稳", "重复件"] and typed.state == "registered" and typed.round == 1
-        assert typed.urge_count == 0 and typed.content_digest == content_digest("路灯不亮，夜里看不清路")
+        assert typed.urge_count == 0 and typed.twin_key == twin_key("13800000000", "路灯不亮，夜里看不清路")
         assert typed.received_at == datetime(2026, 11, 23, 1, 30, 15, 120000, tzinfo=UTC)
     finally:
         await engine.dispose()

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from store.db import create_engine
 from store.migrate import alembic_config, upgrade
-from store.models import Base, Ticket, content_digest
+from store.models import Base, Ticket, twin_key
 
 
 def _to(store_url: str, revision: str):  # type: ignore[no-untyped-def]
@@ -40,7 +40,7 @@ async def test_migrated_schema_matches_the_models(store_url: str) -> None:
         await engine.dispose()
 
 
-async def test_0003_gives_stored_tickets_their_content_digest(store_url: str) -> None:
+async def test_0003_gives_stored_tickets_their_twin_key(store_url: str) -> None:
     engine = create_engine(store_url)
     now = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
     words = ["路灯不亮", "噪音扰民，夜里施工", "井盖缺失"]
@@ -48,9 +48,10 @@ async def test_0003_gives_stored_tickets_their_content_digest(store_url: str) ->
         async with engine.begin() as conn:
             await conn.run_sync(_to(store_url, "0002"))
             table = Ticket.__table__
-            columns = {c.name for c in table.columns} - {"content_digest", "id"}
+            columns = {c.name for c in table.columns} - {"twin_key", "id"}
             rows = [{"source": "12345", "number": f"N{i}", "content_hash": f"h{i}", "received_at": now,
-                     "content": text, "tags": [], "state": "registered", "citizen_phone": "13800000000",
+                     "content": text, "tags": [], "state": "registered",
+                     "citizen_phone": None if i == 2 else "13800000000",
                      "max_extensions": 1, "round": 1, "extensions_granted": 0, "urge_count": 0,
                      "created_at": now, "updated_at": now} for i, text in enumerate(words)]
             assert set(rows[0]) <= columns
@@ -58,8 +59,8 @@ async def test_0003_gives_stored_tickets_their_content_digest(store_url: str) ->
             await conn.execute(insert(before), rows)
         await upgrade(engine)
         async with engine.connect() as conn:
-            stored = (await conn.execute(select(Ticket.content, Ticket.content_digest).order_by(Ticket.id))).all()
-        assert [(c, d) for c, d in stored] == [(w, content_digest(w)) for w in words]
-        assert len({d for _, d in stored}) == len(words)
+            stored = (await conn.execute(select(Ticket.content, Ticket.twin_key).order_by(Ticket.id))).all()
+        assert [k for _, k in stored] == [twin_key("13800000000", words[0]), twin_key("13800000000", words[1]), None]
+        assert stored[0][1] != stored[1][1] and stored[0][1] is not None
     finally:
         await engine.dispose()
