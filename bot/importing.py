@@ -12,10 +12,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from adapters.importer import ImportRow, RowError, read_tickets
+from adapters.importer import ImportRow, RowError
 from bot.app import build_context, prepare_store
 from bot.config import Config
 from bot.context import BotContext
+from bot.import_reader import read_chunks
 from bot.intake import FIELD_NAMES, TicketIn, field_errors, parse_ticket
 
 BATCH = 500
@@ -40,25 +41,25 @@ class ImportSummary:
         return "\n".join(lines)
 
 
-async def import_file(ctx: BotContext, path: Path) -> ImportSummary:
-    """Import ``path`` into the store of ``ctx`` (already prepared)."""
+async def import_file(ctx: BotContext, path: Path, *, in_child: bool | None = None) -> ImportSummary:
+    """Import ``path`` into the store of ``ctx`` (already prepared). A large file is read by a
+    child process while this one registers (``in_child`` forces or forbids it)."""
     summary = ImportSummary()
     cfg = ctx.config
-    rows = read_tickets(path, headers=cfg.import_.headers or None, default_source=cfg.import_.source,
-                        timezone=cfg.calendar.timezone, day_end=cfg.calendar.office_day_end)
-    batch: list[ImportRow] = []
     rejected_lines: set[int] = set()
-    for item in rows:
-        if isinstance(item, RowError):
-            summary.problems.append(item)
-            rejected_lines.add(item.line)
-            continue
-        batch.append(item)
-        if len(batch) >= BATCH:
-            await _register_batch(ctx, batch, summary, rejected_lines)
-            batch = []
-    if batch:
-        await _register_batch(ctx, batch, summary, rejected_lines)
+    chunks = read_chunks(path, in_child=in_child, headers=cfg.import_.headers or None,
+                         default_source=cfg.import_.source, timezone=cfg.calendar.timezone,
+                         day_end=cfg.calendar.office_day_end)
+    async for chunk in chunks:
+        batch: list[ImportRow] = []
+        for item in chunk:
+            if isinstance(item, RowError):
+                summary.problems.append(item)
+                rejected_lines.add(item.line)
+            else:
+                batch.append(item)
+        for start in range(0, len(batch), BATCH):
+            await _register_batch(ctx, batch[start:start + BATCH], summary, rejected_lines)
     summary.rejected = len(rejected_lines)
     return summary
 

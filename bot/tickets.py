@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import cache, partial
 from typing import Any
 
-from sqlalchemy import bindparam, func, inspect, select, tuple_
+from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -255,8 +255,11 @@ class TicketService:
                                          skip_conflicts_on=("source", "number"))
             ids = {(source, number): ticket_id for ticket_id, source, number in returned}
             missing = [key for key in firsts if key not in ids]
-            if missing:
-                q = select(Ticket).where(tuple_(Ticket.source, Ticket.number).in_(missing))
+            by_source: dict[str, list[str]] = {}
+            for source, number in missing:  # per source, so the unique index answers (a row-value
+                by_source.setdefault(source, []).append(number)  # IN list scans the table on SQLite)
+            for source, numbers in by_source.items():
+                q = select(Ticket).where(Ticket.source == source, Ticket.number.in_(numbers))
                 for found in (await s.execute(q)).scalars():
                     i, _, digest = firsts[(found.source, found.number)]
                     results[i] = RegisterResult(found, created=False, conflict=found.content_hash != digest)
