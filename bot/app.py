@@ -21,7 +21,8 @@ from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.presets import build_rulebook
 from bot.tickets import TicketService
-from store.db import create_engine, ping, session_factory
+from store.checkpoint import WalCheckpointer
+from store.db import create_engine, ping, session_factory, sqlite_file
 from store.migrate import current_revision, head_revision, is_empty, upgrade
 from store.mirror import mirror_directory
 from store.models import OutboxMessage, Ticket
@@ -82,7 +83,13 @@ async def prepare_store(ctx: BotContext, *, migrate: bool = True) -> None:
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     ctx = app[CTX]
     await prepare_store(ctx, migrate=app.get(MIGRATE_KEY, True))
+    database = sqlite_file(ctx.engine)
+    checkpointer = WalCheckpointer(database) if database else None
+    if checkpointer is not None:
+        checkpointer.start()
     yield
+    if checkpointer is not None:
+        await checkpointer.stop()
     await ctx.engine.dispose()
 
 

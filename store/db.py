@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from store import sqlite_driver
+from store.checkpoint import SAFETY_NET_PAGES
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -37,6 +38,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             if u.database and u.database != ":memory:":
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA wal_autocheckpoint={SAFETY_NET_PAGES}")  # see store.checkpoint
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
@@ -50,6 +52,14 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         def _sqlite_begin(conn: Any) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
     return engine
+
+
+def sqlite_file(engine: AsyncEngine) -> str | None:
+    """The database file of a SQLite store, or None (PostgreSQL, in-memory SQLite)."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return url.database
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
