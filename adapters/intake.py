@@ -24,7 +24,7 @@ from bot.errors import error_response
 from bot.intake import TicketEventIn, field_errors, parse_ticket
 from bot.intake_batch import IntakeBatcher
 from bot.lifecycle import OPEN_STATES, LifecycleError, State
-from bot.tickets import session_rows
+from bot.ticket_rows import session_rows
 from bot.views import ticket_view
 from store.models import AuditEvent, SmsMessage, SmsReplyRecord, Ticket
 

@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import BotContext
 from bot.intake import TicketIn
-from bot.tickets import PreparedTicket, RegisterResult, TicketRow
+from bot.registration import PreparedTicket, RegisterResult
+from bot.ticket_rows import TicketRow
 from store.models import Ticket
 
 log = logging.getLogger("hotline.intake")

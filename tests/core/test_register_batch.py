@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import event, select
 
 from bot.intake import TicketIn, parse_ticket
-from bot.tickets import session_rows
+from bot.ticket_rows import session_rows
 from store.models import AuditEvent, OutboxMessage, Ticket
 from tests.conftest import Bot, ticket_body
 

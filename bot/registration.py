@@ -1,0 +1,338 @@
+"""Registering tickets: one at a time (``register``) or a batch with a fixed number of statements
+(``register_many``), idempotent on (source, number), with 重复件 detection and dispatch by the
+routing rules. A mixin of :class:`bot.tickets.TicketService`, whose audit, SMS and dispatch
+operations it uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.deadlines import TicketFacts
+from bot.intake import TicketIn
+from bot.lifecycle import State
+from bot.messages import OutgoingMessage
+from bot.outbox import Target
+from bot.ticket_rows import AUDIT_ROWS, TicketRow, take_pending
+from store.bulk import insert_rows
+from store.models import AuditEvent, Ticket, twin_key
+
+if TYPE_CHECKING:
+    from bot.calendar import WorkCalendar
+    from bot.clock import Clock
+    from bot.config import Config
+    from bot.deadlines import RuleBook
+    from bot.directory import Directory
+    from bot.outbox import Outbox
+
+SYSTEM = "系统"
+
+
+class _Lookup:
+    """Marker: ``_after_register`` queries the earlier 重复件 itself."""
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterResult:
+    """What ``register`` did: created, the identical ticket again, or a conflict."""
+
+    ticket: Ticket | TicketRow
+    created: bool
+    conflict: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedTicket:
+    """A ticket body with its digest and new-ticket column values computed (see ``prepare``)."""
+
+    data: TicketIn
+    digest: str
+    values: dict[str, Any]
+
+
+class Registration:
+    """Ticket registration; mixed into :class:`bot.tickets.TicketService`, which provides the
+    operations it calls on a new ticket (``audit``, ``queue_sms``, ``dispatch``, ``policy``,
+    ``get``) and the attributes below."""
+
+    config: Config
+    directory: Directory
+    rulebook: RuleBook
+    calendar: WorkCalendar
+    clock: Clock
+    outbox: Outbox
+
+    async def register(self, s: AsyncSession, data: TicketIn, *, via: str = "api",
+                       savepoint: bool = True) -> RegisterResult:
+        """Create the ticket once; the same ticket again is a no-op; different content conflicts.
+
+        Idempotency comes from the unique constraint on (source, number), not from a read before
+        the write: the INSERT is tried and a conflict is caught. With ``savepoint`` (several
+        tickets in one transaction, as the import does) it is tried in a SAVEPOINT and a duplicate
+        comes back as ``created=False``. Without it (one ticket per transaction, the intake API)
+        a duplicate raises ``IntegrityError`` out of the transaction, and the caller answers with
+        :meth:`existing` in a new one; that saves a SAVEPOINT round trip per ticket.
+        """
+        digest = data.content_hash()
+        ticket = self._new_ticket(data, digest)
+        if savepoint:
+            try:
+                async with s.begin_nested():
+                    s.add(ticket)
+            except IntegrityError:
+                found = await self.existing(s, data)
+                if found is None:
+                    raise
+                return found
+        else:
+            s.add(ticket)
+            await s.flush()
+        await self._after_register(s, ticket, data, via, earlier=_Lookup)
+        return RegisterResult(ticket, created=True)
+
+    async def existing(self, s: AsyncSession, data: TicketIn) -> RegisterResult | None:
+        """The stored ticket of ``data`` as a not-created result (a conflict when it differs), or None."""
+        found = await self.get(s, data.source, data.number)
+        if found is None:
+            return None
+        return RegisterResult(found, created=False, conflict=found.content_hash != data.content_hash())
+
+    def _new_ticket(self, data: TicketIn, digest: str) -> Ticket:
+        return Ticket(**self._ticket_values(data, digest))
+
+    def _ticket_values(self, data: TicketIn, digest: str) -> dict[str, Any]:
+        """The column values of a new ticket (the same keys for every ticket)."""
+        now = self.clock.now()
+        facts = TicketFacts(source=data.source, kind=data.kind, category=data.category,
+                            channel=data.channel, tags=frozenset(data.tags))
+        result = self.rulebook.compute(self.calendar, data.received_at, facts, data.deadline)
+        citizen = data.citizen
+        return dict(
+            source=data.source, number=data.number, content_hash=digest,
+            received_at=data.received_at, content=data.content,
+            twin_key=twin_key(citizen.phone if citizen else None, data.content), kind=data.kind,
+            category=data.category, channel=data.channel, tags=list(dict.fromkeys(data.tags)),
+            title=data.title, address=data.address,
+            citizen_name=citizen.name if citizen else None,
+            citizen_phone=citizen.phone if citizen else None,
+            citizen_address=citizen.address if citizen else None,
+            state=State.REGISTERED, rule=result.rule, hotline_deadline=data.deadline,
+            deadline=result.deadline, internal_due=result.internal_due,
+            first_contact_due=result.first_contact_due, progress=result.progress,
+            max_extensions=result.max_extensions, round=1, created_at=now, updated_at=now)
+
+    def prepare(self, data: TicketIn) -> PreparedTicket:
+        """The part of registering that needs no store (digest, deadlines, column values): the
+        intake does it before its batch's transaction, so the transaction holds SQLite's single
+        write lock for the statements only."""
+        digest = data.content_hash()
+        return PreparedTicket(data, digest, self._ticket_values(data, digest))
+
+    async def register_many(self, s: AsyncSession, items: Sequence[TicketIn | PreparedTicket], *,
+                            via: str = "import") -> list[RegisterResult]:
+        """Register a batch in the caller's transaction with a fixed number of statements, not a
+        few per ticket: one INSERT … ON CONFLICT DO NOTHING … RETURNING adds the new tickets (no
+        ORM objects, no SELECT back), one SELECT loads those that were already stored (only when
+        some were) and one looks for earlier 重复件; one SELECT loads the new tickets that need more
+        than a register audit row (dispatch, SMS, 重复件) as ORM objects, and one INSERT per table
+        adds the audit, SMS and outbox rows. Results are in the order of ``items``; a number
+        repeated inside the batch is a duplicate (or a conflict) of its first row. A new ticket
+        comes back as a :class:`TicketRow` or, when it needed more, as a :class:`Ticket` attached
+        to ``s``; their new audit and SMS rows are in :func:`session_rows`.
+
+        Idempotency comes from the unique constraint on (source, number), not from a read before
+        the write: a ticket another writer registered meanwhile is skipped by the INSERT and
+        answered from the store like one stored before.
+        """
+        results: list[RegisterResult | None] = [None] * len(items)
+        already_pending = {id(o) for o in s.new}
+        firsts: dict[tuple[str, str], tuple[int, TicketIn, str]] = {}
+        repeats: list[tuple[int, tuple[str, str], str]] = []  # a number already earlier in the batch
+        prepared = [item if isinstance(item, PreparedTicket) else self.prepare(item) for item in items]
+        for i, p in enumerate(prepared):
+            key = (p.data.source, p.data.number)
+            if key in firsts:
+                repeats.append((i, key, p.digest))
+            else:
+                firsts[key] = (i, p.data, p.digest)
+        if firsts:
+            values = {key: prepared[i].values for key, (i, _, _) in firsts.items()}
+            returned = await insert_rows(await s.connection(), Ticket.__table__, list(values.values()),
+                                         returning=("id", "source", "number"),
+                                         skip_conflicts_on=("source", "number"))
+            ids = {(source, number): ticket_id for ticket_id, source, number in returned}
+            missing = [key for key in firsts if key not in ids]
+            by_source: dict[str, list[str]] = {}
+            for source, number in missing:  # per source, so the unique index answers (a row-value
+                by_source.setdefault(source, []).append(number)  # IN list scans the table on SQLite)
+            for source, numbers in by_source.items():
+                q = select(Ticket).where(Ticket.source == source, Ticket.number.in_(numbers))
+                for found in (await s.execute(q)).scalars():
+                    i, _, digest = firsts[(found.source, found.number)]
+                    results[i] = RegisterResult(found, created=False, conflict=found.content_hash != digest)
+            fresh = {key: (firsts[key][0], firsts[key][1], values[key]) for key in firsts if key in ids}
+            if fresh:
+                rows = {key: TicketRow.new(v, ids[key]) for key, (_, _, v) in fresh.items()}
+                twins = await self._stored_twins(s, [v for _, _, v in fresh.values()], set(ids.values()))
+                earlier = self._earlier_duplicates(list(rows.values()), twins)
+                await self._after_register_many(s, fresh, rows, earlier, via, already_pending)
+                for key, (i, _, _) in fresh.items():
+                    results[i] = RegisterResult(rows[key], created=True)
+        for i, key, digest in repeats:
+            first = results[firsts[key][0]]
+            assert first is not None
+            results[i] = RegisterResult(first.ticket, created=False, conflict=first.ticket.content_hash != digest)
+        return [r for r in results if r is not None]
+
+    async def _stored_twins(self, s: AsyncSession, new: Sequence[dict[str, Any]],
+                            new_ids: set[int]) -> list[TicketRow]:
+        """Stored tickets that may be earlier 重复件 of the ``new`` ticket values (the batch itself,
+        ``new_ids``, left out): same phone, the very same words, within the window. A frequent
+        caller's other tickets are not loaded."""
+        window = self.config.procedure.duplicate_window_days
+        with_phone = [v for v in new if v["citizen_phone"]]
+        if not with_phone or window == 0:
+            return []
+        since = min(v["received_at"] for v in with_phone) - timedelta(days=window)
+        found = await (await s.connection()).execute(_TWINS, {"keys": list({v["twin_key"] for v in with_phone}),
+                                                              "since": since})
+        return [TicketRow(dict(row)) for row in found.mappings() if row["id"] not in new_ids]
+
+    def _earlier_duplicates(self, tickets: Sequence[Any], stored: Sequence[Any]) -> dict[int, Any]:
+        """:meth:`_earlier_open_duplicate` for new ``tickets`` (in registration order) at once:
+        ticket id → the earlier one. As when they are registered one by one, each sees the
+        ``stored`` candidates and the new tickets registered before it, not those after it."""
+        window = self.config.procedure.duplicate_window_days
+        if window == 0:
+            return {}
+        order = {t.id: i for i, t in enumerate(tickets)}
+        same: dict[tuple[str, str], list[Any]] = {}  # (phone, content) → candidates
+        for c in [*stored, *tickets]:
+            if c.citizen_phone:
+                same.setdefault((c.citizen_phone, c.content), []).append(c)
+        out: dict[int, Ticket] = {}
+        for t in tickets:
+            if not t.citizen_phone:
+                continue
+            group = same[(t.citizen_phone, t.content)]
+            if len(group) < 2:
+                continue
+            limit = t.received_at - timedelta(days=window)
+            match = next((c for c in sorted(group, key=lambda c: (c.received_at, c.id))
+                          if order.get(c.id, -1) < order[t.id] and c.content_hash != t.content_hash
+                          and c.received_at >= limit), None)
+            if match is not None:
+                out[t.id] = match
+        return out
+
+    async def _after_register_many(self, s: AsyncSession,
+                                   fresh: dict[tuple[str, str], tuple[int, TicketIn, dict[str, Any]]],
+                                   rows: dict[tuple[str, str], TicketRow], earlier: dict[int, Any],
+                                   via: str, already_pending: set[int]) -> None:
+        """:meth:`_after_register` for the batch just inserted, with one INSERT per table.
+
+        A ticket that only needs its register audit row (no 重复件, no unit, no receipt SMS) stays a
+        plain :class:`TicketRow`; the others are loaded as ORM tickets (one SELECT) and go through
+        :meth:`_after_register`, which dispatches them or queues their SMS. ``rows`` is updated
+        with those ORM tickets. Audit rows are written in registration order."""
+        plain: set[tuple[str, str]] = set()
+        for key, row in rows.items():
+            data = fresh[key][1]
+            if (row.id not in earlier and data.unit is None and self._route(row) is None  # type: ignore[arg-type]
+                    and not (row.citizen_phone and self.policy(row).receipt_sms)):  # type: ignore[arg-type]
+                plain.add(key)
+        loaded: dict[int, Ticket] = {}
+        if len(plain) < len(rows):
+            q = select(Ticket).where(Ticket.id.in_([r.id for k, r in rows.items() if k not in plain]))
+            loaded = {t.id: t for t in (await s.execute(q)).scalars()}
+        by_table: dict[type, list[dict[str, Any]]] = {}
+        audit_rows = s.info.setdefault(AUDIT_ROWS, [])
+        actor = "热线系统" if via == "api" else "导入"
+        now = self.clock.now()
+        for key, (_, data, _) in fresh.items():
+            row = rows[key]
+            if key in plain:
+                values = dict(ticket_id=row.id, at=now, actor=actor, actor_id=None, action="register",
+                              text=None, state_before=None, state_after=str(State.REGISTERED), outcome="ok",
+                              detail={"via": via, "rule": row.rule})
+                by_table.setdefault(AuditEvent, []).append(values)
+                audit_rows.append(TicketRow(values))
+            else:
+                ticket = loaded[row.id]
+                await self._after_register(s, ticket, data, via, earlier=earlier.get(row.id))
+                take_pending(s, already_pending, by_table)
+                rows[key] = ticket  # type: ignore[assignment]
+        conn = await s.connection()
+        for model, values_list in by_table.items():
+            await insert_rows(conn, model.__table__, values_list)  # type: ignore[attr-defined]
+
+    async def _after_register(self, s: AsyncSession, ticket: Ticket, data: TicketIn, via: str,
+                              *, earlier: Ticket | TicketRow | type[_Lookup] | None = None) -> None:
+        if ticket.id is None:
+            await s.flush()
+        self.audit(s, ticket, None, "register", None, None, State.REGISTERED,
+                   {"via": via, "rule": ticket.rule}, actor_name="热线系统" if via == "api" else "导入")
+        if earlier is _Lookup:
+            earlier = await self._earlier_open_duplicate(s, ticket)
+        if earlier is not None:
+            # 利川: repeat tickets from the same citizen are answered as 重复件 pointing at the earlier one.
+            ticket.duplicate_of = earlier.id
+            if "重复件" not in ticket.tags:
+                ticket.tags = [*ticket.tags, "重复件"]
+            self.audit(s, ticket, None, "duplicate", None, ticket.state, ticket.state,
+                       {"of": earlier.key}, actor_name=SYSTEM)
+        policy = self.policy(ticket)
+        if policy.receipt_sms and ticket.citizen_phone:
+            self.queue_sms(s, ticket, "receipt", {"number": ticket.number})
+        unit = data.unit or self._route(ticket)
+        if unit is not None:
+            if unit not in self.directory.units:
+                self.audit(s, ticket, None, "dispatch", None, ticket.state, ticket.state,
+                           {"unit": unit, "error": "unknown unit"}, outcome="refused", actor_name=SYSTEM)
+                self.outbox.add(s, Target.to_office(), OutgoingMessage(
+                    f"工单 {ticket.number} 指定的承办单位「{unit}」不存在，请人工派单。"), ticket_id=ticket.id)
+            else:
+                await self.dispatch(s, ticket, unit, None, None)
+
+    async def _earlier_open_duplicate(self, s: AsyncSession, ticket: Ticket) -> Ticket | None:
+        window = self.config.procedure.duplicate_window_days
+        if not ticket.citizen_phone or window == 0:
+            return None
+        since = ticket.received_at - timedelta(days=window)
+        q = (select(Ticket).where(Ticket.citizen_phone == ticket.citizen_phone, Ticket.id != ticket.id,
+                                  Ticket.content_hash != ticket.content_hash,
+                                  Ticket.twin_key == twin_key(ticket.citizen_phone, ticket.content),
+                                  Ticket.received_at >= since, Ticket.content == ticket.content)
+             .order_by(Ticket.received_at).limit(1))
+        return (await s.execute(q)).scalar_one_or_none()
+
+    def _route(self, ticket: Ticket) -> str | None:
+        for r in self.config.procedure.routing:
+            if r.source and r.source != ticket.source:
+                continue
+            if r.kind and r.kind != ticket.kind:
+                continue
+            if r.category and r.category != ticket.category:
+                continue
+            if r.tags and not set(r.tags) & set(ticket.tags or []):
+                continue
+            if r.keywords and not any(k in ticket.content for k in r.keywords):
+                continue
+            return r.unit
+        return None
+
+
+_TWIN_COLUMNS = ("id", "source", "number", "citizen_phone", "content", "content_hash", "received_at")
+_TWINS = select(Ticket.__table__.c[*_TWIN_COLUMNS]).where(
+    Ticket.twin_key.in_(bindparam("keys", expanding=True)),
+    Ticket.received_at >= bindparam("since"))
+"""Candidate earlier 重复件: the same key (phone and words), received since a moment,
+found through ``ix_ticket_twins`` (plain rows, not ORM objects: only ``id`` and ``key`` of the
+one found are used). The words themselves are compared by the caller."""
