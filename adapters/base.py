@@ -68,8 +68,12 @@ class ChatAdapter(Protocol):
         ...
 
     async def send(self, http: aiohttp.ClientSession, dest: Destination,
-                   message: OutgoingMessage) -> SendResult:
-        """Deliver one message; raise TransientSendError or PermanentSendError on failure."""
+                   message: OutgoingMessage, *, key: str | None = None) -> SendResult:
+        """Deliver one message; raise TransientSendError or PermanentSendError on failure.
+
+        ``key`` is the same for every attempt at one outbox row: a platform that can drop a
+        repeat (Feishu's ``uuid``) gets it, so a retry after a lost answer is not a second
+        message in the group."""
         ...
 
 

@@ -82,7 +82,7 @@ class ConsoleAdapter:
         self.hub.close_all()
 
     async def send(self, http: aiohttp.ClientSession, dest: Destination,
-                   message: OutgoingMessage) -> SendResult:
+                   message: OutgoingMessage, *, key: str | None = None) -> SendResult:
         """Push the message to the browsers that show this chat; the id names it in history."""
         chat = self._dest_chat(dest)
         message_id = "m" + uuid.uuid4().hex[:20]

@@ -219,7 +219,7 @@ class DingTalkAdapter:
         return cfg.api_rate_limit, cfg.api_rate_window
 
     async def send(self, http: aiohttp.ClientSession, dest: Destination,
-                   message: OutgoingMessage) -> SendResult:
+                   message: OutgoingMessage, *, key: str | None = None) -> SendResult:
         """Deliver one message to a group (robot webhook or OpenAPI) or a person (OpenAPI)."""
         api = self._api(dest.bot)
         cfg = api.config

@@ -276,22 +276,22 @@ class FeishuAdapter:
         return api
 
     async def send(self, http: aiohttp.ClientSession, dest: Destination,
-                   message: OutgoingMessage) -> SendResult:
+                   message: OutgoingMessage, *, key: str | None = None) -> SendResult:
         """Deliver ``message``; the id of the last part sent (a card's id), "" from a custom bot."""
         api = self._api(dest.bot)
         try:
             if dest.robot_token:
                 return await self._send_robot(http, api, dest, message)
             if dest.chat_id:
-                return await self._send_app(http, api, "chat_id", dest.chat_id, message)
+                return await self._send_app(http, api, "chat_id", dest.chat_id, message, key)
             if dest.user_id:
-                return await self._send_app(http, api, "open_id", dest.user_id, message)
+                return await self._send_app(http, api, "open_id", dest.user_id, message, key)
         except RenderError as exc:
             raise PermanentSendError(f"消息过长无法发送: {exc}", code="too_long") from exc
         raise PermanentSendError("目的地缺少 chat_id / user_id / robot_token", code="no_target")
 
     async def _send_app(self, http: aiohttp.ClientSession, api: FeishuApi, id_type: str,
-                        receive_id: str, message: OutgoingMessage) -> SendResult:
+                        receive_id: str, message: OutgoingMessage, key: str | None) -> SendResult:
         def fits(msg_type: str, content: dict[str, Any]) -> bool:
             body = dumps(app_message_body(receive_id, msg_type, content)).encode()
             return len(body) <= app_body_limit(msg_type)
@@ -299,8 +299,10 @@ class FeishuAdapter:
         is_card = bool(message.actions) or message.markdown
         first = (CARD_MAX_BODY if is_card else TEXT_MAX_BODY) - 1024
         message_id = ""
-        for msg_type, content in render(message, cards=True, fits=fits, first_limit=first):
-            message_id = await api.send_message(http, id_type, receive_id, msg_type, content)
+        for part, (msg_type, content) in enumerate(render(message, cards=True, fits=fits, first_limit=first)):
+            # Feishu drops a repeat of a uuid for an hour: a retry after a lost answer sends nothing new
+            uuid = f"{key}-{part}" if key else None
+            message_id = await api.send_message(http, id_type, receive_id, msg_type, content, uuid=uuid)
         return SendResult(message_id)
 
     async def _send_robot(self, http: aiohttp.ClientSession, api: FeishuApi, dest: Destination,

@@ -58,9 +58,13 @@ class FeishuApi:
     # -- app API ---------------------------------------------------------------------------
 
     async def send_message(self, http: aiohttp.ClientSession, receive_id_type: str,
-                           receive_id: str, msg_type: str, content: dict[str, Any]) -> str:
-        """POST /im/v1/messages; returns the new message_id."""
+                           receive_id: str, msg_type: str, content: dict[str, Any], *,
+                           uuid: str | None = None) -> str:
+        """POST /im/v1/messages; returns the new message_id (the first one's, for a repeated
+        ``uuid`` within the hour Feishu keeps it)."""
         body = app_message_body(receive_id, msg_type, content)
+        if uuid:
+            body["uuid"] = uuid[:50]
         data = await self.call(http, "POST", MESSAGES_PATH, body,
                                params={"receive_id_type": receive_id_type})
         return str((data.get("data") or {}).get("message_id", ""))

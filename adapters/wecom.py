@@ -167,7 +167,7 @@ class WeComAdapter:
         return cfg
 
     async def send(self, http: aiohttp.ClientSession, dest: Destination,
-                   message: OutgoingMessage) -> SendResult:
+                   message: OutgoingMessage, *, key: str | None = None) -> SendResult:
         """Deliver ``message`` to ``dest`` (see the module docstring for the path chosen)."""
         cfg = self._cfg(dest)
         api = self._apis[dest.bot]

@@ -218,7 +218,7 @@ class Sender:
             if update_id and hasattr(adapter, "update_card"):
                 await adapter.update_card(ctx.http, dest, update_id, message)
                 return str(update_id)
-            result = await adapter.send(ctx.http, dest, message)
+            result = await adapter.send(ctx.http, dest, message, key=delivery_key(row))
             return result.message_id
         if row.channel == "sms":
             deliver = ctx.extras.get("sms_deliver")
@@ -299,3 +299,10 @@ async def sender_ctx(app: web.Application) -> AsyncIterator[None]:
     await sender.start()
     yield
     await sender.stop()
+
+
+def delivery_key(row: OutboxMessage) -> str:
+    """The same for every attempt at ``row``, and unlike any other row's, even another
+    deployment's sharing the platform app (the id and its creation time): the platform's
+    idempotency key where it has one."""
+    return f"hb{row.id}-{int(row.created_at.timestamp() * 1000)}"

@@ -98,6 +98,7 @@ class FeishuFake:
         self._uuids: dict[str, str] = {}
         self._window = _Window()
         self._fail: list[int] = []
+        self._lose = 0
         self._ids = itertools.count(1)
         # long connection
         self.ws_connects = 0
@@ -110,6 +111,11 @@ class FeishuFake:
         self.app = self._build_app()
 
     # -- controls --------------------------------------------------------------------------
+
+    def lose_next_answers(self, n: int) -> None:
+        """Carry out the next ``n`` REST requests, then answer HTTP 502 as if the answer were
+        lost on the way back (the sender cannot tell it from a request that never arrived)."""
+        self._lose += n
 
     def fail_next(self, n: int, status: int = 500) -> None:
         """Answer the next ``n`` REST requests with HTTP ``status`` and a non-JSON body."""
@@ -138,7 +144,11 @@ class FeishuFake:
         self.requests.append((request.method, request.path))
         if self._fail and request.path != "/ws":
             return web.Response(status=self._fail.pop(0), text="upstream error")
-        return await handler(request)
+        response = await handler(request)
+        if self._lose and request.path != "/ws" and "tenant_access_token" not in request.path:
+            self._lose -= 1
+            return web.Response(status=502, text="bad gateway")
+        return response
 
     # -- REST ------------------------------------------------------------------------------
 

@@ -114,3 +114,31 @@ async def test_expired_token_refreshed_once_for_concurrent_senders(make_bot: Any
         assert {r.state for r in await outbox_rows(bot)} == {"sent"}
     finally:
         await shutdown(server, bot)
+
+
+async def test_a_retry_after_a_lost_answer_is_not_a_second_message(make_bot: Any, clock: Any) -> None:
+    """Feishu carried the message out but its answer was lost: the retry carries the same uuid,
+    so the group sees the message once, and the row records Feishu's one message id."""
+    fake = FeishuFake(clock=clock, chat_qps=1000)
+    server = await serve(fake.app)
+    bot = await make_bot(**org("feishu", {
+        "mode": "webhook", "name": BOT_NAME, "app_id": "cli_test", "app_secret": "secret",
+        "verification_token": "vtoken", "api_base": base_url(server),
+        "chat_messages_per_second": 1000}))
+    try:
+        await _queue(bot, ["YLK"], 1)
+        sender = Sender(bot.ctx)
+        await sender.drain()  # fetch the token first, so the lost answer is the message's
+        await _queue(bot, ["SHJZK"], 1)
+        fake.lose_next_answers(1)
+        await sender.drain()
+        [row] = await outbox_rows(bot, dest_key=(await outbox_rows(bot))[-1].dest_key)
+        assert row.state == "pending" and row.attempts == 1  # failed as far as the sender knows
+        clock.advance(minutes=10)  # past the retry backoff
+        await sender.drain()
+        shjzk = [m for m in fake.messages if m["content"]["text"] == "SHJZK 消息 000"]
+        assert len(shjzk) == 1  # carried out twice by the sender, shown once
+        [row] = await outbox_rows(bot, dest_key=row.dest_key)
+        assert row.state == "sent" and row.attempts == 2 and row.provider_message_id == shjzk[0]["message_id"]
+    finally:
+        await shutdown(server, bot)
