@@ -12,6 +12,7 @@ from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
 from adapters import console_auth as auth
+from adapters.console_throttle import LoginThrottle
 from adapters.console_web import e, page, roles_text
 from bot import action_tokens
 from bot.context import BotContext
@@ -46,6 +47,7 @@ class Gate:
         self.secret = ctx.config.effective_secret
         self.open_picker = not ctx.config.platforms.console.require_login
         self.secure = ctx.config.server.public_url.startswith("https://")
+        self.throttle = LoginThrottle(ctx.clock)
 
     # ---- middleware ------------------------------------------------------------------------
 
@@ -93,7 +95,7 @@ class Gate:
         app.router.add_post("/console/login/link", self.link_login)
         app.router.add_post("/console/logout", self.logout)
 
-    async def login_page(self, request: web.Request, *, error: str = "") -> web.Response:
+    async def login_page(self, request: web.Request, *, error: str = "", status: int = 401) -> web.Response:
         """The login form, or the person picker when login is not required."""
         nonce = request.cookies.get(auth.PRE_COOKIE) or secrets.token_urlsafe(12)
         csrf = auth.login_csrf(self.secret, nonce)
@@ -123,7 +125,7 @@ class Gate:
                 '<p class="hint">没有密码？请办公室运行 <code>hotline-bot console-link -c 配置文件 姓名</code>'
                 ' 生成一次性登录链接。</p></main>')
         resp = web.Response(text=page("控制台登录", body), content_type="text/html",
-                            status=401 if error else 200)
+                            status=status if error else 200)
         self._set_pre(resp, nonce)
         return resp
 
@@ -137,12 +139,18 @@ class Gate:
         form = await request.post()
         if not self._login_csrf_ok(request, form):
             return _error(403, "csrf", "页面已过期，请刷新登录页后重试。")
-        person = self.ctx.directory.people.get(str(form.get("person", "")).strip())
+        name = str(form.get("person", "")).strip()
+        person = self.ctx.directory.people.get(name)
         if not self.open_picker:
+            address = request.remote or "-"
+            if self.throttle.blocked(name, address):
+                return await self.login_page(request, error="登录失败次数过多，请 15 分钟后再试。", status=429)
             password = str(form.get("password", ""))
             if person is None or not person.password_hash or not auth.verify_password(
                     password, person.password_hash):
+                self.throttle.failed(name, address)
                 return await self.login_page(request, error="姓名或密码不正确。")
+            self.throttle.succeeded(name)
         elif person is None:
             return _error(400, "unknown_person", "没有这个人员。")
         return self._open_session(person.name, _safe_next(str(form.get("next", ""))))

@@ -70,6 +70,26 @@ async def test_password_login_sets_strict_httponly_cookie(make_bot, make_user) -
     assert user.csrf
 
 
+async def test_password_guessing_is_throttled_per_person(make_bot, make_user, clock) -> None:
+    from adapters.console_throttle import PER_PERSON, WINDOW
+
+    bot = await make_bot(**console_overrides())
+    guesser = make_user(bot)
+    for _ in range(PER_PERSON):
+        r = await guesser.login("张承办", "guess")
+        assert r.status == 401 and "姓名或密码不正确" in await r.text()
+    blocked = await guesser.login("张承办")  # even the right password: no oracle while blocked
+    assert blocked.status == 429 and "登录失败次数过多" in await blocked.text()
+    assert (await guesser.get("/console/api/history?chat=g:ylk")).status == 401
+    other = await make_user(bot).login("李科长")  # another person is not affected
+    assert other.status == 302
+    clock.advance(WINDOW)
+    ok = await guesser.login("张承办")
+    assert ok.status == 302
+    again = await guesser.login("张承办", "guess")  # the success cleared the count
+    assert again.status == 401
+
+
 async def test_one_time_link_works_once(make_bot, make_user) -> None:
     bot = await make_bot(**console_overrides())
     with pytest.raises(KeyError):
