@@ -170,6 +170,27 @@ def cmd_console_link(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_password_hash(args: argparse.Namespace) -> int:
+    """Read a console password (twice on a terminal, once from a pipe) and print its
+    ``password_hash`` for the config: the office never writes a password into the file."""
+    import getpass
+
+    from adapters.console_auth import hash_password
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("密码 / password: ")
+        if getpass.getpass("再输一次 / again: ") != password:
+            print("两次输入的密码不一致 / the passwords differ", file=sys.stderr)
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 8:
+        print("密码至少 8 个字符 / at least 8 characters", file=sys.stderr)
+        return 2
+    print(hash_password(password))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used for ``--help``)."""
     p = argparse.ArgumentParser(prog="hotline-bot", description="12345 热线工单机器人 / Hotline Bot")
@@ -211,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--unit")
     sp.add_argument("--out", default=".")
     sp.set_defaults(func=cmd_report)
+
+    sub.add_parser("password-hash", help="print the password_hash of a console password read from stdin"
+                   ).set_defaults(func=cmd_password_hash)
 
     sp = with_config(sub.add_parser("console-link", help="print a one-time console login link"))
     sp.add_argument("person")

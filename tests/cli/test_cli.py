@@ -226,3 +226,17 @@ def test_db_upgrade_is_idempotent_on_postgresql(capsys: pytest.CaptureFixture[st
     from tests.conftest import _fresh_pg_database
 
     _db_upgrade_twice(capsys, write_config, tmp_path, _fresh_pg_database(request))
+
+
+def test_password_hash_prints_a_hash_the_console_accepts() -> None:
+    from adapters.console_auth import verify_password
+
+    done = subprocess.run([*cli_command(), "password-hash"], input="长城长城1234\n", capture_output=True,
+                          text=True, env=clean_env(), cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    stored = done.stdout.strip()
+    assert stored.startswith("scrypt$") and "长城长城1234" not in stored
+    assert verify_password("长城长城1234", stored) and not verify_password("长城长城123", stored)
+    short = subprocess.run([*cli_command(), "password-hash"], input="short\n", capture_output=True,
+                           text=True, env=clean_env(), cwd=ROOT, timeout=60)
+    assert short.returncode == 2 and short.stdout == "" and "8" in short.stderr
