@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import threading
 from contextlib import suppress
 
 log = logging.getLogger("hotline.store")
@@ -31,13 +32,21 @@ class WalCheckpointer:
         self.interval = interval
         self._conn: sqlite3.Connection | None = None
         self._task: asyncio.Task[None] | None = None
+        # A checkpoint runs on a worker thread, which cancelling the task does not stop: closing
+        # the connection under it would crash the process, so the two take turns.
+        self._lock = threading.Lock()
+        self._closed = False
 
     def checkpoint(self) -> tuple[int, int, int]:
-        """One PASSIVE checkpoint (blocking): (busy, frames in the WAL, frames checkpointed)."""
-        if self._conn is None:
-            self._conn = sqlite3.connect(self.database, timeout=0, check_same_thread=False,
-                                         isolation_level=None)
-        busy, frames, done = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        """One PASSIVE checkpoint (blocking): (busy, frames in the WAL, frames checkpointed);
+        (0, 0, 0) once stopped."""
+        with self._lock:
+            if self._closed:
+                return 0, 0, 0
+            if self._conn is None:
+                self._conn = sqlite3.connect(self.database, timeout=0, check_same_thread=False,
+                                             isolation_level=None)
+            busy, frames, done = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         return int(busy), int(frames), int(done)
 
     def start(self) -> None:
@@ -53,11 +62,16 @@ class WalCheckpointer:
                 log.warning("WAL checkpoint failed: %s", exc)
 
     async def stop(self) -> None:
-        """Stop checkpointing and close the connection."""
+        """Stop checkpointing and close the connection (after a checkpoint still running)."""
         if self._task is not None:
             self._task.cancel()
             with suppress(asyncio.CancelledError):
                 await self._task
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        await asyncio.to_thread(self._close)
+
+    def _close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
