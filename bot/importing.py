@@ -7,6 +7,7 @@ the good ones.
 
 from __future__ import annotations
 
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,16 +51,17 @@ async def import_file(ctx: BotContext, path: Path, *, in_child: bool | None = No
     chunks = read_chunks(path, in_child=in_child, headers=cfg.import_.headers or None,
                          default_source=cfg.import_.source, timezone=cfg.calendar.timezone,
                          day_end=cfg.calendar.office_day_end)
-    async for chunk in chunks:
-        batch: list[ImportRow] = []
-        for item in chunk:
-            if isinstance(item, RowError):
-                summary.problems.append(item)
-                rejected_lines.add(item.line)
-            else:
-                batch.append(item)
-        for start in range(0, len(batch), BATCH):
-            await _register_batch(ctx, batch[start:start + BATCH], summary, rejected_lines)
+    async with aclosing(chunks):  # a failure here stops the reading process at once
+        async for chunk in chunks:
+            batch: list[ImportRow] = []
+            for item in chunk:
+                if isinstance(item, RowError):
+                    summary.problems.append(item)
+                    rejected_lines.add(item.line)
+                else:
+                    batch.append(item)
+            for start in range(0, len(batch), BATCH):
+                await _register_batch(ctx, batch[start:start + BATCH], summary, rejected_lines)
     summary.rejected = len(rejected_lines)
     return summary
 

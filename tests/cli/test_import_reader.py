@@ -45,3 +45,37 @@ async def test_child_raises_what_reading_in_process_raises(tmp_path: Path, name:
     with pytest.raises(Exception) as there:
         await _read(path, in_child=True)
     assert type(there.value) is type(here.value) and str(there.value) == str(here.value)
+
+
+async def test_stopping_early_ends_the_reading_process(tmp_path: Path) -> None:
+    from contextlib import aclosing
+
+    path = tmp_path / "many.csv"
+    lines = ["工单编号,诉求内容,登记时间"] + [f"N{i},路灯坏了{i},2026-11-02 09:00" for i in range(CHUNK * 6)]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    chunks = read_chunks(path, in_child=True, **OPTIONS)
+    async with aclosing(chunks):
+        async for chunk in chunks:
+            assert len(chunk) == CHUNK
+            break  # the writer failed, say
+    assert _reader_children() == []  # closing killed and reaped it
+    assert sum(len(c) for c in await _read(path, in_child=True)) == CHUNK * 6
+
+
+def _reader_children() -> list[int]:
+    """Our child processes running the reader (Linux /proc)."""
+    import os
+
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == os.getpid() and b"bot.import_reader" in cmdline:
+            found.append(int(entry.name))
+    return found
