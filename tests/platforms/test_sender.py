@@ -33,6 +33,12 @@ def _wecom_robot(url: str, *, limit: int, window: float) -> dict[str, Any]:
                chat_extra={"robot_key": "ROBOTKEY"})
 
 
+def _feishu_app(url: str) -> dict[str, Any]:
+    """A Feishu app bot whose groups are reached through the app API, with no practical limit."""
+    return org("feishu", {"mode": "webhook", "name": BOT_NAME, "app_id": "cli_test", "app_secret": "secret",
+                          "verification_token": "vtoken", "api_base": url, "chat_messages_per_second": 1000})
+
+
 async def _queue(bot: Any, units: list[str], n: int) -> None:
     """Queue ``n`` numbered messages for each unit's group, in one transaction."""
     async with bot.ctx.sessions.begin() as s:
@@ -92,10 +98,7 @@ async def test_senders_sharing_a_store_never_send_a_row_twice(make_bot: Any) -> 
 async def test_expired_token_refreshed_once_for_concurrent_senders(make_bot: Any, clock: Any) -> None:
     fake = FeishuFake(clock=clock, chat_qps=1000)
     server = await serve(fake.app)
-    bot = await make_bot(**org("feishu", {
-        "mode": "webhook", "name": BOT_NAME, "app_id": "cli_test", "app_secret": "secret",
-        "verification_token": "vtoken", "api_base": base_url(server),
-        "chat_messages_per_second": 1000}))
+    bot = await make_bot(**_feishu_app(base_url(server)))
     try:
         units = ["BGS", "YLK", "SHJZK"]
         await _queue(bot, units, 1)
@@ -121,10 +124,7 @@ async def test_a_retry_after_a_lost_answer_is_not_a_second_message(make_bot: Any
     so the group sees the message once, and the row records Feishu's one message id."""
     fake = FeishuFake(clock=clock, chat_qps=1000)
     server = await serve(fake.app)
-    bot = await make_bot(**org("feishu", {
-        "mode": "webhook", "name": BOT_NAME, "app_id": "cli_test", "app_secret": "secret",
-        "verification_token": "vtoken", "api_base": base_url(server),
-        "chat_messages_per_second": 1000}))
+    bot = await make_bot(**_feishu_app(base_url(server)))
     try:
         await _queue(bot, ["YLK"], 1)
         sender = Sender(bot.ctx)
