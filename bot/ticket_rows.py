@@ -7,12 +7,13 @@ for the ticket view, and :func:`session_rows` finds what a session added without
 
 from __future__ import annotations
 
-from functools import cache, partial
+from functools import cache
 from typing import Any
 
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.bulk import RowDefault, client_default
 from store.models import AuditEvent, OutboxMessage, SmsMessage, Ticket
 
 AUDIT_ROWS = "hotline_audit_rows"  # Session.info keys: rows this session added (see session_rows)
@@ -35,7 +36,7 @@ class TicketRow:
         row = cls(values)
         for attr, _, default in bulk_columns(Ticket):
             if attr not in values:
-                setattr(row, attr, default() if callable(default) else default)
+                setattr(row, attr, default(values) if default else None)
         row.id = ticket_id
         return row
 
@@ -62,7 +63,7 @@ def take_pending(s: AsyncSession, skip: set[int], by_table: dict[type, list[dict
         values: dict[str, Any] = {}
         for attr, column, default in bulk_columns(type(obj)):
             if attr not in state:  # what the INSERT fills in, set on the object as a flush would
-                setattr(obj, attr, default() if callable(default) else default)
+                setattr(obj, attr, default(state) if default else None)
             values[column] = state[attr]
         by_table.setdefault(type(obj), []).append(values)
 
@@ -71,22 +72,12 @@ _BULK = (AuditEvent, SmsMessage, OutboxMessage)
 
 
 @cache
-def bulk_columns(model: type) -> list[tuple[str, str, Any]]:
+def bulk_columns(model: type) -> list[tuple[str, str, RowDefault | None]]:
     """(attribute, column, default) of every column of ``model`` but its autoincrement key; the
-    default is a value or a function of no arguments."""
-    out: list[tuple[str, str, Any]] = []
-    for prop in inspect(model).column_attrs:
-        column = prop.columns[0]
-        if column.primary_key and column.autoincrement:
-            continue
-        d = column.default
-        default: Any = None
-        if d is not None and d.is_scalar:  # type: ignore[attr-defined]
-            default = d.arg  # type: ignore[attr-defined]
-        elif d is not None and d.is_callable:  # type: ignore[attr-defined]
-            default = partial(d.arg, None)  # type: ignore[attr-defined]
-        out.append((prop.key, column.key, default))
-    return out
+    default (``store.bulk.client_default``) is a function of the row's values, or None."""
+    return [(prop.key, prop.columns[0].key, client_default(prop.columns[0]))
+            for prop in inspect(model).column_attrs
+            if not (prop.columns[0].primary_key and prop.columns[0].autoincrement)]
 
 
 def session_rows(s: AsyncSession, ticket: Ticket) -> tuple[list[AuditEvent], list[SmsMessage]]:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Column, Table, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -73,19 +73,27 @@ class _RowContext:
         return self.current_parameters
 
 
+RowDefault = Callable[[Mapping[str, Any]], Any]
+
+
+def client_default(column: Column[Any]) -> RowDefault | None:
+    """The client-side default SQLAlchemy applies to ``column`` as a function of the row being
+    inserted (plain values, functions of no argument and context-sensitive ones alike), or None."""
+    default = column.default
+    if default is None:
+        return None
+    if default.is_scalar:
+        return lambda _row, value=default.arg: value  # type: ignore[attr-defined, misc]
+    if default.is_callable:
+        return lambda row, fn=default.arg: fn(_RowContext(row))  # type: ignore[attr-defined, misc]
+    return None
+
+
 @cache
-def _python_defaults(table: Table, given: frozenset[str]) -> list[tuple[str, Callable[[Mapping[str, Any]], Any]]]:
+def _python_defaults(table: Table, given: frozenset[str]) -> list[tuple[str, RowDefault]]:
     """The client-side defaults SQLAlchemy would apply to the columns a row leaves out."""
-    out: list[tuple[str, Callable[[Mapping[str, Any]], Any]]] = []
-    for column in table.columns:
-        default = column.default
-        if column.name in given or default is None:
-            continue
-        if default.is_scalar:
-            out.append((column.name, lambda _row, value=default.arg: value))  # type: ignore[attr-defined, misc]
-        elif default.is_callable:
-            out.append((column.name, lambda row, fn=default.arg: fn(_RowContext(row))))  # type: ignore[attr-defined, misc]
-    return out
+    return [(column.name, fn) for column in table.columns
+            if column.name not in given and (fn := client_default(column)) is not None]
 
 
 @cache
