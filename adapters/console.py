@@ -36,7 +36,7 @@ _MENTION = re.compile(r"@(\S+)")
 
 
 class ConsoleAdapter:
-    """The built-in web chat (DESIGN §4 ``[platforms.console]``)."""
+    """The built-in web chat (``[platforms.console]``, see ``docs/configuration.md``)."""
 
     platform = PLATFORM
 
@@ -65,6 +65,7 @@ class ConsoleAdapter:
         r.add_post("/console/api/messages", self.post_message)
         r.add_post("/console/api/action", self.post_action)
         r.add_static("/console/static/", STATIC_DIR, append_version=False)
+        r.add_get("/favicon.ico", favicon)  # browsers ask the site root, whatever the page says
         console_dashboard.setup(app, self)
         console_forms.setup(app, self)
         console_reports.setup(app, self)
@@ -139,8 +140,12 @@ class ConsoleAdapter:
             f'<li><a href="/console?chat={e(k)}" data-chat="{e(k)}" class="{_active(k == current)}">'
             f'{e(label)}<span class="badge" hidden></span></a></li>' for k, label in chats)
         roles = roles_text(person.roles, self.ctx.directory.unit_name)
+        from bot.preflight import calendar_notice
+
+        notice = calendar_notice(self.ctx.calendar, self.ctx.calendar.local_date(self.ctx.clock.now()))
+        banner = f'<p class="alert" id="calendar-gap" role="status">{e(notice)}</p>' if notice else ""
         body = (
-            f'<div class="chat-app" data-me="{e(person.name)}" data-bot="{e(self.name)}" '
+            f'{banner}<div class="chat-app" data-me="{e(person.name)}" data-bot="{e(self.name)}" '
             f'data-chat="{e(current)}">'
             f'<aside class="chats"><h2>会话</h2><ul>{items}</ul>'
             '<div class="cheats"><h3>常用命令</h3><ul>'
@@ -274,3 +279,9 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 
 def _json_error(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> web.Response:
     return web.json_response({"error": code, "message": message, "fields": fields or {}}, status=status)
+
+
+async def favicon(request: web.Request) -> web.FileResponse:
+    """``/favicon.ico``: the console's icon (public, like the other static files)."""
+    return web.FileResponse(STATIC_DIR / "favicon.ico", headers={"Content-Type": "image/x-icon",
+                                                                  "Cache-Control": "max-age=86400"})

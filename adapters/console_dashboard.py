@@ -1,7 +1,7 @@
 """The office's dashboard: the ticket list with filters and counts, and one page per ticket.
 
 Everyone sees only the units they may see (the office sees all); another unit's ticket is a 404.
-Citizen details are masked unless the viewer is in the office or is the ticket's 承办人 (DESIGN §7).
+Citizen details are masked unless the viewer is in the office or is the ticket's 承办人 (``docs/design.md``, chat commands).
 Actions on a ticket page (签收, 转办, 同意, 驳回) are sent through the inbox as the viewer's own
 command in their direct conversation with the bot, so exactly the chat's rules apply.
 """
@@ -22,15 +22,19 @@ from adapters.console_login import PERSON
 from adapters.console_web import e, page, roles_text
 from bot import notices
 from bot.directory import Person
-from bot.lifecycle import (
-    OPEN_STATES,
-    STATE_LABELS,
-    TRANSITION_LABELS,
-    LifecycleError,
-    State,
-    Transition,
-    check,
+from bot.labels import (
+    EXTENSION_LABELS,
+    REVIEW_KIND_LABELS,
+    REVIEW_STATE_LABELS,
+    SMS_KIND_LABELS,
+    SMS_STATE_LABELS,
+    audit_label,
+    error_label,
+    label,
+    rule_label,
+    source_label,
 )
+from bot.lifecycle import OPEN_STATES, STATE_LABELS, LifecycleError, State, Transition, check
 from bot.masking import mask_name, mask_phone
 from bot.messages import ChatKind, IncomingMessage
 from store.models import AuditEvent, OutboxMessage, ReviewRequest, SmsMessage, SmsReplyRecord, Ticket
@@ -41,14 +45,8 @@ if TYPE_CHECKING:
 LIST_LIMIT = 500
 ACTION_WAIT_SECONDS = 10.0
 URGENT = notices.URGENT_TAGS
-ACTION_LABELS: dict[str, str] = {
-    **{t.value: label for t, label in TRANSITION_LABELS.items()},
-    "register": "登记", "duplicate": "判定重复件", "feedback": "回访",
-}
-REVIEW_KINDS = {"reply": "答复", "extension": "延期", "giveback": "退单"}
-REVIEW_STATES = {"pending": "待审核", "approved": "已同意", "rejected": "已驳回"}
-SMS_KINDS = {"answer": "答复告知", "receipt": "受理告知", "feedback": "回访"}
-SMS_STATES = {"queued": "排队中", "sent": "已发送", "delivered": "已送达", "failed": "失败"}
+NO_UNIT = "-"
+"""The ``unit`` filter value of tickets not dispatched to any unit yet (未派单)."""
 
 
 def setup(app: web.Application, adapter: ConsoleAdapter) -> None:
@@ -68,7 +66,7 @@ def visible_units(adapter: ConsoleAdapter, person: Person) -> set[str] | None:
 
 
 def sees_citizen(person: Person, ticket: Ticket) -> bool:
-    """Full citizen details only to the office and the ticket's 承办人 (DESIGN §7)."""
+    """Full citizen details only to the office and the ticket's 承办人 (``docs/design.md``, chat commands)."""
     return person.is_office or (ticket.handler_id is not None and ticket.handler_id == person.id)
 
 
@@ -131,7 +129,9 @@ class Dashboard:
             stmt = base
             if q.get("state"):
                 stmt = stmt.where(Ticket.state == q["state"])
-            if q.get("unit"):
+            if q.get("unit") == NO_UNIT:
+                stmt = stmt.where(Ticket.unit_code.is_(None))
+            elif q.get("unit"):
                 stmt = stmt.where(Ticket.unit_code == q["unit"])
             if q.get("source"):
                 stmt = stmt.where(Ticket.source == q["source"])
@@ -145,17 +145,19 @@ class Dashboard:
             stmt = stmt.order_by(Ticket.deadline.is_(None), Ticket.deadline, Ticket.id).limit(LIST_LIMIT)
             tickets = list((await s.execute(stmt)).scalars())
             sources = sorted({x for x in (await s.execute(select(Ticket.source).distinct())).scalars()})
+            tags = await _tags_in_use(s, units)
         if q.get("tag"):
             tickets = [t for t in tickets if q["tag"] in (t.tags or [])]
         d = ctx.directory
         people = {p.id: p.name for p in d.people.values()}
+        rulebook = ctx.service.rulebook.rules
 
         def count_link(label: str, n: int, params: dict[str, str], cls: str = "") -> str:
             return f'<a class="{cls}" href="/console/tickets?{e(urlencode(params))}">{e(label)}<b>{n}</b></a>'
 
         by_state = "".join(count_link(STATE_LABELS[st], state_counts.get(st.value, 0), {"state": st.value})
                            for st in State if state_counts.get(st.value))
-        by_unit = "".join(count_link(d.unit_name(code), n, {"unit": code} if code else {})
+        by_unit = "".join(count_link(d.unit_name(code), n, {"unit": code or NO_UNIT})
                           for code, n in sorted(unit_counts.items(), key=lambda x: str(x[0])))
         rows = []
         for t in tickets:
@@ -165,14 +167,14 @@ class Dashboard:
             rows.append(
                 f'<tr class="{"overdue" if overdue else ""}" data-number="{e(t.number)}">'
                 f'<td><a href="/console/tickets/{e(t.source)}/{e(t.number)}">{e(t.number)}</a>'
-                f'<div class="muted">{e(t.source)}</div></td>'
+                f'<div class="muted">{e(source_label(t.source))}</div></td>'
                 f'<td>{tag_html(t.tags)}{e(t.title or notices.short_content(t.content, 40))}</td>'
                 f'<td>{e(citizen or "—")}</td>'
                 f'<td class="state">{e(STATE_LABELS[State(t.state)])}</td>'
                 f'<td>{e(d.unit_name(t.unit_code))}<div class="muted">{e(people.get(t.handler_id, ""))}</div></td>'
                 f'<td class="deadline">{e(notices.fmt_time(ctx.calendar, t.deadline))}'
                 f'{"<div>已超期</div>" if overdue else ""}</td>'
-                f'<td class="muted">{e(t.rule or "")}</td></tr>')
+                f'<td class="muted">{e(rule_label(t.rule, rulebook))}</td></tr>')
         table = ('<table class="tickets"><thead><tr><th>工单号</th><th>标题 / 诉求</th><th>来电人</th>'
                  '<th>状态</th><th>承办单位 / 承办人</th><th>办结时限</th><th>规则</th></tr></thead>'
                  f'<tbody>{"".join(rows) or "<tr><td colspan=7 class=muted>没有符合条件的工单。</td></tr>"}'
@@ -183,7 +185,7 @@ class Dashboard:
             f'{count_link("已超期", overdue_count, {"overdue": "1"}, "overdue")}'
             f'{count_link("今日到期", await self._due_today_count(units, now), {"due": "today"})}</div>'
             f'<div class="counts"><span class="label">按单位</span>{by_unit}</div>'
-            f'{self._filters(q, units, sources)}'
+            f'{self._filters(q, units, sources, tags)}'
             f'<p class="muted">共 {len(tickets)} 件，按办结时限排序。</p>{table}</main>')
         return self._chrome(request, "工单总览", body)
 
@@ -202,7 +204,7 @@ class Dashboard:
         async with self.ctx.sessions() as s:
             return int((await s.execute(stmt)).scalar_one())
 
-    def _filters(self, q: Any, units: set[str] | None, sources: list[str]) -> str:
+    def _filters(self, q: Any, units: set[str] | None, sources: list[str], tags: list[str]) -> str:
         d = self.ctx.directory
 
         def options(pairs: list[tuple[str, str]], current: str) -> str:
@@ -211,13 +213,14 @@ class Dashboard:
                 for v, label in pairs)
 
         unit_pairs = [(c, u.name) for c, u in d.units.items() if units is None or c in units]
-        tags = sorted(notices.SENSITIVE_TAGS) + sorted(URGENT) + ["市级催办", "重复件", "复核", "咨询"]
+        if units is None:
+            unit_pairs.append((NO_UNIT, d.unit_name(None)))
         return (
             '<form class="filters" method="get" action="/console/tickets">'
             f'<label>状态 <select name="state">{options([(s.value, STATE_LABELS[s]) for s in State], q.get("state", ""))}</select></label>'
             f'<label>单位 <select name="unit">{options(unit_pairs, q.get("unit", ""))}</select></label>'
             f'<label>标签 <select name="tag">{options([(t, t) for t in tags], q.get("tag", ""))}</select></label>'
-            f'<label>来源 <select name="source">{options([(x, x) for x in sources], q.get("source", ""))}</select></label>'
+            f'<label>来源 <select name="source">{options([(x, source_label(x)) for x in sources], q.get("source", ""))}</select></label>'
             f'<label><input type="checkbox" name="overdue" value="1"{" checked" if q.get("overdue") else ""}> 已超期</label>'
             f'<label><input type="checkbox" name="due" value="today"{" checked" if q.get("due") == "today" else ""}> 今日到期</label>'
             '<button type="submit" class="primary">筛选</button> <a href="/console/tickets">清除</a></form>')
@@ -250,7 +253,7 @@ class Dashboard:
         overdue = State(t.state) in OPEN_STATES and t.deadline is not None and t.deadline < now
         ft = lambda when: notices.fmt_time(cal, when)  # noqa: E731
         policy = ctx.service.policy(t)
-        ext = {"pending": "待审核", "granted": "已批准", "rejected": "已驳回"}.get(t.extension_state or "", "—")
+        ext = label(EXTENSION_LABELS, t.extension_state)
 
         def fields(pairs: list[tuple[str, object]]) -> str:
             return '<dl class="fields">' + "".join(
@@ -258,7 +261,7 @@ class Dashboard:
                 for k, v in pairs) + "</dl>"
 
         info = fields([
-            ("工单号", t.number), ("来源", t.source), ("标题", t.title), ("标签", _Html(tag_html(t.tags) or "—")),
+            ("工单号", t.number), ("来源", source_label(t.source)), ("标题", t.title), ("标签", _Html(tag_html(t.tags) or "—")),
             ("类型", t.kind), ("类别", t.category), ("渠道", t.channel),
             ("状态", STATE_LABELS[State(t.state)]), ("承办单位", d.unit_name(t.unit_code)),
             ("承办人", handler.name if handler else None), ("轮次", f"第{t.round}轮"),
@@ -271,7 +274,8 @@ class Dashboard:
         deadline = fields([
             ("办结时限", _Html(f'<b class="{"error" if overdue else ""}">{e(ft(t.deadline))}</b>'
                               + (" 已超期" if overdue else ""))),
-            ("计算规则", f"{t.rule or '—'}" + ("（热线指定时限）" if t.hotline_deadline else "")),
+            ("计算规则", rule_label(t.rule, ctx.service.rulebook.rules)
+             + ("（热线指定时限）" if t.hotline_deadline else "")),
             ("内部时限", ft(t.internal_due)), ("先行联系时限", ft(t.first_contact_due)),
             ("进展报送", "每日报送" if t.progress == "daily" else t.progress),
             ("延期", f"{ext}（已延期 {t.extensions_granted}/{t.max_extensions} 次）"
@@ -281,19 +285,20 @@ class Dashboard:
         ])
         timeline = "".join(
             f'<li class="{e(ev.outcome)}"><b>{e(ft(ev.at))}</b> {e(ev.actor)} · '
-            f'{e(ACTION_LABELS.get(ev.action, ev.action.removeprefix("command:")))}'
+            f'{e(audit_label(ev.action))}'
             f'{"（未通过）" if ev.outcome != "ok" else ""}'
-            f'{" · " + e(STATE_LABELS.get(State(ev.state_after), "")) if ev.state_after and ev.state_after != ev.state_before else ""}'
+            f'{" · " + e(STATE_LABELS[State(ev.state_after)]) if ev.state_after and ev.state_after != ev.state_before else ""}'
             f'{"<div class=cmd>" + e(ev.text) + "</div>" if ev.text else ""}</li>' for ev in events)
         review_rows = "".join(
-            f"<tr><td>{e(REVIEW_KINDS.get(r.kind, r.kind))}</td><td>{e(REVIEW_STATES.get(r.state, r.state))}</td>"
+            f"<tr><td>{e(label(REVIEW_KIND_LABELS, r.kind))}</td><td>{e(label(REVIEW_STATE_LABELS, r.state))}</td>"
             f"<td>{e(_pname(d, r.requested_by))} {e(ft(r.requested_at))}</td><td>{e(r.content)}</td>"
             f"<td>{e(_pname(d, r.decided_by))} {e(ft(r.decided_at))}<div class=muted>{e(r.decision_note or '')}</div></td></tr>"
             for r in reviews)
         sms_rows = "".join(
-            f"<tr><td>{e(ft(m.created_at))}</td><td>{e(SMS_KINDS.get(m.kind, m.kind))}</td>"
-            f"<td>{e(m.phone if full else mask_phone(m.phone))}</td><td>{e(SMS_STATES.get(m.state, m.state))}"
-            f"{' ' + e(m.code) if m.code else ''}</td><td>{e(m.text or '')}</td></tr>" for m in sms)
+            f"<tr><td>{e(ft(m.created_at))}</td><td>{e(label(SMS_KIND_LABELS, m.kind))}</td>"
+            f"<td>{e(m.phone if full else mask_phone(m.phone))}</td><td>{e(label(SMS_STATE_LABELS, m.state))}"
+            f"{'（' + e(error_label(m.code)) + '）' if m.code and m.state in ('failed', 'unknown') else ''}</td>"
+            f"<td>{e(m.text or '')}</td></tr>" for m in sms)
         reply_rows = "".join(
             f"<tr><td>{e(ft(r.received_at))}</td><td>{e(r.phone if full else mask_phone(r.phone))}</td>"
             f"<td>{e(r.text)}</td><td>{e(r.verdict or '—')}</td></tr>" for r in replies)
@@ -351,7 +356,7 @@ class Dashboard:
             approve = {"reply": Transition.APPROVE_REPLY, "extension": Transition.APPROVE_EXTENSION,
                        "giveback": Transition.APPROVE_GIVEBACK}[pending.kind]
             if allowed(approve, review_caps):
-                what = REVIEW_KINDS.get(pending.kind, "")
+                what = REVIEW_KIND_LABELS.get(pending.kind, "")
                 out.append(form("同意", f"同意{what}", '<input type="text" name="note" placeholder="审核意见（可不填）">'))
                 out.append(form("驳回", f"驳回{what}",
                                 '<input type="text" name="note" required placeholder="驳回意见（必填）">', "danger"))
@@ -408,6 +413,16 @@ class Dashboard:
 
 class _Html(str):
     """Already-escaped HTML."""
+
+
+async def _tags_in_use(s: AsyncSession, units: set[str] | None) -> list[str]:
+    """Every tag on a ticket the viewer may see, 涉稳/扬言/涉众 and urgent ones first."""
+    stmt = select(Ticket.tags)
+    if units is not None:
+        stmt = stmt.where(Ticket.unit_code.in_(units))
+    found = {str(tag) for tags in (await s.execute(stmt)).scalars() for tag in tags or []}
+    first = [t for t in [*sorted(notices.SENSITIVE_TAGS), *sorted(URGENT)] if t in found]
+    return first + sorted(found - set(first))
 
 
 async def _counts(s: AsyncSession, units: set[str] | None, column: Any) -> dict[Any, int]:

@@ -1,12 +1,12 @@
-"""The seeds' paper forms, filled from a ticket: printable A4 HTML and Word (.docx).
+"""The procedures' paper forms, filled from a ticket: printable A4 HTML and Word (.docx).
 
-- 利川 市长热线工单转办单 (seed 000, 附件2 "市人社局市长热线工单转办单(样本)")
-- 松江 信访、市民热线处理表 (seed 001, 附件1)
-- "12345" 市民服务热线工单办理领导签批表 (seed 001, 附件4: "局办公室根据承办责任科室答复意见填写
+- 利川 市长热线工单转办单 (利人社发〔2017〕86号, 附件2 "市人社局市长热线工单转办单(样本)")
+- 松江 信访、市民热线处理表 (沪松民〔2023〕32号, 附件1)
+- "12345" 市民服务热线工单办理领导签批表 (沪松民〔2023〕32号, 附件4: "局办公室根据承办责任科室答复意见填写
   审批单（附件4），经信访条线分管领导审核后报区热线办")
 
 Each form is one layout (rows of cells on a fixed grid) rendered twice, so the HTML and the Word
-file always say the same. The citizen's phone is masked unless the viewer may see it (DESIGN §7).
+file always say the same. The citizen's phone is masked unless the viewer may see it (``docs/design.md``, chat commands).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from adapters.console_login import PERSON
 from adapters.console_web import e, page
 from bot.calendar import WorkCalendar
 from bot.directory import Directory, Person
+from bot.labels import source_label
 from bot.masking import mask_name, mask_phone
 from store.models import AuditEvent, ReviewRequest, Ticket
 
@@ -145,7 +146,7 @@ def _songjiang(f: Facts, cal: WorkCalendar) -> list[list[Cell]]:
         [Cell("来访人", label=True), Cell(f.citizen_name), Cell("电话", label=True), Cell(f.citizen_phone)],
         [Cell("联系地址", label=True), Cell(f.citizen_address), Cell("来电/来访时间", label=True),
          Cell(_t(cal, t.received_at))],
-        [Cell("工单来源", label=True), Cell(t.source), Cell("工单号", label=True), Cell(t.number)],
+        [Cell("工单来源", label=True), Cell(source_label(t.source)), Cell("工单号", label=True), Cell(t.number)],
         [Cell(f"承办科室：{f.unit}", 2), Cell(f"流转时间：{_t(cal, f.dispatched_at)}", 2)],
         [Cell("承办科室处理意见：（可附页）\n" + (f.reply.content if f.reply else ""), 4, tall=True)],
         [Cell("处理结果：" + _boxes(options, category if category in options else ("其他" if category else None)), 4)],
@@ -168,7 +169,7 @@ def _signoff(f: Facts, cal: WorkCalendar) -> list[list[Cell]]:
     return [
         [Cell("工单编号", label=True), Cell(t.number), Cell("转交日期", label=True),
          Cell(_t(cal, f.dispatched_at, date_only=True))],
-        [Cell("工单类型", label=True), Cell(t.kind or ""), Cell("工单来源", label=True), Cell(t.source)],
+        [Cell("工单类型", label=True), Cell(t.kind or ""), Cell("工单来源", label=True), Cell(source_label(t.source))],
         [Cell("热线12345工单是否重复", label=True), Cell("是" if "重复件" in tags else "否"),
          Cell("是否回访复核单", label=True), Cell("是" if "复核" in tags else "否")],
         [Cell("联系人", label=True), Cell(f.citizen_name), Cell("联系电话", label=True), Cell(f.citizen_phone)],

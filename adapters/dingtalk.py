@@ -1,11 +1,11 @@
 """DingTalk (钉钉) adapter: Stream / HTTP robot callbacks in, robot messages and cards out.
 
-Receiving (PLATFORMS.md §2.1–2.4): an 企业内部应用 robot, in ``stream`` mode over an outbound
+Receiving (``docs/platforms/dingtalk.md``, receiving): an 企业内部应用 robot, in ``stream`` mode over an outbound
 WebSocket (:mod:`adapters.dingtalk_stream`) or in ``http`` mode on ``POST /webhooks/dingtalk/{bot}``
 (headers ``timestamp``/``sign``, :mod:`adapters.dingtalk_crypto`). Every verified event is written
 to the inbox before it is acknowledged.
 
-Sending (§2.5): through the group's custom robot when the destination has its ``robot_token``
+Sending (``docs/platforms/dingtalk.md``, sending): through the group's custom robot when the destination has its ``robot_token``
 (signed with ``robot_secret``), otherwise through the app's OpenAPI (``groupMessages/send`` for a
 group, ``oToMessages/batchSend`` for a person); buttons become an interactive card
 (``createAndDeliver``) when the bot has a card template and receives over Stream, and text
@@ -75,7 +75,7 @@ class DingTalkAdapter:
 
     ``lease`` and ``instance_id`` are accepted for symmetry with the other adapters and unused:
     DingTalk pushes each Stream message to one random live connection, so every instance may
-    hold its own (PLATFORMS.md §2.2 item 5).
+    hold its own (``docs/platforms/dingtalk.md``, Stream mode).
     """
 
     platform = PLATFORM

@@ -1,6 +1,6 @@
 """HTTP calls to DingTalk: the app's OpenAPI (access token) and the custom group robot webhook.
 
-Answers are mapped to the sender's errors (PLATFORMS.md §2.5–2.6):
+Answers are mapped to the sender's errors (``docs/platforms/dingtalk.md``, sending and limits):
 network error, HTTP 5xx and "too fast" codes → :class:`TransientSendError`;
 token-invalid → refresh once and retry, then transient; anything else → :class:`PermanentSendError`
 with DingTalk's own code.

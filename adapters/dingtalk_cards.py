@@ -1,4 +1,4 @@
-"""Interactive cards with buttons (PLATFORMS.md §2.5, 卡片平台 templates).
+"""Interactive cards with buttons (``docs/platforms/dingtalk.md``, cards; 卡片平台 templates).
 
 DingTalk cards with callback buttons need a template built in card.dingtalk.com
 (``card_template_id`` in the bot's config). The adapter fills these template variables, all

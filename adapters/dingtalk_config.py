@@ -1,4 +1,4 @@
-"""Configuration of one DingTalk bot: ``[platforms.dingtalk.<bot>]`` (DESIGN §4)."""
+"""Configuration of one DingTalk bot: ``[platforms.dingtalk.<bot>]`` (``docs/configuration.md``)."""
 
 from __future__ import annotations
 
@@ -23,20 +23,20 @@ class DingTalkBotConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    mode: Literal["stream", "http"] = "stream"
-    name: str = ""
-    app_key: str = ""
-    app_secret: str = ""
-    robot_code: str = ""
-    api_base: str = PUBLIC_API_BASE
-    oapi_base: str = PUBLIC_OAPI_BASE
-    ws_url: str = ""
-    card_template_id: str = ""
-    # Per-destination limits for the shared sender (PLATFORMS.md §2.6).
-    robot_rate_limit: int = Field(default=20, ge=1)  # custom robot: 20 messages …
-    robot_rate_window: float = Field(default=60.0, gt=0)  # … per minute
-    api_rate_limit: int = Field(default=20, ge=1)  # OpenAPI: 20 QPS per app (standard edition)
-    api_rate_window: float = Field(default=1.0, gt=0)
+    mode: Literal["stream", "http"] = Field("stream", description="接收方式：stream 长连接（无需公网地址）或 http 回调")
+    name: str = Field("", description="机器人显示名，消息里的 @名字 会被去掉")
+    app_key: str = Field("", description="企业内部应用的 AppKey（Client ID）")
+    app_secret: str = Field("", description="企业内部应用的 AppSecret（Client Secret）")
+    robot_code: str = Field("", description="机器人 robotCode；留空则同 app_key")
+    api_base: str = Field(PUBLIC_API_BASE, description="钉钉新版接口地址（代理时改）")
+    oapi_base: str = Field(PUBLIC_OAPI_BASE, description="钉钉旧版接口地址（代理时改）")
+    ws_url: str = Field("", description="Stream 长连接地址；留空则用钉钉分配的地址")
+    card_template_id: str = Field("", description="卡片平台模板 ID；留空则按钮以文字命令发送")
+    # Per-destination limits for the shared sender (``docs/platforms/dingtalk.md``, rate limits).
+    robot_rate_limit: int = Field(default=20, ge=1, description="自定义机器人每个时间窗最多发的条数")  # 20 …
+    robot_rate_window: float = Field(default=60.0, gt=0, description="自定义机器人的时间窗（秒）")  # … a minute
+    api_rate_limit: int = Field(default=20, ge=1, description="开放接口每个时间窗最多调用次数")  # 20 QPS (standard edition)
+    api_rate_window: float = Field(default=1.0, gt=0, description="开放接口的时间窗（秒）")
 
     @model_validator(mode="after")
     def _defaults(self) -> DingTalkBotConfig:

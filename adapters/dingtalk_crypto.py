@@ -1,4 +1,4 @@
-"""DingTalk signatures (PLATFORMS.md §2.3, §2.5; vectors in shared/vectors/dingtalk.json).
+"""DingTalk signatures (``docs/platforms/dingtalk.md``, signatures; vectors in tests/vectors/dingtalk.json).
 
 Two recipes share one HMAC: ``Base64(HmacSHA256(key=secret, msg=timestamp + "\\n" + secret))``.
 

@@ -1,4 +1,4 @@
-"""DingTalk wire payloads → :class:`IncomingMessage` (PLATFORMS.md §2.4, §2.5 card callbacks).
+"""DingTalk wire payloads → :class:`IncomingMessage` (``docs/platforms/dingtalk.md``, inbound fields and card callbacks).
 
 Also the compact button value carried by cards and the card ``outTrackId`` that remembers which
 chat a card was delivered to (a click callback does not always name the chat).

@@ -1,6 +1,6 @@
 """OutgoingMessage → DingTalk request bodies, split under DingTalk's byte limits.
 
-Two transports (PLATFORMS.md §2.5):
+Two transports (``docs/platforms/dingtalk.md``, sending):
 - custom group robot webhook: ``text`` / ``markdown`` with ``at.atUserIds`` / ``at.atMobiles``
   (each @ target also written as ``@id`` in the text, as DingTalk requires); whole body ≤ 20 000
   bytes (errcode 460101 beyond); no cards, so buttons become text commands;

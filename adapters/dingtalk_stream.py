@@ -1,4 +1,4 @@
-"""DingTalk Stream mode client (PLATFORMS.md §2.2; open-dingtalk/developerpedia stream/protocol.md).
+"""DingTalk Stream mode client (``docs/platforms/dingtalk.md``, Stream mode; open-dingtalk/developerpedia stream/protocol.md).
 
 1. ``POST {api_base}/v1.0/gateway/connections/open`` with clientId/clientSecret and the topics →
    ``{"endpoint", "ticket"}``; a ticket is single-use and valid 90 s, so every connection opens a

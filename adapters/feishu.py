@@ -1,12 +1,12 @@
 """Feishu (飞书) adapter: webhook and long-connection receive, app API and custom-bot send.
 
-Receive (PLATFORMS.md §3.1–3.3): ``POST /webhooks/feishu/{bot}`` verifies exactly as Feishu
+Receive (``docs/platforms/feishu.md``, receiving): ``POST /webhooks/feishu/{bot}`` verifies exactly as Feishu
 specifies — with an Encrypt Key, ``X-Lark-Signature`` over the raw body (constant-time) before
 decryption, the URL-verification handshake being the only unsigned request accepted (its token
 checked); without one, the Verification Token in the body — then decodes, writes the inbox, and
 only then answers 200. The long connection (:mod:`adapters.feishu_ws`) feeds the same decoder.
 
-Send (§3.4): app messages to a chat (``chat_id``) or a person (``open_id``) with a tenant token,
+Send (``docs/platforms/feishu.md``, sending): app messages to a chat (``chat_id``) or a person (``open_id``) with a tenant token,
 buttons as an interactive card; a group's custom bot (``robot_token`` = the hook id,
 ``robot_secret`` = its signing secret) gets text or a markdown card, buttons as text commands.
 """
@@ -80,7 +80,7 @@ class FeishuAdapter:
         self._bots = dict(bots)
         self._clock = clock or SystemClock()
         self._metrics = metrics or DEFAULT_METRICS
-        self._lease = lease  # unused: Feishu allows up to 50 connections per app (§3.1)
+        self._lease = lease  # unused: Feishu allows up to 50 connections per app (docs/platforms/feishu.md)
         self._instance_id = instance_id
         self._apis = {name: FeishuApi(cfg, clock=self._clock) for name, cfg in self._bots.items()}
         self._open_ids: dict[str, str] = {}

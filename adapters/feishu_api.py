@@ -1,6 +1,6 @@
 """Feishu REST calls with aiohttp: tenant token, app messages, card patch, custom bot, bot info.
 
-Error mapping (PLATFORMS.md §3.4–3.5): network errors, HTTP 5xx, HTTP 429 / 99991400 (wait
+Error mapping (``docs/platforms/feishu.md``, limits and errors): network errors, HTTP 5xx, HTTP 429 / 99991400 (wait
 ``x-ogw-ratelimit-reset``), IM throttling 230020 and custom-bot throttling 11232 are transient;
 token-invalid codes refresh the token and retry once; every other non-zero code is permanent.
 """

@@ -1,7 +1,7 @@
 """Rendering an OutgoingMessage as Feishu message contents: text, markdown card, button card.
 
 Button values are compact JSON objects ``{"v": 1, "cmd", "ticket", "token"}`` (schema version 1);
-:func:`decode_button_value` is the only reader. Splitting follows PLATFORMS.md §0 rule 5: parts are
+:func:`decode_button_value` is the only reader. Splitting follows ``docs/design.md`` (platform adapters, rule 5): parts are
 cut at line boundaries until each serialized request body fits the path's byte limit.
 """
 

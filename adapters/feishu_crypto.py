@@ -1,6 +1,6 @@
-"""Feishu (飞书) callback crypto and custom-bot signing (PLATFORMS.md §3.2, §3.4).
+"""Feishu (飞书) callback crypto and custom-bot signing (``docs/platforms/feishu.md``, webhook verification).
 
-Pure functions, pinned by ``shared/vectors/feishu.json``.
+Pure functions, pinned by ``tests/vectors/feishu.json``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Turning a verified Feishu event (schema 2.0) into an IncomingMessage (PLATFORMS.md §3.3–3.4).
+"""Turning a verified Feishu event (schema 2.0) into an IncomingMessage (``docs/platforms/feishu.md``, inbound fields).
 
 Handled: ``im.message.receive_v1`` (text and post messages from users) and ``card.action.trigger``
 (clicks on our buttons). Everything else decodes to None: the caller acks it and moves on.

@@ -1,7 +1,7 @@
 """Reading tickets (工单) from the hotline system's Excel (.xlsx) or CSV export.
 
 A pure reader: no store, no network. :func:`read_tickets` turns each data row into an
-:class:`ImportRow` whose ``data`` is shaped like the ticket intake body (DESIGN.md §4), or into
+:class:`ImportRow` whose ``data`` is shaped like the ticket intake body (``docs/api.md``), or into
 one :class:`RowError` per value it cannot parse. It does not check intake semantics (lengths,
 allowed keys, required values); the intake schema does that. A bad row never stops the good ones.
 
@@ -29,8 +29,11 @@ __all__ = [
     "DEFAULT_HEADERS",
     "INTAKE_KEYS",
     "REQUIRED_KEYS",
+    "WORKBOOK_SUFFIXES",
+    "ColumnNotice",
     "ImportRow",
     "RowError",
+    "UnreadableFile",
     "normalize_header",
     "read_tickets",
 ]
@@ -150,7 +153,7 @@ DEFAULT_HEADERS: dict[str, str] = {
     "来源系统": "source",
 }
 
-#: Every key path a header may map to (the intake body's keys, DESIGN.md §4).
+#: Every key path a header may map to (the intake body's keys, ``docs/api.md``).
 INTAKE_KEYS: frozenset[str] = frozenset(
     {
         "source",
@@ -174,7 +177,14 @@ INTAKE_KEYS: frozenset[str] = frozenset(
 #: Columns without which no row can be a ticket, with the header named in the error.
 REQUIRED_KEYS: dict[str, str] = {"number": "工单编号", "received_at": "登记时间", "content": "诉求内容"}
 
+#: File name endings read as workbooks (python-calamine) and as delimited text.
+WORKBOOK_SUFFIXES: frozenset[str] = frozenset({".xls", ".xlsx", ".xlsm", ".xlsb", ".ods"})
+TEXT_SUFFIXES: frozenset[str] = frozenset({".csv", ".tsv", ".txt"})
+
 _MAX_SERIAL = 2_958_466  # Excel's day number of 10000-01-01
+_EXCEL_EPOCH = datetime(1899, 12, 30)  # day 0 of the 1900 date system (calamine converts dated cells itself)
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_MAGIC = b"PK\x03\x04"
 _TIME_KEYS = frozenset({"received_at", "deadline"})
 _TAG_SPLIT = re.compile(r"[，,、;；/\s]+")
 _TRAILING_NOTE = re.compile(r"(?:\([^()]*\)|\[[^\[\]]*\]|【[^【】]*】)$")
@@ -195,7 +205,7 @@ _COMPACT_DATETIME = re.compile(
 )
 
 
-#: What a file opener gives: its rows as value tuples, and the workbook's date epoch (xlsx only).
+#: What a file opener gives: its rows as value tuples, and the workbook's date epoch (workbooks only).
 _Source = tuple[Iterator[tuple[Any, ...]], datetime | None]
 
 
@@ -214,6 +224,19 @@ class RowError:
     line: int
     field: str
     reason: str
+
+
+@dataclass(frozen=True)
+class ColumnNotice:
+    """Header cells on ``line`` that name no intake field: their columns are ignored."""
+
+    line: int
+    unknown: tuple[str, ...]
+
+
+class UnreadableFile(ValueError):
+    """The file cannot be read as an export (corrupt, wrong type, password, empty); the message
+    is one Chinese line for the office."""
 
 
 def normalize_header(text: object) -> str:
@@ -254,8 +277,9 @@ def read_tickets(
     default_source: str = "12345",
     timezone: str = "Asia/Shanghai",
     day_end: time = time(17, 30),
-) -> Iterator[ImportRow | RowError]:
-    """Read tickets from an .xlsx (first sheet) or .csv export, one result per data row.
+    report_unknown: bool = False,
+) -> Iterator[ImportRow | RowError | ColumnNotice]:
+    """Read tickets from an .xls / .xlsx (first sheet) or .csv export, one result per data row.
 
     ``headers`` is merged over :data:`DEFAULT_HEADERS` (its columns win when a file has both);
     map a header to ``""`` to ignore a default one. Header matching uses
@@ -269,10 +293,13 @@ def read_tickets(
     ``timezone``; naive ones are taken to be in that zone, date-only ones at 00:00 — except a
     date-only 限办时间 (``deadline``), which means the end of that office day (``day_end``). ``tags``
     becomes a list. Integral floats (Excel numbers) become integer strings. ``source`` defaults to
-    ``default_source``.
+    ``default_source``. With ``report_unknown``, a :class:`ColumnNotice` naming the header cells
+    that match no field comes first (only when there are such cells).
 
-    Raises ``ValueError`` for an unsupported file type, an unknown time zone or a header mapped
-    to a key the intake body does not have; ``OSError`` when the file cannot be read.
+    Raises :class:`UnreadableFile` (a ``ValueError``) for an unsupported file type, ``ValueError``
+    for an unknown time zone or a header mapped
+    to a key the intake body does not have; while iterating, :class:`UnreadableFile` for a file
+    that is not a readable export and ``OSError`` when the file cannot be read at all.
     """
     path = Path(path)
     try:
@@ -281,13 +308,14 @@ def read_tickets(
         raise ValueError(f"unknown time zone: {timezone!r}") from exc
     lookup = _build_lookup(headers)
     suffix = path.suffix.lower()
-    if suffix in {".xlsx", ".xlsm"}:
-        opener: Callable[[Path], _Source] = _xlsx_rows
-    elif suffix in {".csv", ".tsv", ".txt"}:
+    if suffix in WORKBOOK_SUFFIXES:
+        opener: Callable[[Path], _Source] = _workbook_rows
+    elif suffix in TEXT_SUFFIXES:
         opener = _csv_rows
     else:
-        raise ValueError(f"unsupported file type: {path.suffix or path.name!r} (expected .xlsx or .csv)")
-    return _read(path, opener, lookup, default_source=default_source, zone=zone, day_end=day_end)
+        raise UnreadableFile(f"不支持的文件类型「{path.suffix or path.name}」：请导入热线系统导出的 .xlsx、.xls 或 .csv 文件。")
+    return _read(path, opener, lookup, default_source=default_source, zone=zone, day_end=day_end,
+                 report_unknown=report_unknown)
 
 
 def _build_lookup(headers: Mapping[str, str] | None) -> dict[str, tuple[str, int]]:
@@ -315,7 +343,8 @@ def _read(
     default_source: str,
     zone: tzinfo,
     day_end: time = time(17, 30),
-) -> Iterator[ImportRow | RowError]:
+    report_unknown: bool = False,
+) -> Iterator[ImportRow | RowError | ColumnNotice]:
     """Open the file on first use, find the header row, then turn each following row into a result."""
     rows, epoch = opener(path)
     row_iter = iter(enumerate(rows, start=1))
@@ -326,6 +355,9 @@ def _read(
             continue
         header_line = line
         columns = _columns(row, lookup)
+        unknown = _unknown_headers(row, lookup)
+        if report_unknown and unknown:
+            yield ColumnNotice(line, unknown)
         break
     found = {".".join(column.path) for column in columns or ()}
     missing = [key for key in REQUIRED_KEYS if key not in found]
@@ -374,6 +406,18 @@ def _columns(row: tuple[Any, ...], lookup: Mapping[str, tuple[str, int]]) -> lis
             columns.append(_Column(index, tuple(key.split(".")), (priority, index)))
     columns.sort(key=lambda column: column.rank)
     return columns
+
+
+def _unknown_headers(row: tuple[Any, ...], lookup: Mapping[str, tuple[str, int]]) -> tuple[str, ...]:
+    """The non-empty header cells of ``row`` that map to no intake key, as written, without repeats."""
+    unknown: list[str] = []
+    for cell in row:
+        name = normalize_header(cell)
+        if name and name not in lookup:
+            text = _text(cell)
+            if text not in unknown:
+                unknown.append(text)
+    return tuple(unknown)
 
 
 def _is_blank(row: tuple[Any, ...]) -> bool:
@@ -535,29 +579,54 @@ def _offset(text: str) -> tzinfo | None:
     return fixed_zone(-delta if text[0] == "-" else delta)
 
 
-def _xlsx_rows(path: Path) -> _Source:
-    """The first sheet's rows as value tuples (streamed), and the workbook's date epoch."""
-    from openpyxl import load_workbook
+def _workbook_rows(path: Path) -> _Source:
+    """The first sheet's rows as value tuples, read by python-calamine, and the date epoch.
 
-    workbook = load_workbook(path, read_only=True, data_only=True)
-    sheet = workbook.worksheets[0]
-    sheet.reset_dimensions()  # some exporters write a wrong <dimension>; read every row
+    The format is taken from the bytes, not the name, so an .xlsx saved as .xls still reads.
+    Rows start at A1 (leading blank rows and columns kept) so line numbers are Excel's.
+    """
+    from python_calamine import CalamineError, PasswordError, load_workbook
 
-    def rows() -> Iterator[tuple[Any, ...]]:
+    name = path.name
+    with path.open("rb") as f:
+        head = f.read(8)
+        if not head:
+            raise UnreadableFile(f"文件「{name}」是空的，没有可导入的内容。")
+        if head.startswith(_OLE_MAGIC) and _is_encrypted_ooxml(path):
+            raise UnreadableFile(f"文件「{name}」设有打开密码，请在 Excel 中取消密码后另存，再导入。")
+        if not head.startswith((_OLE_MAGIC, _ZIP_MAGIC)):
+            raise UnreadableFile(
+                f"文件「{name}」不是 Excel 工作簿（可能是改了扩展名的其他文件），请从热线系统重新导出 .xlsx、.xls 或 .csv。")
+        f.seek(0)
         try:
-            yield from sheet.iter_rows(values_only=True)
-        finally:
-            workbook.close()
+            workbook = load_workbook(f)
+            if not workbook.sheet_names:
+                raise UnreadableFile(f"文件「{name}」里没有工作表。")
+            rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        except PasswordError:
+            raise UnreadableFile(f"文件「{name}」设有密码，请在 Excel 中取消密码后另存，再导入。") from None
+        except CalamineError:
+            raise UnreadableFile(f"文件「{name}」已损坏或不是 Excel 工作簿，无法读取，请从热线系统重新导出。") from None
+    return (tuple(row) for row in rows), _EXCEL_EPOCH
 
-    return rows(), workbook.epoch
+
+def _is_encrypted_ooxml(path: Path) -> bool:
+    """An .xlsx with an opening password is an OLE file holding an ``EncryptionInfo`` stream."""
+    return "EncryptionInfo".encode("utf-16-le") in path.read_bytes()
 
 
 def _csv_rows(path: Path) -> _Source:
     """Rows of a CSV export: UTF-8 (with or without BOM), else GB18030; comma or tab separated.
 
-    CSV has no date epoch: numbers in time columns are text like any other.
+    CSV has no date epoch: numbers in time columns are text like any other. A workbook saved
+    under a text name is read as the workbook it is; an empty file is :class:`UnreadableFile`.
     """
-    text = _decode(path.read_bytes())
+    payload = path.read_bytes()
+    if payload.startswith((_OLE_MAGIC, _ZIP_MAGIC)):
+        return _workbook_rows(path)
+    text = _decode(payload)
+    if not text.strip():
+        raise UnreadableFile(f"文件「{path.name}」是空的，没有可导入的内容。")
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
     return (tuple(row) for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)), None

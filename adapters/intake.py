@@ -1,4 +1,4 @@
-"""The ticket intake API (DESIGN §4): signed POSTs from the hotline, and the bearer-token read API.
+"""The ticket intake API (``docs/api.md``): signed POSTs from the hotline, and the bearer-token read API.
 
 Signature: lowercase hex HMAC-SHA256(intake secret, ``timestamp + "." + raw_body``), timestamp in
 unix seconds within 300 s of now, compared in constant time. The body size is checked against
@@ -25,6 +25,7 @@ from bot.intake import TicketEventIn, field_errors, parse_ticket
 from bot.intake_batch import IntakeBatcher
 from bot.lifecycle import OPEN_STATES, LifecycleError, State
 from bot.ticket_rows import session_rows
+from bot.units import resolve_unit
 from bot.views import ticket_view
 from store.models import AuditEvent, SmsMessage, SmsReplyRecord, Ticket
 
@@ -41,7 +42,7 @@ async def _read_signed(request: web.Request) -> bytes | web.Response:
     ctx = request.app[CTX]
     limit = ctx.config.intake.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
-        return error_response(413, "too_large", "请求体超过 1 MiB。")
+        return _too_large(limit)
     ts = request.headers.get("X-Hotline-Timestamp", "")
     sig = request.headers.get("X-Hotline-Signature", "")
     if not ts or not sig:
@@ -50,8 +51,9 @@ async def _read_signed(request: web.Request) -> bytes | web.Response:
         ts_value = int(ts)
     except ValueError:
         return error_response(401, "bad_timestamp", "时间戳格式不对。")
-    if abs(ctx.clock.now().timestamp() - ts_value) > ctx.config.intake.window_seconds:
-        return error_response(401, "stale", "时间戳超出 300 秒有效期。")
+    window = ctx.config.intake.window_seconds
+    if abs(ctx.clock.now().timestamp() - ts_value) > window:
+        return error_response(401, "stale", f"时间戳超出 {window} 秒有效期。")
     if request.content_length is not None:  # within the limit, checked above
         body = await request.read()
     else:  # chunked: count while reading
@@ -60,7 +62,7 @@ async def _read_signed(request: web.Request) -> bytes | web.Response:
         async for chunk in request.content.iter_chunked(64 * 1024):
             size += len(chunk)
             if size > limit:
-                return error_response(413, "too_large", "请求体超过 1 MiB。")
+                return _too_large(limit)
             chunks.append(chunk)
         body = b"".join(chunks)
     if not hmac.compare_digest(sign(ctx.config.intake.secret, ts, body), sig.lower()):
@@ -68,6 +70,12 @@ async def _read_signed(request: web.Request) -> bytes | web.Response:
     if request.content_type != "application/json":
         return error_response(415, "not_json", "请以 application/json 提交。")
     return body
+
+
+def _too_large(limit: int) -> web.Response:
+    # The limit is configurable ([intake] max_body_bytes): say the one in force.
+    size = f"{limit // (1024 * 1024)} MiB" if limit % (1024 * 1024) == 0 else f"{limit} 字节"
+    return error_response(413, "too_large", f"请求体超过 {size}。")
 
 
 M = TypeVar("M")
@@ -121,6 +129,14 @@ async def _post_ticket(request: web.Request, ctx: BotContext) -> web.Response:
     ticket_in = await _signed_model(request, parse_ticket, "工单字段有误：")
     if isinstance(ticket_in, web.Response):
         return ticket_in
+    if ticket_in.unit:
+        # The unit may be named by code or by name; it is stored (and hashed) by code.
+        code = resolve_unit(ctx.directory.units.values(), ticket_in.unit)
+        if code is None:
+            return error_response(400, "invalid", "工单字段有误：unit",
+                                  {"unit": f"没有这个承办单位：{ticket_in.unit}"})
+        if code != ticket_in.unit:
+            ticket_in = ticket_in.model_copy(update={"unit": code})
     result, view = await _batcher(ctx).register(ticket_in)
     if result.conflict:
         return error_response(409, "conflict", f"工单 {ticket_in.number} 已存在且内容不同。",
@@ -153,6 +169,9 @@ async def post_event(request: web.Request) -> web.Response:
     event = await _signed_model(request, TicketEventIn.model_validate, "事件字段有误：")
     if isinstance(event, web.Response):
         return event
+    if event.type == "extension_decision" and event.granted is not False and event.deadline is None:
+        # Otherwise a grant without a date would read as a refusal.
+        return error_response(400, "invalid", "事件字段有误：deadline", {"deadline": "同意延期时必填"})
     source, number = request.match_info["source"], request.match_info["number"]
     async with ctx.sessions.begin() as s:
         ticket = await ctx.service.get(s, source, number)

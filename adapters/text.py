@@ -1,4 +1,4 @@
-"""Splitting long texts for platforms whose limits count UTF-8 bytes (PLATFORMS.md §0 rule 5)."""
+"""Splitting long texts for platforms whose limits count UTF-8 bytes (``docs/design.md``, platform adapters, rule 5)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A single-flight access-token cache shared by every sender of one credential.
 
-PLATFORMS.md §0 rule 3: one cache per credential, refreshed shortly before expiry, one fetch at a
+``docs/design.md`` (platform adapters, rule 3): one cache per credential, refreshed shortly before expiry, one fetch at a
 time, and on a token-invalid answer refreshed once and retried.
 """
 

@@ -1,11 +1,11 @@
 """WeCom (企业微信) chat adapter: AI bot long connection or webhook in, robot/app/AI bot out.
 
-Receiving (PLATFORMS.md §1.2-1.4): ``mode = "longconn"`` holds the AI bot's WebSocket (one
+Receiving (``docs/platforms/wecom.md``, receiving): ``mode = "longconn"`` holds the AI bot's WebSocket (one
 instance per bot, by lease); ``GET|POST /webhooks/wecom/{bot}`` takes the AI bot's encrypted JSON
 callbacks and the self-built app's XML callbacks (1:1 messages, clicks on app cards) whenever
 ``token`` and ``aes_key`` are set.
 
-Sending (§1.5), by destination:
+Sending (``docs/platforms/wecom.md``, sending), by destination:
 - long connection subscribed → ``aibot_send_msg`` (markdown and button cards) to the chat or user;
   if WeCom refuses it (the chat never used the bot), the fallbacks below.
 - ``robot_key`` set → the group robot webhook (消息推送); cards become their plain-text form.

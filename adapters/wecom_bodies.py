@@ -1,6 +1,6 @@
 """Request bodies for each WeCom sending path, split under the path's UTF-8 byte limit.
 
-Paths (PLATFORMS.md §1.5): the group robot webhook (消息推送, no cards with callbacks), the app's
+Paths (``docs/platforms/wecom.md``, sending): the group robot webhook (消息推送, no cards with callbacks), the app's
 ``message/send`` (to a person; cards with buttons), ``appchat/send`` (app-created groups; no
 cards) and the AI bot's ``aibot_send_msg`` over the long connection (markdown or cards, no text).
 """

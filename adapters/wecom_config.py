@@ -1,4 +1,4 @@
-"""Config of one WeCom bot: ``[platforms.wecom.<bot>]`` (DESIGN §4)."""
+"""Config of one WeCom bot: ``[platforms.wecom.<bot>]`` (``docs/configuration.md``)."""
 
 from __future__ import annotations
 
@@ -17,38 +17,38 @@ class WeComBotConfig(BaseModel):
     """One WeCom bot: an AI bot (智能机器人, long connection or webhook) plus, optionally, the
     self-built app (自建应用) used for direct messages and app cards.
 
-    Rate limits are the documented ones (PLATFORMS.md §1.5); a shared sender applies them.
+    Rate limits are the documented ones (``docs/platforms/wecom.md``, rate limits); a shared sender applies them.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    mode: Literal["longconn", "webhook"] = "longconn"
-    name: str = ""  # the bot's display name, stripped from "@name" in messages
-    bot_id: str = ""  # AI bot id (long connection auth)
-    secret: str = ""  # AI bot secret (long connection auth)
-    token: str = ""  # callback Token (webhook mode / app callbacks)
-    aes_key: str = ""  # callback EncodingAESKey, 43 characters
-    corp_id: str = ""  # 企业ID, for the app API and the receiveid of app callbacks
-    agent_id: int = 0  # 自建应用 AgentId
-    app_secret: str = ""  # 自建应用 Secret
-    api_base: str = DEFAULT_API_BASE
-    ws_url: str = DEFAULT_WS_URL
+    mode: Literal["longconn", "webhook"] = Field("longconn", description="接收方式：longconn 长连接（无需公网地址）或 webhook 回调")
+    name: str = Field("", description="机器人显示名，消息里的 @名字 会被去掉")
+    bot_id: str = Field("", description="智能机器人 BotID（长连接鉴权）")
+    secret: str = Field("", description="智能机器人 Secret（长连接鉴权）")
+    token: str = Field("", description="回调 Token（webhook 模式和应用回调）")
+    aes_key: str = Field("", description="回调 EncodingAESKey，43 个字符")
+    corp_id: str = Field("", description="企业ID（自建应用接口和应用回调用）")
+    agent_id: int = Field(0, description="自建应用 AgentId")
+    app_secret: str = Field("", description="自建应用 Secret（私聊和应用卡片用）")
+    api_base: str = Field(DEFAULT_API_BASE, description="企业微信接口地址（只写协议和主机，代理时改）")
+    ws_url: str = Field(DEFAULT_WS_URL, description="长连接地址")
 
     # Limits (messages per window seconds); documented defaults.
-    robot_rate_limit: int = Field(20, ge=1)  # 消息推送 webhook: 20 per minute per robot
-    robot_rate_window: float = Field(60.0, gt=0)
-    app_rate_limit: int = Field(30, ge=1)  # app messages: same member <= 30 per minute
-    app_rate_window: float = Field(60.0, gt=0)
-    aibot_rate_limit: int = Field(30, ge=1)  # AI bot push: 30 per minute per chat [third-party]
-    aibot_rate_window: float = Field(60.0, gt=0)
+    robot_rate_limit: int = Field(20, ge=1, description="群“消息推送”机器人每个时间窗最多发的条数")  # 20 per minute
+    robot_rate_window: float = Field(60.0, gt=0, description="群“消息推送”机器人的时间窗（秒）")
+    app_rate_limit: int = Field(30, ge=1, description="应用消息：同一成员每个时间窗最多收的条数")  # 30 per minute
+    app_rate_window: float = Field(60.0, gt=0, description="应用消息的时间窗（秒）")
+    aibot_rate_limit: int = Field(30, ge=1, description="智能机器人：每个群每个时间窗最多发的条数")  # [third-party]
+    aibot_rate_window: float = Field(60.0, gt=0, description="智能机器人的时间窗（秒）")
 
     # Transport tuning.
-    max_body_bytes: int = Field(1_048_576, ge=1024)
-    request_timeout: float = Field(10.0, gt=0)
-    heartbeat_interval: float = Field(30.0, gt=0)
-    reconnect_min: float = Field(1.0, gt=0)
-    reconnect_max: float = Field(30.0, gt=0)
-    lease_ttl: float = Field(60.0, gt=0)
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="回调请求体上限（字节）")
+    request_timeout: float = Field(10.0, gt=0, description="调用接口的超时（秒）")
+    heartbeat_interval: float = Field(30.0, gt=0, description="长连接心跳间隔（秒）")
+    reconnect_min: float = Field(1.0, gt=0, description="长连接断开后最短重连等待（秒）")
+    reconnect_max: float = Field(30.0, gt=0, description="长连接断开后最长重连等待（秒）")
+    lease_ttl: float = Field(60.0, gt=0, description="多实例时长连接租约的有效期（秒），只有持有者连接")
 
     @field_validator("api_base")
     @classmethod

@@ -1,4 +1,4 @@
-"""WeCom callback crypto (加解密方案说明, PLATFORMS.md §1.3).
+"""WeCom callback crypto (加解密方案说明, ``docs/platforms/wecom.md``).
 
 ``msg_signature = sha1(sorted([token, timestamp, nonce, encrypt]))``; the payload is AES-256-CBC with
 ``key = b64decode(EncodingAESKey + "=")``, ``iv = key[:16]``, PKCS#7 padded to a multiple of **32**;

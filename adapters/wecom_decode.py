@@ -1,4 +1,4 @@
-"""Decoding verified WeCom payloads to IncomingMessage (PLATFORMS.md §1.4).
+"""Decoding verified WeCom payloads to IncomingMessage (``docs/platforms/wecom.md``, inbound fields).
 
 Two shapes: the AI bot's JSON (webhook and long connection alike) and the self-built app's XML
 callback (1:1 messages and clicks on app cards). Anything we do not handle decodes to None.

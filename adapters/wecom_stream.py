@@ -1,4 +1,4 @@
-"""The WeCom AI bot long connection (智能机器人长连接, PLATFORMS.md §1.2).
+"""The WeCom AI bot long connection (智能机器人长连接, ``docs/platforms/wecom.md``).
 
 Frames are JSON ``{"cmd", "headers": {"req_id"}, "body"}``; answers to our commands are
 ``{"headers": {"req_id"}, "errcode", "errmsg"}`` without ``cmd``. We subscribe with bot_id + secret,

@@ -1,4 +1,4 @@
-"""``GET|POST /webhooks/wecom/{bot}``: URL handshake and encrypted callbacks (PLATFORMS.md §1.3).
+"""``GET|POST /webhooks/wecom/{bot}``: URL handshake and encrypted callbacks (``docs/platforms/wecom.md``, webhook mode).
 
 Order of checks, all before any plaintext is parsed: query signature params present (401), body
 size (413), envelope parse (400), msg_signature in constant time (401), AES decrypt (400),
@@ -173,5 +173,5 @@ class WeComWebhook:
 
 
 def error_body(reason: str) -> dict[str, Any]:
-    """The JSON error body DESIGN §4 prescribes."""
+    """The JSON error body of ``docs/api.md``."""
     return {"error": reason, "message": _MESSAGES.get(reason, reason), "fields": {}}

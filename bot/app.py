@@ -32,8 +32,7 @@ log = logging.getLogger("hotline.app")
 
 def build_calendar(config: Config) -> WorkCalendar:
     """The working-day calendar of the config."""
-    c = config.calendar
-    return WorkCalendar(c.timezone, c.office_day_end, c.extra_holidays, c.extra_workdays)
+    return config.calendar.work_calendar()
 
 
 def configured_bots(config: Config) -> dict[str, list[str]]:
@@ -131,6 +130,17 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
+async def _calendar_notice(app: web.Application) -> None:
+    """One warning at start when the next 60 days reach a year without official holidays (the
+    console shows the same notice as a banner)."""
+    from bot.preflight import calendar_notice
+
+    ctx = app[CTX]
+    notice = calendar_notice(ctx.calendar, ctx.calendar.local_date(ctx.clock.now()))
+    if notice:
+        log.warning("calendar: %s", notice)
+
+
 MIGRATE_KEY: web.AppKey[bool] = web.AppKey("hotline_migrate", bool)
 EXTENSIONS: list[Any] = []
 """Callables ``(app) -> None`` that add routes and cleanup contexts (chat, senders, scheduler…)."""
@@ -145,6 +155,7 @@ def create_app(config: Config, *, clock: Clock | None = None, migrate: bool = Tr
     app[MIGRATE_KEY] = migrate
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_http_ctx)
+    app.on_startup.append(_calendar_notice)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     intake.setup_routes(app)

@@ -2,8 +2,9 @@
 
 Working days come from the ``chinesecalendar`` package (holidays and make-up working weekends).
 The package only knows the years it was released for; for any other year the calendar falls
-back to Monday–Friday, logs a warning once per year and never raises. The office's
-``extra_holidays`` and ``extra_workdays`` always win over both the package and the fallback.
+back to Monday–Friday, logs a warning once per year and never raises. A year the office gives in
+full (``[calendar.years.<year>]``, its 放假 and 调休 dates) counts as covered: no warning. The
+office's holidays and working days always win over both the package and the fallback.
 
 Pure code: no I/O, no clock. Every date argument is a *local* date in the calendar's zone.
 """
@@ -45,6 +46,11 @@ def _as_date(value: date | str, what: str) -> date:
     raise TypeError(f"{what} must hold dates, got {value!r}")
 
 
+def _package_knows(year: int) -> bool:
+    """Whether the installed ``chinesecalendar`` has official holiday data for ``year``."""
+    return PACKAGE_YEARS[0] <= year <= PACKAGE_YEARS[1]
+
+
 def _check_date(d: object) -> date:
     """Reject datetimes (their date depends on the zone) and non-dates."""
     if isinstance(d, datetime):
@@ -70,6 +76,7 @@ class WorkCalendar:
         office_day_end: time | str = time(17, 30),
         extra_holidays: Iterable[date | str] = (),
         extra_workdays: Iterable[date | str] = (),
+        official_years: Iterable[int] = (),
     ) -> None:
         self.tz: ZoneInfo = ZoneInfo(timezone)
         if isinstance(office_day_end, str):
@@ -87,6 +94,8 @@ class WorkCalendar:
         if both:
             listed = ", ".join(sorted(d.isoformat() for d in both))
             raise ValueError(f"dates listed both as extra holiday and extra working day: {listed}")
+        #: Years whose whole official schedule (放假 and 调休) the office gave in the config.
+        self.official_years: frozenset[int] = frozenset(int(y) for y in official_years)
         self._cache: dict[date, bool] = {}
         self._added: dict[tuple[date, int], date] = {}
         self._warned_years: set[int] = set()
@@ -100,13 +109,34 @@ class WorkCalendar:
     # -- coverage -------------------------------------------------------------------------------
 
     def is_covered(self, year: int) -> bool:
-        """Whether ``chinesecalendar`` has official holiday data for ``year``."""
-        return PACKAGE_YEARS[0] <= year <= PACKAGE_YEARS[1]
+        """Whether the official holidays of ``year`` are known: ``chinesecalendar`` has them, or
+        the config gives the whole year (``[calendar.years.<year>]``)."""
+        return _package_knows(year) or year in self.official_years
 
     def uncovered_years(self, start: date, end: date) -> list[int]:
         """The years between ``start`` and ``end`` (inclusive, either order) the package lacks."""
         lo, hi = sorted((start.year, end.year))
         return [y for y in range(lo, hi + 1) if not self.is_covered(y)]
+
+    def uncovered_days(self, start: date, days: int = 60) -> list[date]:
+        """The dates of ``[start, start + days)`` whose year's official holidays are unknown
+        (neither ``chinesecalendar`` nor ``[calendar.years.<year>]`` covers it), in order."""
+        start = _check_date(start)
+        return [d for d in (start + timedelta(days=i) for i in range(max(days, 0)))
+                if not self.is_covered(d.year)]
+
+    def coverage_gap(self, start: date, days: int = 60) -> date | None:
+        """The first date of ``[start, start + days)`` whose official holidays are unknown, or None.
+
+        A year counts as known when ``chinesecalendar`` covers it or the office listed at least
+        one of its holidays in ``extra_holidays`` (it has copied that year's notice by hand).
+        """
+        start = _check_date(start)
+        handled = {d.year for d in self.extra_holidays}
+        for year in range(start.year, (start + timedelta(days=max(days, 1) - 1)).year + 1):
+            if not self.is_covered(year) and year not in handled:
+                return max(start, date(year, 1, 1))
+        return None
 
     # -- working days ---------------------------------------------------------------------------
 
@@ -125,10 +155,11 @@ class WorkCalendar:
             answer = False
         elif d in self.extra_workdays:
             answer = True
-        elif self.is_covered(d.year):
+        elif _package_knows(d.year):
             answer = bool(chinese_calendar.is_workday(d))
         else:
-            self._warn_uncovered(d.year)
+            if d.year not in self.official_years:  # a year given in full needs no warning
+                self._warn_uncovered(d.year)
             answer = d.weekday() < 5
         self._cache[d] = answer
         return answer
@@ -139,7 +170,8 @@ class WorkCalendar:
         self._warned_years.add(year)
         log.warning(
             "chinesecalendar has no official holidays for %d (it knows %d-%d): treating "
-            "Monday-Friday as working days plus the configured extra_holidays/extra_workdays",
+            "Monday-Friday as working days plus the configured extra_holidays/extra_workdays; "
+            "add that year's official schedule as [calendar.years.<year>]",
             year,
             *PACKAGE_YEARS,
         )

@@ -1,4 +1,4 @@
-"""The ``hotline-bot`` command line (DESIGN §4): serve, import, db upgrade, check, deadline,
+"""The ``hotline-bot`` command line (README, "Command line"): serve, import, db upgrade, check, deadline,
 report and console-link. Errors are one readable line on stderr, never a traceback."""
 
 from __future__ import annotations
@@ -11,32 +11,63 @@ import logging
 import sys
 from datetime import date, datetime
 from pathlib import Path
+from typing import NoReturn
 
 from bot.config import Config, ConfigError, load_config
+from bot.logs import setup_logging, use_zone
+from bot.preflight import PreflightError
 
 
 def _load(path: str) -> Config:
+    """The config, or one line on stderr and exit 2."""
     try:
-        return load_config(path)
+        config = load_config(path)
     except ConfigError as exc:
-        print(f"配置错误 / config error in {path}:\n{exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        _fail(f"配置错误 / config error in {path}: {_one_line(str(exc))}")
+    use_zone(config.calendar.timezone)  # log times in the office's zone, offset shown
+    return config
+
+
+def _one_line(text: str) -> str:
+    """Several problems on one line: a person reads them in order, a script greps one line."""
+    return "；".join(" ".join(part.split()) for part in text.splitlines() if part.strip())
+
+
+def _fail(message: str) -> NoReturn:
+    print(_one_line(message), file=sys.stderr, flush=True)
+    raise SystemExit(2)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run the web server, senders and scheduler."""
+    """Run the web server, senders and scheduler.
+
+    Order matters: the config, then whether it may be exposed on that host, then the listening
+    socket (a port in use fails before anything is migrated or seeded), then the store.
+    """
     from aiohttp import web
 
+    from bot import preflight
     from bot.app import create_app
 
     config = _load(args.config)
-    app = create_app(config)
-    app.on_startup.append(_freeze_startup_objects)
-    host = args.host or config.server.host
+    host = args.host if args.host is not None else config.server.host
     port = args.port if args.port is not None else config.server.port
+    exposed = preflight.exposure_problem(config, host)
+    problems = preflight.credential_problems(config)
+    if exposed or problems:
+        raise PreflightError(*([exposed] if exposed else []), *problems)
+    sock = preflight.bind_listener(host, port)
+    try:
+        asyncio.run(preflight.ready_store(config))
+        app = create_app(config)
+    except BaseException:
+        sock.close()
+        raise
+    app.on_startup.append(_freeze_startup_objects)
+    port = sock.getsockname()[1]
     print(f"Hotline Bot on http://{host}:{port}/  (console: http://{host}:{port}/console)", flush=True)
     # The access log costs about a quarter of a webhook's ack time; it is kept for -v only.
-    web.run_app(app, host=host, port=port, print=None, shutdown_timeout=10, loop=_event_loop(),
+    web.run_app(app, sock=sock, print=None, shutdown_timeout=10, loop=_event_loop(),
                 access_log=logging.getLogger("aiohttp.access") if args.verbose else None)
     return 0
 
@@ -61,12 +92,14 @@ def _event_loop() -> asyncio.AbstractEventLoop:
 
 def cmd_db(args: argparse.Namespace) -> int:
     """``db upgrade``: apply migrations."""
+    from bot.preflight import check_store
     from store.db import create_engine
     from store.migrate import current_revision, upgrade
 
     config = _load(args.config)
 
     async def run() -> str | None:
+        await check_store(config.store.url)
         engine = create_engine(config.store.url)
         try:
             await upgrade(engine)
@@ -80,20 +113,45 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Validate the config and report calendar years the working-day calendar does not know."""
+    """Validate the config, the store URL (driver, server, database, folder) and the platform and
+    SMS credentials; report calendar years the working-day calendar does not know."""
+    from bot import preflight
     from bot.app import build_calendar
+    from store.migrate import head_revision
 
     config = _load(args.config)
+    problems = preflight.credential_problems(config)
+    exposed = preflight.exposure_problem(config, config.server.host)
+    if exposed or problems:
+        raise PreflightError(*([exposed] if exposed else []), *problems)
+    url = asyncio.run(preflight.check_store(config.store.url))
+    revision, empty = asyncio.run(preflight.store_state(config.store.url))
     cal = build_calendar(config)
     today = date.today()
     years = cal.uncovered_years(date(today.year, 1, 1), date(today.year + 1, 12, 31))
     print(f"配置有效 / config OK: {len(config.units)} units, {len(config.people)} people, "
           f"preset {config.procedure.preset}")
+    shown = url.render_as_string(hide_password=True)
+    if empty:
+        state = "空库，启动时自动建表 / empty, serve creates the tables"
+    elif revision == head_revision():
+        state = f"版本 {revision}（最新） / at revision {revision}"
+    else:
+        state = f"版本 {revision}，启动时升级 / at {revision}, serve upgrades it to {head_revision()}"
+    print(f"数据库可用 / store OK: {shown}: {state}")
+    for year in sorted(set(config.calendar.years) | {today.year, today.year + 1}):
+        given = config.calendar.years.get(year)
+        if given is not None:
+            print(f"日历 / calendar {year}: 已覆盖 / covered by [calendar.years.{year}] "
+                  f"({len(given.holidays)} holidays, {len(given.workdays)} workdays)")
+        elif year not in years:
+            print(f"日历 / calendar {year}: 已覆盖 / covered by chinesecalendar")
     for year in years:
         extra = sum(1 for d in config.calendar.extra_holidays if d.year == year)
         print(f"警告 / warning: calendar year {year} is not covered by chinesecalendar; "
               f"falling back to Monday-Friday plus {extra} extra holiday(s) from the config. "
-              f"Add the official holidays to [calendar] extra_holidays / extra_workdays.")
+              f"Add that year's official schedule as [calendar.years.{year}] holidays / workdays "
+              f"(see docs/operations.md).")
     return 0
 
 
@@ -126,31 +184,54 @@ def cmd_deadline(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    """Bulk-register tickets from an .xlsx or .csv export; idempotent."""
-    from bot.importing import run_import
+    """Bulk-register tickets from an .xls, .xlsx or .csv export; idempotent."""
+    from bot.importing import ImportFileError, run_import
 
     config = _load(args.config)
     path = Path(args.file)
     if not path.exists():
-        print(f"file not found: {path}", file=sys.stderr)
+        print(f"找不到文件 file not found: {path}", file=sys.stderr)
         return 2
-    summary = asyncio.run(run_import(config, path))
+    from bot.preflight import check_store
+
+    asyncio.run(check_store(config.store.url))  # run_import then migrates the store as serve does
+    try:
+        summary = asyncio.run(run_import(config, path))
+    except ImportFileError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     print(summary.render())
     return 0 if summary.rejected == 0 else 1
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """Write the monthly report files."""
-    try:
-        from scheduler.reports import write_monthly_report
-    except ImportError:
-        print("the scheduler's reports are not installed", file=sys.stderr)
-        return 2
+    """Write the monthly report files and print the month's figures; ``--unit`` is a code or a name."""
+    from bot.app import build_calendar
+    from bot.preflight import ready_store
+    from bot.units import resolve_unit
+    from scheduler.reports import MonthReport, figures_table, monthly_report_files, parse_month, reports_dir
+
     config = _load(args.config)
-    out = Path(args.out)
-    files = asyncio.run(write_monthly_report(config, args.month, out, unit=args.unit))
+    try:
+        parse_month(build_calendar(config), args.month)
+    except ValueError:
+        _fail(f"--month：月份格式应为 YYYY-MM，例如 2026-11（收到 {args.month!r}） / --month must look like 2026-11")
+    unit = None
+    if args.unit is not None:
+        unit = resolve_unit(config.units, args.unit)
+        if unit is None:
+            known = "、".join(f"{u.code}（{u.name}）" for u in config.units[:8])
+            _fail(f"--unit：配置中没有单位 {args.unit!r}，可用单位代码或名称：{known} / --unit: unknown unit")
+    out = Path(args.out) if args.out else reports_dir(config)
+
+    async def run() -> tuple[MonthReport, list[Path]]:
+        await ready_store(config)
+        return await monthly_report_files(config, args.month, out, unit)
+
+    report, files = asyncio.run(run())
+    print(figures_table(report, unit))
     for f in files:
-        print(f)
+        print(f"已写入 / written: {f}")
     return 0
 
 
@@ -206,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--port", type=int)
     sp.set_defaults(func=cmd_serve)
 
-    sp = with_config(sub.add_parser("import", help="bulk-register tickets from .xlsx/.csv"))
+    sp = with_config(sub.add_parser("import", help="bulk-register tickets from .xls/.xlsx/.csv"))
     sp.add_argument("file")
     sp.set_defaults(func=cmd_import)
 
@@ -229,8 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = with_config(sub.add_parser("report", help="write the monthly report files"))
     sp.add_argument("--month", required=True, help="YYYY-MM")
-    sp.add_argument("--unit")
-    sp.add_argument("--out", default=".")
+    sp.add_argument("--unit", help="unit code or name (default: every unit)")
+    sp.add_argument("--out", help="folder for the files (default: reports/ beside a SQLite store, "
+                                  "else the temp directory)")
     sp.set_defaults(func=cmd_report)
 
     sub.add_parser("password-hash", help="print the password_hash of a console password read from stdin"
@@ -245,14 +327,33 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not args.verbose:
-        logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin set-up chatter on import
+    setup_logging(args.verbose)  # in the default zone until the config names its own
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except (ConfigError, PreflightError) as exc:
+        _fail(str(exc))
+    except OSError as exc:  # EADDRINUSE, EACCES, ENOENT… raised after the checks
+        where = f"：{exc.filename}" if exc.filename else ""
+        _fail(f"系统错误{where}：{exc.strerror or exc} / {type(exc).__name__}: {exc.strerror or exc}")
+    except _store_errors() as exc:
+        reason = getattr(exc, "orig", None) or exc
+        _fail(f"数据库错误 / store error: {reason}")
+
+
+def _store_errors() -> tuple[type[BaseException], ...]:
+    """The store's connection and operational errors (SQLAlchemy's, asyncpg's)."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    found: list[type[BaseException]] = [OperationalError, DBAPIError]
+    try:
+        import asyncpg
+
+        found.append(asyncpg.PostgresError)
+    except ImportError:
+        pass
+    return tuple(found)
 
 
 if __name__ == "__main__":

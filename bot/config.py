@@ -1,6 +1,7 @@
-"""The TOML configuration of DESIGN §4, validated by pydantic.
+"""The TOML configuration, validated by pydantic (every key is listed in ``docs/configuration.md``).
 
-Errors name the key path and the reason (``units[1].chats[0].platform: …``), never a traceback.
+Errors name the key path and the reason in Chinese, one line per problem
+(``units[1].chats[0].platform: 应为以下之一：console、wecom、dingtalk、feishu``), never a traceback.
 A secret may be written ``${ENV_VAR}`` (or ``${ENV_VAR:-default}``); a missing variable without a
 default is an error naming it.
 """
@@ -12,12 +13,16 @@ import re
 import tomllib
 from datetime import date, time
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from adapters.sms.registry import SmsConfig
 from bot.deadlines import Rule
+
+if TYPE_CHECKING:
+    from bot.calendar import WorkCalendar
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -33,30 +38,47 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def key_path_errors(problems: list[str]) -> PydanticCustomError:
+    """A model-level error of several problems, each ``"<key path relative to the model>: 原因"``
+    (or just ``"原因"`` for the model itself); the loader prefixes the model's own path."""
+    return PydanticCustomError("key_paths", "{problems}", {"problems": "\n".join(problems)})
+
+
 class ServerConfig(_Model):
     """``[server]``."""
 
-    host: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
-    public_url: str = ""
-    secret: str = ""  # signs card-button tokens, console cookies and citizen links; derived if empty
+    host: str = Field("127.0.0.1", description="监听地址")
+    port: int = Field(8080, ge=0, le=65535, description="监听端口")
+    public_url: str = Field("", description="对外访问地址，用于短信和卡片里的链接；留空则不发链接")
+    secret: str = Field("", description="签名卡片按钮、控制台会话和来电人链接的密钥；留空则由 intake.secret 派生，多实例须相同")
 
 
 class StoreConfig(_Model):
     """``[store]``."""
 
-    url: str = "sqlite+aiosqlite:///hotline.db"
-    echo: bool = False
+    url: str = Field("sqlite+aiosqlite:///hotline.db",
+                     description="数据库地址：sqlite+aiosqlite:///文件 或 postgresql+asyncpg://用户@主机/库名")
+    echo: bool = Field(False, description="把每条 SQL 写进日志（排查问题用）")
+
+
+class YearSchedule(_Model):
+    """``[calendar.years.<year>]``: one year's official 放假 and 调休 dates, as the State Council
+    publishes them each November."""
+
+    holidays: list[date] = Field(min_length=1, description="当年放假的日期（含周末），ISO 日期")
+    workdays: list[date] = Field([], description="当年调休上班的周末日期，ISO 日期")
 
 
 class CalendarConfig(_Model):
     """``[calendar]``."""
 
-    timezone: str = "Asia/Shanghai"
-    office_day_end: time = time(17, 30)
-    office_day_start: time = time(8, 30)
-    extra_holidays: list[date] = []
-    extra_workdays: list[date] = []
+    timezone: str = Field("Asia/Shanghai", description="时区：显示的时间和工作日计算都用它")
+    office_day_end: time = Field(time(17, 30), description="下班时间：期限到最后一天的这个时刻为止")
+    office_day_start: time = Field(time(8, 30), description="上班时间：提醒类任务从此时开始")
+    extra_holidays: list[date] = Field([], description="本单位额外放假的日期（官方日历之外），ISO 日期")
+    extra_workdays: list[date] = Field([], description="本单位额外上班的日期（如调休的周末），ISO 日期")
+    years: dict[int, YearSchedule] = Field(
+        {}, description="整年的官方放假安排，键为年份；写了的年份视为已覆盖，不再按周一至周五推算")
 
     @field_validator("timezone")
     @classmethod
@@ -66,127 +88,164 @@ class CalendarConfig(_Model):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
+            raise ValueError(f"未知的时区 {value!r}，例如 Asia/Shanghai") from exc
         return value
+
+    @model_validator(mode="after")
+    def _years_hold_their_dates(self) -> CalendarConfig:
+        problems = []
+        for year, schedule in self.years.items():
+            for key in ("holidays", "workdays"):
+                for i, d in enumerate(getattr(schedule, key)):
+                    if d.year != year:
+                        problems.append(f"years.{year}.{key}[{i}]: {d.isoformat()} 不在 {year} 年")
+            both = sorted(set(schedule.holidays) & set(schedule.workdays))
+            if both:
+                problems.append(f"years.{year}: 同一天既放假又上班：{'、'.join(d.isoformat() for d in both)}")
+        both = sorted(set(self.all_holidays) & set(self.all_workdays))
+        if both and not problems:
+            problems.append(f"同一天既放假又上班：{'、'.join(d.isoformat() for d in both)}")
+        if problems:
+            raise key_path_errors(problems)
+        return self
+
+    @property
+    def all_holidays(self) -> list[date]:
+        """``extra_holidays`` plus the holidays of every ``[calendar.years.<year>]``."""
+        return [*self.extra_holidays, *(d for s in self.years.values() for d in s.holidays)]
+
+    @property
+    def all_workdays(self) -> list[date]:
+        """``extra_workdays`` plus the 调休 working days of every ``[calendar.years.<year>]``."""
+        return [*self.extra_workdays, *(d for s in self.years.values() for d in s.workdays)]
+
+    def work_calendar(self) -> WorkCalendar:
+        """The working-day calendar this section describes."""
+        from bot.calendar import WorkCalendar
+
+        return WorkCalendar(self.timezone, self.office_day_end, self.all_holidays, self.all_workdays,
+                            official_years=self.years)
 
 
 class RoutingRule(_Model):
     """``[[procedure.routing]]``: dispatch a new ticket to a unit when it matches."""
 
-    unit: str
-    source: str | None = None
-    kind: str | None = None
-    category: str | None = None
-    tags: list[str] | None = None
-    keywords: list[str] | None = None  # any of them found in the content
+    unit: str = Field(description="派往的单位代码（[[units]] 的 code）")
+    source: str | None = Field(None, description="只匹配此来源，如 12345")
+    kind: str | None = Field(None, description="只匹配此类型，如 投诉、咨询")
+    category: str | None = Field(None, description="只匹配此分类")
+    tags: list[str] | None = Field(None, description="工单带有其中任一标签即匹配")
+    keywords: list[str] | None = Field(None, description="工单内容含其中任一关键词即匹配")
 
 
 class ProcedureConfig(_Model):
     """``[procedure]``: the preset, extra rules, routing, and who reviews."""
 
-    preset: Literal["lichuan", "songjiang", "pingdingshan", "jilin", "xinfang"] = "songjiang"
-    rules: list[Rule] = []
-    routing: list[RoutingRule] = []
-    office_may_review: bool = True  # the office may approve/reject like a unit's leader
-    duplicate_window_days: int = Field(30, ge=0)  # same citizen + same content → 重复件
+    preset: Literal["lichuan", "songjiang", "pingdingshan", "jilin", "xinfang"] = Field(
+        "songjiang", description="期限规则预设（见 docs/procedures.md）")
+    rules: list[Rule] = Field([], description="自定义期限规则，排在预设规则之前，同名则替换预设规则")
+    routing: list[RoutingRule] = Field([], description="自动派单规则，新工单命中即派往对应单位")
+    office_may_review: bool = Field(True, description="办公室可以像分管领导一样同意或驳回")
+    duplicate_window_days: int = Field(30, ge=0, description="同一来电人同样内容在这么多天内再来，记为重复件")
 
 
 class IntakeConfig(_Model):
     """``[intake]``."""
 
-    secret: str = Field(min_length=1)
-    max_body_bytes: int = 1024 * 1024
-    window_seconds: int = 300
+    secret: str = Field(min_length=1, description="POST /api/v1/tickets 的 HMAC 签名密钥")
+    max_body_bytes: int = Field(1024 * 1024, description="请求体上限（字节），超过返回 413")
+    window_seconds: int = Field(300, description="X-Hotline-Timestamp 与当前时间允许相差的秒数")
 
 
 class ApiConfig(_Model):
     """``[api]``."""
 
-    tokens: list[str] = Field(min_length=1)
+    tokens: list[str] = Field(min_length=1, description="查询接口的 Bearer 令牌，可写多个")
 
     @field_validator("tokens")
     @classmethod
     def _non_empty(cls, value: list[str]) -> list[str]:
         if any(not t for t in value):
-            raise ValueError("a token must not be empty")
+            raise ValueError("令牌不能为空字符串")
         return value
 
 
 class ChatBinding(_Model):
     """One group chat of a unit: ``{platform, bot, chat_id}`` plus optional send-only robot keys."""
 
-    platform: Platform
-    bot: str = "default"
-    chat_id: str
-    robot_key: str = ""
-    robot_token: str = ""
-    robot_secret: str = ""
+    platform: Platform = Field(description="群所在的平台")
+    bot: str = Field("default", description="机器人名称，对应 [platforms.<平台>.<名称>]")
+    chat_id: str = Field(description="群的 ID（平台给出的会话 ID）")
+    robot_key: str = Field("", description="企业微信群“消息推送”机器人的 key（只发不收）")
+    robot_token: str = Field("", description="钉钉自定义机器人的 access_token（只发不收）")
+    robot_secret: str = Field("", description="钉钉自定义机器人的加签密钥")
 
 
 class UnitConfig(_Model):
     """``[[units]]``."""
 
-    code: str = Field(min_length=1, max_length=64)
-    name: str
-    parent: str | None = None
-    chats: list[ChatBinding] = []
+    code: str = Field(min_length=1, max_length=64, description="单位代码，唯一")
+    name: str = Field(description="单位名称")
+    short_name: str = Field("", max_length=20, description="单位简称，如 养老科；短信变量放不下全称时用它（腾讯云默认每个变量 6 字）")
+    parent: str | None = Field(None, description="上级单位代码；根单位不写")
+    chats: list[ChatBinding] = Field([], description="机器人在其中发消息的群")
 
 
 class RoleBinding(_Model):
     """``roles = [{unit, role}]`` of a person."""
 
-    unit: str
-    role: Role
+    unit: str = Field(description="单位代码")
+    role: Role = Field(description="角色：office 办公室、leader 分管领导、handler 承办人")
 
 
 class PersonConfig(_Model):
     """``[[people]]``."""
 
-    name: str = Field(min_length=1)
-    mobile: str = ""
-    ids: dict[str, str] = {}
-    roles: list[RoleBinding] = []
-    password_hash: str = ""  # console login (scrypt), see ``hotline-bot console-link``
+    name: str = Field(min_length=1, description="姓名，唯一")
+    mobile: str = Field("", description="手机号（提醒短信用）")
+    ids: dict[str, str] = Field({}, description="各平台的用户 ID，如 { wecom = \"zhangsan\" }")
+    roles: list[RoleBinding] = Field([], description="在哪些单位担任什么角色")
+    password_hash: str = Field("", description="控制台登录密码的哈希，用 hotline-bot password-hash 生成")
 
 
 class ConsoleConfig(_Model):
     """``[platforms.console]``: the built-in web chat."""
 
-    enabled: bool = False
-    name: str = "热线助手"
-    require_login: bool = True  # the example config turns it off for a first run on 127.0.0.1
-    demo_tickets: bool = False  # seed a few fictional tickets into an empty store
+    enabled: bool = Field(False, description="启用内置网页控制台 /console")
+    name: str = Field("热线助手", description="机器人在控制台里的名字（@它）")
+    require_login: bool = Field(True, description="需要登录；只有在本机试用时才关掉")
+    demo_tickets: bool = Field(False, description="空库启动时放几张虚构的演示工单")
 
 
 class PlatformsConfig(_Model):
     """``[platforms]``: one table per platform; per-bot tables are validated by each adapter."""
 
-    console: ConsoleConfig = ConsoleConfig()
-    wecom: dict[str, dict[str, Any]] = {}
-    dingtalk: dict[str, dict[str, Any]] = {}
-    feishu: dict[str, dict[str, Any]] = {}
+    console: ConsoleConfig = Field(ConsoleConfig(), description="内置网页控制台")
+    wecom: dict[str, dict[str, Any]] = Field({}, description="企业微信机器人，每个 [platforms.wecom.<名称>] 一个")
+    dingtalk: dict[str, dict[str, Any]] = Field({}, description="钉钉机器人，每个 [platforms.dingtalk.<名称>] 一个")
+    feishu: dict[str, dict[str, Any]] = Field({}, description="飞书机器人，每个 [platforms.feishu.<名称>] 一个")
 
 
 class HotlineConfig(_Model):
     """``[hotline]``: where approved results are POSTed back."""
 
-    report_url: str = ""
-    report_secret: str = ""
+    report_url: str = Field("", description="审核通过的办理结果回传到这个地址；留空则不回传")
+    report_secret: str = Field("", description="回传请求的 HMAC 签名密钥（签法同受理接口）")
 
 
 class JobConfig(_Model):
     """``[scheduler.jobs.<job>]``."""
 
-    enabled: bool = True
-    cron: str = ""  # empty: the job's default schedule
+    enabled: bool = Field(True, description="是否运行此任务")
+    cron: str = Field("", description="crontab 表达式（按配置的时区）；留空用任务的默认时间")
 
 
 class SchedulerConfig(_Model):
     """``[scheduler]``."""
 
-    enabled: bool = True
-    quiet_hours: str = "21:00-08:00"
-    jobs: dict[str, JobConfig] = {}
+    enabled: bool = Field(True, description="是否运行定时提醒和报表")
+    quiet_hours: str = Field("21:00-08:00", description="免打扰时段，提醒等到结束再发；留空为不设")
+    jobs: dict[str, JobConfig] = Field({}, description="各定时任务的开关和时间")
 
     @field_validator("quiet_hours")
     @classmethod
@@ -198,26 +257,26 @@ class SchedulerConfig(_Model):
 class ImportConfig(_Model):
     """``[import]``: the export's column headers, when they differ from the defaults."""
 
-    headers: dict[str, str] = {}
-    source: str = "12345"
+    headers: dict[str, str] = Field({}, description="导出文件的列名 → 受理字段，如 { \"工单号\" = \"number\" }")
+    source: str = Field("12345", description="没有“来源”列时，导入工单的来源")
 
 
 class Config(_Model):
     """The whole configuration file."""
 
-    server: ServerConfig = ServerConfig()
-    store: StoreConfig = StoreConfig()
-    calendar: CalendarConfig = CalendarConfig()
-    procedure: ProcedureConfig = ProcedureConfig()
-    intake: IntakeConfig
-    api: ApiConfig
-    units: list[UnitConfig] = []
-    people: list[PersonConfig] = []
-    platforms: PlatformsConfig = PlatformsConfig()
-    hotline: HotlineConfig = HotlineConfig()
-    scheduler: SchedulerConfig = SchedulerConfig()
-    sms: SmsConfig = SmsConfig()
-    import_: ImportConfig = Field(ImportConfig(), alias="import")
+    server: ServerConfig = Field(ServerConfig(), description="网页服务")
+    store: StoreConfig = Field(StoreConfig(), description="数据库")
+    calendar: CalendarConfig = Field(CalendarConfig(), description="工作日日历")
+    procedure: ProcedureConfig = Field(ProcedureConfig(), description="办理程序：期限规则、派单、审核")
+    intake: IntakeConfig = Field(description="工单受理接口")
+    api: ApiConfig = Field(description="查询接口")
+    units: list[UnitConfig] = Field([], description="承办单位")
+    people: list[PersonConfig] = Field([], description="人员及其角色")
+    platforms: PlatformsConfig = Field(PlatformsConfig(), description="聊天平台")
+    hotline: HotlineConfig = Field(HotlineConfig(), description="向热线系统回传结果")
+    scheduler: SchedulerConfig = Field(SchedulerConfig(), description="定时提醒和报表")
+    sms: SmsConfig = Field(SmsConfig(), description="短信")
+    import_: ImportConfig = Field(ImportConfig(), alias="import", description="Excel/CSV 导入")
     path: Path | None = Field(None, exclude=True)
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -231,21 +290,21 @@ class Config(_Model):
         seen: set[str] = set()
         for i, u in enumerate(self.units):
             if u.code in seen:
-                problems.append(f"units[{i}].code: duplicate unit code {u.code!r}")
+                problems.append(f"units[{i}].code: 单位代码 {u.code!r} 重复")
             seen.add(u.code)
             if u.parent is not None and u.parent not in known:
-                problems.append(f"units[{i}].parent: {u.parent!r} is not a unit code")
+                problems.append(f"units[{i}].parent: {u.parent!r} 不是已配置的单位代码")
         names: set[str] = set()
         for i, p in enumerate(self.people):
             if p.name in names:
-                problems.append(f"people[{i}].name: two people are named {p.name!r}; names must be unique")
+                problems.append(f"people[{i}].name: 有两个人都叫 {p.name!r}，姓名须唯一")
             names.add(p.name)
             for j, r in enumerate(p.roles):
                 if r.unit not in known:
-                    problems.append(f"people[{i}].roles[{j}].unit: unknown unit {r.unit!r}")
+                    problems.append(f"people[{i}].roles[{j}].unit: 未知单位 {r.unit!r}")
         for i, r in enumerate(self.procedure.routing):
             if r.unit not in known:
-                problems.append(f"procedure.routing[{i}].unit: unknown unit {r.unit!r}")
+                problems.append(f"procedure.routing[{i}].unit: 未知单位 {r.unit!r}")
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -265,7 +324,7 @@ def parse_quiet_hours(value: str) -> tuple[time, time] | None:
         return None
     m = re.fullmatch(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})", value.strip())
     if not m:
-        raise ValueError(f"quiet hours must look like 21:00-08:00, got {value!r}")
+        raise ValueError(f"应写成 21:00-08:00 的形式（或留空），当前为 {value!r}")
     h1, m1, h2, m2 = (int(g) for g in m.groups())
     return time(h1, m1), time(h2, m2)
 
@@ -275,7 +334,7 @@ def _substitute_env(node: Any, path: str, missing: list[str]) -> Any:
         def repl(m: re.Match[str]) -> str:
             value = os.environ.get(m.group(1), m.group(2))
             if value is None:
-                missing.append(f"{path}: environment variable {m.group(1)} is not set")
+                missing.append(f"{path}: 环境变量 {m.group(1)} 未设置")
                 return ""
             return value
         return _ENV_REF.sub(repl, node)
@@ -286,14 +345,111 @@ def _substitute_env(node: Any, path: str, missing: list[str]) -> Any:
     return node
 
 
+# -- Chinese error messages ---------------------------------------------------------------------
+
+_SIMPLE_MESSAGES: dict[str, str] = {
+    "missing": "缺少此项",
+    "extra_forbidden": "不认识的配置项",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "int_from_float": "应为整数",
+    "int_parsing_size": "整数太大",
+    "float_parsing": "应为数字",
+    "float_type": "应为数字",
+    "finite_number": "应为有限的数字",
+    "bool_parsing": "应为 true 或 false",
+    "bool_type": "应为 true 或 false",
+    "string_type": "应为字符串（用引号括起来）",
+    "string_unicode": "应为字符串（用引号括起来）",
+    "list_type": "应为列表，如 [\"a\", \"b\"]",
+    "tuple_type": "应为列表，如 [\"a\", \"b\"]",
+    "set_type": "应为列表，如 [\"a\", \"b\"]",
+    "dict_type": "应为表，如 { key = \"value\" } 或 [段名]",
+    "model_type": "应为表，如 { key = \"value\" } 或 [段名]",
+    "model_attributes_type": "应为表，如 { key = \"value\" } 或 [段名]",
+    "date_type": "应为日期，如 2027-01-01",
+    "date_parsing": "应为日期，如 2027-01-01",
+    "date_from_datetime_parsing": "应为日期，如 2027-01-01",
+    "date_from_datetime_inexact": "应为日期（不带时刻），如 2027-01-01",
+    "time_type": "应为时刻，如 \"17:30\"",
+    "time_parsing": "应为时刻，如 \"17:30\"",
+    "none_required": "此处应留空",
+    "path_type": "应为文件路径",
+}
+
+_BOUNDS: dict[str, str] = {
+    "greater_than": "应大于 {gt}",
+    "greater_than_equal": "应不小于 {ge}",
+    "less_than": "应小于 {lt}",
+    "less_than_equal": "应不大于 {le}",
+    "multiple_of": "应为 {multiple_of} 的倍数",
+    "string_too_long": "最多 {max_length} 个字符",
+    "too_long": "最多 {max_length} 项",
+    "string_pattern_mismatch": "格式不对，应符合 {pattern}",
+}
+
+# Parts pydantic appends to a location to say which member of a union failed.
+_UNION_TAG = re.compile(r"^(str|int|float|bool|none|date|time|list\[.*\]|dict\[.*\]|.*\[.*\])$")
+
+
+def _describe(err: Any) -> str:
+    """One pydantic error as short Chinese text (the key path is added by the caller)."""
+    kind: str = err["type"]
+    ctx: dict[str, Any] = err.get("ctx") or {}
+    if kind in _SIMPLE_MESSAGES:
+        return _SIMPLE_MESSAGES[kind]
+    if kind in _BOUNDS:
+        return _BOUNDS[kind].format(**ctx)
+    if kind == "literal_error" or kind == "enum":
+        options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        shown = "、".join(options) if options else str(ctx.get("expected", ""))
+        return f"应为以下之一：{shown}（当前为 {err.get('input')!r}）"
+    if kind == "string_too_short":
+        return "不能为空" if ctx.get("min_length") == 1 else f"至少 {ctx.get('min_length')} 个字符"
+    if kind == "too_short":
+        return f"至少要有 {ctx.get('min_length')} 项"
+    if kind in ("value_error", "assertion_error"):
+        return str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return f"取值无效（{err['msg']}）"
+
+
+def _location(parts: tuple[Any, ...]) -> str:
+    loc = ""
+    for part in parts:
+        if isinstance(part, str) and _UNION_TAG.match(part):
+            continue
+        loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+    return loc
+
+
 def _format_errors(exc: ValidationError) -> str:
+    """Every error of ``exc`` as ``key.path: 中文原因``, one line each; the alternatives of a
+    union at the same key are joined on one line."""
+    by_loc: dict[str, list[str]] = {}
+    for err in exc.errors(include_url=False):
+        text = _describe(err)
+        if err["type"] == "key_paths":  # a model-level check naming keys relative to the model
+            base = _location(tuple(err["loc"]))
+            for line in str(err["ctx"]["problems"]).splitlines():
+                key, sep, reason = line.partition(": ")
+                if not sep:
+                    key, reason = "", line
+                full = ".".join(p for p in (base, key) if p)
+                by_loc.setdefault(f"{full}: {reason}" if full else reason, [])
+            continue
+        if not err["loc"]:
+            by_loc.setdefault(text, [])  # model-level checks name their own paths
+            continue
+        reasons = by_loc.setdefault(_location(tuple(err["loc"])), [])
+        if text not in reasons:
+            reasons.append(text)
     lines = []
-    for err in exc.errors():
-        loc = ""
-        for part in err["loc"]:
-            loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
-        msg = err["msg"].removeprefix("Value error, ")
-        lines.append(f"{loc}: {msg}" if loc else msg)  # model-level checks name their own paths
+    for loc, reasons in by_loc.items():
+        if not reasons:
+            lines.append(loc)
+        else:
+            reason = "，或".join(reasons)
+            lines.append(f"{loc}: {reason}" if loc else reason)
     return "\n".join(lines)
 
 
@@ -320,9 +476,11 @@ def load_config(path: str | Path) -> Config:
     try:
         raw = p.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"cannot read {p}: {exc.strerror}") from None
+        raise ConfigError(f"无法读取 {p}：{exc.strerror}") from None
     try:
         data = tomllib.loads(raw.decode("utf-8-sig"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: 不是 UTF-8 编码的文本 (not valid TOML)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: 不是有效的 TOML (not valid TOML)：{exc}") from None
     return parse_config(data, p)

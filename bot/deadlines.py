@@ -1,4 +1,4 @@
-"""Deadline rules: durations, rule matching and what a ticket is due (DESIGN §6).
+"""Deadline rules: durations, rule matching and what a ticket is due (``docs/design.md``, deadlines).
 
 Counting follows the law for periods: the day of receipt is not counted (民法典 第二百零一条);
 a rule with ``roll`` moves a natural-day period that ends on a day off to the next working day
@@ -192,26 +192,26 @@ class Rule(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(min_length=1)
-    source: MatchValue = None
-    kind: MatchValue = None
-    category: MatchValue = None
-    channel: MatchValue = None
-    tags: MatchValue = None
-    deadline: str | None = None
-    internal_due: str | None = None
-    first_contact: str | None = None
-    progress: str | None = None
-    max_extensions: int = Field(default=1, ge=0)
-    extension_notice_wd: int | None = Field(default=None, ge=1)
-    roll: bool = False
-    review: bool = True
-    giveback_within: str | None = None
-    feedback: Literal["all", "sampled", "none"] = "all"
-    receipt_sms: bool = False
-    leader_at_accept: bool = False
-    deadline_by_office: bool = False
-    overlay: bool = False
+    name: str = Field(min_length=1, description="规则名称，唯一；与预设规则同名则替换它")
+    source: MatchValue = Field(None, description="只匹配此来源（字符串或列表，任一即可）")
+    kind: MatchValue = Field(None, description="只匹配此类型，如 咨询、投诉")
+    category: MatchValue = Field(None, description="只匹配此分类，如 紧急、A")
+    channel: MatchValue = Field(None, description="只匹配此渠道，如 随申拍")
+    tags: MatchValue = Field(None, description="工单带有其中任一标签即匹配")
+    deadline: str | None = Field(None, description="办理时限，如 7wd（工作日）、3d（自然日）、24h、same-day@16:00")
+    internal_due: str | None = Field(None, description="单位内部时限（早于办理时限，留出审核时间）")
+    first_contact: str | None = Field(None, description="先行联系时限")
+    progress: str | None = Field(None, description="进展报送周期：daily（每天）或一个时长")
+    max_extensions: int = Field(default=1, ge=0, description="最多可申请延期的次数")
+    extension_notice_wd: int | None = Field(default=None, ge=1, description="延期须在期满前至少这么多个工作日申请")
+    roll: bool = Field(False, description="自然日期限的最后一天不是工作日时顺延到下一个工作日")
+    review: bool = Field(True, description="答复须经分管领导审核")
+    giveback_within: str | None = Field(None, description="退单须在此时限内提出")
+    feedback: Literal["all", "sampled", "none"] = Field("all", description="回访：all 全部、sampled 抽样、none 不回访")
+    receipt_sms: bool = Field(False, description="受理后给来电人发受理短信")
+    leader_at_accept: bool = Field(False, description="签收时须指定负责领导")
+    deadline_by_office: bool = Field(False, description="最终时限由办公室另行确定")
+    overlay: bool = Field(False, description="叠加规则：不单独胜出，只补全胜出规则未设的字段")
 
     @field_validator(*_MATCH_FIELDS)
     @classmethod

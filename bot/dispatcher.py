@@ -143,7 +143,8 @@ class Dispatcher:
         quoted = await self._quoted_ticket(call.s, msg)
         if quoted is not None:
             if cmd.ref is not None:  # the token was content, not a reference
-                call.command = Command(cmd.name, None, f"{cmd.ref} {cmd.rest}".strip(), cmd.raw)
+                call.command = Command(cmd.name, None, cmd.body or f"{cmd.ref} {cmd.rest}".strip(), cmd.raw,
+                                       cmd.body)
             return quoted
         if cmd.ref is None:
             raise GrammarError(f"请写明工单号。{usage(cmd.name)}")

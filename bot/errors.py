@@ -1,4 +1,4 @@
-"""JSON error bodies of DESIGN §4: ``{"error": code, "message": 中文, "fields": {...}}``."""
+"""JSON error bodies (``docs/api.md``): ``{"error": code, "message": 中文, "fields": {...}}``."""
 
 from __future__ import annotations
 

@@ -2,7 +2,10 @@
 a leading @mention and line breaks inside content.
 
 ``parse`` turns text into a :class:`Command` (canonical name, ticket reference, the rest), or
-raises :class:`GrammarError` whose message shows how to write it right.
+raises :class:`GrammarError` whose message shows how to write it right. Only a folded copy of the
+text (NFKC, spaces unified) is used to recognise the command and the ticket number; the content
+(``rest``) is cut from the text as typed, so a handler's ，：（）；！？ reach the store, the cards,
+the SMS and the printed forms unchanged.
 """
 
 from __future__ import annotations
@@ -63,22 +66,83 @@ class Command:
     """A parsed command."""
 
     name: str  # canonical Chinese name
-    ref: str | None  # ticket number or suffix, if given
-    rest: str  # everything after the reference (line breaks kept)
+    ref: str | None  # ticket number or suffix, if given (folded: full-width digits made ASCII)
+    rest: str  # everything after the reference, as typed (line breaks kept)
     raw: str  # the text as received
+    body: str = ""  # everything after the command word, as typed (the reference included)
+
+
+def fold(text: str) -> tuple[str, list[int]]:
+    """The folded copy of ``text`` used for matching, and where each of its characters came from.
+
+    Folding is NFKC (full-width letters, digits and punctuation become half-width) applied per
+    character, and U+3000 becomes a space. ``origin[i]`` is the index in ``text`` of the character
+    that gave ``folded[i]``; ``origin[len(folded)] == len(text)``. Use it to cut the original
+    text at a place found in the folded copy.
+
+    >>> fold("答复：１２")
+    ('答复:12', [0, 1, 2, 3, 4, 5])
+    """
+    chars: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        for out in " " if ch == "\u3000" else unicodedata.normalize("NFKC", ch):
+            chars.append(out)
+            origin.append(i)
+    origin.append(len(text))
+    return "".join(chars), origin
+
+
+def _normalized(text: str) -> tuple[str, list[int]]:
+    """:func:`normalize` with the origin of each character in ``text`` (see :func:`fold`)."""
+    folded, origin = fold(text)
+    pairs = [(ch, origin[i]) for i, ch in enumerate(folded)
+             if not (ch == "\r" and folded[i + 1:i + 2] == "\n")]
+    line = "".join(ch for ch, _ in pairs)
+    start = len(line) - len(line.lstrip())
+    mention = _MENTION.match(line[start:])
+    if mention:
+        start += mention.end()
+    pairs = pairs[start:]
+    out: list[tuple[str, int]] = []
+    pending_space: tuple[str, int] | None = None
+    for ch, at in pairs:
+        if ch == "\n":
+            pending_space = None
+            while out and out[-1][0] == " ":
+                out.pop()
+            out.append((ch, at))
+        elif ch.isspace():
+            if pending_space is None:
+                pending_space = (" ", at)
+        else:
+            if pending_space is not None and out and out[-1][0] != "\n":
+                out.append(pending_space)
+            pending_space = None
+            out.append((ch, at))
+    while out and out[-1][0].isspace():
+        out.pop()
+    while out and out[0][0].isspace():
+        out.pop(0)
+    return "".join(ch for ch, _ in out), [at for _, at in out] + [len(text)]
 
 
 def normalize(text: str) -> str:
     """Full-width to half-width (NFKC), unify spaces, drop a leading @mention; keep line breaks."""
-    text = unicodedata.normalize("NFKC", text).replace("\u3000", " ").replace("\r\n", "\n")
-    text = text.strip()
-    text = _MENTION.sub("", text).strip()
-    return "\n".join(" ".join(line.split()) for line in text.split("\n")).strip()
+    return _normalized(text)[0]
+
+
+_SEPARATORS = " :：,，\u3000"
+
+
+def _original(raw: str, at: int) -> str:
+    """``raw`` from index ``at``, as typed, without the separators people put after a command."""
+    return raw[at:].replace("\r\n", "\n").lstrip(_SEPARATORS + "\t\n").strip()
 
 
 def parse(text: str) -> Command:
     """Parse a command; raises GrammarError with a Chinese hint."""
-    norm = normalize(text)
+    norm, origin = _normalized(text)
     lowered = norm.lower()
     for alias, name in _ALIAS_INDEX:
         if lowered.startswith(alias):
@@ -87,11 +151,13 @@ def parse(text: str) -> Command:
             # digit, punctuation or the end.
             if after and not (after[0].isspace() or after[0].isascii() or after[0] in ":：,，"):
                 continue
-            return _split(name, after.lstrip(" :：,，"), text)
+            stripped = after.lstrip(" :：,，")
+            return _split(name, stripped, text, origin[len(norm) - len(stripped):])
     raise GrammarError(f"没有看懂「{norm[:20]}」。发送「帮助」查看命令，例如：{EXAMPLES['签收']}")
 
 
-def _split(name: str, after: str, raw: str) -> Command:
+def _split(name: str, after: str, raw: str, origin: list[int]) -> Command:
+    """Split the folded ``after`` into reference and rest; ``origin`` maps ``after`` into ``raw``."""
     ref: str | None = None
     rest = after
     m = _REF.match(after)
@@ -102,7 +168,9 @@ def _split(name: str, after: str, raw: str) -> Command:
         if not tail.startswith("天") and (any(ch.isdigit() for ch in token) or len(token) >= 4):
             ref = token
             rest = tail.lstrip(" :：,，")
-    return Command(name=name, ref=ref, rest=rest.strip(), raw=raw)
+    body = _original(raw, origin[0])
+    rest = _original(raw, origin[len(after) - len(rest)]) if rest.strip() else ""
+    return Command(name=name, ref=ref, rest=rest, raw=raw, body=body)
 
 
 def usage(name: str) -> str:
@@ -110,12 +178,18 @@ def usage(name: str) -> str:
     return f"格式：{EXAMPLES[name]}"
 
 
-def help_text() -> str:
-    """The answer to 帮助: every command with an example."""
+def help_text(unit: tuple[str, str] | None = None) -> str:
+    """The answer to 帮助: every command with an example.
+
+    ``unit`` is a configured unit's ``(code, name)``, so the 转办 example names a real unit.
+    """
+    examples = dict(EXAMPLES)
+    if unit is not None:
+        examples["转办"] = f"转办 202611230001 {unit[0]}（{unit[1]}的单位代码）"
     lines = ["可用命令（工单号可只写后4位以上）："]
     for name, aliases in ALIASES.items():
         alias = f"（{'/'.join(aliases[1:])}）" if len(aliases) > 1 and name != "帮助" else ""
-        lines.append(f"· {name}{alias}：{EXAMPLES[name]}")
+        lines.append(f"· {name}{alias}：{examples[name]}")
     lines.append("在群里请先 @我 再写命令；回复（引用）我的派单消息时可省略工单号。")
     return "\n".join(lines)
 
@@ -128,16 +202,19 @@ def parse_extension(rest: str, cal: WorkCalendar, now: datetime,
                     deadline: datetime | None) -> tuple[datetime, str]:
     """``5天 理由`` / ``3个工作日 理由`` / ``2026-12-05 理由`` → (new deadline, reason).
 
-    Days are counted from the current deadline (or from today when there is none).
+    Days are counted from the current deadline (or from today when there is none). The days or
+    date are read from the folded text (``５天``, ``2026－12－05``); the reason is kept as typed.
     """
     base: date = cal.local_date(deadline or now)
+    typed = rest
+    rest, origin = fold(typed)
     m = _DAYS.match(rest)
     if m:
         n = int(m.group(1))
         if n < 1:
             raise GrammarError("延期天数至少为 1。" + usage("延期"))
         day = cal.add_workdays(base, n) if m.group(3) == "工作日" else base + timedelta(days=n)
-        return cal.office_day_end_at(day), rest[m.end():].strip()
+        return cal.office_day_end_at(day), typed[origin[m.end()]:].strip()
     m = _DATE.match(rest)
     if m:
         year = int(m.group(1)) if m.group(1) else cal.local_date(now).year
@@ -147,5 +224,5 @@ def parse_extension(rest: str, cal: WorkCalendar, now: datetime,
             raise GrammarError("日期不对。" + usage("延期")) from None
         if not m.group(1) and day < cal.local_date(now):
             day = day.replace(year=year + 1)
-        return cal.office_day_end_at(day), rest[m.end():].strip()
+        return cal.office_day_end_at(day), typed[origin[m.end()]:].strip()
     raise GrammarError("请写明延期天数或日期。" + usage("延期"))

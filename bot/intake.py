@@ -1,4 +1,4 @@
-"""The intake body of DESIGN §4 (HTTP API and import share it) and the hotline's later events."""
+"""The intake body (``docs/api.md``; HTTP API and import share it) and the hotline's later events."""
 
 from __future__ import annotations
 

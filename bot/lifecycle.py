@@ -1,4 +1,4 @@
-"""The ticket lifecycle of DESIGN §5: the one transition table every handler asks.
+"""The ticket lifecycle (``docs/design.md``): the one transition table every handler asks.
 
 Each transition names the states it leaves from, the state it enters (``None`` = unchanged),
 and who may trigger it. Guards that need ticket data (extension counts, the 利川 notice period)
@@ -12,7 +12,7 @@ from enum import StrEnum
 
 
 class State(StrEnum):
-    """Ticket states (DESIGN §4 ticket view)."""
+    """Ticket states (the ticket view's ``state``, ``docs/api.md``)."""
 
     REGISTERED = "registered"
     DISPATCHED = "dispatched"

@@ -1,4 +1,4 @@
-"""The platform-neutral message model (DESIGN §3).
+"""The platform-neutral message model (``docs/design.md``, architecture).
 
 Adapters turn wire payloads into :class:`IncomingMessage` and render :class:`OutgoingMessage`;
 nothing in ``bot/`` or ``handlers/`` knows any platform's format.

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from bot.calendar import WorkCalendar
+from bot.deadlines import Rule
+from bot.labels import EXTENSION_LABELS, label, rule_label
 from bot.masking import mask_name, mask_phone
 from store.models import Ticket
 
@@ -53,19 +56,19 @@ def assignment(ticket: Ticket, cal: WorkCalendar, unit_name: str) -> str:
 
 
 def summary(ticket: Ticket, cal: WorkCalendar, unit_name: str, state_label: str,
-            handler: str | None, show_citizen_full: bool) -> str:
-    """The answer to 查询."""
+            handler: str | None, show_citizen_full: bool, rules: Iterable[Rule] = ()) -> str:
+    """The answer to 查询 (``rules``: the configured rules, to name the ticket's rule)."""
     name = ticket.citizen_name if show_citizen_full else mask_name(ticket.citizen_name)
     phone = ticket.citizen_phone if show_citizen_full else mask_phone(ticket.citizen_phone)
     lines = [
         f"{tag_line(ticket)}工单 {ticket.number}（{ticket.source}）",
         f"状态：{state_label}　承办：{unit_name}{' / ' + handler if handler else ''}",
-        f"办结时限：{fmt_time(cal, ticket.deadline)}（规则 {ticket.rule or '—'}）",
+        f"办结时限：{fmt_time(cal, ticket.deadline)}（规则：{rule_label(ticket.rule, rules)}）",
         f"来电人：{name or '—'} {phone or ''}".rstrip(),
         f"诉求：{short_content(ticket.content, 200)}",
     ]
     if ticket.extension_state:
-        ext = {"pending": "待审核", "granted": "已批准", "rejected": "已驳回"}[ticket.extension_state]
+        ext = label(EXTENSION_LABELS, ticket.extension_state)
         lines.append(f"延期：{ext}，至 {fmt_time(cal, ticket.extension_granted_until or ticket.extension_requested_until)}")
     return "\n".join(lines)
 

@@ -1,4 +1,4 @@
-"""Writing what the bot owes into the outbox, in the caller's transaction (DESIGN §3).
+"""Writing what the bot owes into the outbox, in the caller's transaction (``docs/design.md``, rules of the road).
 
 Targets (a unit, a person, the office, the chat a command came from) are resolved here into
 concrete destinations, one outbox row each, so the sender only ever sees a platform and a chat.

@@ -1,6 +1,6 @@
-"""Shipped rule presets, one per seed procedure in ``/work/shared/seeds`` (DESIGN §6).
+"""Shipped rule presets, one per real unit procedure (``docs/procedures.md``; rules in ``docs/design.md``).
 
-Each rule quotes the seed sentence it encodes. Rules are in match order: the first matching
+Each rule quotes the sentence of the procedure it encodes (``docs/procedures.md`` lists them). Rules are in match order: the first matching
 non-overlay rule wins; overlay rules fill what the winner leaves unset.
 """
 
@@ -12,7 +12,7 @@ from bot.deadlines import Rule, RuleBook
 
 __all__ = ["PRESETS", "build_rulebook"]
 
-# 000 利川市人力资源和社会保障局《市人社局办理市民诉求实施办法》(利人社发〔2017〕86号)
+# 利川市人力资源和社会保障局《市人社局办理市民诉求实施办法》(利人社发〔2017〕86号)
 LICHUAN: tuple[Rule, ...] = (
     # “对能及时办结的一般事项，承办单位应在收到工单和诉求之日起1个工作日内办理并回复来信人
     #  （此类事项不需先行核实）”
@@ -37,7 +37,7 @@ LICHUAN: tuple[Rule, ...] = (
     ),
 )
 
-# 001 上海市松江区民政局《信访、市民服务热线办理规程（试行）》(沪松民〔2023〕32号)
+# 上海市松江区民政局《信访、市民服务热线办理规程（试行）》(沪松民〔2023〕32号)
 SONGJIANG: tuple[Rule, ...] = (
     # The source-specific procedures come first: the 办结时效 list below is part of
     # “（二）12345 办理流程”, so a 962200 or 信访 ticket never falls into it.
@@ -47,7 +47,7 @@ SONGJIANG: tuple[Rule, ...] = (
     # “局办公室在收到信访件的1个工作日内，先行联系市民” and
     # “局承办责任科室在接到局办公室转交的信访件后，10个工作日内完成事项调查办理”;
     # “局办公室寄出受理告知书，完成信访受理告知” -> a 受理告知 SMS as well.
-    # The seed sets no final deadline for 信访 here (信访工作条例 does: see the xinfang preset).
+    # The procedure sets no final deadline for 信访 here (信访工作条例 does: see the xinfang preset).
     Rule(
         name="songjiang-信访",
         source="xinfang",
@@ -74,7 +74,7 @@ SONGJIANG: tuple[Rule, ...] = (
     Rule(name="songjiang-退单", overlay=True, giveback_within="1wd"),
 )
 
-# 002 平顶山市人民政府《平顶山市市长热线工作规则》(平政〔2018〕15号)
+# 平顶山市人民政府《平顶山市市长热线工作规则》(平政〔2018〕15号)
 PINGDINGSHAN: tuple[Rule, ...] = (
     # “A类事项：即即办事项…应立即安排专人负责处理，并及时向反映人和市长热线办公室回复办理结果，
     #  不得以节假日为由拖延办理” -> 24h (exact hours, holidays do not stop it)
@@ -99,7 +99,7 @@ PINGDINGSHAN: tuple[Rule, ...] = (
 # Every category keeps the default max_extensions=1: “由市长热线办公室根据具体情况重新确定办理时限，
 # 原则上每件事项只能提出1次延期申请”.
 
-# 003 吉林市人民政府办公室《吉林市民生诉求接诉即办管理办法（试行）》(吉市政办发〔2021〕19号)
+# 吉林市人民政府办公室《吉林市民生诉求接诉即办管理办法（试行）》(吉市政办发〔2021〕19号)
 JILIN: tuple[Rule, ...] = (
     # “紧急类诉求，要急事急办、优先处理、24 小时响应，具体承办单位接到转办通知后，应第一时间到现场调查核实”;
     # “紧急类诉求能立即处理的要在最短时间内处理解决，最迟不超过 24 小时办结”;
@@ -110,12 +110,12 @@ JILIN: tuple[Rule, ...] = (
     Rule(name="jilin-一般", deadline="5wd", first_contact="24h", feedback="sampled"),
 )
 
-# 004 市政府办信访接待处理制度, with 信访工作条例 (2022)
+# 市政府办信访接待处理制度, with 信访工作条例 (2022)
 XINFANG: tuple[Rule, ...] = (
     # “复查工作应在30日内完成，并将复查意见书面答复信访群众”; 复核 likewise (条例 第三十六条: 30日).
     # Natural days, rolled past days off (民法典 第二百零三条).
     Rule(name="xinfang-复查复核", kind=["复查", "复核"], deadline="30d", roll=True, receipt_sms=True),
-    # 信访工作条例 第三十二条 “信访事项应当自受理之日起60日内办结”; the seed: “對於當場無法答復的
+    # 信访工作条例 第三十二条 “信访事项应当自受理之日起60日内办结”; the 接待处理制度: “對於當場無法答復的
     # 信訪事項,要向來訪群眾說明情況,告知其處理程序和預計辦理時間” -> a 受理告知 SMS.
     Rule(name="xinfang-办理", deadline="60d", roll=True, receipt_sms=True),
 )

@@ -1,4 +1,4 @@
-"""Per-destination rate windows for the outbox sender (PLATFORMS.md §0 rule 4).
+"""Per-destination rate windows for the outbox sender (``docs/design.md``, platform adapters, rule 4).
 
 Platforms count "N messages per window" over a sliding window of arrival times (DingTalk's
 "20 msgs/min per robot", WeCom's robot 20/min). A token bucket that starts full and refills

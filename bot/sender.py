@@ -27,6 +27,7 @@ from sqlalchemy import or_, select, update
 
 from adapters.base import PermanentSendError, SendError, TransientSendError
 from bot.context import CTX, BotContext
+from bot.labels import CHANNEL_LABELS
 from bot.masking import mask_phone
 from bot.messages import Destination, OutgoingMessage
 from bot.outbox import Target
@@ -283,7 +284,7 @@ def _safe_key(row: OutboxMessage) -> str:
 
 
 def _describe(row: OutboxMessage) -> str:
-    what = {"chat": "群消息", "sms": "短信", "report": "结果回传"}.get(row.channel, row.channel)
+    what = CHANNEL_LABELS.get(row.channel, "消息")
     return f"{what} #{row.id}"
 
 

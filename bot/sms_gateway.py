@@ -4,7 +4,7 @@ records what became of each message (sent, failed, unknown) with its ticket (利
 ``install(app)`` builds the provider into ``ctx.sms_provider`` and registers the sender's hooks
 (``sms_deliver``, ``after_send:sms``, ``after_dead:sms``), the push route and the citizen page.
 
-Idempotency (SMS.md §0: "send is not idempotent … never blind resend"): before the provider is
+Idempotency (``docs/sms.md``: "send is not idempotent … never blind resend"): before the provider is
 called the message is marked ``sending`` in its own commit; the provider's acceptance is committed
 (provider id, segments) before the sender records the outbox row as sent. So a crash after the
 provider accepted but before the outbox commit finds a provider id on retry and returns it
@@ -43,6 +43,7 @@ from adapters.sms.registry import (
 from adapters.sms.templates import mask_phone, normalize_cn_mobile
 from bot.action_tokens import issue
 from bot.context import CTX, BotContext
+from bot.labels import error_label
 from bot.messages import OutgoingMessage
 from bot.outbox import Target
 from bot.sms_quiet import quiet_until
@@ -86,7 +87,7 @@ def accepts_link(provider: Any, kind: str) -> bool:
     """Whether the provider's content for ``kind`` has a place for the citizen link.
 
     A free-text gateway takes it where its text has ``{link}``; a template provider only when the
-    kind's declared variables include ``link`` (clouds refuse URLs in variables, SMS.md §1.7, so
+    kind's declared variables include ``link`` (clouds refuse URLs in variables, ``docs/sms.md``, so
     the operator opts in knowingly).
     """
     config = getattr(provider, "config", None)
@@ -163,7 +164,8 @@ class SmsGateway:
             ctx.service.audit(s, ticket, None, "sms_sent", None, ticket.state if ticket else None,
                               ticket.state if ticket else None,
                               {"kind": kind, "provider": self.provider.name, "provider_id": provider_id,
-                               "segments": result.segments, "phone": mask_phone(phone), "out_id": out_id})
+                               "segments": result.segments, "phone": mask_phone(phone), "out_id": out_id,
+                               **({"text": result.text} if result.text else {})})
         return provider_id
 
     async def _refusal(self, s: AsyncSession, sms: SmsMessage, phone: str) -> SendError | None:
@@ -184,6 +186,12 @@ class SmsGateway:
         params = {str(k): str(v) for k, v in (row.payload.get("params") or {}).items()}
         if getattr(self.provider, "carries_text", False):
             params["text"] = str(row.payload.get("text") or "")
+        if "unit" in params and sms.ticket_id:
+            # A provider with a short variable limit (Tencent: 6) sends the short name instead.
+            ticket = await s.get(Ticket, sms.ticket_id)
+            unit = self.ctx.directory.units.get(ticket.unit_code or "") if ticket else None
+            if unit is not None and unit.short_name:
+                params["unit_short"] = unit.short_name
         if (kind == "answer" and self.ctx.config.server.public_url and sms.ticket_id
                 and accepts_link(self.provider, kind)):
             ticket = await s.get(Ticket, sms.ticket_id)
@@ -289,11 +297,11 @@ def failure_text(ticket: Ticket | None, kind: str, phone: str, exc: SendError, *
     if is_opt_out_error(exc):
         return f"来电人 {masked} 已退订短信，工单 {number} 的{label}短信未发出，请电话告知来电人。"
     if unknown or exc.code == "outcome_unknown":
-        return (f"工单 {number} 的{label}短信发送结果未知（{exc.code}），为免重复未再重发，"
+        return (f"工单 {number} 的{label}短信发送结果未知（{error_label(exc.code)}），为免重复未再重发，"
                 f"请电话与来电人 {masked} 确认。")
     if isinstance(exc, SmsAccountError):
-        return f"短信通道暂不可用（{exc.code}），工单 {number} 的{label}短信未发出，请电话告知来电人 {masked}。"
-    return f"工单 {number} 的{label}短信发送失败（{exc.code or exc}），请电话告知来电人 {masked}。"
+        return f"短信通道暂不可用（{error_label(exc.code)}），工单 {number} 的{label}短信未发出，请电话告知来电人 {masked}。"
+    return f"工单 {number} 的{label}短信发送失败（{error_label(exc.code) or exc}），请电话告知来电人 {masked}。"
 
 
 def tell_handler(ctx: BotContext, s: AsyncSession, ticket: Ticket | None, text: str) -> None:

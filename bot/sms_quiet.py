@@ -1,6 +1,6 @@
 """Quiet hours for citizen SMS (``[sms] quiet_hours``, default 21:00–08:00): pure time arithmetic.
 
-DESIGN §4: quiet hours hold citizen SMS (and scheduled reminders); SMS.md §3 finds no legal window
+``docs/configuration.md``: quiet hours hold citizen SMS (and scheduled reminders); ``docs/sms.md`` finds no legal window
 for 通知 messages but asks for a configurable one. A citizen SMS queued or retried inside the window
 waits until it ends.
 """

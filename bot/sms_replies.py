@@ -1,6 +1,6 @@
 """Provider pushes (``POST /webhooks/sms/{provider}``): delivery receipts and citizen replies.
 
-The pushes are unsigned and may repeat (SMS.md §1.8, §2.5), so the route requires
+The pushes are unsigned and may repeat (``docs/sms.md``, receipts and replies), so the route requires
 ``?token=<callback_token>`` (compared in constant time) and, when ``[sms] callback_networks`` is
 set, a source address inside those networks. Everything a push carries is stored, and what it
 causes (state changes, chat notices) is committed in the same transaction *before* the provider
@@ -12,7 +12,7 @@ push is a no-op) and matched to the newest answer/回访 SMS *sent* to that numb
 ``reply_window``; only such a match lets a reply change a ticket, so a forged push for a number we
 never answered changes nothing. Interpretation: 满意 / 1 → satisfied (archives), 不满意 / 2 → not
 satisfied (reopens: new round, group, leader and the office's 督办 told), 认可 → recorded (archives,
-DESIGN §5), free text → recorded and shown to the 承办人; TD / 退订 → no more SMS to that number.
+``docs/design.md``, lifecycle), free text → recorded and shown to the 承办人; TD / 退订 → no more SMS to that number.
 """
 
 from __future__ import annotations

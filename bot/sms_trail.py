@@ -6,12 +6,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.calendar import WorkCalendar
+from bot.labels import SMS_KIND_LABELS, SMS_STATE_LABELS, error_label
 from bot.notices import fmt_time
 from store.models import SmsMessage, SmsReplyRecord, Ticket
 
-KIND_LABELS = {"answer": "答复", "receipt": "受理告知", "feedback": "回访"}
-STATE_LABELS = {"queued": "待发送", "sending": "发送中", "sent": "已发出", "delivered": "已送达",
-                "failed": "失败", "unknown": "结果未知"}
+KIND_LABELS = SMS_KIND_LABELS  # kept: other modules import the SMS labels from here
+STATE_LABELS = SMS_STATE_LABELS
 LIMIT = 3
 
 
@@ -25,7 +25,7 @@ async def sms_lines(s: AsyncSession, ticket: Ticket, cal: WorkCalendar) -> list[
     if sent:
         lines.append("短信：" + "；".join(
             f"{KIND_LABELS.get(m.kind, m.kind)}{STATE_LABELS.get(m.state, m.state)}"
-            f"{'（' + m.code + '）' if m.code and m.state in ('failed', 'unknown') else ''}"
+            f"{'（' + error_label(m.code) + '）' if m.code and m.state in ('failed', 'unknown') else ''}"
             f" {fmt_time(cal, m.updated_at)}" for m in reversed(sent)))
     if replies:
         via = {"page": "评价页面"}

@@ -21,6 +21,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.deadlines import Rule, RuleBook, TicketFacts
 from bot.directory import Directory, Person
+from bot.grammar import fold
 from bot.intake import TicketEventIn
 from bot.lifecycle import (
     STATE_LABELS,
@@ -192,12 +193,13 @@ class TicketService(Registration):
         """答复: a draft that waits for the leader's review (or is final where no review is asked)."""
         caps = self.capacities(person, ticket)
         check(Transition.REPLY, ticket.state, caps)
-        category = _reply_category(content)
+        probe = fold(content)[0]  # keywords are matched on the folded copy; ``content`` is stored as typed
+        category = _reply_category(probe)
         duplicate = await self._duplicate_reply(s, ticket, content)
         if duplicate is not None:
             # 利川: a repeat ticket is answered as 重复件, pointing at the earlier ticket's answer.
             content, category = duplicate, "重复件"
-        elif category is None or not _CONTACT_WAYS.search(content) or not _CONTACT_TIME.search(content):
+        elif category is None or not _CONTACT_WAYS.search(probe) or not _CONTACT_TIME.search(probe):
             # 松江 (二)办结规范: 工单答复内容中一般包含以下要素 … 对不符合规范的，一律退回承办责任科室重办。
             raise GuardFailed(notices.REPLY_TEMPLATE.format(number=ticket.number),
                               state=State(ticket.state), code="reply_incomplete")
@@ -416,7 +418,7 @@ class TicketService(Registration):
         s.add(sms)
         s.info.setdefault(SMS_ROWS, []).append(sms)
         dest = Destination(platform="sms", bot=sms.provider, user_id=ticket.citizen_phone)
-        # DESIGN §4: citizen SMS due inside [sms] quiet_hours wait until the window ends.
+        # docs/configuration.md ([sms] quiet_hours): citizen SMS due inside [sms] quiet_hours wait until the window ends.
         release = quiet_until(now, self.config.sms.quiet_window, self.calendar.tz)
         s.add(Outbox.row(dest, {"out_id": out_id, "kind": kind, "params": params, "text": text},
                          channel="sms", ticket_id=ticket.id, kind=f"sms_{kind}", now=now,

@@ -1,4 +1,4 @@
-"""The ticket view of DESIGN §4 (read API and intake answers); citizen data masked."""
+"""The ticket view (``docs/api.md``; read API and intake answers); citizen data masked."""
 
 from __future__ import annotations
 

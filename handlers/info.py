@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from bot import notices
 from bot.grammar import help_text
+from bot.labels import audit_label
 from bot.lifecycle import OPEN_STATES, STATE_LABELS, State
 from bot.messages import ChatKind
 from bot.sms_trail import sms_lines
@@ -22,18 +23,19 @@ async def query(call: Call) -> str:
     assert call.ticket is not None
     ctx, t = call.ctx, call.ticket
     handler = ctx.directory.person_by_id(t.handler_id)
-    # DESIGN §7: full citizen details only to the 承办人 in a direct message, and to the office.
+    # docs/design.md (chat commands): full citizen details only to the 承办人 in a direct message, and to the office.
     full = call.message.chat_kind is ChatKind.DIRECT and (
         call.person.is_office or (t.handler_id is not None and t.handler_id == call.person.id))
     text = notices.summary(t, ctx.calendar, ctx.directory.unit_name(t.unit_code),
-                           STATE_LABELS[State(t.state)], handler.name if handler else None, full)
+                           STATE_LABELS[State(t.state)], handler.name if handler else None, full,
+                           ctx.service.rulebook.rules)
     events = list((await call.s.execute(
         select(AuditEvent).where(AuditEvent.ticket_id == t.id, AuditEvent.outcome == "ok")
         .order_by(AuditEvent.id.desc()).limit(3))).scalars())
     text += "".join("\n" + line for line in await sms_lines(call.s, t, ctx.calendar))
     if events:
         text += "\n最近：" + "；".join(
-            f"{notices.fmt_time(ctx.calendar, e.at)} {e.actor} {e.action}" for e in reversed(events))
+            f"{notices.fmt_time(ctx.calendar, e.at)} {e.actor} {audit_label(e.action)}" for e in reversed(events))
     return text
 
 
@@ -71,5 +73,11 @@ def _line(ctx: object, t: Ticket, now: object) -> str:
 
 @router.command("帮助", needs_ticket=False)
 async def help_command(call: Call) -> str:
-    """帮助 / help: the command list with an example each."""
-    return help_text()
+    """帮助 / help: the command list with an example each (转办 names a configured unit)."""
+    d = call.ctx.directory
+    office = set(d.office_units())
+    own = set(call.person.units()) if not call.person.is_office else set()
+    # A unit one would hand a ticket to: not the office, preferably not the speaker's own.
+    codes = sorted(d.units, key=lambda c: (c in office, c in own, list(d.units).index(c)))
+    unit = d.units[codes[0]] if codes else None
+    return help_text((unit.code, unit.name) if unit is not None else None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.grammar import GrammarError, usage
 from bot.lifecycle import NotAllowed
+from bot.units import resolve_unit
 from handlers.registry import Call, Router
 
 router = Router()
@@ -11,7 +12,7 @@ router = Router()
 
 @router.command("转办")
 async def dispatch(call: Call) -> str:
-    """转办 / 派单 NO 单位 — the unit by code or by name."""
+    """转办 / 派单 NO 单位 — the unit by code or by name (full name, or a part that names one unit)."""
     assert call.ticket is not None
     ctx = call.ctx
     if not call.person.is_office:
@@ -19,7 +20,9 @@ async def dispatch(call: Call) -> str:
     wanted = call.command.rest.split()[0] if call.command.rest else ""
     if not wanted:
         raise GrammarError("请写明承办单位。" + usage("转办"))
-    unit = _unit_code(ctx.directory.units, wanted)
+    units = ctx.directory.units
+    unit = (resolve_unit(units.values(), call.command.rest) or resolve_unit(units.values(), wanted)
+            or _unit_by_part(units, wanted))
     if unit is None:
         known = "、".join(f"{u.code}（{u.name}）" for u in ctx.directory.units.values())
         raise GrammarError(f"没有找到单位「{wanted}」。可用单位：{known}")
@@ -27,11 +30,7 @@ async def dispatch(call: Call) -> str:
     return f"工单 {call.ticket.number} 已派至{ctx.directory.unit_name(unit)}。"
 
 
-def _unit_code(units: dict, wanted: str) -> str | None:  # type: ignore[type-arg]
-    if wanted in units:
-        return wanted
-    by_name = [code for code, u in units.items() if u.name == wanted]
-    if len(by_name) == 1:
-        return by_name[0]
+def _unit_by_part(units: dict, wanted: str) -> str | None:  # type: ignore[type-arg]
+    """The one unit whose name contains ``wanted`` (``住建`` for 区住建局), else None."""
     partial = [code for code, u in units.items() if wanted in u.name]
     return partial[0] if len(partial) == 1 else None

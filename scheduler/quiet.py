@@ -1,6 +1,6 @@
 """Quiet hours (``[scheduler] quiet_hours``, default 21:00–08:00): reminders wait until they end.
 
-DESIGN §4: quiet hours hold only scheduled reminders and digests; 紧急 tickets and 平顶山 D-class
+``docs/configuration.md`` (``[scheduler] quiet_hours``): quiet hours hold only scheduled reminders and digests; 紧急 tickets and 平顶山 D-class
 tickets (“不得以节假日为由拖延处理”) are exempt and go out at once.
 """
 

@@ -10,14 +10,14 @@ the tickets whose ``received_at`` falls in the month (local zone):
   passed before the cut-off (the end of the month, or the moment of the report if earlier).
 - 及时响应率 ``response_rate``: of the cohort's dispatched tickets, the share accepted (签收) within
   1 working day of the dispatch, i.e. by the end of the office day of the first working day after
-  the dispatch day (:func:`scheduler.timing.response_due`, the same ``1wd`` reading as DESIGN §6).
+  the dispatch day (:func:`scheduler.timing.response_due`, the same ``1wd`` reading as ``docs/design.md``, deadlines).
 - 按期办结率 ``on_time_rate``: on_time / (on_time + overdue); tickets still within time wait.
 - 满意率 ``satisfaction_rate``: (满意 + 认可) / (满意 + 认可 + 不满意); 未评价 is left out.
 - 延期 ``extensions``: extensions granted; 退单 ``givebacks``: tickets in state ``returned``.
 - Ranking: units with tickets in the month, by ``score`` (the mean of their available rates, in
   percent), then more tickets first, then unit code. Units with nothing received are not ranked.
-- Bottom 3: the last three places of the ranking; a unit there in this month and the two before
-  it is flagged for the office's talk (约谈).
+- Bottom 3: the last three places of the ranking, only when more than three units are ranked; a
+  unit there in this month and the two before it is flagged for the office's talk (约谈).
 
 Files: ``write_monthly_report`` writes an .xlsx (openpyxl) and a PNG bar chart (matplotlib, Agg,
 with a CJK font found on the system, e.g. ``fonts-noto-cjk``; without one the chart falls back to
@@ -176,7 +176,10 @@ def rank(units: list[UnitFigures]) -> list[UnitFigures]:
 
 
 def bottom(ranked: list[UnitFigures], n: int = 3) -> list[str]:
-    """The unit codes in the last ``n`` places."""
+    """The unit codes in the last ``n`` places; none when no more than ``n`` units are ranked
+    (with three units or fewer, "the last three" would name everyone, the best one included)."""
+    if len(ranked) <= n:
+        return []
     return [u.unit for u in ranked[-n:]]
 
 
@@ -200,8 +203,17 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}%"
 
 
-def month_text(report: MonthReport, files: list[Path]) -> str:
-    """The office's monthly 通报 as chat text."""
+def report_link(config: Config, month: str) -> str | None:
+    """The console's report page of ``month`` under ``[server] public_url``, or None without one."""
+    base = config.server.public_url.rstrip("/")
+    if not base or not config.platforms.console.enabled:
+        return None
+    return f"{base}/console/reports?month={month}"
+
+
+def month_text(report: MonthReport, link: str | None = None) -> str:
+    """The office's monthly 通报 as chat text; ``link`` is the console page with the files (a
+    chat reader cannot open a path on the server, so none is ever named)."""
     t = report.total
     year, mon = report.month.split("-")
     lines = [f"【月度通报】{year}年{int(mon)}月热线办理情况：受理 {t.received} 件，按期办结 {t.on_time} 件，"
@@ -215,8 +227,8 @@ def month_text(report: MonthReport, files: list[Path]) -> str:
     if report.bottom3_streak:
         names = "、".join(report.unit(c).name for c in report.bottom3_streak)
         lines.append(f"连续3个月排名后3位：{names}，请按规定约谈。")
-    if files:
-        lines.append("报表文件：" + "；".join(str(f) for f in files))
+    if link:
+        lines.append(f"报表和图表：{link}")
     return "\n".join(lines)
 
 
@@ -338,17 +350,32 @@ def reports_dir(config: Config) -> Path:
     return Path(tempfile.gettempdir()) / "hotline-reports"
 
 
-async def write_monthly_report(config: Config, month: str, out_dir: Path, unit: str | None = None, *,
-                               now: datetime | None = None) -> list[Path]:
-    """``hotline-bot report``: compute ``month`` (``YYYY-MM``) from the store and write the files."""
+def parse_month(cal: WorkCalendar, month: str) -> str:
+    """``month`` when it reads ``YYYY-MM`` (a real month); ValueError otherwise."""
+    import re
+
+    if not re.fullmatch(r"\d{4}-\d{2}", month or ""):
+        raise ValueError(f"month must look like 2026-11, got {month!r}")
+    timing.month_bounds(cal, month)
+    return month
+
+
+async def monthly_report_files(config: Config, month: str, out_dir: Path | None = None,
+                               unit: str | None = None, *,
+                               now: datetime | None = None) -> tuple[MonthReport, list[Path]]:
+    """``hotline-bot report``: compute ``month`` (``YYYY-MM``) from the store and write the files
+    (to :func:`reports_dir` unless ``out_dir`` is given); the report and the files.
+
+    The store must be ready (see :func:`bot.preflight.ready_store`); ``unit`` is a unit code.
+    """
     from bot.app import build_calendar
     from bot.clock import SystemClock
     from store.db import create_engine, session_factory
 
-    timing.month_bounds(build_calendar(config), month)  # validates the month early
+    cal = build_calendar(config)
+    parse_month(cal, month)
     if unit is not None and unit not in {u.code for u in config.units}:
         raise ValueError(f"unknown unit {unit!r}")
-    cal = build_calendar(config)
     engine = create_engine(config.store.url)
     try:
         async with session_factory(engine)() as s:
@@ -356,7 +383,41 @@ async def write_monthly_report(config: Config, month: str, out_dir: Path, unit: 
                                         now or SystemClock().now())
     finally:
         await engine.dispose()
-    return await asyncio.to_thread(write_files, report, out_dir, unit)
+    files = await asyncio.to_thread(write_files, report, out_dir or reports_dir(config), unit)
+    return report, files
+
+
+async def write_monthly_report(config: Config, month: str, out_dir: Path | None = None, unit: str | None = None,
+                               *, now: datetime | None = None) -> list[Path]:
+    """The files of :func:`monthly_report_files`."""
+    return (await monthly_report_files(config, month, out_dir, unit, now=now))[1]
+
+
+def _width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def figures_table(report: MonthReport, unit: str | None = None) -> str:
+    """The month's figures as a short plain-text table (the CLI prints it)."""
+    rows = [["排名", "单位", "受理", "按期办结", "超期", "响应率", "按期率", "满意率", "综合"]]
+    shown = [u for u in report.units if unit is None or u.unit == unit]
+    for u in sorted(shown, key=lambda u: (u.rank is None, u.rank or 0, u.unit)):
+        rows.append(["—" if u.rank is None else str(u.rank), u.name, str(u.received), str(u.on_time),
+                     str(u.overdue), _pct(u.response_rate), _pct(u.on_time_rate), _pct(u.satisfaction_rate),
+                     _pct(u.score)])
+    if unit is None and len(shown) > 1:
+        t = report.total
+        rows.append(["", t.name, str(t.received), str(t.on_time), str(t.overdue), _pct(t.response_rate),
+                     _pct(t.on_time_rate), _pct(t.satisfaction_rate), ""])
+    widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(r, widths, strict=True)).rstrip()
+             for r in rows]
+    streak = [c for c in report.bottom3_streak if unit is None or c == unit]
+    if streak:
+        lines.append("连续3个月排名后3位：" + "、".join(report.unit(c).name for c in streak))
+    return "\n".join(lines)
 
 
 # ---- the jobs ----------------------------------------------------------------------------------
@@ -376,7 +437,7 @@ async def monthly_report(ctx: BotContext, now: datetime) -> int:
             log.error("monthly report files not written: %s", exc)
             files = []
         ctx.extras["last_monthly_report"] = files
-        _to_office(ctx, s, now, month_text(report, files), "monthly")
+        _to_office(ctx, s, now, month_text(report, report_link(ctx.config, month)), "monthly")
     return 1
 
 

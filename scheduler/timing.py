@@ -56,7 +56,7 @@ def add_office_hours(cal: WorkCalendar, start: datetime, hours: float, day_start
 def response_due(cal: WorkCalendar, dispatched_at: datetime) -> datetime:
     """The end of “1 working day” after a dispatch: the office-day end of the first working day
     after the dispatch day (the day of dispatch is not counted, as for every ``Nwd`` period,
-    DESIGN §6). Used by the accept watch's escalation and by the report's 及时响应率."""
+    ``docs/design.md``, deadlines). Used by the accept watch's escalation and by the report's 及时响应率."""
     return cal.office_day_end_at(cal.add_workdays(cal.local_date(dispatched_at), 1))
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+from bot.labels import ROLE_LABELS
+
 STATIC_DIR = Path(__file__).parent / "static"
-ROLE_LABELS = {"office": "办公室", "leader": "领导", "handler": "承办人"}
 
 
 def e(value: object) -> str:
@@ -42,7 +43,7 @@ def page(title: str, body: str, *, person: str | None = None, roles: str = "", c
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<meta name="csrf-token" content="{e(csrf)}">'
-        f"<title>{e(title)}</title>{css}{js}</head>"
+        f'<title>{e(title)}</title><link rel="icon" href="/console/static/favicon.ico">{css}{js}</head>'
         f'<body class="{e(body_class)}">{nav}{body}</body></html>')
 
 

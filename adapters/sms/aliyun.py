@@ -1,6 +1,6 @@
 """Alibaba Cloud SMS (dysmsapi 2017-05-25): SendSms signed ACS3-HMAC-SHA256, SmsReport / SmsUp pushes.
 
-Wire details from SMS.md §1. SendSms goes as the SDK sends it: ``POST /``, every parameter in the
+Wire details: ``docs/sms.md`` (Alibaba Cloud). SendSms goes as the SDK sends it: ``POST /``, every parameter in the
 query string (percent-encoded exactly as signed), empty body.
 """
 
@@ -112,7 +112,7 @@ class Acs3Signature:
 def acs3_sign(*, method: str, canonical_uri: str, query: Mapping[str, str],
               headers: Mapping[str, str | Sequence[str]], hashed_payload: str,
               access_key_id: str, access_key_secret: str) -> Acs3Signature:
-    """Sign one request with ACS3-HMAC-SHA256 (SMS.md §1.3); an empty URI counts as ``/``."""
+    """Sign one request with ACS3-HMAC-SHA256 (``docs/sms.md``, Alibaba signing V3); an empty URI counts as ``/``."""
     canonical_query = acs3_canonical_query(query)
     canonical_headers, signed_headers = acs3_canonical_headers(headers)
     canonical_request = "\n".join([method.upper(), canonical_uri or "/", canonical_query,
@@ -133,7 +133,7 @@ def rpc_string_to_sign(method: str, params: Mapping[str, str]) -> str:
 
 
 def rpc_sign(method: str, params: Mapping[str, str], access_key_secret: str) -> str:
-    """Legacy RPC HMAC-SHA1 signature (Base64), key = AccessKeySecret + ``&`` (SMS.md §1.4)."""
+    """Legacy RPC HMAC-SHA1 signature (Base64), key = AccessKeySecret + ``&`` (``docs/sms.md``, Alibaba legacy signing)."""
     digest = hmac.new(f"{access_key_secret}&".encode(), rpc_string_to_sign(method, params).encode(),
                       hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
@@ -163,7 +163,7 @@ def _window_seconds(message: str) -> float:
 
 def aliyun_error(code: str, message: str = "", *, status: int = 200,
                  retry_after: float | None = None) -> SendError:
-    """Map an Alibaba ``Code`` (and HTTP status) to the error the outbox acts on (SMS.md §1.5).
+    """Map an Alibaba ``Code`` (and HTTP status) to the error the outbox acts on (``docs/sms.md``, Alibaba errors).
 
     Throttling, system errors and 5xx are transient; per-number flow control is transient with
     the window as ``retry_after``; account problems are SmsAccountError (balance marked);

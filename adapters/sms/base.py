@@ -36,6 +36,8 @@ class SmsSendResult:
     provider_id: str  # BizId / SerialNo / gateway id
     segments: int = 1
     fee: int | None = None
+    text: str = ""
+    """The whole text as sent (【签名】 included) when the provider knows it, else ""."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 Everything about the wire is configurable (GenericGatewayConfig): field names, body encoding,
 the signing recipe, success rule, error codes and push field names. Defaults follow 云MAS
-``norsubmit`` (SMS.md §4). In ``text`` mode the gateway takes free text, so the answer itself can
+``norsubmit`` (``docs/sms.md``, generic gateway). In ``text`` mode the gateway takes free text, so the answer itself can
 travel (placeholder ``{text}``); the result reports how many billed segments it takes.
 """
 
@@ -60,7 +60,7 @@ SECRET_TOKEN = "{secret}"
 
 def mas_mac(*, ec_name: str, ap_id: str, secret_key: str, mobiles: str, content: str, sign: str,
             add_serial: str, charset: str = "utf-8") -> str:
-    """云MAS norsubmit ``mac``: lower-hex MD5 of the seven fields concatenated (SMS.md §4)."""
+    """云MAS norsubmit ``mac``: lower-hex MD5 of the seven fields concatenated (``docs/sms.md``, generic gateway)."""
     raw = f"{ec_name}{ap_id}{secret_key}{mobiles}{content}{sign}{add_serial}"
     return hashlib.md5(raw.encode(charset)).hexdigest()
 

@@ -1,15 +1,18 @@
 """The log provider: no network; logs what would be sent, with the number masked.
 
-For development and the console demo. It validates like a lenient cloud template (length, links,
-forbidden characters) so a message that passes here is not refused by the clouds for those
-reasons. Its "pushes" are a tiny JSON format so a developer or a test can fake a citizen reply:
+For development, trials and the console demo. It renders the message as the phone would show
+it (``【签名】`` + the kind's template text with the variables filled in, TEMPLATE_TEXTS) and
+counts its billed segments the way carriers do (70 characters in one SMS, 67 per part when
+split, the 签名 included). It validates like a lenient cloud template (length, links, forbidden
+characters) so a message that passes here is not refused by the clouds for those reasons; with
+``log_max_length = 6`` it fits ticket numbers and unit names the way a default Tencent account
+needs. Its "pushes" are a tiny JSON format so a developer or a test can fake a citizen reply:
 ``[{"phone": "13800138000", "text": "1"}]`` or ``[{"provider_id": "log-x", "phone": "…",
-"delivered": true}]``.
+"delivered": true}]`` (docs/sms.md).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import deque
 from dataclasses import dataclass
@@ -21,10 +24,16 @@ import aiohttp
 from adapters.base import PermanentSendError
 from adapters.sms.base import SmsReceipt, SmsReply, SmsSendResult, push_items
 from adapters.sms.templates import (
+    DEFAULT_VARIABLES,
+    TEMPLATE_TEXTS,
     VariableRules,
     check_variables,
+    count_segments,
+    fill_template,
+    fit_variables,
     mask_phone,
     normalize_cn_mobile,
+    signed_text,
 )
 
 __all__ = ["LogSmsProvider", "LoggedSms"]
@@ -41,6 +50,9 @@ class LoggedSms:
     params: dict[str, str]
     out_id: str
     provider_id: str
+    text: str = ""
+    """The whole SMS as the phone shows it, 【签名】 included."""
+    segments: int = 1
 
 
 def _time(value: Any) -> datetime | None:
@@ -58,26 +70,49 @@ class LogSmsProvider:
     name = "log"
     carries_text = False
 
-    def __init__(self, *, max_length: int = 35, keep: int = 1000) -> None:
+    def __init__(self, *, max_length: int = 35, sign_name: str = "", keep: int = 1000) -> None:
         self.rules = VariableRules(max_length=max_length)
+        self.sign_name = sign_name
         self.sent: deque[LoggedSms] = deque(maxlen=keep)
+
+    def fit(self, params: dict[str, str]) -> dict[str, str]:
+        """``params`` with the ticket number and unit name fitted to the variable limit."""
+        return fit_variables(params, self.rules.max_length)
+
+    def _checked(self, kind: str, params: dict[str, str]) -> list[tuple[str, str]]:
+        if not kind:
+            raise PermanentSendError("短信类型为空", code="template_missing")
+        declared = {kind: DEFAULT_VARIABLES[kind]} if kind in TEMPLATE_TEXTS else {}
+        return check_variables(kind, self.fit(params), self.rules, variables=declared)
 
     def validate(self, kind: str, params: dict[str, str]) -> None:
         """Lenient template checks: every value a short string without links or 【】."""
-        if not kind:
-            raise PermanentSendError("短信类型为空", code="template_missing")
-        check_variables(kind, params, self.rules, variables={})
+        self._checked(kind, params)
+
+    def render(self, kind: str, params: dict[str, str]) -> str:
+        """The SMS as the phone would show it: 【签名】 and the kind's text, variables filled in.
+
+        A kind without a template text shows its variables after the kind.
+        """
+        pairs = self._checked(kind, params)
+        template = TEMPLATE_TEXTS.get(kind)
+        if template is None:
+            body = f"{kind}：" + "，".join(f"{name}={value}" for name, value in pairs)
+        else:
+            body = fill_template(template, dict(pairs))
+        return signed_text(self.sign_name, body)
 
     async def send(self, http: aiohttp.ClientSession, phone: str, kind: str,
                    params: dict[str, str], out_id: str) -> SmsSendResult:
-        """Log the message (number masked) and answer ``log-<out_id>``."""
-        self.validate(kind, params)
+        """Log the message (number masked) with its text and segments; answer ``log-<out_id>``."""
+        text = self.render(kind, params)
+        segments = count_segments(len(text))
         number = normalize_cn_mobile(phone)
         provider_id = f"log-{out_id}"
-        logger.info("SMS (log provider, not sent) to %s kind=%s params=%s out_id=%s",
-                    mask_phone(number), kind, json.dumps(params, ensure_ascii=False), out_id)
-        self.sent.append(LoggedSms(number, kind, dict(params), out_id, provider_id))
-        return SmsSendResult(provider_id=provider_id)
+        logger.info("SMS (log provider, not sent) to %s kind=%s segments=%d chars=%d out_id=%s text=%s",
+                    mask_phone(number), kind, segments, len(text), out_id, text)
+        self.sent.append(LoggedSms(number, kind, dict(params), out_id, provider_id, text, segments))
+        return SmsSendResult(provider_id=provider_id, segments=segments, text=text)
 
     def parse_callback(self, body: bytes, content_type: str) -> list[SmsReceipt | SmsReply]:
         """Decode the log provider's fake pushes (see the module docstring)."""

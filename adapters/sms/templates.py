@@ -1,7 +1,7 @@
 """Checks every SMS provider runs before a call, and the errors they share.
 
 Template variables (length, links, forbidden characters), mainland mobile numbers, text
-segments (70 characters single, 67 per part when concatenated, SMS.md §3), local send limits
+segments (70 characters single, 67 per part when concatenated, ``docs/sms.md``), local send limits
 (per second, per number per day) and the error classes the outbox and the office alerts need.
 """
 
@@ -30,6 +30,8 @@ __all__ = [
     "KINDS",
     "SEGMENT_MULTI",
     "SEGMENT_SINGLE",
+    "TAIL_PREFIX",
+    "TEMPLATE_TEXTS",
     "HttpAnswer",
     "SendLimiter",
     "SmsAccountError",
@@ -38,7 +40,10 @@ __all__ = [
     "VariableRules",
     "check_variables",
     "count_segments",
+    "fill_template",
     "find_url",
+    "fit_value",
+    "fit_variables",
     "host_header",
     "is_account_error",
     "is_balance_error",
@@ -46,11 +51,13 @@ __all__ = [
     "mask_phone",
     "normalize_cn_mobile",
     "post",
+    "provider_template",
+    "signed_text",
     "split_segments",
 ]
 
 KINDS: tuple[str, ...] = ("answer", "receipt", "feedback")
-"""Message kinds the bot sends to citizens (DESIGN §4 `templates`)."""
+"""Message kinds the bot sends to citizens (`templates` in ``docs/configuration.md``)."""
 
 DEFAULT_VARIABLES: dict[str, tuple[str, ...]] = {
     "answer": ("number", "unit"),
@@ -149,7 +156,7 @@ _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 COMMON_FORBIDDEN = "【】"
 """Signature brackets: the platform adds 【签名】; a variable must not fake one."""
 ALIYUN_FORBIDDEN = "〖〗『』「」•★※→" + "".join(chr(c) for c in range(0x2460, 0x2500))
-"""Special characters Alibaba's template rules refuse (SMS.md §1.7)."""
+"""Special characters Alibaba's template rules refuse (``docs/sms.md``, Alibaba template variables)."""
 
 
 def find_url(text: str) -> str | None:
@@ -240,6 +247,101 @@ def split_segments(text: str, prefix_length: int = 0) -> list[str]:
     return parts
 
 
+# --------------------------------------------------------------------------- texts
+
+TEMPLATE_TEXTS: dict[str, str] = {
+    "answer": "您反映的问题（工单{number}）已由{unit}答复，回复1满意，2不满意。",
+    "receipt": "您反映的问题已受理，工单{number}。",
+    "feedback": "您的工单{number}已办结，请回复1满意，2不满意。",
+}
+"""The text to register as each kind's template (docs/sms.md), with ``{name}`` placeholders.
+
+Full-width punctuation is part of the approved text: nothing on the SMS path rewrites it.
+"""
+
+TAIL_PREFIX = "尾号"
+"""Put before the last characters of a ticket number that does not fit a variable."""
+
+_PLACEHOLDER_RE = re.compile(r"\$?\{(\w+)\}")
+
+
+def provider_template(provider: str, kind: str,
+                      variables: Mapping[str, Sequence[str]] | None = None) -> str:
+    """The template text to register with ``provider`` for ``kind``.
+
+    Alibaba writes variables as ``${number}``, Tencent numbers them ``{1}``, ``{2}`` in the
+    kind's declared order (``variables``, default DEFAULT_VARIABLES); the log provider and
+    the generic gateway's template mode keep ``{number}``.
+    """
+    text = TEMPLATE_TEXTS.get(kind)
+    if text is None:
+        raise PermanentSendError(f"没有 {kind} 短信的模板文本", code="template_missing")
+    if provider == "aliyun":
+        return _PLACEHOLDER_RE.sub(lambda m: "${" + m.group(1) + "}", text)
+    if provider == "tencent":
+        order = list((variables if variables is not None else DEFAULT_VARIABLES).get(kind, ()))
+
+        def position(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in order:
+                raise SmsTemplateError(f"短信模板变量 {name} 未在 variables.{kind} 中声明", variable=name)
+            return "{" + str(order.index(name) + 1) + "}"
+
+        return _PLACEHOLDER_RE.sub(position, text)
+    return text
+
+
+def fill_template(template: str, params: Mapping[str, str], order: Sequence[str] = ()) -> str:
+    """Fill ``{name}``, ``${name}`` or positional ``{1}`` placeholders (``order`` names them).
+
+    Values go in verbatim; a placeholder without a value raises SmsTemplateError.
+    """
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name.isdigit() and order:
+            index = int(name) - 1
+            name = order[index] if 0 <= index < len(order) else name
+        if name not in params:
+            raise SmsTemplateError(f"短信模板缺少变量 {name}", variable=name)
+        return params[name]
+
+    return _PLACEHOLDER_RE.sub(value, template)
+
+
+def signed_text(sign_name: str, text: str) -> str:
+    """The text as the phone shows it: the platform puts ``【签名】`` in front."""
+    return f"【{sign_name}】{text}" if sign_name else text
+
+
+def fit_value(name: str, value: str, max_length: int, *, short: str = "") -> str:
+    """Shorten one known variable to ``max_length`` characters (0 = no limit).
+
+    ``number`` keeps its tail after TAIL_PREFIX (``尾号0001``); ``unit`` becomes ``short`` (the
+    unit's ``short_name``) when that fits, else its first characters. Other variables are
+    returned as they are, so the length check refuses them with a clear message.
+    """
+    if not max_length or not isinstance(value, str) or len(value) <= max_length:
+        return value
+    if name == "number":
+        keep = max_length - len(TAIL_PREFIX)
+        return TAIL_PREFIX + value[-keep:] if keep >= 2 else value[-max_length:]
+    if name == "unit":
+        if short and len(short) <= max_length:
+            return short
+        return value[:max_length]
+    return value
+
+
+def fit_variables(params: Mapping[str, str], max_length: int) -> dict[str, str]:
+    """``params`` with ``number`` and ``unit`` fitted to ``max_length`` (see fit_value).
+
+    ``unit_short`` (the unit's short name, added by the SMS gateway) is the preferred short
+    form of ``unit``.
+    """
+    short = str(params.get("unit_short") or "")
+    return {name: fit_value(name, value, max_length, short=short) for name, value in params.items()}
+
+
 # --------------------------------------------------------------------------- limits
 
 
@@ -254,7 +356,7 @@ class Reservation:
 
 @dataclass(slots=True)
 class SendLimiter:
-    """Local send limits, counted before the call (SMS.md §0: count before sending).
+    """Local send limits, counted before the call (``docs/sms.md``: count before sending).
 
     ``per_second`` caps requests in any one-second window; ``per_number_daily`` caps accepted
     sends to one number per natural day in Beijing time (Tencent) or, with ``rolling``, per

@@ -1,6 +1,6 @@
 """Tencent Cloud SMS (API 2021-01-11): SendSms signed TC3-HMAC-SHA256, status and reply callbacks.
 
-Wire details from SMS.md §2. The body is ``json.dumps`` of the parameters (as the SDK sends it)
+Wire details: ``docs/sms.md`` (Tencent Cloud). The body is ``json.dumps`` of the parameters (as the SDK sends it)
 and the exact bytes sent are the bytes signed.
 """
 
@@ -27,6 +27,7 @@ from adapters.sms.templates import (
     SmsUnknownOutcomeError,
     VariableRules,
     check_variables,
+    fit_variables,
     host_header,
     normalize_cn_mobile,
     post,
@@ -81,7 +82,7 @@ def _hmac(key: bytes, msg: str) -> bytes:
 def tc3_sign(*, secret_id: str, secret_key: str, service: str, timestamp: int, method: str,
              canonical_uri: str, canonical_query: str, headers: Mapping[str, str],
              signed_headers: Sequence[str], payload: bytes | str) -> Tc3Signature:
-    """Sign one request with TC3-HMAC-SHA256 (SMS.md §2.2).
+    """Sign one request with TC3-HMAC-SHA256 (``docs/sms.md``, Tencent signing).
 
     Header names and values are lower-cased and trimmed; ``Date`` is the UTC date of
     ``timestamp`` (a local date fails every night 00:00-08:00 Beijing time).
@@ -137,7 +138,7 @@ def _until_beijing_midnight(now: datetime) -> float:
 
 def tencent_error(code: str, message: str = "", *, now: datetime | None = None,
                   status: int = 200, retry_after: float | None = None) -> SendError:
-    """Map a Tencent error ``Code`` to the error the outbox acts on (SMS.md §2.3).
+    """Map a Tencent error ``Code`` to the error the outbox acts on (``docs/sms.md``, Tencent errors).
 
     Throttling and internal errors are transient (``InternalError.Timeout`` is an unknown
     outcome); per-number limits are transient with the window as ``retry_after``; account
@@ -248,15 +249,23 @@ class TencentSmsProvider:
             raise PermanentSendError(f"未配置 {kind} 短信模板", code="template_missing")
         return template
 
+    def fit(self, params: dict[str, str]) -> dict[str, str]:
+        """``params`` fitted to the account's variable limit (``param_max_length``).
+
+        A default account takes 6 characters per variable: the ticket number goes as
+        ``尾号`` + its last characters and the unit as its short name, instead of a refusal.
+        """
+        return fit_variables(params, self.config.param_max_length)
+
     def validate(self, kind: str, params: dict[str, str]) -> None:
         """Refuse a missing template or a variable Tencent would reject, before any call."""
         self._template(kind)
-        check_variables(kind, params, self.rules, self.config.variables)
+        check_variables(kind, self.fit(params), self.rules, self.config.variables)
 
     def build_body(self, phone: str, kind: str, params: dict[str, str], out_id: str) -> dict[str, Any]:
         """The SendSms parameters; variables go positionally in the template's order."""
         template = self._template(kind)
-        pairs = check_variables(kind, params, self.rules, self.config.variables)
+        pairs = check_variables(kind, self.fit(params), self.rules, self.config.variables)
         if len(out_id.encode()) >= 512:
             raise PermanentSendError("SessionContext 过长", code="out_id_too_long")
         body: dict[str, Any] = {

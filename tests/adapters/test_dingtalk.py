@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,8 +50,7 @@ from tests.fakes.dingtalk_server import (
     stream_frame,
 )
 
-VECTORS_FILE = Path(os.environ.get("HOTLINE_VECTORS_DIR", Path(__file__).resolve().parents[3]
-                                   / "shared" / "vectors")) / "dingtalk.json"
+VECTORS_FILE = Path(__file__).resolve().parent.parent / "vectors" / "dingtalk.json"
 VECTORS: list[dict[str, Any]] = json.loads(VECTORS_FILE.read_text("utf-8"))["vectors"]
 T0_MS = 1690362102194  # the Stream example frame's time, also the callback-sign vector's timestamp
 T0 = datetime.fromtimestamp(T0_MS / 1000, UTC)

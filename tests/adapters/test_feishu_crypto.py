@@ -1,4 +1,4 @@
-"""Feishu crypto against the official vectors (shared/vectors/feishu.json), and the frame codec."""
+"""Feishu crypto against the official vectors (tests/vectors/feishu.json), and the frame codec."""
 
 from __future__ import annotations
 
@@ -22,12 +22,8 @@ from adapters.feishu_frames import METHOD_DATA, Frame, frame_headers, new_frame,
 
 
 def _vectors() -> list[dict[str, Any]]:
-    root = Path(__file__).resolve().parents[2]
-    for base in (root / "shared", root.parent / "shared"):
-        path = base / "vectors" / "feishu.json"
-        if path.exists():
-            return json.loads(path.read_text(encoding="utf-8"))["vectors"]
-    raise FileNotFoundError("shared/vectors/feishu.json not found beside the repo")
+    path = Path(__file__).resolve().parent.parent / "vectors" / "feishu.json"
+    return json.loads(path.read_text(encoding="utf-8"))["vectors"]
 
 
 VECTORS = _vectors()

@@ -84,12 +84,8 @@ def make(aiohttp_client: Any) -> Make:
 
 
 def _vector(vid: str) -> dict[str, Any]:
-    root = Path(__file__).resolve().parents[2]
-    for base in (root / "shared", root.parent / "shared"):
-        path = base / "vectors" / "feishu.json"
-        if path.exists():
-            return next(v for v in json.loads(path.read_text("utf-8"))["vectors"] if v["id"] == vid)
-    raise FileNotFoundError(vid)
+    path = Path(__file__).resolve().parent.parent / "vectors" / "feishu.json"
+    return next(v for v in json.loads(path.read_text("utf-8"))["vectors"] if v["id"] == vid)
 
 
 # -- URL verification ------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Tests for adapters.importer: reading the hotline system's .xlsx / .csv ticket exports.
+"""Tests for adapters.importer: reading the hotline system's .xls / .xlsx / .csv ticket exports.
 
 Every fixture file is built in ``tmp_path``; no binary file is committed.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,10 @@ from openpyxl import Workbook
 from adapters.importer import (
     DEFAULT_HEADERS,
     INTAKE_KEYS,
+    ColumnNotice,
     ImportRow,
     RowError,
+    UnreadableFile,
     normalize_header,
     read_tickets,
 )
@@ -386,9 +389,16 @@ def test_missing_required_column(tmp_path: Path, suffix: str) -> None:
     assert read_all(path) == [RowError(1, "content", "缺少列：诉求内容")]
 
 
-def test_empty_file_reports_missing_columns(tmp_path: Path) -> None:
-    path = tmp_path / "empty.csv"
-    path.write_bytes(b"")
+@pytest.mark.parametrize("name, content", [("empty.csv", b""), ("blank.csv", b"\n \r\n"), ("empty.xlsx", b"")])
+def test_empty_file_is_unreadable(tmp_path: Path, name: str, content: bytes) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(UnreadableFile, match=re.escape(f"「{name}」是空的")):
+        read_all(path)
+
+
+def test_header_only_file_reports_missing_columns(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "export.csv", [["备注"]])
     assert read_all(path) == [
         RowError(1, "number", "缺少列：工单编号"),
         RowError(1, "received_at", "缺少列：登记时间"),
@@ -397,9 +407,9 @@ def test_empty_file_reports_missing_columns(tmp_path: Path) -> None:
 
 
 def test_unsupported_file_type(tmp_path: Path) -> None:
-    path = tmp_path / "export.xls"
-    path.write_bytes(b"\xd0\xcf\x11\xe0")
-    with pytest.raises(ValueError, match="unsupported"):
+    path = tmp_path / "export.pdf"
+    path.write_bytes(b"%PDF-1.4")
+    with pytest.raises(UnreadableFile, match=re.escape("不支持的文件类型「.pdf」")):
         read_tickets(path)
 
 
@@ -566,3 +576,96 @@ def test_time_round_trip(tmp_path_factory: pytest.TempPathFactory, moment: datet
     )
     [row] = read_all(path)
     assert row.data["received_at"] == moment.isoformat() + "+08:00"  # type: ignore[union-attr]
+
+
+# --- xls (BIFF8, the old Excel format) and files that cannot be read -------------------------
+
+
+def write_xls(path: Path, rows: list[list[Any]], *, start_row: int = 0) -> Path:
+    """Write ``rows`` to a real BIFF8 .xls with xlwt (date cells get a date format)."""
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("工单")
+    dated = xlwt.easyxf(num_format_str="yyyy-mm-dd hh:mm:ss")
+    for r, row in enumerate(rows, start=start_row):
+        for c, value in enumerate(row):
+            if isinstance(value, datetime):
+                sheet.write(r, c, value, dated)
+            elif value is not None:
+                sheet.write(r, c, value)
+    book.save(str(path))
+    return path
+
+
+def test_xls_cells_and_line_numbers(tmp_path: Path) -> None:
+    content = "小区东门路灯不亮（已一周），请尽快修复；谢谢！"
+    path = write_xls(tmp_path / "export.xls", [
+        [*HEADER, "联系电话", "承办单位", "限办时间"],
+        [2026112300001.0, datetime(2026, 11, 23, 9, 5, 7), content, 13812345678.0, "养老服务科",
+         datetime(2026, 11, 30)],
+        [],
+        ["A-2", "2026年11月24日 10:00", "内容：二", None, None, None],
+    ], start_row=1)  # a title row left blank above the header, as some systems export
+    assert read_all(path) == [
+        ImportRow(3, {"number": "2026112300001", "received_at": "2026-11-23T09:05:07+08:00",
+                      "content": content, "citizen": {"phone": "13812345678"}, "unit": "养老服务科",
+                      "deadline": "2026-11-30T17:30:00+08:00", "source": "12345"}),
+        ImportRow(5, {"number": "A-2", "received_at": "2026-11-24T10:00:00+08:00", "content": "内容：二",
+                      "source": "12345"}),
+    ]
+
+
+def test_xls_and_xlsx_give_the_same_rows(tmp_path: Path) -> None:
+    rows: list[list[Any]] = [[*HEADER, "标签", "来电人"],
+                             ["N-1", datetime(2026, 11, 23, 9, 5), "噪音扰民，夜间施工？", "扬言、涉稳", "张三"],
+                             ["N-2", "2026-11-23 10:00", "（无）", "", "李四"]]
+    assert read_all(write_xls(tmp_path / "a.xls", rows)) == read_all(write_xlsx(tmp_path / "a.xlsx", rows))
+
+
+def test_workbook_is_recognised_by_its_bytes_not_its_name(tmp_path: Path) -> None:
+    rows: list[list[Any]] = [HEADER, ["N-1", "2026-11-23 09:05", "内容"]]
+    xlsx_named_xls = tmp_path / "export.xls"
+    xlsx_named_xls.write_bytes(write_xlsx(tmp_path / "real.xlsx", rows).read_bytes())
+    xls_named_csv = tmp_path / "export.csv"
+    xls_named_csv.write_bytes(write_xls(tmp_path / "real.xls", rows).read_bytes())
+    expected = read_all(tmp_path / "real.xlsx")
+    assert [row.line for row in expected] == [2]
+    assert read_all(xlsx_named_xls) == expected
+    assert read_all(xls_named_csv) == expected
+
+
+@pytest.mark.parametrize("name, content, reason", [
+    ("corrupt.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "已损坏"),
+    ("cut.xlsx", b"PK\x03\x04 the rest of the zip is missing", "已损坏"),
+    ("photo.xlsx", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "不是 Excel 工作簿"),
+    ("page.xls", "<html><table><tr><td>工单编号</td></tr></table></html>".encode(), "不是 Excel 工作簿"),
+])
+def test_unreadable_workbooks(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(UnreadableFile) as caught:
+        read_all(path)
+    message = str(caught.value)
+    assert f"「{name}」" in message and reason in message and "\n" not in message
+
+
+def test_password_protected_xlsx(tmp_path: Path) -> None:
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    plain = write_xlsx(tmp_path / "plain.xlsx", [HEADER, ["N-1", "2026-11-23 09:05", "内容"]])
+    locked = tmp_path / "locked.xlsx"
+    with plain.open("rb") as source, locked.open("wb") as target:
+        OOXMLFile(source).encrypt("12345", target)
+    with pytest.raises(UnreadableFile, match=re.escape("「locked.xlsx」设有打开密码")):
+        read_all(locked)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xls"])
+def test_unknown_columns_are_named_once_when_asked(tmp_path: Path, suffix: str) -> None:
+    rows: list[list[Any]] = [["序号", *HEADER, "备注", "序号", "办理情况（内部）"], [1, "N-1", "2026-11-23 09:05", "内容", "x", 1, "y"]]
+    path = (write_csv if suffix == ".csv" else write_xls)(tmp_path / f"export{suffix}", rows)
+    items = list(read_tickets(path, report_unknown=True))
+    assert items[0] == ColumnNotice(1, ("序号", "备注", "办理情况（内部）"))
+    assert [type(item) for item in items[1:]] == [ImportRow]
+    assert not any(isinstance(item, ColumnNotice) for item in read_all(path))  # off by default

@@ -248,9 +248,15 @@ def test_daily_limit_retry_after_is_until_beijing_midnight() -> None:
 def test_validate_six_chars_by_default() -> None:
     provider = TencentSmsProvider(TencentConfig(templates={"answer": "1001"}))
     provider.validate("answer", {"number": "123456", "unit": "住建局"})
+    # Too long for 6 characters: the number goes by its tail, the unit by its short name.
+    provider.validate("answer", {"number": "1234567", "unit": "某某区住房和城乡建设局"})
+    assert provider.build_body("13800138000", "answer", {"number": "1234567", "unit": "某某区住房和城乡建设局",
+                                                         "unit_short": "区住建局"}, "o")["TemplateParamSet"] \
+        == ["尾号4567", "区住建局"]
     with pytest.raises(SmsTemplateError) as info:
-        provider.validate("answer", {"number": "1234567", "unit": "住建局"})
-    assert info.value.variable == "number" and "6" in str(info.value)
+        TencentSmsProvider(TencentConfig(templates={"answer": "1001"}, variables={"answer": ["number", "area"]})
+                           ).validate("answer", {"number": "1", "area": "松江区方松街道"})
+    assert info.value.variable == "area" and "超过 6 字" in str(info.value)
     with pytest.raises(SmsTemplateError) as info:
         provider.validate("answer", {"number": "1", "unit": "t.cn/ab"})
     assert info.value.variable == "unit"
@@ -263,8 +269,8 @@ def test_validate_six_chars_by_default() -> None:
 
 async def test_validation_before_call(server: TestServer, fake: FakeTencentSms,
                                       http: aiohttp.ClientSession) -> None:
-    with pytest.raises(SmsTemplateError):
-        await provider_for(server).send(http, "13800138000", "answer", {"number": "1234567", "unit": "局"}, "o")
+    with pytest.raises(SmsTemplateError):  # a link in a variable cannot be fitted away
+        await provider_for(server).send(http, "13800138000", "answer", {"number": "1234567", "unit": "t.cn/a"}, "o")
     with pytest.raises(PermanentSendError) as info:
         await provider_for(server).send(http, "13800138000", "answer", dict(PARAMS), "x" * 600)
     assert info.value.code == "out_id_too_long"

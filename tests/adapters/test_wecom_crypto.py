@@ -1,4 +1,4 @@
-"""WeCom crypto against every official vector in shared/vectors/wecom.json, plus properties."""
+"""WeCom crypto against every official vector in tests/vectors/wecom.json, plus properties."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from adapters.wecom_crypto import (
 from adapters.wecom_webhook import parse_query
 from tests.fakes.wecom_server import wecom_encrypt, wecom_signature
 
-VECTORS_FILE = Path("/work/shared/vectors/wecom.json")
-VECTORS: list[dict[str, Any]] = json.loads(VECTORS_FILE.read_text())["vectors"]
+VECTORS_FILE = Path(__file__).resolve().parent.parent / "vectors" / "wecom.json"
+VECTORS: list[dict[str, Any]] = json.loads(VECTORS_FILE.read_text(encoding="utf-8"))["vectors"]
 KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 
 

@@ -29,7 +29,7 @@ TOKEN = "QDG6eK"
 AES = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 OTHER_AES = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
 CORP = "wwCORP"
-VECTORS = json.loads(Path("/work/shared/vectors/wecom.json").read_text())["vectors"]
+VECTORS = json.loads((Path(__file__).resolve().parent.parent / "vectors" / "wecom.json").read_text(encoding="utf-8"))["vectors"]
 
 
 class Inbox:

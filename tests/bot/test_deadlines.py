@@ -1,4 +1,4 @@
-"""Durations, rules, rule books and deadline results (DESIGN §6).
+"""Durations, rules, rule books and deadline results (docs/design.md, deadlines).
 
 Every expected time is hand-computed from the 2026 official calendar:
 March 2026 has no holidays (Mon 9th, Tue 10th, …); 国庆 2026 is Oct 1–7 off, with Sun Sep 20 and

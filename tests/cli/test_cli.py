@@ -1,4 +1,4 @@
-"""``hotline-bot`` (DESIGN §4 CLI): help, deadline, check, db upgrade, run in-process or as a subprocess."""
+"""``hotline-bot`` (the README's command line): help, deadline, check, db upgrade, run in-process or as a subprocess."""
 
 from __future__ import annotations
 

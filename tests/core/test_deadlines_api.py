@@ -1,4 +1,4 @@
-"""Deadlines end to end: what the intake answer and the read API show (DESIGN §6), hand-computed
+"""Deadlines end to end: what the intake answer and the read API show (docs/design.md, deadlines), hand-computed
 on the official 2026 calendar (National Day 10-01..10-07, Mid-Autumn 09-25..09-27, 调休 Sun 09-20
 and Sat 10-10 are working days)."""
 

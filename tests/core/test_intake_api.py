@@ -1,4 +1,4 @@
-"""The intake API of DESIGN §4, over HTTP against the real app and store."""
+"""The intake API (docs/api.md), over HTTP against the real app and store."""
 
 from __future__ import annotations
 

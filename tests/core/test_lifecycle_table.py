@@ -1,4 +1,4 @@
-"""The transition table of DESIGN §5, row by row: every allowed move, every refusal."""
+"""The transition table (docs/design.md, lifecycle), row by row: every allowed move, every refusal."""
 
 from __future__ import annotations
 

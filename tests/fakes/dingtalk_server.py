@@ -2,7 +2,7 @@
 for the callbacks DingTalk sends.
 
 Run it with ``aiohttp.test_utils.TestServer(fake.app)`` and point the bot's ``api_base`` and
-``oapi_base`` at the server. It checks what DingTalk checks (PLATFORMS.md §2):
+``oapi_base`` at the server. It checks what DingTalk checks (docs/platforms/dingtalk.md):
 
 - ``POST /v1.0/oauth2/accessToken`` — app credentials; tokens expire (``token_lifetime``, or at
   once with :meth:`FakeDingTalk.expire_tokens`); an unknown/expired token is answered HTTP 400

@@ -1,6 +1,6 @@
 """A fake Feishu Open Platform for tests: the REST APIs the adapter calls and the long connection.
 
-It checks what Feishu checks (PLATFORMS.md §3.4–3.5): tenant tokens (which it can expire),
+It checks what Feishu checks (docs/platforms/feishu.md, sending and limits): tenant tokens (which it can expire),
 request schemas, body byte limits, custom-bot signatures and their ±1 h timestamp window, and
 rate limits (configurable), answering with Feishu's codes. It records what it accepted, can fail
 the next N requests with HTTP 5xx, and builds inbound callbacks exactly as Feishu sends them.

@@ -5,7 +5,7 @@ recorded requests, accepted messages) whose ``make_app()`` returns an aiohttp ``
 to run under ``TestServer`` / ``aiohttp_server``. The fakes verify signatures over the exact bytes
 received with their own code (not the adapters'), check template ids and variables, enforce a
 per-second rate and a per-number daily limit, and answer with the providers' real codes
-(SMS.md §1.5, §2.3). ``fail_next`` injects 5xx answers or any provider code. Module functions
+(docs/sms.md, errors). ``fail_next`` injects 5xx answers or any provider code. Module functions
 build the receipt / reply push bodies the providers POST to the bot.
 """
 
@@ -584,7 +584,7 @@ def _beijing(now: datetime | None) -> datetime:
 def aliyun_report(*, biz_id: str, phone: str, success: bool = True, err_code: str = "DELIVERED",
                   err_msg: str = "", out_id: str = "", sms_size: str = "1",
                   now: datetime | None = None) -> dict[str, Any]:
-    """One SmsReport item (SMS.md §1.8)."""
+    """One SmsReport item (docs/sms.md, Alibaba receipts)."""
     at = _beijing(now)
     return {"phone_number": phone, "send_time": (at - timedelta(seconds=5)).strftime("%Y-%m-%d %H:%M:%S"),
             "report_time": at.strftime("%Y-%m-%d %H:%M:%S"), "success": success, "err_code": err_code,
@@ -594,7 +594,7 @@ def aliyun_report(*, biz_id: str, phone: str, success: bool = True, err_code: st
 
 def aliyun_up(*, phone: str, content: str, dest_code: str = "", sequence_id: str | int = "",
               sign_name: str = "", now: datetime | None = None) -> dict[str, Any]:
-    """One SmsUp item (SMS.md §1.8)."""
+    """One SmsUp item (docs/sms.md, Alibaba replies)."""
     item: dict[str, Any] = {"phone_number": phone, "send_time": _beijing(now).strftime("%Y-%m-%d %H:%M:%S"),
                             "content": content, "dest_code": dest_code,
                             "sequence_id": sequence_id or str(uuid.uuid4().int % 10**12)}
@@ -606,7 +606,7 @@ def aliyun_up(*, phone: str, content: str, dest_code: str = "", sequence_id: str
 def tencent_status(*, sid: str, mobile: str, success: bool = True, errmsg: str = "DELIVRD",
                    description: str = "", nationcode: str = "86",
                    now: datetime | None = None) -> dict[str, Any]:
-    """One item of Tencent's status callback array (SMS.md §2.5)."""
+    """One item of Tencent's status callback array (docs/sms.md, Tencent callbacks)."""
     return {"user_receive_time": _beijing(now).strftime("%Y-%m-%d %H:%M:%S"), "nationcode": nationcode,
             "mobile": mobile, "report_status": "SUCCESS" if success else "FAIL", "errmsg": errmsg,
             "description": description or ("用户短信送达成功" if success else "用户短信送达失败"), "sid": sid}
@@ -614,14 +614,14 @@ def tencent_status(*, sid: str, mobile: str, success: bool = True, errmsg: str =
 
 def tencent_reply(*, mobile: str, text: str, extend: str = "", sign: str = "", nationcode: str = "86",
                   now: datetime | None = None) -> dict[str, Any]:
-    """Tencent's reply callback object (SMS.md §2.5); post it alone, not in an array."""
+    """Tencent's reply callback object (docs/sms.md, Tencent callbacks); post it alone, not in an array."""
     return {"extend": extend, "mobile": mobile, "nationcode": nationcode, "sign": sign, "text": text,
             "time": int((now or datetime.now(UTC)).timestamp())}
 
 
 def mas_receipt(*, msg_group: str, mobile: str, delivered: bool = True, error_code: str = "",
                 now: datetime | None = None) -> dict[str, Any]:
-    """A 云MAS receipt push item (SMS.md §4)."""
+    """A 云MAS receipt push item (docs/sms.md, generic gateway)."""
     at = _beijing(now)
     return {"reportStatus": "DELIVRD" if delivered else "UNDELIV", "mobile": mobile,
             "submitDate": (at - timedelta(seconds=5)).strftime("%Y%m%d%H%M%S"),
@@ -630,7 +630,7 @@ def mas_receipt(*, msg_group: str, mobile: str, delivered: bool = True, error_co
 
 
 def mas_reply(*, mobile: str, text: str, add_serial: str = "", now: datetime | None = None) -> dict[str, Any]:
-    """A 云MAS reply push item (SMS.md §4)."""
+    """A 云MAS reply push item (docs/sms.md, generic gateway)."""
     return {"mobile": mobile, "smsContent": text,
             "sendTime": _beijing(now).strftime("%Y-%m-%d %H:%M:%S"), "addSerial": add_serial}
 

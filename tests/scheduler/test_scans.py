@@ -146,7 +146,7 @@ async def test_unit_digest_sorted_overdue_first_each_handler_once(sched, clock) 
     bot, desk, _ = await sched()
     await desk.ticket("D-LATER", at=local(2026, 11, 23, 9, 30))  # 7wd: 12-02 17:30
     await desk.ticket("D-SOON", at=local(2026, 11, 23, 9, 31), tags=["咨询"], accept_by="刘承办")  # 3wd: 11-26
-    await desk.ticket("D-LATE", at=local(2026, 11, 20, 9, 0), tags=["紧急"])  # same-day@16:00 → 17:30 that day (DESIGN §6): overdue
+    await desk.ticket("D-LATE", at=local(2026, 11, 20, 9, 0), tags=["紧急"])  # same-day@16:00 → 17:30 that day (docs/design.md): overdue
     await desk.ticket("D-OTHER", at=local(2026, 11, 23, 9, 33), unit="SHJZK", accept_by="陈承办")
     ctx = bot.ctx
     clock.set(local(2026, 11, 24, 9, 0))

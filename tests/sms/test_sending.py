@@ -14,8 +14,9 @@ from tests.sms.rig import NUMBER, PHONE, rig
 
 
 async def test_template_refusal_tells_the_handler_and_is_not_retried(make_bot, aiohttp_server, clock) -> None:
-    # A new Tencent account allows 6 characters per variable (SMS.md §0): a 12-digit number is refused.
-    r = await rig(make_bot, aiohttp_server, clock, "tencent", sms={"tencent": {"param_max_length": 6}})
+    # An Alibaba variable limit of 10 (attribute "others" set short): a 12-digit number is refused
+    # before any call (only Tencent's limit is fitted with 尾号, see test_tencent_limit.py).
+    r = await rig(make_bot, aiohttp_server, clock, "aliyun", sms={"aliyun": {"param_max_length": 10}})
     await r.answered()
     await r.drain()
     assert r.provider_requests() == 0
@@ -25,7 +26,7 @@ async def test_template_refusal_tells_the_handler_and_is_not_retried(make_bot, a
     assert sms.state == "failed" and sms.code == "template_variable"
     [told] = await r.chat_rows(chat_id="ylk", kind="sms_notice")
     text = told.payload["text"]
-    assert NUMBER in text and "超过 6 字" in text and "138****1234" in text and PHONE not in text
+    assert NUMBER in text and "超过 10 字" in text and "138****1234" in text and PHONE not in text
     assert [m["name"] for m in told.payload["mentions"]] == ["张承办"]
     clock.advance(hours=2)
     await r.drain()
