@@ -96,13 +96,6 @@ def test_every_json_example_parses() -> None:
             raise AssertionError(f"docs/api.md:{block.line}: {exc}") from exc
 
 
-def test_the_doc_stands_alone() -> None:
-    """A user gets only the repo: the page cites nothing outside it."""
-    text = DOC.read_text(encoding="utf-8")
-    for outside in ("DESIGN", "PLATFORMS.md", "SMS.md", "STYLE.md", "shared/", "seeds/", "/work/"):
-        assert outside not in text, outside
-
-
 async def test_request_examples_are_answered_as_documented(make_bot) -> None:
     """Each ``**请求**`` JSON block is sent in page order, signed; the status and any following
     ``**应答**`` block must be what the app answers."""
