@@ -125,19 +125,6 @@ class WorkCalendar:
         return [d for d in (start + timedelta(days=i) for i in range(max(days, 0)))
                 if not self.is_covered(d.year)]
 
-    def coverage_gap(self, start: date, days: int = 60) -> date | None:
-        """The first date of ``[start, start + days)`` whose official holidays are unknown, or None.
-
-        A year counts as known when ``chinesecalendar`` covers it or the office listed at least
-        one of its holidays in ``extra_holidays`` (it has copied that year's notice by hand).
-        """
-        start = _check_date(start)
-        handled = {d.year for d in self.extra_holidays}
-        for year in range(start.year, (start + timedelta(days=max(days, 1) - 1)).year + 1):
-            if not self.is_covered(year) and year not in handled:
-                return max(start, date(year, 1, 1))
-        return None
-
     # -- working days ---------------------------------------------------------------------------
 
     def is_workday(self, d: date) -> bool:

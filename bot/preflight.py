@@ -309,9 +309,10 @@ def calendar_notice(calendar: WorkCalendar, today: date, days: int = CALENDAR_HO
     """A short Chinese notice when the next ``days`` days reach a year without official holidays."""
     from bot.calendar import PACKAGE_YEARS
 
-    gap = calendar.coverage_gap(today, days)
-    if gap is None:
+    missing = calendar.uncovered_days(today, days)
+    if not missing:
         return None
+    gap = missing[0]
     return (f"节假日安排尚未覆盖 {gap.isoformat()} 起的日期（已知 {PACKAGE_YEARS[0]}–{PACKAGE_YEARS[1]} 年）："
-            f"时限暂按周一至周五计算。请升级 chinesecalendar，或在 [calendar] extra_holidays / "
-            f"extra_workdays 中填写 {gap.year} 年的放假与调休。")
+            f"时限暂按周一至周五计算。请升级 chinesecalendar，或在 [calendar.years.{gap.year}] "
+            f"中填写该年的放假与调休（见 docs/operations.md）。")

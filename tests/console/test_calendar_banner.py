@@ -28,11 +28,11 @@ async def test_late_in_the_last_covered_year_warns_once_and_shows_a_banner(
     caplog.set_level(logging.WARNING, logger="hotline.app")
     bot = await make_bot(**console_overrides())
     notices = _notices(caplog)
-    assert len(notices) == 1 and GAP in notices[0] and "extra_holidays" in notices[0]
+    assert len(notices) == 1 and GAP in notices[0] and f"[calendar.years.{LAST + 1}]" in notices[0]
     office = make_user(bot)
     assert (await office.login("王办公")).status == 302
     page = await office.page("/console")
-    assert 'id="calendar-gap"' in page and GAP in page and f"{LAST + 1} 年的放假与调休" in page
+    assert 'id="calendar-gap"' in page and GAP in page and f"[calendar.years.{LAST + 1}]" in page
 
 
 async def test_no_banner_when_the_next_60_days_are_covered(make_bot, make_user, clock,
@@ -46,11 +46,11 @@ async def test_no_banner_when_the_next_60_days_are_covered(make_bot, make_user, 
     assert 'id="calendar-gap"' not in await office.page("/console")
 
 
-async def test_no_banner_once_the_office_lists_the_years_holidays(make_bot, make_user, clock,
+async def test_no_banner_once_the_office_gives_the_whole_year(make_bot, make_user, clock,
                                                                   caplog: pytest.LogCaptureFixture) -> None:
     clock.set(local(LAST, 12, 1, 10, 0))
     caplog.set_level(logging.WARNING, logger="hotline.app")
-    bot = await make_bot(calendar={"extra_holidays": [date(LAST + 1, 1, 1)]}, **console_overrides())
+    bot = await make_bot(calendar={"years": {LAST + 1: {"holidays": [date(LAST + 1, 1, 1)]}}}, **console_overrides())
     assert _notices(caplog) == []
     user = make_user(bot)
     assert (await user.login("张承办")).status == 302
