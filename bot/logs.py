@@ -40,7 +40,10 @@ def setup_logging(verbose: bool = False, zone: str | tzinfo = DEFAULT_ZONE) -> l
     handler.setFormatter(ZoneFormatter(zone=zone))
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     if not verbose:
-        logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin set-up chatter on import
+        # Their set-up chatter (alembic's plugins on import, APScheduler's "Adding job" per job) hides
+        # the lines an operator looks for at start.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     return handler
 
 
