@@ -11,7 +11,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import notices
@@ -118,9 +118,10 @@ class TicketService(Registration):
         return row
 
     def _move(self, s: AsyncSession, ticket: Ticket, transition: Transition, person: Person | None,
-              text: str | None, caps: set[Actor], detail: dict[str, Any] | None = None) -> State:
+              text: str | None, caps: set[Actor], detail: dict[str, Any] | None = None, *,
+              previous: str | None = None) -> State:
         before = State(ticket.state)
-        after = check(transition, before, caps)
+        after = check(transition, before, caps, previous=previous)
         ticket.state = after
         ticket.updated_at = self.clock.now()
         self.audit(s, ticket, person, transition.value, text, before, after, detail)
@@ -370,8 +371,8 @@ class TicketService(Registration):
             self._move(s, ticket, Transition.REJECT_EXTENSION, person, text, caps, {"note": note})
             ticket.extension_state = "rejected"
         else:
-            self._move(s, ticket, Transition.REJECT_GIVEBACK, person, text, caps, {"note": note})
-            ticket.state = req.state_before or State.DISPATCHED
+            self._move(s, ticket, Transition.REJECT_GIVEBACK, person, text, caps, {"note": note},
+                       previous=req.state_before or State.DISPATCHED)
         self._decide(req, person, "rejected", note)
         self._tell_assignee(s, ticket, f"{person.name} 驳回了工单 {ticket.number} 的{what}：{note}",
                             requester=req.requested_by)
@@ -533,13 +534,6 @@ class TicketService(Registration):
         self._move(s, ticket, Transition.CLOSE, None, note, caps, {"event": event.id})
         ticket.closed_at = self.clock.now()
         return "closed"
-
-    # ---- counts --------------------------------------------------------------------------
-
-    async def count_by_state(self, s: AsyncSession) -> dict[str, int]:
-        """Number of tickets in each state."""
-        rows = await s.execute(select(Ticket.state, func.count()).group_by(Ticket.state))
-        return {state: n for state, n in rows.all()}
 
 
 def _facts(ticket: Ticket) -> TicketFacts:

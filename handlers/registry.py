@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +28,6 @@ class Call:
     command: Command
     ticket: Ticket | None = None
     via_button: bool = False
-    notes: list[str] = field(default_factory=list)  # extra lines for the answer
 
     @property
     def raw(self) -> str:

@@ -233,6 +233,21 @@ async def test_audit_trail_of_a_whole_round(make_bot) -> None:
     assert [(r.kind, r.state) for r in reqs] == [("reply", "approved")]
 
 
+@pytest.mark.parametrize("asked_in", ["dispatched", "accepted"])
+async def test_rejected_giveback_audits_the_state_it_goes_back_to(make_bot, asked_in: str) -> None:
+    # Regression: the audit row of a rejected 退单 said "giveback_pending" while the ticket went back.
+    bot = await make_bot()
+    number = await (accepted(bot) if asked_in == "accepted" else new_dispatched(bot))
+    zhang, li = person(bot, "张承办"), person(bot, "李科长")
+    await act(bot, number, lambda s, t: bot.ctx.service.request_giveback(s, t, zhang, "退单", "非本科职责"))
+    await act(bot, number, lambda s, t: bot.ctx.service.reject(s, t, li, "驳回", "属于本科职责，请办理"))
+    assert (await state(bot, number)).state == asked_in
+    assert (await audit_actions(bot, number))[-2:] == [
+        ("request_giveback", asked_in, "giveback_pending"),
+        ("reject_giveback", "giveback_pending", asked_in),
+    ]
+
+
 async def test_refused_command_changes_nothing(make_bot) -> None:
     bot = await make_bot()
     number = await new_dispatched(bot)
