@@ -249,9 +249,14 @@ def allowed(transition: Transition, state: State | str) -> bool:
 
 
 def _who_may(actors: frozenset[Actor], transition: Transition) -> str:
+    return who_may(actors, TRANSITION_LABELS[transition])
+
+
+def who_may(actors: frozenset[Actor], what: str) -> str:
+    """``只有…可以{what}。`` naming the people among ``actors`` (the refusal of a role check)."""
     names = {A.OFFICE: "办公室", A.LEADER: "单位领导", A.HANDLER: "本单位承办人员",
              A.ASSIGNEE: "签收该工单的承办人", A.HOTLINE: "热线系统", A.CITIZEN: "来电人",
              A.SYSTEM: "系统"}
     who = "、".join(names[a] for a in sorted(actors, key=list(Actor).index)
                     if a not in (A.HOTLINE, A.CITIZEN, A.SYSTEM))
-    return f"只有{who}可以{TRANSITION_LABELS[transition]}。"
+    return f"只有{who}可以{what}。"

@@ -5,19 +5,17 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot import notices
-from bot.grammar import help_text
 from bot.labels import audit_label
 from bot.lifecycle import OPEN_STATES, STATE_LABELS, State
 from bot.messages import ChatKind
 from bot.sms_trail import sms_lines
-from handlers.registry import Call, Router
+from handlers.registry import COMMANDS, Call, command
 from store.models import AuditEvent, Ticket
 
-router = Router()
 LIST_LIMIT = 10
 
 
-@router.command("查询")
+@command("查询", "查", example="查询 0001（工单号或后4位以上）", read_only=True, office_sees_all=True)
 async def query(call: Call) -> str:
     """查询 / 查 NO: summary, deadline, state and the last events."""
     assert call.ticket is not None
@@ -39,7 +37,7 @@ async def query(call: Call) -> str:
     return text
 
 
-@router.command("待办", needs_ticket=False)
+@command("待办", "我的", example="待办", needs_ticket=False, read_only=True)
 async def todo(call: Call) -> str:
     """待办 / 我的: own open tickets, then the unit's, sorted by deadline."""
     ctx, person = call.ctx, call.person
@@ -71,7 +69,8 @@ def _line(ctx: object, t: Ticket, now: object) -> str:
             f"时限 {notices.fmt_time(cal, t.deadline)}")
 
 
-@router.command("帮助", needs_ticket=False)
+@command("帮助", "help", "?", "？", example="帮助", needs_ticket=False, read_only=True,
+         list_aliases=False)
 async def help_command(call: Call) -> str:
     """帮助 / help: the command list with an example each (转办 names a configured unit)."""
     d = call.ctx.directory
@@ -80,4 +79,4 @@ async def help_command(call: Call) -> str:
     # A unit one would hand a ticket to: not the office, preferably not the speaker's own.
     codes = sorted(d.units, key=lambda c: (c in office, c in own, list(d.units).index(c)))
     unit = d.units[codes[0]] if codes else None
-    return help_text((unit.code, unit.name) if unit is not None else None)
+    return COMMANDS.help_text((unit.code, unit.name) if unit is not None else None)

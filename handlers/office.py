@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from bot.grammar import GrammarError, usage
-from bot.lifecycle import NotAllowed
+from bot.grammar import GrammarError
+from bot.lifecycle import Actor
 from bot.units import resolve_unit
-from handlers.registry import Call, Router
-
-router = Router()
+from handlers.registry import Call, command
 
 
-@router.command("转办")
+@command("转办", "派单", example="转办 202611230001 MZJ（单位代码）", roles=frozenset({Actor.OFFICE}),
+         office_sees_all=True, help_example=lambda code, name: f"转办 202611230001 {code}（{name}的单位代码）")
 async def dispatch(call: Call) -> str:
     """转办 / 派单 NO 单位 — the unit by code or by name (full name, or a part that names one unit)."""
     assert call.ticket is not None
     ctx = call.ctx
-    if not call.person.is_office:
-        raise NotAllowed("只有办公室可以派单或转办。")
     wanted = call.command.rest.split()[0] if call.command.rest else ""
     if not wanted:
-        raise GrammarError("请写明承办单位。" + usage("转办"))
+        raise GrammarError("请写明承办单位。" + call.usage)
     units = ctx.directory.units
     unit = (resolve_unit(units.values(), call.command.rest) or resolve_unit(units.values(), wanted)
             or _unit_by_part(units, wanted))

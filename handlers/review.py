@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from handlers.registry import Call, Router
-
-router = Router()
+from handlers.registry import Call, command
 
 
-@router.command("同意")
+@command("同意", "通过", "批准", example="同意 202611230001 （可附意见）")
 async def approve(call: Call) -> str:
     """同意 / 通过 / 批准 NO [意见]."""
     assert call.ticket is not None
     return await call.ctx.service.approve(call.s, call.ticket, call.person, call.raw, call.command.rest)
 
 
-@router.command("驳回")
+@command("驳回", "不同意", example="驳回 202611230001 请补充与来电人沟通的时间", button_note=True)
 async def reject(call: Call) -> str:
     """驳回 / 不同意 NO 意见."""
     assert call.ticket is not None

@@ -2,54 +2,51 @@
 
 from __future__ import annotations
 
-from bot.grammar import GrammarError, parse_extension, usage
-from handlers.registry import Call, Router
-
-router = Router()
+from bot.grammar import parse_extension
+from handlers.registry import Call, command
 
 
-@router.command("签收")
+@command("签收", "接单", example="签收 202611230001")
 async def accept(call: Call) -> str:
     """签收: the sender becomes the 承办人."""
     assert call.ticket is not None
     return await call.ctx.service.accept(call.s, call.ticket, call.person, call.raw)
 
 
-@router.command("联系")
+@command("联系", "先行联系", example="联系 202611230001 已电话联系来电人，约定明日上门")
 async def first_contact(call: Call) -> str:
     """联系 / 先行联系: record the first contact with the citizen."""
     assert call.ticket is not None
     return await call.ctx.service.first_contact(call.s, call.ticket, call.person, call.raw, call.command.rest)
 
 
-@router.command("进展")
+@command("进展", "报送", example="进展 202611230001 已协调社区，明日现场核实",
+         content="请写明进展内容。")
 async def progress(call: Call) -> str:
     """进展 / 报送: an interim report."""
     assert call.ticket is not None
-    if not call.command.rest:
-        raise GrammarError("请写明进展内容。" + usage("进展"))
     return await call.ctx.service.progress(call.s, call.ticket, call.person, call.raw, call.command.rest)
 
 
-@router.command("答复")
+@command("答复", "回复", "办结", example="答复 202611230001 实际解决。11月23日10时电话沟通……来电人表示接受",
+         content="请写明答复内容。")
 async def reply(call: Call) -> str:
     """答复 / 回复 / 办结: the reply draft, checked against the 办结规范."""
     assert call.ticket is not None
-    if not call.command.rest:
-        raise GrammarError("请写明答复内容。" + usage("答复"))
     return await call.ctx.service.reply(call.s, call.ticket, call.person, call.raw, call.command.rest)
 
 
-@router.command("延期")
+@command("延期", example="延期 202611230001 5天 需协调多个部门（或写日期：2026-12-05）")
 async def extension(call: Call) -> str:
     """延期 NO N天 理由 (or a date)."""
     assert call.ticket is not None
     ctx = call.ctx
-    until, reason = parse_extension(call.command.rest, ctx.calendar, ctx.clock.now(), call.ticket.deadline)
+    until, reason = parse_extension(call.command.rest, ctx.calendar, ctx.clock.now(), call.ticket.deadline,
+                                    call.usage)
     return await ctx.service.request_extension(call.s, call.ticket, call.person, call.raw, until, reason)
 
 
-@router.command("退单")
+@command("退单", "退回", example="退单 202611230001 不属于本单位职责，建议转住建局")
 async def giveback(call: Call) -> str:
     """退单 / 退回 NO 理由."""
     assert call.ticket is not None
