@@ -22,6 +22,7 @@ from bot.outbox import Outbox, Target
 from handlers import COMMANDS
 from handlers.registry import Call, CommandSpec
 from store.models import OutboxMessage, Ticket, UsedToken
+from store.queries import tickets as tickets_q
 
 log = logging.getLogger("hotline.dispatcher")
 
@@ -135,16 +136,16 @@ class Dispatcher:
                              state=None if call.ticket is None else State(call.ticket.state))
 
     async def _resolve_ticket(self, call: Call) -> Ticket:
-        ctx, cmd, msg = call.ctx, call.command, call.message
+        cmd, msg = call.command, call.message
         if call.via_button:
             source, number = str(msg.action["ticket"]).split("/", 1)  # type: ignore[index]
-            ticket = await ctx.service.get(call.s, source, number)
+            ticket = await tickets_q.by_key(call.s, source, number)
             if ticket is None:
                 raise Refusal("按钮对应的工单不存在。")
             return ticket
         units = None if call.person.is_office else self._visible_units(call.person)
         if cmd.ref is not None:
-            found = await ctx.service.find(call.s, cmd.ref, units=units)
+            found = await tickets_q.by_reference(call.s, cmd.ref, units=units)
             if len(found) == 1:
                 return found[0]
             if len(found) > 1:
@@ -212,7 +213,7 @@ class Dispatcher:
         if command is None or command.ref is None:
             return None
         try:
-            found = await self.ctx.service.find(s, command.ref, units=None if person.is_office
+            found = await tickets_q.by_reference(s, command.ref, units=None if person.is_office
                                                 else self._visible_units(person))
         except Exception:
             return None

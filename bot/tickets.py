@@ -7,11 +7,9 @@ to it, so a state change, its audit row and the messages it owes commit together
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import notices
@@ -19,9 +17,8 @@ from bot.action_tokens import issue as issue_token
 from bot.calendar import WorkCalendar
 from bot.clock import Clock
 from bot.config import Config
-from bot.deadlines import Rule, RuleBook, TicketFacts
+from bot.deadlines import Rule, RuleBook, TicketFacts, apply_duration
 from bot.directory import Directory, Person
-from bot.grammar import fold
 from bot.intake import TicketEventIn
 from bot.lifecycle import (
     STATE_LABELS,
@@ -39,10 +36,8 @@ from bot.registration import SYSTEM, RegisterResult, Registration
 from bot.sms_quiet import quiet_until
 from bot.ticket_rows import AUDIT_ROWS, SMS_ROWS
 from store.models import AuditEvent, ReviewRequest, SmsMessage, Ticket
+from store.queries import tickets as tickets_q
 
-RESULT_CATEGORIES = ("实际解决", "解释说明", "参考备案", "不属实", "诉求过高", "其他")
-_CONTACT_WAYS = re.compile(r"电话|致电|联系|沟通|上门|面谈|走访|约谈|短信|当面|书面")
-_CONTACT_TIME = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}[-/.年]\d{1,2}|\d{1,2}[:：]\d{2}|\d{1,2}\s*时|今[天日]|昨[天日]|上午|下午")
 BUTTON_TTL = timedelta(days=7)
 
 
@@ -61,25 +56,8 @@ class TicketService(Registration):
     # ---- lookups -------------------------------------------------------------------------
 
     async def get(self, s: AsyncSession, source: str, number: str) -> Ticket | None:
-        """The ticket (source, number), or None."""
-        return (await s.execute(select(Ticket).where(Ticket.source == source, Ticket.number == number))
-                ).scalar_one_or_none()
-
-    async def find(self, s: AsyncSession, ref: str, *, units: set[str] | None = None) -> list[Ticket]:
-        """Tickets named by ``ref``: an exact number first, else a suffix of at least 4 digits.
-
-        ``units`` limits the search (None: every unit).
-        """
-        q = select(Ticket).where(Ticket.number == ref)
-        if units is not None:
-            q = q.where(Ticket.unit_code.in_(units))
-        exact = list((await s.execute(q)).scalars())
-        if exact or len(ref) < 4:
-            return exact
-        q = select(Ticket).where(Ticket.number.like(f"%{_escape_like(ref)}", escape="\\")).limit(6)
-        if units is not None:
-            q = q.where(Ticket.unit_code.in_(units))
-        return list((await s.execute(q)).scalars())
+        """The ticket (source, number), or None (shim: use ``store.queries.tickets.by_key``)."""
+        return await tickets_q.by_key(s, source, number)
 
     def policy(self, ticket: Ticket) -> Rule:
         """The effective procedure rule of a ticket."""
@@ -190,20 +168,11 @@ class TicketService(Registration):
         return f"已记录工单 {ticket.number} 的进展。"
 
     async def reply(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
-                    content: str) -> str:
-        """答复: a draft that waits for the leader's review (or is final where no review is asked)."""
+                    content: str, category: str | None) -> str:
+        """答复: a draft that waits for the leader's review (or is final where no review is asked).
+
+        ``content`` and its result ``category`` were checked by the 答复 handler."""
         caps = self.capacities(person, ticket)
-        check(Transition.REPLY, ticket.state, caps)
-        probe = fold(content)[0]  # keywords are matched on the folded copy; ``content`` is stored as typed
-        category = _reply_category(probe)
-        duplicate = await self._duplicate_reply(s, ticket, content)
-        if duplicate is not None:
-            # 利川: a repeat ticket is answered as 重复件, pointing at the earlier ticket's answer.
-            content, category = duplicate, "重复件"
-        elif category is None or not _CONTACT_WAYS.search(probe) or not _CONTACT_TIME.search(probe):
-            # 松江 (二)办结规范: 工单答复内容中一般包含以下要素 … 对不符合规范的，一律退回承办责任科室重办。
-            raise GuardFailed(notices.REPLY_TEMPLATE.format(number=ticket.number),
-                              state=State(ticket.state), code="reply_incomplete")
         before = ticket.state
         self._move(s, ticket, Transition.REPLY, person, text, caps,
                    {"content": content, "category": category})
@@ -217,16 +186,6 @@ class TicketService(Registration):
         self._ask_review(s, ticket, f"{person.name} 提交了工单 {ticket.number} 的答复，请审核：\n{content}",
                          "答复")
         return f"工单 {ticket.number} 的答复已提交，等待领导审核。"
-
-    async def _duplicate_reply(self, s: AsyncSession, ticket: Ticket, content: str) -> str | None:
-        """``答复 NO 重复件`` on a ticket linked to an earlier one: the answer points at it."""
-        if ticket.duplicate_of is None or not content.strip().startswith("重复件"):
-            return None
-        earlier = await s.get(Ticket, ticket.duplicate_of)
-        if earlier is None:
-            return None
-        note = content.strip().removeprefix("重复件").strip(" ：:，,。")
-        return f"重复件：与工单 {earlier.number} 反映的是同一事项，答复见该工单。{note}".rstrip()
 
     async def request_extension(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
                                 until: datetime, reason: str) -> str:
@@ -300,17 +259,10 @@ class TicketService(Registration):
 
     # ---- review --------------------------------------------------------------------------
 
-    async def pending_request(self, s: AsyncSession, ticket: Ticket) -> ReviewRequest | None:
-        """The request waiting for review on ``ticket``, oldest first."""
-        q = (select(ReviewRequest).where(ReviewRequest.ticket_id == ticket.id,
-                                         ReviewRequest.state == "pending")
-             .order_by(ReviewRequest.id).limit(1))
-        return (await s.execute(q)).scalar_one_or_none()
-
     async def approve(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
                       note: str) -> str:
         """同意: approve whatever waits for review on the ticket."""
-        req = await self.pending_request(s, ticket)
+        req = await tickets_q.pending_review(s, ticket.id)
         if req is None:
             raise GuardFailed(f"工单 {ticket.number} 没有待审核的申请（当前：{STATE_LABELS[State(ticket.state)]}）。",
                               state=State(ticket.state), code="nothing_pending")
@@ -343,19 +295,20 @@ class TicketService(Registration):
         self._move(s, ticket, Transition.APPROVE_GIVEBACK, person, text, caps, {"note": note})
         self._decide(req, person, "approved", note)
         ticket.closed_at = now
-        # 松江: 不属于本单位职责的 … 1个工作日内 returned to the hotline: the office does it in the city system.
-        due = self.calendar.office_day_end_at(self.calendar.add_workdays(self.calendar.local_date(now), 1))
+        # The office returns it in the hotline's system within the rule's giveback_within.
+        within = self.policy(ticket).duration("giveback_within")
+        when = "" if within is None else \
+            f"于 {notices.fmt_time(self.calendar, apply_duration(self.calendar, now, within))} 前"
         self.outbox.add(s, Target.to_office(), OutgoingMessage(
-            f"工单 {ticket.number} 的退单已获批准（理由：{req.content}），请于 "
-            f"{notices.fmt_time(self.calendar, due)} 前在热线系统中退回。", ticket=ticket.key),
-            ticket_id=ticket.id, kind="giveback_office")
+            f"工单 {ticket.number} 的退单已获批准（理由：{req.content}），请{when}在热线系统中退回。",
+            ticket=ticket.key), ticket_id=ticket.id, kind="giveback_office")
         self._report(s, ticket, "giveback", {"reason": req.content})
         return f"已批准工单 {ticket.number} 退单，已通知办公室在热线系统退回。"
 
     async def reject(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
                      note: str) -> str:
         """驳回: the reason goes back to the 承办人; the ticket returns to where it was."""
-        req = await self.pending_request(s, ticket)
+        req = await tickets_q.pending_review(s, ticket.id)
         state = State(ticket.state)
         if req is None:
             raise GuardFailed(f"工单 {ticket.number} 没有待审核的申请（当前：{STATE_LABELS[state]}）。",
@@ -539,14 +492,6 @@ class TicketService(Registration):
 def _facts(ticket: Ticket) -> TicketFacts:
     return TicketFacts(source=ticket.source, kind=ticket.kind, category=ticket.category,
                        channel=ticket.channel, tags=frozenset(ticket.tags or ()))
-
-
-def _reply_category(content: str) -> str | None:
-    return next((c for c in RESULT_CATEGORIES if c in content), None)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 __all__ = ["LifecycleError", "NotAllowed", "RegisterResult", "TicketService"]

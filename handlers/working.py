@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from bot.grammar import parse_extension
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.grammar import fold, parse_extension
+from bot.lifecycle import GuardFailed, State, Transition, check
+from bot.reply_checks import REPLY_CHECKS, result_category
 from handlers.registry import Call, command
+from store.models import Ticket
 
 
 @command("签收", "接单", example="签收 202611230001")
@@ -31,9 +36,34 @@ async def progress(call: Call) -> str:
 @command("答复", "回复", "办结", example="答复 202611230001 实际解决。11月23日10时电话沟通……来电人表示接受",
          content="请写明答复内容。")
 async def reply(call: Call) -> str:
-    """答复 / 回复 / 办结: the reply draft, checked against the 办结规范."""
+    """答复 / 回复 / 办结: the reply draft, checked by the ticket's rule (``reply_check``)."""
     assert call.ticket is not None
-    return await call.ctx.service.reply(call.s, call.ticket, call.person, call.raw, call.command.rest)
+    ctx, ticket = call.ctx, call.ticket
+    check(Transition.REPLY, ticket.state, ctx.service.capacities(call.person, ticket))
+    content = call.command.rest
+    probe = fold(content)[0]  # keywords are matched on the folded copy; ``content`` is stored as typed
+    category = result_category(probe)
+    duplicate = await _duplicate_answer(call.s, ticket, content)
+    if duplicate is not None:
+        # 利川: a repeat ticket is answered as 重复件, pointing at the earlier ticket's answer.
+        content, category = duplicate, "重复件"
+    else:
+        rule = ctx.service.policy(ticket).reply_check
+        if rule is not None and not REPLY_CHECKS[rule].passes(probe):
+            raise GuardFailed(REPLY_CHECKS[rule].template.format(number=ticket.number),
+                              state=State(ticket.state), code="reply_incomplete")
+    return await ctx.service.reply(call.s, ticket, call.person, call.raw, content, category)
+
+
+async def _duplicate_answer(s: AsyncSession, ticket: Ticket, content: str) -> str | None:
+    """``答复 NO 重复件`` on a ticket linked to an earlier one: the answer points at it."""
+    if ticket.duplicate_of is None or not content.strip().startswith("重复件"):
+        return None
+    earlier = await s.get(Ticket, ticket.duplicate_of)
+    if earlier is None:
+        return None
+    note = content.strip().removeprefix("重复件").strip(" ：:，,。")
+    return f"重复件：与工单 {earlier.number} 反映的是同一事项，答复见该工单。{note}".rstrip()
 
 
 @command("延期", example="延期 202611230001 5天 需协调多个部门（或写日期：2026-12-05）")

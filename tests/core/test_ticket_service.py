@@ -155,7 +155,7 @@ async def test_lichuan_notice_skips_weekends(make_bot) -> None:
 async def answered(bot: Bot, number: str = "T0001") -> str:
     await accepted(bot, number)
     svc = bot.ctx.service
-    await act(bot, number, lambda s, t: svc.reply(s, t, person(bot, "张承办"), "答复", REPLY))
+    await act(bot, number, lambda s, t: svc.reply(s, t, person(bot, "张承办"), "答复", REPLY, "实际解决"))
     await act(bot, number, lambda s, t: svc.approve(s, t, person(bot, "李科长"), "同意", ""))
     assert (await state(bot, number)).state == "answered"
     return number
@@ -253,7 +253,7 @@ async def test_refused_command_changes_nothing(make_bot) -> None:
     number = await new_dispatched(bot)
     before = await audit_actions(bot, number)
     with pytest.raises(IllegalTransition) as info:
-        await act(bot, number, lambda s, t: bot.ctx.service.reply(s, t, person(bot, "张承办"), "答复", REPLY))
+        await act(bot, number, lambda s, t: bot.ctx.service.reply(s, t, person(bot, "张承办"), "答复", REPLY, "实际解决"))
     assert "已派单（待签收）" in str(info.value)
     with pytest.raises(NotAllowed):  # 赵科长 leads another unit
         await act(bot, number, lambda s, t: bot.ctx.service.accept(s, t, person(bot, "赵科长"), "签收"))
