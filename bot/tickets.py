@@ -39,6 +39,8 @@ from store.models import AuditEvent, ReviewRequest, SmsMessage, Ticket
 from store.queries import tickets as tickets_q
 
 BUTTON_TTL = timedelta(days=7)
+REQUEST_LABELS = {"reply": "答复", "extension": "延期申请", "giveback": "退单申请"}
+"""What each kind of review request is called in messages."""
 
 
 class TicketService(Registration):
@@ -136,28 +138,23 @@ class TicketService(Registration):
             self.outbox.add(s, Target.to_unit(previous), OutgoingMessage(
                 f"工单 {ticket.number} 已改派至{name}，本单位无需再办理。"), ticket_id=ticket.id)
 
-    async def accept(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None) -> str:
+    async def accept(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None) -> None:
         """签收: the sender becomes the 承办人."""
         self._move(s, ticket, Transition.ACCEPT, person, text, self.capacities(person, ticket))
         ticket.handler_id = person.id
         ticket.accepted_at = self.clock.now()
-        policy = self.policy(ticket)
-        extra = "（D类工单：请同时明确包案领导。）" if policy.leader_at_accept else ""
-        return (f"{person.name} 已签收工单 {ticket.number}，办结时限 "
-                f"{notices.fmt_time(self.calendar, ticket.deadline)}。{extra}")
 
     # ---- working the ticket --------------------------------------------------------------
 
     async def first_contact(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
-                            note: str) -> str:
+                            note: str) -> None:
         """先行联系: record that the handler reached the citizen, with the time."""
         self._move(s, ticket, Transition.FIRST_CONTACT, person, text, self.capacities(person, ticket),
                    {"note": note})
         ticket.first_contact_at = self.clock.now()
-        return f"已登记工单 {ticket.number} 的先行联系（{notices.fmt_time(self.calendar, ticket.first_contact_at)}）。"
 
     async def progress(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
-                       content: str) -> str:
+                       content: str) -> None:
         """进展 / 报送: an interim report; satisfies the daily report duty."""
         if not content.strip():
             raise GuardFailed("请写明进展内容，例如：进展 12345 已联系社区，明日上门核实。",
@@ -165,11 +162,11 @@ class TicketService(Registration):
         self._move(s, ticket, Transition.PROGRESS, person, text, self.capacities(person, ticket),
                    {"content": content})
         ticket.last_progress_at = self.clock.now()
-        return f"已记录工单 {ticket.number} 的进展。"
 
     async def reply(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
-                    content: str, category: str | None) -> str:
-        """答复: a draft that waits for the leader's review (or is final where no review is asked).
+                    content: str, category: str | None) -> ReviewRequest:
+        """答复: a draft that waits for the leader's review (or is approved at once where the rule
+        asks no review: the request comes back ``approved``).
 
         ``content`` and its result ``category`` were checked by the 答复 handler."""
         caps = self.capacities(person, ticket)
@@ -182,13 +179,13 @@ class TicketService(Registration):
         s.add(req)
         if not self.policy(ticket).review:
             await self._approve(s, ticket, req, None, None, "")
-            return f"工单 {ticket.number} 已答复。"
+            return req
         self._ask_review(s, ticket, f"{person.name} 提交了工单 {ticket.number} 的答复，请审核：\n{content}",
                          "答复")
-        return f"工单 {ticket.number} 的答复已提交，等待领导审核。"
+        return req
 
     async def request_extension(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
-                                until: datetime, reason: str) -> str:
+                                until: datetime, reason: str) -> ReviewRequest:
         """延期: ask for a new deadline; at most ``max_extensions``; 利川 asks it early enough."""
         caps = self.capacities(person, ticket)
         state = State(ticket.state)
@@ -223,13 +220,14 @@ class TicketService(Registration):
                             until=until, state_before=ticket.state)
         s.add(req)
         if not policy.review:
-            return await self._approve(s, ticket, req, None, None, "")
+            await self._approve(s, ticket, req, None, None, "")
+            return req
         self._ask_review(s, ticket, f"{person.name} 申请工单 {ticket.number} 延期至 "
                          f"{notices.fmt_time(self.calendar, until)}，理由：{reason}", "延期")
-        return f"工单 {ticket.number} 的延期申请已提交，等待审核。"
+        return req
 
     async def request_giveback(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
-                               reason: str) -> str:
+                               reason: str) -> ReviewRequest:
         """退单: not our duty; returned to the hotline with reasons after approval."""
         caps = self.capacities(person, ticket)
         if not reason.strip():
@@ -242,9 +240,10 @@ class TicketService(Registration):
                             state_before=before)
         s.add(req)
         if not self.policy(ticket).review:
-            return await self._approve(s, ticket, req, None, None, "")
+            await self._approve(s, ticket, req, None, None, "")
+            return req
         self._ask_review(s, ticket, f"{person.name} 申请退回工单 {ticket.number}，理由：{reason}", "退单")
-        return f"工单 {ticket.number} 的退单申请已提交，等待审核。"
+        return req
 
     def _ask_review(self, s: AsyncSession, ticket: Ticket, text: str, what: str) -> None:
         assert ticket.unit_code is not None
@@ -260,16 +259,17 @@ class TicketService(Registration):
     # ---- review --------------------------------------------------------------------------
 
     async def approve(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
-                      note: str) -> str:
-        """同意: approve whatever waits for review on the ticket."""
+                      note: str) -> ReviewRequest:
+        """同意: approve whatever waits for review on the ticket; returns the decided request."""
         req = await tickets_q.pending_review(s, ticket.id)
         if req is None:
             raise GuardFailed(f"工单 {ticket.number} 没有待审核的申请（当前：{STATE_LABELS[State(ticket.state)]}）。",
                               state=State(ticket.state), code="nothing_pending")
-        return await self._approve(s, ticket, req, person, text, note)
+        await self._approve(s, ticket, req, person, text, note)
+        return req
 
     async def _approve(self, s: AsyncSession, ticket: Ticket, req: ReviewRequest, person: Person | None,
-                       text: str | None, note: str) -> str:
+                       text: str | None, note: str) -> None:
         caps = {Actor.SYSTEM, Actor.LEADER} if person is None else self.capacities(person, ticket, reviewing=True)
         now = self.clock.now()
         who = person.name if person else SYSTEM
@@ -278,7 +278,7 @@ class TicketService(Registration):
             ticket.answered_at = now
             self._decide(req, person, "approved", note)
             self._owe_answer(s, ticket, req)
-            return f"{who} 已同意工单 {ticket.number} 的答复，将短信告知来电人。"
+            return
         if req.kind == "extension":
             self._move(s, ticket, Transition.APPROVE_EXTENSION, person, text, caps, {"note": note, "until": req.until.isoformat() if req.until else None})
             self._decide(req, person, "approved", note)
@@ -290,7 +290,7 @@ class TicketService(Registration):
                 ticket.internal_due = None  # the granted date is the unit's own deadline now
             self._tell_assignee(s, ticket, f"{who} 已批准工单 {ticket.number} 延期至 "
                                 f"{notices.fmt_time(self.calendar, req.until)}。")
-            return f"已批准工单 {ticket.number} 延期至 {notices.fmt_time(self.calendar, req.until)}。"
+            return
         # giveback
         self._move(s, ticket, Transition.APPROVE_GIVEBACK, person, text, caps, {"note": note})
         self._decide(req, person, "approved", note)
@@ -303,11 +303,11 @@ class TicketService(Registration):
             f"工单 {ticket.number} 的退单已获批准（理由：{req.content}），请{when}在热线系统中退回。",
             ticket=ticket.key), ticket_id=ticket.id, kind="giveback_office")
         self._report(s, ticket, "giveback", {"reason": req.content})
-        return f"已批准工单 {ticket.number} 退单，已通知办公室在热线系统退回。"
 
     async def reject(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
-                     note: str) -> str:
-        """驳回: the reason goes back to the 承办人; the ticket returns to where it was."""
+                     note: str) -> ReviewRequest:
+        """驳回: the reason goes back to the 承办人; the ticket returns to where it was; returns the
+        decided request."""
         req = await tickets_q.pending_review(s, ticket.id)
         state = State(ticket.state)
         if req is None:
@@ -317,7 +317,7 @@ class TicketService(Registration):
             raise GuardFailed("驳回请写明意见，例如：驳回 12345 请补充与来电人沟通的时间。", state=state,
                               code="missing_reason")
         caps = self.capacities(person, ticket, reviewing=True)
-        what = {"reply": "答复", "extension": "延期申请", "giveback": "退单申请"}[req.kind]
+        what = REQUEST_LABELS[req.kind]
         if req.kind == "reply":
             self._move(s, ticket, Transition.REJECT_REPLY, person, text, caps, {"note": note})
         elif req.kind == "extension":
@@ -329,7 +329,7 @@ class TicketService(Registration):
         self._decide(req, person, "rejected", note)
         self._tell_assignee(s, ticket, f"{person.name} 驳回了工单 {ticket.number} 的{what}：{note}",
                             requester=req.requested_by)
-        return f"已驳回工单 {ticket.number} 的{what}。"
+        return req
 
     def _decide(self, req: ReviewRequest, person: Person | None, state: str, note: str) -> None:
         req.state = state

@@ -6,7 +6,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.grammar import fold, parse_extension
 from bot.lifecycle import GuardFailed, State, Transition, check
+from bot.notices import fmt_time
+from bot.registration import SYSTEM
 from bot.reply_checks import REPLY_CHECKS, result_category
+from handlers.decisions import approved
 from handlers.registry import Call, command
 from store.models import Ticket
 
@@ -15,14 +18,19 @@ from store.models import Ticket
 async def accept(call: Call) -> str:
     """签收: the sender becomes the 承办人."""
     assert call.ticket is not None
-    return await call.ctx.service.accept(call.s, call.ticket, call.person, call.raw)
+    ctx, ticket = call.ctx, call.ticket
+    await ctx.service.accept(call.s, ticket, call.person, call.raw)
+    extra = "（D类工单：请同时明确包案领导。）" if ctx.service.policy(ticket).leader_at_accept else ""
+    return f"{call.person.name} 已签收工单 {ticket.number}，办结时限 {fmt_time(ctx.calendar, ticket.deadline)}。{extra}"
 
 
 @command("联系", "先行联系", example="联系 202611230001 已电话联系来电人，约定明日上门")
 async def first_contact(call: Call) -> str:
     """联系 / 先行联系: record the first contact with the citizen."""
     assert call.ticket is not None
-    return await call.ctx.service.first_contact(call.s, call.ticket, call.person, call.raw, call.command.rest)
+    ctx, ticket = call.ctx, call.ticket
+    await ctx.service.first_contact(call.s, ticket, call.person, call.raw, call.command.rest)
+    return f"已登记工单 {ticket.number} 的先行联系（{fmt_time(ctx.calendar, ticket.first_contact_at)}）。"
 
 
 @command("进展", "报送", example="进展 202611230001 已协调社区，明日现场核实",
@@ -30,7 +38,8 @@ async def first_contact(call: Call) -> str:
 async def progress(call: Call) -> str:
     """进展 / 报送: an interim report."""
     assert call.ticket is not None
-    return await call.ctx.service.progress(call.s, call.ticket, call.person, call.raw, call.command.rest)
+    await call.ctx.service.progress(call.s, call.ticket, call.person, call.raw, call.command.rest)
+    return f"已记录工单 {call.ticket.number} 的进展。"
 
 
 @command("答复", "回复", "办结", example="答复 202611230001 实际解决。11月23日10时电话沟通……来电人表示接受",
@@ -52,7 +61,10 @@ async def reply(call: Call) -> str:
         if rule is not None and not REPLY_CHECKS[rule].passes(probe):
             raise GuardFailed(REPLY_CHECKS[rule].template.format(number=ticket.number),
                               state=State(ticket.state), code="reply_incomplete")
-    return await ctx.service.reply(call.s, ticket, call.person, call.raw, content, category)
+    req = await ctx.service.reply(call.s, ticket, call.person, call.raw, content, category)
+    if req.state == "approved":  # the rule asks no review
+        return f"工单 {ticket.number} 已答复。"
+    return f"工单 {ticket.number} 的答复已提交，等待领导审核。"
 
 
 async def _duplicate_answer(s: AsyncSession, ticket: Ticket, content: str) -> str | None:
@@ -73,12 +85,18 @@ async def extension(call: Call) -> str:
     ctx = call.ctx
     until, reason = parse_extension(call.command.rest, ctx.calendar, ctx.clock.now(), call.ticket.deadline,
                                     call.usage)
-    return await ctx.service.request_extension(call.s, call.ticket, call.person, call.raw, until, reason)
+    req = await ctx.service.request_extension(call.s, call.ticket, call.person, call.raw, until, reason)
+    if req.state == "approved":  # the rule asks no review
+        return approved(call, call.ticket, req, SYSTEM)
+    return f"工单 {call.ticket.number} 的延期申请已提交，等待审核。"
 
 
 @command("退单", "退回", example="退单 202611230001 不属于本单位职责，建议转住建局")
 async def giveback(call: Call) -> str:
     """退单 / 退回 NO 理由."""
     assert call.ticket is not None
-    return await call.ctx.service.request_giveback(call.s, call.ticket, call.person, call.raw,
-                                                   call.command.rest)
+    req = await call.ctx.service.request_giveback(call.s, call.ticket, call.person, call.raw,
+                                                  call.command.rest)
+    if req.state == "approved":  # the rule asks no review
+        return approved(call, call.ticket, req, SYSTEM)
+    return f"工单 {call.ticket.number} 的退单申请已提交，等待审核。"
