@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +20,7 @@ from bot.messages import ChatKind, Destination, IncomingMessage, OutgoingMessage
 from bot.outbox import Outbox, Target
 from handlers import COMMANDS
 from handlers.registry import Call, CommandSpec
-from store.models import OutboxMessage, Ticket, UsedToken
+from store.models import Ticket, UsedToken
 from store.queries import tickets as tickets_q
 
 log = logging.getLogger("hotline.dispatcher")
@@ -168,10 +167,7 @@ class Dispatcher:
     async def _quoted_ticket(self, s: AsyncSession, msg: IncomingMessage) -> Ticket | None:
         if not msg.quoted_message_id:
             return None
-        row = (await s.execute(select(OutboxMessage.ticket_id).where(
-            OutboxMessage.provider_message_id == msg.quoted_message_id,
-            OutboxMessage.ticket_id.is_not(None)).limit(1))).scalar_one_or_none()
-        return await s.get(Ticket, row) if row is not None else None
+        return await tickets_q.of_sent_message(s, msg.quoted_message_id)
 
     def _check_chat(self, call: Call, spec: CommandSpec) -> None:
         """A unit never sees another unit's citizen data: the group must be the ticket's unit's."""

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from bot import notices
 from bot.labels import audit_label
-from bot.lifecycle import OPEN_STATES, STATE_LABELS, State
+from bot.lifecycle import OPEN_STATES, STATE_LABELS, State, values
 from bot.messages import ChatKind
 from bot.sms_trail import sms_lines
 from handlers.registry import COMMANDS, Call, command
-from store.models import AuditEvent, Ticket
+from store.models import Ticket
+from store.queries import tickets as tickets_q
 
 LIST_LIMIT = 10
 
@@ -27,13 +26,11 @@ async def query(call: Call) -> str:
     text = notices.summary(t, ctx.calendar, ctx.directory.unit_name(t.unit_code),
                            STATE_LABELS[State(t.state)], handler.name if handler else None, full,
                            ctx.service.rulebook.rules)
-    events = list((await call.s.execute(
-        select(AuditEvent).where(AuditEvent.ticket_id == t.id, AuditEvent.outcome == "ok")
-        .order_by(AuditEvent.id.desc()).limit(3))).scalars())
+    events = await tickets_q.latest_events(call.s, t.id, limit=3)
     text += "".join("\n" + line for line in await sms_lines(call.s, t, ctx.calendar))
     if events:
         text += "\n最近：" + "；".join(
-            f"{notices.fmt_time(ctx.calendar, e.at)} {e.actor} {audit_label(e.action)}" for e in reversed(events))
+            f"{notices.fmt_time(ctx.calendar, e.at)} {e.actor} {audit_label(e.action)}" for e in events)
     return text
 
 
@@ -41,16 +38,10 @@ async def query(call: Call) -> str:
 async def todo(call: Call) -> str:
     """待办 / 我的: own open tickets, then the unit's, sorted by deadline."""
     ctx, person = call.ctx, call.person
-    open_states = [str(s) for s in OPEN_STATES]
-    order = (Ticket.deadline.is_(None), Ticket.deadline, Ticket.id)
-    mine = list((await call.s.execute(
-        select(Ticket).where(Ticket.handler_id == person.id, Ticket.state.in_(open_states))
-        .order_by(*order).limit(LIST_LIMIT))).scalars())
+    open_states = values(OPEN_STATES)
+    mine = await tickets_q.handled_by(call.s, person.id, open_states, limit=LIST_LIMIT)
     units = None if person.is_office else person.units()
-    q = select(Ticket).where(Ticket.state.in_(open_states), Ticket.handler_id.is_(None))
-    if units is not None:
-        q = q.where(Ticket.unit_code.in_(units))
-    unit_open = list((await call.s.execute(q.order_by(*order).limit(LIST_LIMIT))).scalars())
+    unit_open = await tickets_q.unaccepted(call.s, open_states, units=units, limit=LIST_LIMIT)
     now = ctx.clock.now()
     lines: list[str] = []
     if mine:
