@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from store.queries import tickets as tickets_q
-from tests.commands.chat import Chat
 from tests.conftest import ticket_body
+from tests.handlers.chat import Chat
 
 
 async def test_reference_exact_suffix_and_units(make_bot) -> None:

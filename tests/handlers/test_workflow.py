@@ -10,8 +10,8 @@ from sqlalchemy import select
 from bot.deadlines import apply_duration, parse_duration
 from bot.notices import fmt_time
 from store.models import OutboxMessage, SmsMessage
-from tests.commands.chat import Chat, answers, only_answer
 from tests.conftest import ticket_body
+from tests.handlers.chat import Chat, answers, only_answer
 
 GOOD_REPLY = ("实际解决。11月24日10时，养老服务科工作人员与来电人电话沟通，经核实服务站因装修暂停，"
               "已协调于11月25日恢复供餐。来电人表示接受。")
