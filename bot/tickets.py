@@ -19,6 +19,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.deadlines import Rule, RuleBook, TicketFacts, apply_duration
 from bot.directory import Directory, Person
+from bot.hotline_reports import HotlineReports
 from bot.intake import TicketEventIn
 from bot.lifecycle import (
     STATE_LABELS,
@@ -54,6 +55,7 @@ class TicketService(Registration):
         self.calendar = calendar
         self.clock = clock
         self.outbox = outbox
+        self.reports = HotlineReports(config.hotline, clock)
 
     # ---- lookups -------------------------------------------------------------------------
 
@@ -302,7 +304,7 @@ class TicketService(Registration):
         self.outbox.add(s, Target.to_office(), OutgoingMessage(
             f"工单 {ticket.number} 的退单已获批准（理由：{req.content}），请{when}在热线系统中退回。",
             ticket=ticket.key), ticket_id=ticket.id, kind="giveback_office")
-        self._report(s, ticket, "giveback", {"reason": req.content})
+        self.reports.queue(s, ticket, "giveback", {"reason": req.content})
 
     async def reject(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
                      note: str) -> ReviewRequest:
@@ -356,7 +358,7 @@ class TicketService(Registration):
                 ticket_id=ticket.id, kind="answered")
         if ticket.citizen_phone:
             self.queue_sms(s, ticket, "answer", {"number": ticket.number, "unit": unit}, text=req.content)
-        self._report(s, ticket, "answer", {"content": req.content, "category": req.result_category,
+        self.reports.queue(s, ticket, "answer", {"content": req.content, "category": req.result_category,
                                            "unit": ticket.unit_code})
 
     def queue_sms(self, s: AsyncSession, ticket: Ticket, kind: str, params: dict[str, str],
@@ -378,17 +380,6 @@ class TicketService(Registration):
                          channel="sms", ticket_id=ticket.id, kind=f"sms_{kind}", now=now,
                          not_before=release, dedupe_key=f"sms:{out_id}"))
         return sms
-
-    def _report(self, s: AsyncSession, ticket: Ticket, result: str, data: dict[str, Any]) -> None:
-        """A signed POST of the result to the hotline's report URL, retried until it succeeds."""
-        url = self.config.hotline.report_url
-        if not url:
-            return
-        dest = Destination(platform="hotline", bot="report", user_id=url)
-        body = {"source": ticket.source, "number": ticket.number, "result": result, "round": ticket.round,
-                "at": self.clock.now().isoformat(), **data}
-        s.add(Outbox.row(dest, body, channel="report", ticket_id=ticket.id, kind=f"report_{result}",
-                         now=self.clock.now(), dedupe_key=f"report:{ticket.key}:{result}:{ticket.round}"))
 
     # ---- feedback and hotline events -----------------------------------------------------
 
