@@ -120,6 +120,8 @@ class Dispatcher:
         self._check_roles(call, spec)
         if spec.content is not None and not call.command.rest:
             raise GrammarError(spec.content + call.usage)
+        if spec.args is not None:
+            call.args = spec.args(call)
         return await spec.handler(call)
 
     def _check_roles(self, call: Call, spec: CommandSpec) -> None:

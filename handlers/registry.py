@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,6 +39,7 @@ class Call:
     command: Command
     ticket: Ticket | None = None
     via_button: bool = False
+    args: Any = None  # the command's typed arguments, parsed by its declared ``args`` parser
 
     @property
     def raw(self) -> str:
@@ -52,6 +53,8 @@ class Call:
 
 
 Handler = Callable[[Call], Awaitable[str]]
+ArgParser = Callable[[Call], Any]
+"""Parses a command's content into its typed arguments (raises GrammarError saying how to write it)."""
 HelpExample = Callable[[str, str], str]
 """``(unit code, unit name) -> example``: an example naming one of this office's units."""
 
@@ -70,6 +73,7 @@ class CommandSpec:
     handler: Handler
     needs_ticket: bool = True  # the grammar reads a ticket reference after the word
     content: str | None = None  # refusal when the content after the reference is missing
+    args: ArgParser | None = None  # typed arguments, parsed once the ticket is known (→ Call.args)
     roles: frozenset[Actor] = frozenset()  # who may use it; empty: every registered person
     read_only: bool = False  # changes nothing: the dispatcher writes its audit row
     office_sees_all: bool = False  # the office may use it on any unit's ticket

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.grammar import fold, parse_extension
@@ -78,14 +81,30 @@ async def _duplicate_answer(s: AsyncSession, ticket: Ticket, content: str) -> st
     return f"重复件：与工单 {earlier.number} 反映的是同一事项，答复见该工单。{note}".rstrip()
 
 
-@command("延期", example="延期 202611230001 5天 需协调多个部门（或写日期：2026-12-05）")
-async def extension(call: Call) -> str:
-    """延期 NO N天 理由 (or a date)."""
+@dataclass(frozen=True)
+class ExtensionArgs:
+    """延期's arguments: the new deadline asked for and why."""
+
+    until: datetime
+    reason: str
+
+
+def _extension_args(call: Call) -> ExtensionArgs:
+    """``5天 理由`` / ``3个工作日 理由`` / ``2026-12-05 理由``, counted from the ticket's deadline."""
     assert call.ticket is not None
     ctx = call.ctx
     until, reason = parse_extension(call.command.rest, ctx.calendar, ctx.clock.now(), call.ticket.deadline,
                                     call.usage)
-    req = await ctx.service.request_extension(call.s, call.ticket, call.person, call.raw, until, reason)
+    return ExtensionArgs(until, reason)
+
+
+@command("延期", example="延期 202611230001 5天 需协调多个部门（或写日期：2026-12-05）", args=_extension_args)
+async def extension(call: Call) -> str:
+    """延期 NO N天 理由 (or a date)."""
+    assert call.ticket is not None
+    args: ExtensionArgs = call.args
+    req = await call.ctx.service.request_extension(call.s, call.ticket, call.person, call.raw, args.until,
+                                                   args.reason)
     if req.state == "approved":  # the rule asks no review
         return approved(call, call.ticket, req, SYSTEM)
     return f"工单 {call.ticket.number} 的延期申请已提交，等待审核。"
