@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from bot.lifecycle import GuardFailed, IllegalTransition, NotAllowed
 from store.models import AuditEvent, OutboxMessage, ReviewRequest, Ticket
+from store.queries import tickets as tickets_q
 from tests.conftest import Bot, local, ticket_body
 
 REPLY = "实际解决：11月23日电话联系来电人，养老服务站已恢复供餐。"
@@ -18,14 +19,14 @@ REPLY = "实际解决：11月23日电话联系来电人，养老服务站已恢�
 async def act(bot: Bot, number: str, fn: Callable[[Any, Ticket], Awaitable[Any]]) -> Any:
     """Run ``fn(session, ticket)`` in one transaction, as a handler does."""
     async with bot.ctx.sessions.begin() as s:
-        ticket = await bot.ctx.service.get(s, "12345", number)
+        ticket = await tickets_q.by_key(s, "12345", number)
         assert ticket is not None
         return await fn(s, ticket)
 
 
 async def state(bot: Bot, number: str) -> Ticket:
     async with bot.ctx.sessions() as s:
-        ticket = await bot.ctx.service.get(s, "12345", number)
+        ticket = await tickets_q.by_key(s, "12345", number)
         assert ticket is not None
         return ticket
 
@@ -49,7 +50,7 @@ async def accepted(bot: Bot, number: str = "T0001", **body: Any) -> str:
 
 async def audit_actions(bot: Bot, number: str) -> list[tuple[str, str | None, str | None]]:
     async with bot.ctx.sessions() as s:
-        t = await bot.ctx.service.get(s, "12345", number)
+        t = await tickets_q.by_key(s, "12345", number)
         rows = (await s.execute(select(AuditEvent).where(AuditEvent.ticket_id == t.id)  # type: ignore[union-attr]
                                 .order_by(AuditEvent.id))).scalars()
         return [(r.action, r.state_before, r.state_after) for r in rows]
