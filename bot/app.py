@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -142,8 +141,6 @@ async def _calendar_notice(app: web.Application) -> None:
 
 
 MIGRATE_KEY: web.AppKey[bool] = web.AppKey("hotline_migrate", bool)
-EXTENSIONS: list[Any] = []
-"""Callables ``(app) -> None`` that add routes and cleanup contexts (chat, senders, scheduler…)."""
 
 
 def create_app(config: Config, *, clock: Clock | None = None, migrate: bool = True,

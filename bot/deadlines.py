@@ -35,6 +35,8 @@ __all__ = [
 ]
 
 DurationKind = Literal["wd", "d", "h", "same-day"]
+ReplyCheckName = Literal["songjiang"]
+"""The answer checks a rule may name (``bot.reply_checks.REPLY_CHECKS``)."""
 
 #: Largest ``n`` a duration may have: a typo such as ``7000wd`` is a config error, not a scan.
 MAX_N = 999
@@ -206,7 +208,10 @@ class Rule(BaseModel):
     extension_notice_wd: int | None = Field(default=None, ge=1, description="延期须在期满前至少这么多个工作日申请")
     roll: bool = Field(False, description="自然日期限的最后一天不是工作日时顺延到下一个工作日")
     review: bool = Field(True, description="答复须经分管领导审核")
-    giveback_within: str | None = Field(None, description="退单须在此时限内提出")
+    giveback_within: str | None = Field(
+        None, description="退单时限：退单获批后，办公室须在此时限内在热线系统中退回（不写则不提示时限）")
+    reply_check: ReplyCheckName | None = Field(
+        None, description="答复内容检查：songjiang（松江办结规范：写明结果类别及与来电人沟通的方式和时间）")
     feedback: Literal["all", "sampled", "none"] = Field("all", description="回访：all 全部、sampled 抽样、none 不回访")
     receipt_sms: bool = Field(False, description="受理后给来电人发受理短信")
     leader_at_accept: bool = Field(False, description="签收时须指定负责领导")

@@ -8,27 +8,22 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import action_tokens
 from bot.context import BotContext
 from bot.directory import Person
-from bot.grammar import NEEDS_TICKET, Command, GrammarError, parse, usage
-from bot.lifecycle import LifecycleError
+from bot.grammar import Command, GrammarError, parse
+from bot.lifecycle import LifecycleError, NotAllowed, State, who_may
 from bot.messages import ChatKind, Destination, IncomingMessage, OutgoingMessage
 from bot.outbox import Outbox, Target
-from handlers import info, office, review, working
-from handlers.registry import Call, Router
-from store.models import OutboxMessage, Ticket, UsedToken
+from handlers import COMMANDS
+from handlers.registry import Call, CommandSpec
+from store.models import Ticket, UsedToken
+from store.queries import tickets as tickets_q
 
 log = logging.getLogger("hotline.dispatcher")
-
-ROUTER = Router()
-READ_ONLY = frozenset({"查询", "待办", "帮助"})
-for _module in (working, review, office, info):
-    ROUTER.include(_module.router)
 
 
 class Refusal(Exception):
@@ -75,7 +70,7 @@ class Dispatcher:
                 kind="answer")
             return
         ctx.metrics.commands.labels(command.name, "ok").inc()
-        if command.name in READ_ONLY:
+        if COMMANDS[command.name].read_only:
             # Every command is kept in the trail (痕迹管理), the ones that change nothing too.
             t = call.ticket
             ctx.service.audit(s, t, person, f"command:{command.name}", command.raw,
@@ -106,35 +101,52 @@ class Dispatcher:
     def _command(self, message: IncomingMessage) -> tuple[Command, bool]:
         action = message.action
         if action is None:
-            return parse(message.text), False
+            return parse(message.text, COMMANDS.vocabulary), False
         cmd = str(action.get("cmd", ""))
         ticket = str(action.get("ticket", ""))
-        if cmd not in NEEDS_TICKET or "/" not in ticket:
+        if cmd not in COMMANDS or not COMMANDS[cmd].needs_ticket or "/" not in ticket:
             raise Refusal("这个按钮无法识别，请改用文字命令。发送「帮助」查看。")
         number = ticket.split("/", 1)[1]
         return Command(name=cmd, ref=number, rest=str(action.get("note", "")),
                        raw=f"[按钮] {cmd} {number}"), True
 
     async def _run(self, call: Call) -> str:
-        route = ROUTER.routes[call.command.name]
-        if route.needs_ticket:
+        spec = COMMANDS[call.command.name]
+        if spec.needs_ticket:
             call.ticket = await self._resolve_ticket(call)
-            self._check_chat(call)
+            self._check_chat(call, spec)
             if call.via_button:
-                await self._use_token(call)
-        return await route.handler(call)
+                await self._use_token(call, spec)
+        self._check_roles(call, spec)
+        if spec.content is not None and not call.command.rest:
+            raise GrammarError(spec.content + call.usage)
+        if spec.args is not None:
+            call.args = spec.args(call)
+        return await spec.handler(call)
+
+    def _check_roles(self, call: Call, spec: CommandSpec) -> None:
+        """The command's declared roles: the speaker must hold one of them (about the ticket)."""
+        if not spec.roles:
+            return
+        if call.ticket is not None:
+            caps = self.ctx.service.capacities(call.person, call.ticket)
+        else:
+            caps = set()
+        if not spec.roles & caps:
+            raise NotAllowed(who_may(spec.roles, "或".join(spec.words)),
+                             state=None if call.ticket is None else State(call.ticket.state))
 
     async def _resolve_ticket(self, call: Call) -> Ticket:
-        ctx, cmd, msg = call.ctx, call.command, call.message
+        cmd, msg = call.command, call.message
         if call.via_button:
             source, number = str(msg.action["ticket"]).split("/", 1)  # type: ignore[index]
-            ticket = await ctx.service.get(call.s, source, number)
+            ticket = await tickets_q.by_key(call.s, source, number)
             if ticket is None:
                 raise Refusal("按钮对应的工单不存在。")
             return ticket
         units = None if call.person.is_office else self._visible_units(call.person)
         if cmd.ref is not None:
-            found = await ctx.service.find(call.s, cmd.ref, units=units)
+            found = await tickets_q.by_reference(call.s, cmd.ref, units=units)
             if len(found) == 1:
                 return found[0]
             if len(found) > 1:
@@ -147,8 +159,8 @@ class Dispatcher:
                                        cmd.body)
             return quoted
         if cmd.ref is None:
-            raise GrammarError(f"请写明工单号。{usage(cmd.name)}")
-        raise GrammarError(f"没有找到工单「{cmd.ref}」（或不属于您的单位）。{usage(cmd.name)}")
+            raise GrammarError(f"请写明工单号。{call.usage}")
+        raise GrammarError(f"没有找到工单「{cmd.ref}」（或不属于您的单位）。{call.usage}")
 
     def _visible_units(self, person: Person) -> set[str]:
         d = self.ctx.directory
@@ -157,18 +169,15 @@ class Dispatcher:
     async def _quoted_ticket(self, s: AsyncSession, msg: IncomingMessage) -> Ticket | None:
         if not msg.quoted_message_id:
             return None
-        row = (await s.execute(select(OutboxMessage.ticket_id).where(
-            OutboxMessage.provider_message_id == msg.quoted_message_id,
-            OutboxMessage.ticket_id.is_not(None)).limit(1))).scalar_one_or_none()
-        return await s.get(Ticket, row) if row is not None else None
+        return await tickets_q.of_sent_message(s, msg.quoted_message_id)
 
-    def _check_chat(self, call: Call) -> None:
+    def _check_chat(self, call: Call, spec: CommandSpec) -> None:
         """A unit never sees another unit's citizen data: the group must be the ticket's unit's."""
         ticket, msg, person = call.ticket, call.message, call.person
         assert ticket is not None
         d = self.ctx.directory
         if not d.may_see_unit(person, ticket.unit_code) and not (
-                call.command.name in ("转办", "查询") and person.is_office):
+                spec.office_sees_all and person.is_office):
             raise Refusal(f"工单 {ticket.number} 不属于您的单位。")
         if msg.chat_kind is ChatKind.DIRECT:
             return
@@ -178,17 +187,18 @@ class Dispatcher:
         if chat_unit is None or chat_unit != ticket.unit_code:
             raise Refusal(f"工单 {ticket.number} 不属于本群对应的单位，请在承办单位的群里或私聊中操作。")
 
-    async def _use_token(self, call: Call) -> None:
+    async def _use_token(self, call: Call, spec: CommandSpec) -> None:
         ctx, msg = call.ctx, call.message
         token = str(msg.action.get("token", "")) if msg.action else ""
         try:
             claims = action_tokens.verify(ctx.config.effective_secret, token, ctx.clock.now())
         except action_tokens.TokenError:
-            raise Refusal("该按钮已失效，请用文字命令操作，例如：" + usage(call.command.name).removeprefix("格式：")) from None
+            raise Refusal("该按钮已失效，请用文字命令操作，例如：" + spec.example) from None
         if claims.purpose != call.command.name or claims.ticket != call.ticket.key:  # type: ignore[union-attr]
             raise Refusal("该按钮无效。")
-        if call.command.name == "驳回" and not call.command.rest:
-            raise GrammarError(f"驳回需要写明意见，请回复：驳回 {call.ticket.number} 意见")  # type: ignore[union-attr]
+        if spec.button_note and not call.command.rest:
+            name, number = spec.name, call.ticket.number  # type: ignore[union-attr]
+            raise GrammarError(f"{name}需要写明意见，请回复：{name} {number} 意见")
         try:
             async with call.s.begin_nested():
                 call.s.add(UsedToken(token_id=claims.token_id, used_at=ctx.clock.now()))
@@ -201,7 +211,7 @@ class Dispatcher:
         if command is None or command.ref is None:
             return None
         try:
-            found = await self.ctx.service.find(s, command.ref, units=None if person.is_office
+            found = await tickets_q.by_reference(s, command.ref, units=None if person.is_office
                                                 else self._visible_units(person))
         except Exception:
             return None

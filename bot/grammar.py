@@ -12,47 +12,36 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from bot.calendar import WorkCalendar
 
-# canonical name → aliases (the canonical name first). Longer aliases are tried first, so
-# 先行联系 wins over 联系 and 不同意 over 同意.
-ALIASES: dict[str, tuple[str, ...]] = {
-    "签收": ("签收", "接单"),
-    "联系": ("联系", "先行联系"),
-    "进展": ("进展", "报送"),
-    "答复": ("答复", "回复", "办结"),
-    "延期": ("延期",),
-    "退单": ("退单", "退回"),
-    "同意": ("同意", "通过", "批准"),
-    "驳回": ("驳回", "不同意"),
-    "转办": ("转办", "派单"),
-    "查询": ("查询", "查"),
-    "待办": ("待办", "我的"),
-    "帮助": ("帮助", "help", "?", "？"),
-}
 
-NEEDS_TICKET = frozenset({"签收", "联系", "进展", "答复", "延期", "退单", "同意", "驳回", "转办", "查询"})
+@dataclass(frozen=True)
+class Vocabulary:
+    """What the grammar knows of the commands; built by the command registry from the handlers'
+    declarations (``handlers.registry``), so no table here lists a command.
 
-EXAMPLES: dict[str, str] = {
-    "签收": "签收 202611230001",
-    "联系": "联系 202611230001 已电话联系来电人，约定明日上门",
-    "进展": "进展 202611230001 已协调社区，明日现场核实",
-    "答复": "答复 202611230001 实际解决。11月23日10时电话沟通……来电人表示接受",
-    "延期": "延期 202611230001 5天 需协调多个部门（或写日期：2026-12-05）",
-    "退单": "退单 202611230001 不属于本单位职责，建议转住建局",
-    "同意": "同意 202611230001 （可附意见）",
-    "驳回": "驳回 202611230001 请补充与来电人沟通的时间",
-    "转办": "转办 202611230001 MZJ（单位代码）",
-    "查询": "查询 0001（工单号或后4位以上）",
-    "待办": "待办",
-    "帮助": "帮助",
-}
+    ``aliases`` maps each canonical name to its words, the name first. Longer aliases are tried
+    first, so 先行联系 wins over 联系 and 不同意 over 同意.
+    """
 
-_ALIAS_INDEX = sorted(((a.lower(), name) for name, al in ALIASES.items() for a in al),
-                      key=lambda x: -len(x[0]))
+    aliases: dict[str, tuple[str, ...]]
+    examples: dict[str, str]
+    needs_ticket: frozenset[str]
+    index: tuple[tuple[str, str], ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        index = sorted(((a.lower(), name) for name, al in self.aliases.items() for a in al),
+                       key=lambda x: -len(x[0]))
+        object.__setattr__(self, "index", tuple(index))
+
+    def usage(self, name: str) -> str:
+        """How to write command ``name``."""
+        return f"格式：{self.examples[name]}"
+
+
 _REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-_]*")
 _MENTION = re.compile(r"^(?:@\S+\s*)+")
 
@@ -140,11 +129,11 @@ def _original(raw: str, at: int) -> str:
     return raw[at:].replace("\r\n", "\n").lstrip(_SEPARATORS + "\t\n").strip()
 
 
-def parse(text: str) -> Command:
-    """Parse a command; raises GrammarError with a Chinese hint."""
+def parse(text: str, vocabulary: Vocabulary) -> Command:
+    """Parse a command known to ``vocabulary``; raises GrammarError with a Chinese hint."""
     norm, origin = _normalized(text)
     lowered = norm.lower()
-    for alias, name in _ALIAS_INDEX:
+    for alias, name in vocabulary.index:
         if lowered.startswith(alias):
             after = norm[len(alias):]
             # "查" must not swallow words such as "查看"; an alias is followed by a space, a
@@ -152,16 +141,18 @@ def parse(text: str) -> Command:
             if after and not (after[0].isspace() or after[0].isascii() or after[0] in ":：,，"):
                 continue
             stripped = after.lstrip(" :：,，")
-            return _split(name, stripped, text, origin[len(norm) - len(stripped):])
-    raise GrammarError(f"没有看懂「{norm[:20]}」。发送「帮助」查看命令，例如：{EXAMPLES['签收']}")
+            return _split(name, name in vocabulary.needs_ticket, stripped, text,
+                          origin[len(norm) - len(stripped):])
+    first = next(iter(vocabulary.examples.values()), "帮助")
+    raise GrammarError(f"没有看懂「{norm[:20]}」。发送「帮助」查看命令，例如：{first}")
 
 
-def _split(name: str, after: str, raw: str, origin: list[int]) -> Command:
+def _split(name: str, needs_ticket: bool, after: str, raw: str, origin: list[int]) -> Command:
     """Split the folded ``after`` into reference and rest; ``origin`` maps ``after`` into ``raw``."""
     ref: str | None = None
     rest = after
     m = _REF.match(after)
-    if m and name in NEEDS_TICKET:
+    if m and needs_ticket:
         token = m.group(0)
         # A reference is a number-like token; a leading date or "5天" belongs to the rest.
         tail = after[m.end():]
@@ -173,37 +164,17 @@ def _split(name: str, after: str, raw: str, origin: list[int]) -> Command:
     return Command(name=name, ref=ref, rest=rest, raw=raw, body=body)
 
 
-def usage(name: str) -> str:
-    """How to write command ``name``."""
-    return f"格式：{EXAMPLES[name]}"
-
-
-def help_text(unit: tuple[str, str] | None = None) -> str:
-    """The answer to 帮助: every command with an example.
-
-    ``unit`` is a configured unit's ``(code, name)``, so the 转办 example names a real unit.
-    """
-    examples = dict(EXAMPLES)
-    if unit is not None:
-        examples["转办"] = f"转办 202611230001 {unit[0]}（{unit[1]}的单位代码）"
-    lines = ["可用命令（工单号可只写后4位以上）："]
-    for name, aliases in ALIASES.items():
-        alias = f"（{'/'.join(aliases[1:])}）" if len(aliases) > 1 and name != "帮助" else ""
-        lines.append(f"· {name}{alias}：{examples[name]}")
-    lines.append("在群里请先 @我 再写命令；回复（引用）我的派单消息时可省略工单号。")
-    return "\n".join(lines)
-
-
 _DAYS = re.compile(r"^(\d{1,3})\s*(个)?\s*(工作日|天|日)\s*")
 _DATE = re.compile(r"^(?:(\d{4})[-/.年])?(\d{1,2})[-/.月](\d{1,2})日?\s*")
 
 
 def parse_extension(rest: str, cal: WorkCalendar, now: datetime,
-                    deadline: datetime | None) -> tuple[datetime, str]:
+                    deadline: datetime | None, usage: str = "") -> tuple[datetime, str]:
     """``5天 理由`` / ``3个工作日 理由`` / ``2026-12-05 理由`` → (new deadline, reason).
 
     Days are counted from the current deadline (or from today when there is none). The days or
     date are read from the folded text (``５天``, ``2026－12－05``); the reason is kept as typed.
+    ``usage`` (how to write the command) ends every refusal.
     """
     base: date = cal.local_date(deadline or now)
     typed = rest
@@ -212,7 +183,7 @@ def parse_extension(rest: str, cal: WorkCalendar, now: datetime,
     if m:
         n = int(m.group(1))
         if n < 1:
-            raise GrammarError("延期天数至少为 1。" + usage("延期"))
+            raise GrammarError("延期天数至少为 1。" + usage)
         day = cal.add_workdays(base, n) if m.group(3) == "工作日" else base + timedelta(days=n)
         return cal.office_day_end_at(day), typed[origin[m.end()]:].strip()
     m = _DATE.match(rest)
@@ -221,8 +192,8 @@ def parse_extension(rest: str, cal: WorkCalendar, now: datetime,
         try:
             day = date(year, int(m.group(2)), int(m.group(3)))
         except ValueError:
-            raise GrammarError("日期不对。" + usage("延期")) from None
+            raise GrammarError("日期不对。" + usage) from None
         if not m.group(1) and day < cal.local_date(now):
             day = day.replace(year=year + 1)
         return cal.office_day_end_at(day), typed[origin[m.end()]:].strip()
-    raise GrammarError("请写明延期天数或日期。" + usage("延期"))
+    raise GrammarError("请写明延期天数或日期。" + usage)

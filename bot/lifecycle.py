@@ -1,14 +1,15 @@
 """The ticket lifecycle (``docs/design.md``): the one transition table every handler asks.
 
-Each transition names the states it leaves from, the state it enters (``None`` = unchanged),
-and who may trigger it. Guards that need ticket data (extension counts, the 利川 notice period)
+Each transition names the states it leaves from, the state it enters (``None`` = unchanged,
+:data:`PREVIOUS` = back to the state before the request being decided), and who may trigger it.
+The state groups the scheduler, the reports and the lists select by are defined here, once. Guards that need ticket data (extension counts, the 利川 notice period)
 live in :mod:`bot.tickets`, beside the data; this table is the single source of "may X happen now".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
 
 
 class State(StrEnum):
@@ -37,11 +38,30 @@ STATE_LABELS: dict[State, str] = {
     State.ARCHIVED: "已归档",
 }
 
-OPEN_STATES: frozenset[State] = frozenset({
-    State.REGISTERED, State.DISPATCHED, State.ACCEPTED, State.REPLY_PENDING,
-    State.REOPENED, State.GIVEBACK_PENDING,
-})
+# ---- state groups --------------------------------------------------------------------------
+# Tuples in the order of ``State``, so the SQL that selects by them reads the same every time.
+
+AWAITING_ACCEPT: tuple[State, ...] = (State.DISPATCHED, State.REOPENED)
+"""Assigned to a unit and waiting for its 签收."""
+
+WORKING_STATES: tuple[State, ...] = (State.DISPATCHED, State.ACCEPTED, State.REPLY_PENDING,
+                                     State.REOPENED)
+"""Assigned and not yet answered: the deadline reminders apply."""
+
+REPORTING_STATES: tuple[State, ...] = (State.ACCEPTED, State.REPLY_PENDING)
+"""Accepted and not yet answered: exactly the states in which a 进展 can be reported."""
+
+OWING_STATES: tuple[State, ...] = (State.DISPATCHED, State.ACCEPTED, State.REPLY_PENDING,
+                                   State.REOPENED, State.GIVEBACK_PENDING)
+"""Assigned and not finished (a pending 退单 included): what counts as overdue past the deadline."""
+
+OPEN_STATES: frozenset[State] = frozenset({State.REGISTERED, *OWING_STATES})
 """States in which the unit still owes work (deadlines and reminders apply)."""
+
+
+def values(states: tuple[State, ...] | frozenset[State]) -> tuple[str, ...]:
+    """The plain string values of a state group, in ``State`` order, for SQL ``IN`` lists."""
+    return tuple(s.value for s in State if s in states)
 
 
 class Actor(StrEnum):
@@ -80,12 +100,22 @@ class Transition(StrEnum):
     CLOSE = "close"
 
 
+class Back(Enum):
+    """A target that is not a fixed state."""
+
+    PREVIOUS = "previous"
+
+
+PREVIOUS = Back.PREVIOUS
+"""Target: back to the state the ticket was in before the request now decided (a rejected 退单)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """One row of the table."""
 
     sources: frozenset[State]
-    target: State | None  # None: the state does not change
+    target: State | Back | None  # None: the state does not change; PREVIOUS: see above
     actors: frozenset[Actor]
 
 
@@ -117,7 +147,7 @@ TABLE: dict[Transition, Rule] = {
                                       frozenset({A.HANDLER})),
     Transition.APPROVE_GIVEBACK: Rule(frozenset({S.GIVEBACK_PENDING}), S.RETURNED,
                                       frozenset({A.LEADER, A.OFFICE})),
-    Transition.REJECT_GIVEBACK: Rule(frozenset({S.GIVEBACK_PENDING}), None,  # back to state_before
+    Transition.REJECT_GIVEBACK: Rule(frozenset({S.GIVEBACK_PENDING}), PREVIOUS,
                                      frozenset({A.LEADER, A.OFFICE})),
     Transition.FEEDBACK_SATISFIED: Rule(frozenset({S.ANSWERED}), S.ARCHIVED,
                                         frozenset({A.CITIZEN, A.HOTLINE, A.OFFICE})),
@@ -188,10 +218,16 @@ TRANSITION_LABELS: dict[Transition, str] = {
 }
 
 
-def check(transition: Transition, state: State | str, actors: set[Actor] | frozenset[Actor]) -> State:
+def check(transition: Transition, state: State | str, actors: set[Actor] | frozenset[Actor],
+          *, previous: State | str | None = None) -> State:
     """Return the state after ``transition`` or raise; ``actors`` are the speaker's capacities.
 
+    ``previous`` is the state before the request being decided; a transition whose target is
+    :data:`PREVIOUS` needs it.
+
     >>> check(Transition.ACCEPT, "dispatched", {Actor.HANDLER})
+    <State.ACCEPTED: 'accepted'>
+    >>> check(Transition.REJECT_GIVEBACK, "giveback_pending", {Actor.LEADER}, previous="accepted")
     <State.ACCEPTED: 'accepted'>
     """
     state = State(state)
@@ -200,6 +236,10 @@ def check(transition: Transition, state: State | str, actors: set[Actor] | froze
         raise IllegalTransition(transition, state)
     if not (rule.actors & set(actors)):
         raise NotAllowed(_who_may(rule.actors, transition), state=state)
+    if rule.target is PREVIOUS:
+        if previous is None:
+            raise ValueError(f"{transition.value} goes back to the previous state; pass previous=")
+        return State(previous)
     return rule.target or state
 
 
@@ -209,9 +249,14 @@ def allowed(transition: Transition, state: State | str) -> bool:
 
 
 def _who_may(actors: frozenset[Actor], transition: Transition) -> str:
+    return who_may(actors, TRANSITION_LABELS[transition])
+
+
+def who_may(actors: frozenset[Actor], what: str) -> str:
+    """``只有…可以{what}。`` naming the people among ``actors`` (the refusal of a role check)."""
     names = {A.OFFICE: "办公室", A.LEADER: "单位领导", A.HANDLER: "本单位承办人员",
              A.ASSIGNEE: "签收该工单的承办人", A.HOTLINE: "热线系统", A.CITIZEN: "来电人",
              A.SYSTEM: "系统"}
     who = "、".join(names[a] for a in sorted(actors, key=list(Actor).index)
                     if a not in (A.HOTLINE, A.CITIZEN, A.SYSTEM))
-    return f"只有{who}可以{TRANSITION_LABELS[transition]}。"
+    return f"只有{who}可以{what}。"

@@ -38,8 +38,6 @@ class Metrics:
         self.commands = Counter(
             "hotline_commands_total", "Chat commands by name and outcome",
             ["command", "outcome"], registry=r)
-        self.reminders = Counter(
-            "hotline_reminders_total", "Reminders queued by kind", ["kind"], registry=r)
         self._intake: dict[int, tuple[Any, Any]] = {}
 
     def intake_answered(self, status: int, seconds: float) -> None:

@@ -73,9 +73,3 @@ def summary(ticket: Ticket, cal: WorkCalendar, unit_name: str, state_label: str,
     return "\n".join(lines)
 
 
-REPLY_TEMPLATE = (
-    "答复需符合办结规范（松江）：写明处理结果类别（实际解决/解释说明/参考备案/不属实/诉求过高/其他），"
-    "以及何时、以何种方式与来电人沟通。可按模板填写：\n"
-    "答复 {number} 实际解决。X月X日XX时，XX科工作人员与来电人电话沟通/面谈。经核实……，"
-    "答复如下：……。来电人表示接受/不接受。"
-)

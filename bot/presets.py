@@ -72,6 +72,8 @@ SONGJIANG: tuple[Rule, ...] = (
     Rule(name="songjiang-每日报送", overlay=True, tags=["涉稳", "扬言", "涉众"], progress="daily"),
     # “退单流程应于1个工作日内完成”
     Rule(name="songjiang-退单", overlay=True, giveback_within="1wd"),
+    # “（二）办结规范：工单答复内容中一般包含以下要素…对不符合规范的，一律退回承办责任科室重办”
+    Rule(name="songjiang-办结规范", overlay=True, reply_check="songjiang"),
 )
 
 # 平顶山市人民政府《平顶山市市长热线工作规则》(平政〔2018〕15号)

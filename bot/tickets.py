@@ -7,11 +7,9 @@ to it, so a state change, its audit row and the messages it owes commit together
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import notices
@@ -19,9 +17,9 @@ from bot.action_tokens import issue as issue_token
 from bot.calendar import WorkCalendar
 from bot.clock import Clock
 from bot.config import Config
-from bot.deadlines import Rule, RuleBook, TicketFacts
+from bot.deadlines import Rule, RuleBook, TicketFacts, apply_duration
 from bot.directory import Directory, Person
-from bot.grammar import fold
+from bot.hotline_reports import HotlineReports
 from bot.intake import TicketEventIn
 from bot.lifecycle import (
     STATE_LABELS,
@@ -39,11 +37,11 @@ from bot.registration import SYSTEM, RegisterResult, Registration
 from bot.sms_quiet import quiet_until
 from bot.ticket_rows import AUDIT_ROWS, SMS_ROWS
 from store.models import AuditEvent, ReviewRequest, SmsMessage, Ticket
+from store.queries import tickets as tickets_q
 
-RESULT_CATEGORIES = ("实际解决", "解释说明", "参考备案", "不属实", "诉求过高", "其他")
-_CONTACT_WAYS = re.compile(r"电话|致电|联系|沟通|上门|面谈|走访|约谈|短信|当面|书面")
-_CONTACT_TIME = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}[-/.年]\d{1,2}|\d{1,2}[:：]\d{2}|\d{1,2}\s*时|今[天日]|昨[天日]|上午|下午")
 BUTTON_TTL = timedelta(days=7)
+REQUEST_LABELS = {"reply": "答复", "extension": "延期申请", "giveback": "退单申请"}
+"""What each kind of review request is called in messages."""
 
 
 class TicketService(Registration):
@@ -57,29 +55,13 @@ class TicketService(Registration):
         self.calendar = calendar
         self.clock = clock
         self.outbox = outbox
+        self.reports = HotlineReports(config.hotline, clock)
 
     # ---- lookups -------------------------------------------------------------------------
 
     async def get(self, s: AsyncSession, source: str, number: str) -> Ticket | None:
-        """The ticket (source, number), or None."""
-        return (await s.execute(select(Ticket).where(Ticket.source == source, Ticket.number == number))
-                ).scalar_one_or_none()
-
-    async def find(self, s: AsyncSession, ref: str, *, units: set[str] | None = None) -> list[Ticket]:
-        """Tickets named by ``ref``: an exact number first, else a suffix of at least 4 digits.
-
-        ``units`` limits the search (None: every unit).
-        """
-        q = select(Ticket).where(Ticket.number == ref)
-        if units is not None:
-            q = q.where(Ticket.unit_code.in_(units))
-        exact = list((await s.execute(q)).scalars())
-        if exact or len(ref) < 4:
-            return exact
-        q = select(Ticket).where(Ticket.number.like(f"%{_escape_like(ref)}", escape="\\")).limit(6)
-        if units is not None:
-            q = q.where(Ticket.unit_code.in_(units))
-        return list((await s.execute(q)).scalars())
+        """The ticket (source, number), or None (shim: use ``store.queries.tickets.by_key``)."""
+        return await tickets_q.by_key(s, source, number)
 
     def policy(self, ticket: Ticket) -> Rule:
         """The effective procedure rule of a ticket."""
@@ -118,9 +100,10 @@ class TicketService(Registration):
         return row
 
     def _move(self, s: AsyncSession, ticket: Ticket, transition: Transition, person: Person | None,
-              text: str | None, caps: set[Actor], detail: dict[str, Any] | None = None) -> State:
+              text: str | None, caps: set[Actor], detail: dict[str, Any] | None = None, *,
+              previous: str | None = None) -> State:
         before = State(ticket.state)
-        after = check(transition, before, caps)
+        after = check(transition, before, caps, previous=previous)
         ticket.state = after
         ticket.updated_at = self.clock.now()
         self.audit(s, ticket, person, transition.value, text, before, after, detail)
@@ -157,28 +140,23 @@ class TicketService(Registration):
             self.outbox.add(s, Target.to_unit(previous), OutgoingMessage(
                 f"工单 {ticket.number} 已改派至{name}，本单位无需再办理。"), ticket_id=ticket.id)
 
-    async def accept(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None) -> str:
+    async def accept(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None) -> None:
         """签收: the sender becomes the 承办人."""
         self._move(s, ticket, Transition.ACCEPT, person, text, self.capacities(person, ticket))
         ticket.handler_id = person.id
         ticket.accepted_at = self.clock.now()
-        policy = self.policy(ticket)
-        extra = "（D类工单：请同时明确包案领导。）" if policy.leader_at_accept else ""
-        return (f"{person.name} 已签收工单 {ticket.number}，办结时限 "
-                f"{notices.fmt_time(self.calendar, ticket.deadline)}。{extra}")
 
     # ---- working the ticket --------------------------------------------------------------
 
     async def first_contact(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
-                            note: str) -> str:
+                            note: str) -> None:
         """先行联系: record that the handler reached the citizen, with the time."""
         self._move(s, ticket, Transition.FIRST_CONTACT, person, text, self.capacities(person, ticket),
                    {"note": note})
         ticket.first_contact_at = self.clock.now()
-        return f"已登记工单 {ticket.number} 的先行联系（{notices.fmt_time(self.calendar, ticket.first_contact_at)}）。"
 
     async def progress(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
-                       content: str) -> str:
+                       content: str) -> None:
         """进展 / 报送: an interim report; satisfies the daily report duty."""
         if not content.strip():
             raise GuardFailed("请写明进展内容，例如：进展 12345 已联系社区，明日上门核实。",
@@ -186,23 +164,14 @@ class TicketService(Registration):
         self._move(s, ticket, Transition.PROGRESS, person, text, self.capacities(person, ticket),
                    {"content": content})
         ticket.last_progress_at = self.clock.now()
-        return f"已记录工单 {ticket.number} 的进展。"
 
     async def reply(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
-                    content: str) -> str:
-        """答复: a draft that waits for the leader's review (or is final where no review is asked)."""
+                    content: str, category: str | None) -> ReviewRequest:
+        """答复: a draft that waits for the leader's review (or is approved at once where the rule
+        asks no review: the request comes back ``approved``).
+
+        ``content`` and its result ``category`` were checked by the 答复 handler."""
         caps = self.capacities(person, ticket)
-        check(Transition.REPLY, ticket.state, caps)
-        probe = fold(content)[0]  # keywords are matched on the folded copy; ``content`` is stored as typed
-        category = _reply_category(probe)
-        duplicate = await self._duplicate_reply(s, ticket, content)
-        if duplicate is not None:
-            # 利川: a repeat ticket is answered as 重复件, pointing at the earlier ticket's answer.
-            content, category = duplicate, "重复件"
-        elif category is None or not _CONTACT_WAYS.search(probe) or not _CONTACT_TIME.search(probe):
-            # 松江 (二)办结规范: 工单答复内容中一般包含以下要素 … 对不符合规范的，一律退回承办责任科室重办。
-            raise GuardFailed(notices.REPLY_TEMPLATE.format(number=ticket.number),
-                              state=State(ticket.state), code="reply_incomplete")
         before = ticket.state
         self._move(s, ticket, Transition.REPLY, person, text, caps,
                    {"content": content, "category": category})
@@ -212,23 +181,13 @@ class TicketService(Registration):
         s.add(req)
         if not self.policy(ticket).review:
             await self._approve(s, ticket, req, None, None, "")
-            return f"工单 {ticket.number} 已答复。"
+            return req
         self._ask_review(s, ticket, f"{person.name} 提交了工单 {ticket.number} 的答复，请审核：\n{content}",
                          "答复")
-        return f"工单 {ticket.number} 的答复已提交，等待领导审核。"
-
-    async def _duplicate_reply(self, s: AsyncSession, ticket: Ticket, content: str) -> str | None:
-        """``答复 NO 重复件`` on a ticket linked to an earlier one: the answer points at it."""
-        if ticket.duplicate_of is None or not content.strip().startswith("重复件"):
-            return None
-        earlier = await s.get(Ticket, ticket.duplicate_of)
-        if earlier is None:
-            return None
-        note = content.strip().removeprefix("重复件").strip(" ：:，,。")
-        return f"重复件：与工单 {earlier.number} 反映的是同一事项，答复见该工单。{note}".rstrip()
+        return req
 
     async def request_extension(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
-                                until: datetime, reason: str) -> str:
+                                until: datetime, reason: str) -> ReviewRequest:
         """延期: ask for a new deadline; at most ``max_extensions``; 利川 asks it early enough."""
         caps = self.capacities(person, ticket)
         state = State(ticket.state)
@@ -263,13 +222,14 @@ class TicketService(Registration):
                             until=until, state_before=ticket.state)
         s.add(req)
         if not policy.review:
-            return await self._approve(s, ticket, req, None, None, "")
+            await self._approve(s, ticket, req, None, None, "")
+            return req
         self._ask_review(s, ticket, f"{person.name} 申请工单 {ticket.number} 延期至 "
                          f"{notices.fmt_time(self.calendar, until)}，理由：{reason}", "延期")
-        return f"工单 {ticket.number} 的延期申请已提交，等待审核。"
+        return req
 
     async def request_giveback(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
-                               reason: str) -> str:
+                               reason: str) -> ReviewRequest:
         """退单: not our duty; returned to the hotline with reasons after approval."""
         caps = self.capacities(person, ticket)
         if not reason.strip():
@@ -282,9 +242,10 @@ class TicketService(Registration):
                             state_before=before)
         s.add(req)
         if not self.policy(ticket).review:
-            return await self._approve(s, ticket, req, None, None, "")
+            await self._approve(s, ticket, req, None, None, "")
+            return req
         self._ask_review(s, ticket, f"{person.name} 申请退回工单 {ticket.number}，理由：{reason}", "退单")
-        return f"工单 {ticket.number} 的退单申请已提交，等待审核。"
+        return req
 
     def _ask_review(self, s: AsyncSession, ticket: Ticket, text: str, what: str) -> None:
         assert ticket.unit_code is not None
@@ -299,24 +260,18 @@ class TicketService(Registration):
 
     # ---- review --------------------------------------------------------------------------
 
-    async def pending_request(self, s: AsyncSession, ticket: Ticket) -> ReviewRequest | None:
-        """The request waiting for review on ``ticket``, oldest first."""
-        q = (select(ReviewRequest).where(ReviewRequest.ticket_id == ticket.id,
-                                         ReviewRequest.state == "pending")
-             .order_by(ReviewRequest.id).limit(1))
-        return (await s.execute(q)).scalar_one_or_none()
-
     async def approve(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
-                      note: str) -> str:
-        """同意: approve whatever waits for review on the ticket."""
-        req = await self.pending_request(s, ticket)
+                      note: str) -> ReviewRequest:
+        """同意: approve whatever waits for review on the ticket; returns the decided request."""
+        req = await tickets_q.pending_review(s, ticket.id)
         if req is None:
             raise GuardFailed(f"工单 {ticket.number} 没有待审核的申请（当前：{STATE_LABELS[State(ticket.state)]}）。",
                               state=State(ticket.state), code="nothing_pending")
-        return await self._approve(s, ticket, req, person, text, note)
+        await self._approve(s, ticket, req, person, text, note)
+        return req
 
     async def _approve(self, s: AsyncSession, ticket: Ticket, req: ReviewRequest, person: Person | None,
-                       text: str | None, note: str) -> str:
+                       text: str | None, note: str) -> None:
         caps = {Actor.SYSTEM, Actor.LEADER} if person is None else self.capacities(person, ticket, reviewing=True)
         now = self.clock.now()
         who = person.name if person else SYSTEM
@@ -325,7 +280,7 @@ class TicketService(Registration):
             ticket.answered_at = now
             self._decide(req, person, "approved", note)
             self._owe_answer(s, ticket, req)
-            return f"{who} 已同意工单 {ticket.number} 的答复，将短信告知来电人。"
+            return
         if req.kind == "extension":
             self._move(s, ticket, Transition.APPROVE_EXTENSION, person, text, caps, {"note": note, "until": req.until.isoformat() if req.until else None})
             self._decide(req, person, "approved", note)
@@ -337,24 +292,25 @@ class TicketService(Registration):
                 ticket.internal_due = None  # the granted date is the unit's own deadline now
             self._tell_assignee(s, ticket, f"{who} 已批准工单 {ticket.number} 延期至 "
                                 f"{notices.fmt_time(self.calendar, req.until)}。")
-            return f"已批准工单 {ticket.number} 延期至 {notices.fmt_time(self.calendar, req.until)}。"
+            return
         # giveback
         self._move(s, ticket, Transition.APPROVE_GIVEBACK, person, text, caps, {"note": note})
         self._decide(req, person, "approved", note)
         ticket.closed_at = now
-        # 松江: 不属于本单位职责的 … 1个工作日内 returned to the hotline: the office does it in the city system.
-        due = self.calendar.office_day_end_at(self.calendar.add_workdays(self.calendar.local_date(now), 1))
+        # The office returns it in the hotline's system within the rule's giveback_within.
+        within = self.policy(ticket).duration("giveback_within")
+        when = "" if within is None else \
+            f"于 {notices.fmt_time(self.calendar, apply_duration(self.calendar, now, within))} 前"
         self.outbox.add(s, Target.to_office(), OutgoingMessage(
-            f"工单 {ticket.number} 的退单已获批准（理由：{req.content}），请于 "
-            f"{notices.fmt_time(self.calendar, due)} 前在热线系统中退回。", ticket=ticket.key),
-            ticket_id=ticket.id, kind="giveback_office")
-        self._report(s, ticket, "giveback", {"reason": req.content})
-        return f"已批准工单 {ticket.number} 退单，已通知办公室在热线系统退回。"
+            f"工单 {ticket.number} 的退单已获批准（理由：{req.content}），请{when}在热线系统中退回。",
+            ticket=ticket.key), ticket_id=ticket.id, kind="giveback_office")
+        self.reports.queue(s, ticket, "giveback", {"reason": req.content})
 
     async def reject(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
-                     note: str) -> str:
-        """驳回: the reason goes back to the 承办人; the ticket returns to where it was."""
-        req = await self.pending_request(s, ticket)
+                     note: str) -> ReviewRequest:
+        """驳回: the reason goes back to the 承办人; the ticket returns to where it was; returns the
+        decided request."""
+        req = await tickets_q.pending_review(s, ticket.id)
         state = State(ticket.state)
         if req is None:
             raise GuardFailed(f"工单 {ticket.number} 没有待审核的申请（当前：{STATE_LABELS[state]}）。",
@@ -363,19 +319,19 @@ class TicketService(Registration):
             raise GuardFailed("驳回请写明意见，例如：驳回 12345 请补充与来电人沟通的时间。", state=state,
                               code="missing_reason")
         caps = self.capacities(person, ticket, reviewing=True)
-        what = {"reply": "答复", "extension": "延期申请", "giveback": "退单申请"}[req.kind]
+        what = REQUEST_LABELS[req.kind]
         if req.kind == "reply":
             self._move(s, ticket, Transition.REJECT_REPLY, person, text, caps, {"note": note})
         elif req.kind == "extension":
             self._move(s, ticket, Transition.REJECT_EXTENSION, person, text, caps, {"note": note})
             ticket.extension_state = "rejected"
         else:
-            self._move(s, ticket, Transition.REJECT_GIVEBACK, person, text, caps, {"note": note})
-            ticket.state = req.state_before or State.DISPATCHED
+            self._move(s, ticket, Transition.REJECT_GIVEBACK, person, text, caps, {"note": note},
+                       previous=req.state_before or State.DISPATCHED)
         self._decide(req, person, "rejected", note)
         self._tell_assignee(s, ticket, f"{person.name} 驳回了工单 {ticket.number} 的{what}：{note}",
                             requester=req.requested_by)
-        return f"已驳回工单 {ticket.number} 的{what}。"
+        return req
 
     def _decide(self, req: ReviewRequest, person: Person | None, state: str, note: str) -> None:
         req.state = state
@@ -402,7 +358,7 @@ class TicketService(Registration):
                 ticket_id=ticket.id, kind="answered")
         if ticket.citizen_phone:
             self.queue_sms(s, ticket, "answer", {"number": ticket.number, "unit": unit}, text=req.content)
-        self._report(s, ticket, "answer", {"content": req.content, "category": req.result_category,
+        self.reports.queue(s, ticket, "answer", {"content": req.content, "category": req.result_category,
                                            "unit": ticket.unit_code})
 
     def queue_sms(self, s: AsyncSession, ticket: Ticket, kind: str, params: dict[str, str],
@@ -424,17 +380,6 @@ class TicketService(Registration):
                          channel="sms", ticket_id=ticket.id, kind=f"sms_{kind}", now=now,
                          not_before=release, dedupe_key=f"sms:{out_id}"))
         return sms
-
-    def _report(self, s: AsyncSession, ticket: Ticket, result: str, data: dict[str, Any]) -> None:
-        """A signed POST of the result to the hotline's report URL, retried until it succeeds."""
-        url = self.config.hotline.report_url
-        if not url:
-            return
-        dest = Destination(platform="hotline", bot="report", user_id=url)
-        body = {"source": ticket.source, "number": ticket.number, "result": result, "round": ticket.round,
-                "at": self.clock.now().isoformat(), **data}
-        s.add(Outbox.row(dest, body, channel="report", ticket_id=ticket.id, kind=f"report_{result}",
-                         now=self.clock.now(), dedupe_key=f"report:{ticket.key}:{result}:{ticket.round}"))
 
     # ---- feedback and hotline events -----------------------------------------------------
 
@@ -534,25 +479,10 @@ class TicketService(Registration):
         ticket.closed_at = self.clock.now()
         return "closed"
 
-    # ---- counts --------------------------------------------------------------------------
-
-    async def count_by_state(self, s: AsyncSession) -> dict[str, int]:
-        """Number of tickets in each state."""
-        rows = await s.execute(select(Ticket.state, func.count()).group_by(Ticket.state))
-        return {state: n for state, n in rows.all()}
-
 
 def _facts(ticket: Ticket) -> TicketFacts:
     return TicketFacts(source=ticket.source, kind=ticket.kind, category=ticket.category,
                        channel=ticket.channel, tags=frozenset(ticket.tags or ()))
-
-
-def _reply_category(content: str) -> str | None:
-    return next((c for c in RESULT_CATEGORIES if c in content), None)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 __all__ = ["LifecycleError", "NotAllowed", "RegisterResult", "TicketService"]

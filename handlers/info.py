@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from bot import notices
-from bot.grammar import help_text
 from bot.labels import audit_label
-from bot.lifecycle import OPEN_STATES, STATE_LABELS, State
+from bot.lifecycle import OPEN_STATES, STATE_LABELS, State, values
 from bot.messages import ChatKind
 from bot.sms_trail import sms_lines
-from handlers.registry import Call, Router
-from store.models import AuditEvent, Ticket
+from handlers.registry import COMMANDS, Call, command
+from store.models import Ticket
+from store.queries import tickets as tickets_q
 
-router = Router()
 LIST_LIMIT = 10
 
 
-@router.command("查询")
+@command("查询", "查", example="查询 0001（工单号或后4位以上）", read_only=True, office_sees_all=True)
 async def query(call: Call) -> str:
     """查询 / 查 NO: summary, deadline, state and the last events."""
     assert call.ticket is not None
@@ -29,30 +26,22 @@ async def query(call: Call) -> str:
     text = notices.summary(t, ctx.calendar, ctx.directory.unit_name(t.unit_code),
                            STATE_LABELS[State(t.state)], handler.name if handler else None, full,
                            ctx.service.rulebook.rules)
-    events = list((await call.s.execute(
-        select(AuditEvent).where(AuditEvent.ticket_id == t.id, AuditEvent.outcome == "ok")
-        .order_by(AuditEvent.id.desc()).limit(3))).scalars())
+    events = await tickets_q.latest_events(call.s, t.id, limit=3)
     text += "".join("\n" + line for line in await sms_lines(call.s, t, ctx.calendar))
     if events:
         text += "\n最近：" + "；".join(
-            f"{notices.fmt_time(ctx.calendar, e.at)} {e.actor} {audit_label(e.action)}" for e in reversed(events))
+            f"{notices.fmt_time(ctx.calendar, e.at)} {e.actor} {audit_label(e.action)}" for e in events)
     return text
 
 
-@router.command("待办", needs_ticket=False)
+@command("待办", "我的", example="待办", needs_ticket=False, read_only=True)
 async def todo(call: Call) -> str:
     """待办 / 我的: own open tickets, then the unit's, sorted by deadline."""
     ctx, person = call.ctx, call.person
-    open_states = [str(s) for s in OPEN_STATES]
-    order = (Ticket.deadline.is_(None), Ticket.deadline, Ticket.id)
-    mine = list((await call.s.execute(
-        select(Ticket).where(Ticket.handler_id == person.id, Ticket.state.in_(open_states))
-        .order_by(*order).limit(LIST_LIMIT))).scalars())
+    open_states = values(OPEN_STATES)
+    mine = await tickets_q.handled_by(call.s, person.id, open_states, limit=LIST_LIMIT)
     units = None if person.is_office else person.units()
-    q = select(Ticket).where(Ticket.state.in_(open_states), Ticket.handler_id.is_(None))
-    if units is not None:
-        q = q.where(Ticket.unit_code.in_(units))
-    unit_open = list((await call.s.execute(q.order_by(*order).limit(LIST_LIMIT))).scalars())
+    unit_open = await tickets_q.unaccepted(call.s, open_states, units=units, limit=LIST_LIMIT)
     now = ctx.clock.now()
     lines: list[str] = []
     if mine:
@@ -71,7 +60,8 @@ def _line(ctx: object, t: Ticket, now: object) -> str:
             f"时限 {notices.fmt_time(cal, t.deadline)}")
 
 
-@router.command("帮助", needs_ticket=False)
+@command("帮助", "help", "?", "？", example="帮助", needs_ticket=False, read_only=True,
+         list_aliases=False)
 async def help_command(call: Call) -> str:
     """帮助 / help: the command list with an example each (转办 names a configured unit)."""
     d = call.ctx.directory
@@ -80,4 +70,4 @@ async def help_command(call: Call) -> str:
     # A unit one would hand a ticket to: not the office, preferably not the speaker's own.
     codes = sorted(d.units, key=lambda c: (c in office, c in own, list(d.units).index(c)))
     unit = d.units[codes[0]] if codes else None
-    return help_text((unit.code, unit.name) if unit is not None else None)
+    return COMMANDS.help_text((unit.code, unit.name) if unit is not None else None)

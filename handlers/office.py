@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
-from bot.grammar import GrammarError, usage
-from bot.lifecycle import NotAllowed
+from bot.grammar import GrammarError
+from bot.lifecycle import Actor
 from bot.units import resolve_unit
-from handlers.registry import Call, Router
-
-router = Router()
+from handlers.registry import Call, command
 
 
-@router.command("转办")
-async def dispatch(call: Call) -> str:
-    """转办 / 派单 NO 单位 — the unit by code or by name (full name, or a part that names one unit)."""
-    assert call.ticket is not None
-    ctx = call.ctx
-    if not call.person.is_office:
-        raise NotAllowed("只有办公室可以派单或转办。")
+def _unit_arg(call: Call) -> str:
+    """The unit's code, named by code or by name (full name, or a part that names one unit)."""
+    units = call.ctx.directory.units
     wanted = call.command.rest.split()[0] if call.command.rest else ""
     if not wanted:
-        raise GrammarError("请写明承办单位。" + usage("转办"))
-    units = ctx.directory.units
+        raise GrammarError("请写明承办单位。" + call.usage)
     unit = (resolve_unit(units.values(), call.command.rest) or resolve_unit(units.values(), wanted)
             or _unit_by_part(units, wanted))
     if unit is None:
-        known = "、".join(f"{u.code}（{u.name}）" for u in ctx.directory.units.values())
+        known = "、".join(f"{u.code}（{u.name}）" for u in units.values())
         raise GrammarError(f"没有找到单位「{wanted}」。可用单位：{known}")
+    return unit
+
+
+@command("转办", "派单", example="转办 202611230001 MZJ（单位代码）", roles=frozenset({Actor.OFFICE}),
+         office_sees_all=True, args=_unit_arg,
+         help_example=lambda code, name: f"转办 202611230001 {code}（{name}的单位代码）")
+async def dispatch(call: Call) -> str:
+    """转办 / 派单 NO 单位: hand the ticket to another unit."""
+    assert call.ticket is not None
+    ctx, unit = call.ctx, call.args
     await ctx.service.dispatch(call.s, call.ticket, unit, call.person, call.raw)
     return f"工单 {call.ticket.number} 已派至{ctx.directory.unit_name(unit)}。"
 

@@ -2,56 +2,120 @@
 
 from __future__ import annotations
 
-from bot.grammar import GrammarError, parse_extension, usage
-from handlers.registry import Call, Router
+from dataclasses import dataclass
+from datetime import datetime
 
-router = Router()
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.grammar import fold, parse_extension
+from bot.lifecycle import GuardFailed, State, Transition, check
+from bot.notices import fmt_time
+from bot.registration import SYSTEM
+from bot.reply_checks import REPLY_CHECKS, result_category
+from handlers.decisions import approved
+from handlers.registry import Call, command
+from store.models import Ticket
 
 
-@router.command("签收")
+@command("签收", "接单", example="签收 202611230001")
 async def accept(call: Call) -> str:
     """签收: the sender becomes the 承办人."""
     assert call.ticket is not None
-    return await call.ctx.service.accept(call.s, call.ticket, call.person, call.raw)
+    ctx, ticket = call.ctx, call.ticket
+    await ctx.service.accept(call.s, ticket, call.person, call.raw)
+    extra = "（D类工单：请同时明确包案领导。）" if ctx.service.policy(ticket).leader_at_accept else ""
+    return f"{call.person.name} 已签收工单 {ticket.number}，办结时限 {fmt_time(ctx.calendar, ticket.deadline)}。{extra}"
 
 
-@router.command("联系")
+@command("联系", "先行联系", example="联系 202611230001 已电话联系来电人，约定明日上门")
 async def first_contact(call: Call) -> str:
     """联系 / 先行联系: record the first contact with the citizen."""
     assert call.ticket is not None
-    return await call.ctx.service.first_contact(call.s, call.ticket, call.person, call.raw, call.command.rest)
+    ctx, ticket = call.ctx, call.ticket
+    await ctx.service.first_contact(call.s, ticket, call.person, call.raw, call.command.rest)
+    return f"已登记工单 {ticket.number} 的先行联系（{fmt_time(ctx.calendar, ticket.first_contact_at)}）。"
 
 
-@router.command("进展")
+@command("进展", "报送", example="进展 202611230001 已协调社区，明日现场核实",
+         content="请写明进展内容。")
 async def progress(call: Call) -> str:
     """进展 / 报送: an interim report."""
     assert call.ticket is not None
-    if not call.command.rest:
-        raise GrammarError("请写明进展内容。" + usage("进展"))
-    return await call.ctx.service.progress(call.s, call.ticket, call.person, call.raw, call.command.rest)
+    await call.ctx.service.progress(call.s, call.ticket, call.person, call.raw, call.command.rest)
+    return f"已记录工单 {call.ticket.number} 的进展。"
 
 
-@router.command("答复")
+@command("答复", "回复", "办结", example="答复 202611230001 实际解决。11月23日10时电话沟通……来电人表示接受",
+         content="请写明答复内容。")
 async def reply(call: Call) -> str:
-    """答复 / 回复 / 办结: the reply draft, checked against the 办结规范."""
+    """答复 / 回复 / 办结: the reply draft, checked by the ticket's rule (``reply_check``)."""
     assert call.ticket is not None
-    if not call.command.rest:
-        raise GrammarError("请写明答复内容。" + usage("答复"))
-    return await call.ctx.service.reply(call.s, call.ticket, call.person, call.raw, call.command.rest)
+    ctx, ticket = call.ctx, call.ticket
+    check(Transition.REPLY, ticket.state, ctx.service.capacities(call.person, ticket))
+    content = call.command.rest
+    probe = fold(content)[0]  # keywords are matched on the folded copy; ``content`` is stored as typed
+    category = result_category(probe)
+    duplicate = await _duplicate_answer(call.s, ticket, content)
+    if duplicate is not None:
+        # 利川: a repeat ticket is answered as 重复件, pointing at the earlier ticket's answer.
+        content, category = duplicate, "重复件"
+    else:
+        rule = ctx.service.policy(ticket).reply_check
+        if rule is not None and not REPLY_CHECKS[rule].passes(probe):
+            raise GuardFailed(REPLY_CHECKS[rule].template.format(number=ticket.number),
+                              state=State(ticket.state), code="reply_incomplete")
+    req = await ctx.service.reply(call.s, ticket, call.person, call.raw, content, category)
+    if req.state == "approved":  # the rule asks no review
+        return f"工单 {ticket.number} 已答复。"
+    return f"工单 {ticket.number} 的答复已提交，等待领导审核。"
 
 
-@router.command("延期")
+async def _duplicate_answer(s: AsyncSession, ticket: Ticket, content: str) -> str | None:
+    """``答复 NO 重复件`` on a ticket linked to an earlier one: the answer points at it."""
+    if ticket.duplicate_of is None or not content.strip().startswith("重复件"):
+        return None
+    earlier = await s.get(Ticket, ticket.duplicate_of)
+    if earlier is None:
+        return None
+    note = content.strip().removeprefix("重复件").strip(" ：:，,。")
+    return f"重复件：与工单 {earlier.number} 反映的是同一事项，答复见该工单。{note}".rstrip()
+
+
+@dataclass(frozen=True)
+class ExtensionArgs:
+    """延期's arguments: the new deadline asked for and why."""
+
+    until: datetime
+    reason: str
+
+
+def _extension_args(call: Call) -> ExtensionArgs:
+    """``5天 理由`` / ``3个工作日 理由`` / ``2026-12-05 理由``, counted from the ticket's deadline."""
+    assert call.ticket is not None
+    ctx = call.ctx
+    until, reason = parse_extension(call.command.rest, ctx.calendar, ctx.clock.now(), call.ticket.deadline,
+                                    call.usage)
+    return ExtensionArgs(until, reason)
+
+
+@command("延期", example="延期 202611230001 5天 需协调多个部门（或写日期：2026-12-05）", args=_extension_args)
 async def extension(call: Call) -> str:
     """延期 NO N天 理由 (or a date)."""
     assert call.ticket is not None
-    ctx = call.ctx
-    until, reason = parse_extension(call.command.rest, ctx.calendar, ctx.clock.now(), call.ticket.deadline)
-    return await ctx.service.request_extension(call.s, call.ticket, call.person, call.raw, until, reason)
+    args: ExtensionArgs = call.args
+    req = await call.ctx.service.request_extension(call.s, call.ticket, call.person, call.raw, args.until,
+                                                   args.reason)
+    if req.state == "approved":  # the rule asks no review
+        return approved(call, call.ticket, req, SYSTEM)
+    return f"工单 {call.ticket.number} 的延期申请已提交，等待审核。"
 
 
-@router.command("退单")
+@command("退单", "退回", example="退单 202611230001 不属于本单位职责，建议转住建局")
 async def giveback(call: Call) -> str:
     """退单 / 退回 NO 理由."""
     assert call.ticket is not None
-    return await call.ctx.service.request_giveback(call.s, call.ticket, call.person, call.raw,
-                                                   call.command.rest)
+    req = await call.ctx.service.request_giveback(call.s, call.ticket, call.person, call.raw,
+                                                  call.command.rest)
+    if req.state == "approved":  # the rule asks no review
+        return approved(call, call.ticket, req, SYSTEM)
+    return f"工单 {call.ticket.number} 的退单申请已提交，等待审核。"

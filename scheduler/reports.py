@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.calendar import WorkCalendar
 from bot.config import Config
 from bot.context import BotContext
-from bot.lifecycle import State
+from bot.lifecycle import OWING_STATES, State, values
 from bot.notices import fmt_time
 from bot.outbox import Target
 from scheduler import ledger, timing
@@ -481,8 +481,7 @@ async def weekly_analysis(ctx: BotContext, now: datetime) -> int:
     return 1
 
 
-OVERDUE_STATES = (State.DISPATCHED.value, State.ACCEPTED.value, State.REOPENED.value,
-                  State.REPLY_PENDING.value, State.GIVEBACK_PENDING.value)
+OVERDUE_STATES = values(OWING_STATES)
 
 
 def _to_office(ctx: BotContext, s: AsyncSession, now: datetime, text: str, kind: str) -> None:

@@ -22,7 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import BotContext
 from bot.deadlines import TicketFacts, extension_request_by
 from bot.directory import Person
-from bot.lifecycle import STATE_LABELS, State
+from bot.lifecycle import (
+    AWAITING_ACCEPT,
+    OWING_STATES,
+    REPORTING_STATES,
+    STATE_LABELS,
+    WORKING_STATES,
+    State,
+    values,
+)
 from bot.notices import SENSITIVE_TAGS, fmt_time
 from bot.outbox import Target
 from scheduler import ledger, texts, timing
@@ -33,11 +41,10 @@ from store.models import Ticket
 
 Scan = Callable[[BotContext, datetime], Awaitable[int]]
 
-ASSIGNED = (State.DISPATCHED.value, State.REOPENED.value)
-WORKING = (State.DISPATCHED.value, State.ACCEPTED.value, State.REOPENED.value, State.REPLY_PENDING.value)
-# 松江 三.3: “在接收工单之日直到工单办结为止，每日需向办公室报送” — from acceptance until answered,
-# i.e. exactly the states in which a 进展 can be reported.
-REPORTING = (State.ACCEPTED.value, State.REPLY_PENDING.value)
+ASSIGNED = values(AWAITING_ACCEPT)
+WORKING = values(WORKING_STATES)
+# 松江 三.3: “在接收工单之日直到工单办结为止，每日需向办公室报送” — from acceptance until answered.
+REPORTING = values(REPORTING_STATES)
 DIGEST_LINES = 20
 ROUND_SLOT = literal("r", String) + sql_cast(Ticket.round, String)  # "r1", as f"r{round}"
 
@@ -264,7 +271,7 @@ async def unit_digest(ctx: BotContext, now: datetime) -> int:
     """One message per unit chat: its open tickets by deadline (overdue first), each 承办人 once."""
     cal = ctx.calendar
     today = _today(ctx, now)
-    open_where = and_(Ticket.state.in_((*WORKING, State.GIVEBACK_PENDING.value)), Ticket.unit_code.is_not(None))
+    open_where = and_(Ticket.state.in_(values(OWING_STATES)), Ticket.unit_code.is_not(None))
     async with ctx.sessions.begin() as s:
         keys = {u: (f"unit:{u}", "digest", today) for u in ctx.directory.units}
         have = await ledger.existing(s, list(keys.values()))

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import get_args
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.calendar import WorkCalendar
-from bot.deadlines import Rule, TicketFacts
+from bot.deadlines import ReplyCheckName, Rule, TicketFacts
 from bot.presets import PRESETS, build_rulebook
+from bot.reply_checks import REPLY_CHECKS
 
 TZ = ZoneInfo("Asia/Shanghai")
 CAL = WorkCalendar()
@@ -190,7 +192,7 @@ def test_preset_rule(case: Case) -> None:
 
 
 def test_every_preset_rule_has_a_case() -> None:
-    covered = {c.rule for c in CASES} | {"lichuan-all", "songjiang-退单"}  # policy-only overlays, below
+    covered = {c.rule for c in CASES} | {"lichuan-all", "songjiang-退单", "songjiang-办结规范"}  # policy-only overlays, below
     assert covered == {rule.name for rules in PRESETS.values() for rule in rules}
 
 
@@ -212,6 +214,7 @@ def test_songjiang_giveback_progress_and_first_contact() -> None:
     book = build_rulebook("songjiang")
     for facts in (TicketFacts(), TicketFacts(source="962200"), TicketFacts(source="xinfang")):
         assert book.match(facts).giveback_within == "1wd"
+        assert book.match(facts).reply_check == "songjiang"  # （二）办结规范 for every answer
     assert book.match(TicketFacts(tags=tags("扬言"))).progress == "daily"
     assert book.match(TicketFacts(tags=tags("扬言"))).name == "songjiang-3wd"
     assert book.match(TicketFacts(source="962200", tags=tags("涉稳"))).progress == "daily"
@@ -339,3 +342,10 @@ def test_unknown_preset_names_the_known_ones() -> None:
 def test_duplicate_config_rule_names_are_an_error() -> None:
     with pytest.raises(ValueError, match="'x'"):
         build_rulebook("jilin", [Rule(name="x"), Rule(name="x")])
+
+
+def test_only_songjiang_checks_the_answer() -> None:
+    assert set(get_args(ReplyCheckName)) == set(REPLY_CHECKS)
+    for preset in PRESETS:
+        checks = {build_rulebook(preset).match(TicketFacts(category=c)).reply_check for c in ("A", None)}
+        assert checks == ({"songjiang"} if preset == "songjiang" else {None}), preset

@@ -17,9 +17,9 @@ from sqlalchemy import select
 
 from bot.labels import all_tables, rule_label
 from store.models import OutboxMessage
-from tests.commands.test_workflow import GOOD_REPLY
 from tests.conftest import ticket_body
 from tests.console.conftest import console_overrides, settle
+from tests.handlers.test_workflow import GOOD_REPLY
 from tests.sms.rig import NUMBER, rig
 
 CODES = sorted({code for table in all_tables().values() for code in table}, key=len, reverse=True)

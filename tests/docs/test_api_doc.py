@@ -23,9 +23,9 @@ from aiohttp.test_utils import TestServer
 
 from bot.clock import FrozenClock
 from bot.sender import Sender
-from tests.commands.chat import Chat
 from tests.conftest import API_TOKEN, INTAKE_SECRET
 from tests.docs.fenced import Block, fenced_blocks, table_rows
+from tests.handlers.chat import Chat
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "api.md"

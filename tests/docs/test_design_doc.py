@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import grammar
 from bot.calendar import WorkCalendar
 from bot.deadlines import apply_duration, parse_duration
 from bot.lifecycle import (
+    PREVIOUS,
     STATE_LABELS,
     TABLE,
     TRANSITION_LABELS,
@@ -23,6 +23,7 @@ from bot.lifecycle import (
     Transition,
     check,
 )
+from handlers import COMMANDS
 
 TEXT = (Path(__file__).resolve().parents[2] / "docs" / "design.md").read_text(encoding="utf-8")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -50,7 +51,9 @@ def test_transition_table_is_the_code_table() -> None:
             assert rule.sources == frozenset(State) - {State.ARCHIVED}
         else:
             assert {State(s) for s in _names(sources)} == rule.sources, name
-        assert (None if target == "—" else State(target)) == rule.target, name
+        special = {"—": None, "previous": PREVIOUS}
+        expected = special[target] if target in special else State(target)
+        assert expected == rule.target, name
         assert {Actor(a) for a in _names(actors)} == rule.actors, name
 
 
@@ -79,12 +82,13 @@ def test_duration_example(row: list[str], caplog: pytest.LogCaptureFixture) -> N
 
 def test_command_table_is_the_grammar() -> None:
     rows = _table("commands")
-    assert [r[0] for r in rows] == list(grammar.ALIASES)
+    vocabulary = COMMANDS.vocabulary
+    assert [r[0] for r in rows] == list(vocabulary.aliases)
     for name, aliases, example in rows:
         listed = [a for a in re.split(r"[、,]", aliases) if a.strip()]
-        assert [name, *(a.strip() for a in listed)] == list(grammar.ALIASES[name])
-        assert example.strip("`") == grammar.EXAMPLES[name]
-        parsed = grammar.parse(example.strip("`"))
+        assert [name, *(a.strip() for a in listed)] == list(vocabulary.aliases[name])
+        assert example.strip("`") == vocabulary.examples[name]
+        parsed = COMMANDS.parse(example.strip("`"))
         assert parsed.name == name
-        if name in grammar.NEEDS_TICKET:
+        if name in vocabulary.needs_ticket:
             assert parsed.ref

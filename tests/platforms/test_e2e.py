@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 from bot.sender import Sender
-from tests.commands.test_workflow import GOOD_REPLY
 from tests.conftest import ticket_body
 from tests.fakes.dingtalk_server import FakeDingTalk, card_click, robot_message, stream_frame
 from tests.fakes.feishu_server import (
@@ -19,6 +18,7 @@ from tests.fakes.feishu_server import (
     message_event,
 )
 from tests.fakes.wecom_server import FakeWeCom, aibot_click, aibot_text
+from tests.handlers.test_workflow import GOOD_REPLY
 from tests.platforms.world import BOT, BOT_NAME, CHATS, IDS, base_url, org, serve, settle, shutdown
 
 NUMBER = "202611230001"

@@ -20,8 +20,6 @@ from adapters.sms.templates import provider_template
 from bot.clock import FrozenClock
 from bot.sender import Sender
 from store.models import AuditEvent, OutboxMessage, SmsMessage, SmsReplyRecord, Ticket
-from tests.commands.chat import Chat
-from tests.commands.test_workflow import GOOD_REPLY
 from tests.conftest import base_config, ticket_body
 from tests.fakes.sms_servers import (
     FakeAliyunSms,
@@ -33,6 +31,8 @@ from tests.fakes.sms_servers import (
     push_body,
     tencent_reply,
 )
+from tests.handlers.chat import Chat
+from tests.handlers.test_workflow import GOOD_REPLY
 
 TOKEN = "sms-callback-secret"
 PHONE = "13812341234"

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.commands.chat import only_answer
-from tests.commands.test_workflow import GOOD_REPLY
+from tests.handlers.chat import only_answer
+from tests.handlers.test_workflow import GOOD_REPLY
 from tests.sms.rig import NUMBER, PHONE, PROVIDERS, SIGN, TOKEN, UNIT, rig
 
 # The generic gateway (text mode) carries the answer itself:

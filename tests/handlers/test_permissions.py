@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.commands.chat import Chat
-from tests.commands.test_workflow import GOOD_REPLY
 from tests.conftest import ticket_body
+from tests.handlers.chat import Chat
+from tests.handlers.test_workflow import GOOD_REPLY
 
 # person → the chat they speak in (their unit's group)
 CHAT = {"王办公": "bgs", "李科长": "ylk", "张承办": "ylk", "刘承办": "ylk", "陈承办": "shjzk", "赵科长": "shjzk"}

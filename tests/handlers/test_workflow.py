@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
+from bot.deadlines import apply_duration, parse_duration
+from bot.notices import fmt_time
 from store.models import OutboxMessage, SmsMessage
-from tests.commands.chat import Chat, answers, only_answer
 from tests.conftest import ticket_body
+from tests.handlers.chat import Chat, answers, only_answer
 
 GOOD_REPLY = ("实际解决。11月24日10时，养老服务科工作人员与来电人电话沟通，经核实服务站因装修暂停，"
               "已协调于11月25日恢复供餐。来电人表示接受。")
@@ -250,3 +253,25 @@ async def test_every_command_is_in_the_audit_trail(make_bot) -> None:
         ("未登记用户 console:路人甲", "command:-", "签收 0001", "refused"),
         ("张承办", "command:-", "随便说说", "refused"),
     ]
+
+
+async def test_answer_check_comes_from_the_rule(make_bot) -> None:
+    # 松江's 办结规范 is the songjiang preset's reply_check; 利川 sets none, so a plain answer goes to review.
+    _bot, chat, _ = await dispatched(make_bot, procedure={"preset": "lichuan"})
+    await chat.say("张承办", "签收 0001")
+    assert "等待领导审核" in only_answer(await chat.say("张承办", "答复 0001 已经处理好了"))
+    assert (await chat.ticket("202611230001")).state == "reply_pending"
+
+
+@pytest.mark.parametrize(("preset", "within"),
+                         [("lichuan", "same-day@17:30"), ("songjiang", "1wd"), ("pingdingshan", None)])
+async def test_giveback_deadline_comes_from_the_rule(make_bot, clock, preset: str, within: str | None) -> None:
+    bot, chat, _ = await dispatched(make_bot, procedure={"preset": preset})
+    await chat.say("张承办", "退单 0001 不属于本单位职责")
+    rows = await chat.say("李科长", "同意 0001")
+    text = next(r for r in rows if r.kind == "giveback_office").payload["text"]
+    if within is None:  # the rule sets no giveback_within: no date is made up
+        assert text.endswith("请在热线系统中退回。")
+    else:
+        due = apply_duration(bot.ctx.calendar, clock.now(), parse_duration(within))
+        assert f"请于 {fmt_time(bot.ctx.calendar, due)} 前在热线系统中退回。" in text

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.commands.chat import Chat, only_answer
 from tests.conftest import ticket_body
+from tests.handlers.chat import Chat, only_answer
 
 
 @pytest.mark.parametrize("named", ["SHJZK", "社会救助科", "ｓｈｊｚｋ", "救助"])

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from bot.lifecycle import GuardFailed, IllegalTransition, NotAllowed
 from store.models import AuditEvent, OutboxMessage, ReviewRequest, Ticket
+from store.queries import tickets as tickets_q
 from tests.conftest import Bot, local, ticket_body
 
 REPLY = "实际解决：11月23日电话联系来电人，养老服务站已恢复供餐。"
@@ -18,14 +19,14 @@ REPLY = "实际解决：11月23日电话联系来电人，养老服务站已恢�
 async def act(bot: Bot, number: str, fn: Callable[[Any, Ticket], Awaitable[Any]]) -> Any:
     """Run ``fn(session, ticket)`` in one transaction, as a handler does."""
     async with bot.ctx.sessions.begin() as s:
-        ticket = await bot.ctx.service.get(s, "12345", number)
+        ticket = await tickets_q.by_key(s, "12345", number)
         assert ticket is not None
         return await fn(s, ticket)
 
 
 async def state(bot: Bot, number: str) -> Ticket:
     async with bot.ctx.sessions() as s:
-        ticket = await bot.ctx.service.get(s, "12345", number)
+        ticket = await tickets_q.by_key(s, "12345", number)
         assert ticket is not None
         return ticket
 
@@ -49,7 +50,7 @@ async def accepted(bot: Bot, number: str = "T0001", **body: Any) -> str:
 
 async def audit_actions(bot: Bot, number: str) -> list[tuple[str, str | None, str | None]]:
     async with bot.ctx.sessions() as s:
-        t = await bot.ctx.service.get(s, "12345", number)
+        t = await tickets_q.by_key(s, "12345", number)
         rows = (await s.execute(select(AuditEvent).where(AuditEvent.ticket_id == t.id)  # type: ignore[union-attr]
                                 .order_by(AuditEvent.id))).scalars()
         return [(r.action, r.state_before, r.state_after) for r in rows]
@@ -155,7 +156,7 @@ async def test_lichuan_notice_skips_weekends(make_bot) -> None:
 async def answered(bot: Bot, number: str = "T0001") -> str:
     await accepted(bot, number)
     svc = bot.ctx.service
-    await act(bot, number, lambda s, t: svc.reply(s, t, person(bot, "张承办"), "答复", REPLY))
+    await act(bot, number, lambda s, t: svc.reply(s, t, person(bot, "张承办"), "答复", REPLY, "实际解决"))
     await act(bot, number, lambda s, t: svc.approve(s, t, person(bot, "李科长"), "同意", ""))
     assert (await state(bot, number)).state == "answered"
     return number
@@ -233,12 +234,27 @@ async def test_audit_trail_of_a_whole_round(make_bot) -> None:
     assert [(r.kind, r.state) for r in reqs] == [("reply", "approved")]
 
 
+@pytest.mark.parametrize("asked_in", ["dispatched", "accepted"])
+async def test_rejected_giveback_audits_the_state_it_goes_back_to(make_bot, asked_in: str) -> None:
+    # Regression: the audit row of a rejected 退单 said "giveback_pending" while the ticket went back.
+    bot = await make_bot()
+    number = await (accepted(bot) if asked_in == "accepted" else new_dispatched(bot))
+    zhang, li = person(bot, "张承办"), person(bot, "李科长")
+    await act(bot, number, lambda s, t: bot.ctx.service.request_giveback(s, t, zhang, "退单", "非本科职责"))
+    await act(bot, number, lambda s, t: bot.ctx.service.reject(s, t, li, "驳回", "属于本科职责，请办理"))
+    assert (await state(bot, number)).state == asked_in
+    assert (await audit_actions(bot, number))[-2:] == [
+        ("request_giveback", asked_in, "giveback_pending"),
+        ("reject_giveback", "giveback_pending", asked_in),
+    ]
+
+
 async def test_refused_command_changes_nothing(make_bot) -> None:
     bot = await make_bot()
     number = await new_dispatched(bot)
     before = await audit_actions(bot, number)
     with pytest.raises(IllegalTransition) as info:
-        await act(bot, number, lambda s, t: bot.ctx.service.reply(s, t, person(bot, "张承办"), "答复", REPLY))
+        await act(bot, number, lambda s, t: bot.ctx.service.reply(s, t, person(bot, "张承办"), "答复", REPLY, "实际解决"))
     assert "已派单（待签收）" in str(info.value)
     with pytest.raises(NotAllowed):  # 赵科长 leads another unit
         await act(bot, number, lambda s, t: bot.ctx.service.accept(s, t, person(bot, "赵科长"), "签收"))

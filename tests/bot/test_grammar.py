@@ -8,7 +8,16 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.calendar import WorkCalendar
-from bot.grammar import ALIASES, GrammarError, help_text, parse, parse_extension
+from bot.grammar import Command, GrammarError, parse_extension
+from handlers import COMMANDS
+
+ALIASES = COMMANDS.vocabulary.aliases
+help_text = COMMANDS.help_text
+
+
+def parse(text: str) -> Command:
+    """Parse with the bot's own commands."""
+    return COMMANDS.parse(text)
 
 CASES = [
     ("签收 202611230001", "签收", "202611230001", ""),
@@ -92,5 +101,6 @@ def test_extension_arguments(rest: str, until: datetime, reason: str) -> None:
 @pytest.mark.parametrize("rest", ["", "很久", "0天 理由", "2026-13-40 x"])
 def test_bad_extension_arguments(rest: str) -> None:
     with pytest.raises(GrammarError) as err:
-        parse_extension(rest, WorkCalendar(), datetime(2026, 11, 23, 10, tzinfo=TZ), None)
+        parse_extension(rest, WorkCalendar(), datetime(2026, 11, 23, 10, tzinfo=TZ), None,
+                        COMMANDS.vocabulary.usage("延期"))
     assert "延期" in str(err.value)

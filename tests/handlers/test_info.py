@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tests.commands.chat import Chat, only_answer
 from tests.conftest import base_config
+from tests.handlers.chat import Chat, only_answer
 
 _TRANSFER = re.compile(r"· 转办(?:（[^）]*）)?：转办 \d+ (\S+)（(\S+?)的单位代码）")
 

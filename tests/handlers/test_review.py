@@ -10,9 +10,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.sender import Sender
-from tests.commands.chat import Chat, only_answer
-from tests.commands.test_workflow import GOOD_REPLY
 from tests.conftest import ticket_body
+from tests.handlers.chat import Chat, only_answer
+from tests.handlers.test_workflow import GOOD_REPLY
 
 
 async def test_reply_without_review_when_the_rule_says_so(make_bot) -> None:

@@ -5,8 +5,13 @@ from __future__ import annotations
 import pytest
 
 from bot.lifecycle import (
+    OPEN_STATES,
+    OWING_STATES,
+    PREVIOUS,
+    REPORTING_STATES,
     STATE_LABELS,
     TABLE,
+    WORKING_STATES,
     Actor,
     IllegalTransition,
     LifecycleError,
@@ -15,9 +20,17 @@ from bot.lifecycle import (
     Transition,
     allowed,
     check,
+    values,
 )
 
 CASES = [(t, s) for t in Transition for s in State]
+BEFORE = State.ACCEPTED  # the state a request was asked in, for targets that go back to it
+
+
+def _after(transition: Transition, state: State) -> State:
+    """What the table says ``transition`` from ``state`` leads to."""
+    target = TABLE[transition].target
+    return BEFORE if target is PREVIOUS else (target or state)
 
 
 def _id(case: tuple[Transition, State]) -> str:
@@ -31,8 +44,8 @@ def test_transition_from_state(case: tuple[Transition, State]) -> None:
     if state in rule.sources:
         assert allowed(transition, state)
         for actor in rule.actors:
-            after = check(transition, state, {actor})
-            assert after == (rule.target or state)
+            after = check(transition, state, {actor}, previous=BEFORE)
+            assert after == _after(transition, state)
     else:
         assert not allowed(transition, state)
         for actor in Actor:  # whoever asks, the state refuses first
@@ -59,7 +72,7 @@ def test_wrong_actor_is_not_allowed(transition: Transition) -> None:
             check(transition, state, set())
         # One right capacity among wrong ones is enough.
         some_right = next(iter(rule.actors))
-        assert check(transition, state, {*wrong, some_right}) == (rule.target or state)
+        assert check(transition, state, {*wrong, some_right}, previous=BEFORE) == _after(transition, state)
 
 
 def test_the_table_follows_design_section_5() -> None:
@@ -91,3 +104,20 @@ def test_the_table_follows_design_section_5() -> None:
     # Nothing leaves 已归档 except a reopen or 不满意.
     leaving_archived = {t for t, r in TABLE.items() if State.ARCHIVED in r.sources}
     assert leaving_archived == {Transition.REOPEN, Transition.FEEDBACK_UNSATISFIED}
+
+
+def test_a_rejected_giveback_goes_back_to_the_state_before_the_request() -> None:
+    assert TABLE[Transition.REJECT_GIVEBACK].target is PREVIOUS
+    for before in (State.DISPATCHED, State.ACCEPTED):
+        assert check(Transition.REJECT_GIVEBACK, State.GIVEBACK_PENDING, {Actor.LEADER},
+                     previous=before) == before
+    with pytest.raises(ValueError):  # the table cannot guess where "back" is
+        check(Transition.REJECT_GIVEBACK, State.GIVEBACK_PENDING, {Actor.LEADER})
+
+
+def test_state_groups_are_nested_as_the_procedure_reads() -> None:
+    assert set(REPORTING_STATES) < set(WORKING_STATES) < set(OWING_STATES) < OPEN_STATES
+    assert OPEN_STATES - set(OWING_STATES) == {State.REGISTERED}
+    assert values(OWING_STATES) == ("dispatched", "accepted", "reply_pending", "reopened",
+                                    "giveback_pending")
+    assert all(type(v) is str for v in values(OPEN_STATES))

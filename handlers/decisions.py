@@ -1,0 +1,17 @@
+"""The answers to a decided review request, shared by the commands that can decide one (同意, and a
+request the rule approves at once because it asks no review)."""
+
+from __future__ import annotations
+
+from bot.notices import fmt_time
+from handlers.registry import Call
+from store.models import ReviewRequest, Ticket
+
+
+def approved(call: Call, ticket: Ticket, req: ReviewRequest, who: str) -> str:
+    """The answer to an approval by ``who`` (a leader's 同意, or the system where no review is asked)."""
+    if req.kind == "reply":
+        return f"{who} 已同意工单 {ticket.number} 的答复，将短信告知来电人。"
+    if req.kind == "extension":
+        return f"已批准工单 {ticket.number} 延期至 {fmt_time(call.ctx.calendar, req.until)}。"
+    return f"已批准工单 {ticket.number} 退单，已通知办公室在热线系统退回。"
