@@ -14,14 +14,17 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+from pydantic import Field
 from yarl import URL
 
 from adapters.base import PermanentSendError, SendError, TransientSendError
 from adapters.sms.base import SmsReceipt, SmsReply, SmsSendResult, push_items
+from adapters.sms.registry import SmsProviderEntry, register
+from adapters.sms.sections import CloudSection
 from adapters.sms.templates import (
     ALIYUN_FORBIDDEN,
     BEIJING,
@@ -36,9 +39,6 @@ from adapters.sms.templates import (
     post,
 )
 from bot.clock import Clock, SystemClock
-
-if TYPE_CHECKING:
-    from adapters.sms.registry import AliyunConfig
 
 __all__ = [
     "ACTION",
@@ -60,6 +60,20 @@ ACTION = "SendSms"
 VERSION = "2017-05-25"
 ALGORITHM = "ACS3-HMAC-SHA256"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+class AliyunConfig(CloudSection):
+    """`[sms.aliyun]`: Alibaba Cloud SMS (dysmsapi 2017-05-25), signed ACS3-HMAC-SHA256."""
+
+    access_key_id: str = Field("", description="阿里云 AccessKey ID")
+    access_key_secret: str = Field(default="", repr=False, description="阿里云 AccessKey Secret")
+    security_token: str = Field(default="", repr=False, description="STS 临时凭证的 SecurityToken（用临时密钥时）")
+    """STS token, when the key is temporary."""
+    api_base: str = Field("https://dysmsapi.aliyuncs.com", description="短信接口地址（代理时改）")
+    param_max_length: int = Field(default=35, ge=1, description="每个模板变量最多几个字")
+    """Longest variable value (`others` attribute ≈35, ``docs/sms.md``, unverified)."""
+    per_number_daily: int = Field(default=50, ge=0, description="同一号码 24 小时内最多发的条数；0 为不限")
+    """Accepted sends per number per rolling 24 h (通知: 50, ``docs/sms.md``, Alibaba flow control); 0 = off."""
 
 
 # --------------------------------------------------------------------------- signing
@@ -357,3 +371,12 @@ class AliyunSmsProvider:
                                                        ensure_ascii=False).encode()
         return 500, "application/json", json.dumps({"code": 1, "msg": "接收失败"},
                                                    ensure_ascii=False).encode()
+
+
+register(SmsProviderEntry(
+    name="aliyun",
+    section=AliyunConfig,
+    factory=lambda section, sms, clock: AliyunSmsProvider(section, clock=clock),
+    docs="阿里云短信",
+    required=("access_key_id", "access_key_secret", "sign_name"),
+))

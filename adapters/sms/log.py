@@ -23,6 +23,7 @@ import aiohttp
 
 from adapters.base import PermanentSendError
 from adapters.sms.base import SmsReceipt, SmsReply, SmsSendResult, push_items
+from adapters.sms.registry import SmsProviderEntry, register
 from adapters.sms.templates import (
     DEFAULT_VARIABLES,
     TEMPLATE_TEXTS,
@@ -136,3 +137,11 @@ class LogSmsProvider:
         """(status, content type, body) to answer a push."""
         return (200, "application/json", b'{"ok":true}') if ok else (500, "application/json",
                                                                       b'{"ok":false}')
+
+
+register(SmsProviderEntry(
+    name="log",
+    factory=lambda section, sms, clock: LogSmsProvider(max_length=sms.log_max_length,
+                                                       sign_name=sms.log_sign_name),
+    docs="只记日志、不真发（试用、演示）",
+))

@@ -12,13 +12,16 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
+from pydantic import Field
 from yarl import URL
 
 from adapters.base import PermanentSendError, SendError, TransientSendError
 from adapters.sms.base import SmsReceipt, SmsReply, SmsSendResult, push_items
+from adapters.sms.registry import SmsProviderEntry, register
+from adapters.sms.sections import CloudSection
 from adapters.sms.templates import (
     BEIJING,
     SendLimiter,
@@ -33,9 +36,6 @@ from adapters.sms.templates import (
     post,
 )
 from bot.clock import Clock, SystemClock
-
-if TYPE_CHECKING:
-    from adapters.sms.registry import TencentConfig
 
 __all__ = [
     "ACTION",
@@ -55,6 +55,26 @@ SERVICE = "sms"
 ALGORITHM = "TC3-HMAC-SHA256"
 CONTENT_TYPE = "application/json; charset=utf-8"
 SIGNED_HEADERS = ("content-type", "host")
+
+
+class TencentConfig(CloudSection):
+    """`[sms.tencent]`: Tencent Cloud SMS (2021-01-11), signed TC3-HMAC-SHA256."""
+
+    secret_id: str = Field("", description="腾讯云 SecretId")
+    secret_key: str = Field(default="", repr=False, description="腾讯云 SecretKey")
+    token: str = Field(default="", repr=False, description="临时凭证的 Token（用临时密钥时）")
+    """X-TC-Token for temporary credentials."""
+    sdk_app_id: str = Field("", description="短信应用 SdkAppId")
+    region: str = Field("ap-guangzhou", description="地域，如 ap-guangzhou")
+    api_base: str = Field("https://sms.tencentcloudapi.com", description="短信接口地址（代理时改）")
+    param_max_length: int = Field(default=6, ge=0, description=(
+        "每个模板变量最多几个字：新开的腾讯云账号默认 6；企业账号放宽后写放宽后的值，0 = 不限。"
+        "超过时工单号发成“尾号”加末几位，单位名用 [[units]] 的 short_name（没有则截取前几个字）"))
+    """Longest variable value: 6 for accounts opened since 2024-01-25 (``docs/sms.md``, Tencent).
+
+    Longer ticket numbers and unit names are fitted to it (``尾号0001``, the unit's short name)."""
+    per_number_daily: int = Field(default=2, ge=0, description="同一号码每个自然日最多发的条数；0 为不限")
+    """Sends per number per natural day (Tencent default 2, ``docs/sms.md``); 0 = off."""
 
 
 # --------------------------------------------------------------------------- signing
@@ -362,3 +382,19 @@ class TencentSmsProvider:
         if ok:
             return 200, "application/json", b'{"result":0,"errmsg":"OK"}'
         return 500, "application/json", b'{"result":1,"errmsg":"store failed"}'
+
+
+def _preflight(section: TencentConfig) -> list[str]:
+    if section.sdk_app_id.isdigit():
+        return []
+    return ["sms.tencent.sdk_app_id：应为数字，如 1400006666 / sdk_app_id must be digits"]
+
+
+register(SmsProviderEntry(
+    name="tencent",
+    section=TencentConfig,
+    factory=lambda section, sms, clock: TencentSmsProvider(section, clock=clock),
+    docs="腾讯云短信",
+    required=("secret_id", "secret_key", "sdk_app_id", "sign_name"),
+    preflight=_preflight,
+))

@@ -12,9 +12,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from adapters.base import PermanentSendError, TransientSendError
-from adapters.sms.aliyun import AliyunSmsProvider, aliyun_error
+from adapters.sms.aliyun import AliyunConfig, AliyunSmsProvider, aliyun_error
 from adapters.sms.base import SmsReceipt, SmsReply, SmsTemplateError
-from adapters.sms.registry import AliyunConfig
 from adapters.sms.templates import (
     BEIJING,
     SmsAccountError,

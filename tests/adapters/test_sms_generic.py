@@ -17,8 +17,7 @@ from pydantic import ValidationError
 
 from adapters.base import PermanentSendError, TransientSendError
 from adapters.sms.base import SmsReceipt, SmsReply, SmsTemplateError
-from adapters.sms.generic import GenericGatewayProvider
-from adapters.sms.registry import GenericGatewayConfig
+from adapters.sms.generic import GenericGatewayConfig, GenericGatewayProvider
 from adapters.sms.templates import (
     BEIJING,
     SmsAccountError,

@@ -54,9 +54,9 @@ def test_config_defaults() -> None:
     assert config.provider == "log"
     assert config.reply_window_delta == timedelta(days=7)
     assert config.quiet_window == (time(21), time(8))
-    assert config.tencent.param_max_length == 6 and config.tencent.per_number_daily == 2
-    assert config.aliyun.param_max_length == 35
-    assert config.generic.body_encoding == "base64-json"
+    assert config.section("tencent").param_max_length == 6 and config.section("tencent").per_number_daily == 2
+    assert config.section("aliyun").param_max_length == 35
+    assert config.section("generic").body_encoding == "base64-json"
     assert isinstance(build_provider(config), LogSmsProvider)
     assert SmsConfig(quiet_hours="").quiet_window is None
     assert SmsConfig(reply_window="48h").reply_window_delta == timedelta(hours=48)
@@ -123,11 +123,11 @@ def test_send_limiter_release_and_rolling() -> None:
 
 def test_bot_style_params_and_sender_rate_limit() -> None:
     """The ticket core queues receipt with {number} only and answer with {number, unit}."""
-    tencent = TencentSmsProvider(SmsConfig().tencent.model_copy(
+    tencent = TencentSmsProvider(SmsConfig().section("tencent").model_copy(
         update={"templates": {"answer": "1", "receipt": "2", "feedback": "3"}}))
     tencent.validate("receipt", {"number": "0001"})
     tencent.validate("answer", {"number": "0001", "unit": "住建局"})
     tencent.validate("feedback", {"number": "0001"})
     assert tencent.rate_limit() == (2, 86400.0)
-    assert AliyunSmsProvider(SmsConfig().aliyun).rate_limit() == (50, 86400.0)
-    assert GenericGatewayProvider(SmsConfig().generic).rate_limit() is None
+    assert AliyunSmsProvider(SmsConfig().section("aliyun")).rate_limit() == (50, 86400.0)
+    assert GenericGatewayProvider(SmsConfig().section("generic")).rate_limit() is None
