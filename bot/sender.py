@@ -168,10 +168,6 @@ class Sender:
             adapter = self.ctx.adapters.get(dest.platform)
             fn = getattr(adapter, "rate_limit", None)
             return fn(dest) if fn else None
-        if row.channel == "sms":
-            provider = self.ctx.sms_provider
-            fn = getattr(provider, "rate_limit", None)
-            return fn() if fn else None
         return None
 
     async def _release(self, rows: list[OutboxMessage], wait: float) -> None:

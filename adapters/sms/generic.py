@@ -20,15 +20,15 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
-import aiohttp
 from pydantic import Field, model_validator
 from yarl import URL
 
-from adapters.base import PermanentSendError, SendError, TransientSendError
-from adapters.sms.base import SmsReceipt, SmsReply, SmsSendResult, SmsTemplateError
+from adapters.base import PermanentSendError, TransientSendError
+from adapters.sms.base import SmsProvider, SmsReceipt, SmsReply, SmsRequest, SmsSendResult, SmsTemplateError
 from adapters.sms.registry import SmsProviderEntry, register
 from adapters.sms.sections import SectionModel, default_variables
 from adapters.sms.templates import (
+    HttpAnswer,
     SendLimiter,
     SmsAccountError,
     SmsUnknownOutcomeError,
@@ -38,7 +38,6 @@ from adapters.sms.templates import (
     count_segments,
     find_url,
     normalize_cn_mobile,
-    post,
     split_segments,
 )
 from bot.clock import Clock, SystemClock
@@ -241,7 +240,7 @@ def decode_body(body: bytes, content_type: str = "", charset: str = "utf-8") -> 
 # --------------------------------------------------------------------------- provider
 
 
-class GenericGatewayProvider:
+class GenericGatewayProvider(SmsProvider):
     """A configurable HTTP gateway: free text or templates, recipe signing, field-mapped pushes."""
 
     name = "generic"
@@ -252,6 +251,9 @@ class GenericGatewayProvider:
         self.url = URL(config.url)
         self.zone = ZoneInfo(config.timezone)
         self.carries_text = config.mode == "text"
+        self.templates = config.templates
+        self.variables = config.variables
+        self.timeout = config.timeout
         self.prefix_length = len(config.sign_text) + 2 if config.sign_text else 0
         self.text_rules = VariableRules(max_length=0, forbid_urls=not config.allow_urls,
                                         allow_newlines=True)
@@ -331,27 +333,27 @@ class GenericGatewayProvider:
             fields[cfg.sign_field] = sign_fields(cfg, fields)
         return fields
 
-    async def send(self, http: aiohttp.ClientSession, phone: str, kind: str,
-                   params: dict[str, str], out_id: str) -> SmsSendResult:
-        """Submit one message; ``segments`` is the billed count in text mode."""
+    def accepts_link(self, kind: str) -> bool:
+        """text mode: where the kind's text has ``{link}``; template mode: a declared ``link`` variable."""
+        if self.carries_text:
+            return "{link}" in self.config.texts.get(kind, "")
+        return super().accepts_link(kind)
+
+    def build_request(self, phone: str, kind: str, params: dict[str, str], out_id: str) -> SmsRequest:
+        """Submit one message: the signed fields, encoded as the gateway wants them."""
         cfg = self.config
         fields = self.build_fields(phone, kind, params, out_id)
-        text = fields.get(cfg.text_field, "") if cfg.mode == "text" else ""
-        reservation = self.limiter.reserve(fields[cfg.phone_field])
-        try:
-            body, content_type = encode_body(cfg, fields)
-            answer = await post(http, self.url, headers={"Content-Type": content_type}, data=body,
-                                timeout_s=cfg.timeout)
-            provider_id = self._result(answer.status, answer.body, answer.retry_after)
-        except SmsUnknownOutcomeError:
-            raise
-        except SendError:
-            self.limiter.release(reservation)
-            raise
-        segments = count_segments(self.prefix_length + len(text)) if text else 1
+        body, content_type = encode_body(cfg, fields)
+        return SmsRequest(phone=fields[cfg.phone_field], url=self.url, headers={"Content-Type": content_type},
+                          body=body, text=fields.get(cfg.text_field, "") if cfg.mode == "text" else "")
+
+    def parse_result(self, answer: HttpAnswer, request: SmsRequest) -> SmsSendResult:
+        """The gateway's id, and in text mode the billed segment count."""
+        provider_id = self._provider_id(answer.status, answer.body, answer.retry_after)
+        segments = count_segments(self.prefix_length + len(request.text)) if request.text else 1
         return SmsSendResult(provider_id=provider_id, segments=segments)
 
-    def _result(self, status: int, body: bytes, retry_after: float | None) -> str:
+    def _provider_id(self, status: int, body: bytes, retry_after: float | None) -> str:
         cfg = self.config
         if status >= 500 or status == 429:
             raise TransientSendError(f"短信网关 HTTP {status}", code=f"http_{status}",
@@ -377,13 +379,6 @@ class GenericGatewayProvider:
         if code in cfg.account_codes:
             raise SmsAccountError(text, code=code)
         raise PermanentSendError(text, code=code)
-
-    def rate_limit(self) -> tuple[int, float] | None:
-        """(messages, seconds) per number for the outbox sender's bucket; None = no limit."""
-        daily = self.config.per_number_daily
-        return (daily, 86400.0) if daily > 0 else None
-
-    # -- pushes
 
     def _time(self, value: Any, fmt: str) -> datetime | None:
         if value in (None, ""):

@@ -22,11 +22,12 @@ from typing import Any
 import aiohttp
 
 from adapters.base import PermanentSendError
-from adapters.sms.base import SmsReceipt, SmsReply, SmsSendResult, push_items
+from adapters.sms.base import SmsProvider, SmsReceipt, SmsReply, SmsRequest, SmsSendResult, push_items
 from adapters.sms.registry import SmsProviderEntry, register
 from adapters.sms.templates import (
     DEFAULT_VARIABLES,
     TEMPLATE_TEXTS,
+    HttpAnswer,
     VariableRules,
     check_variables,
     count_segments,
@@ -65,11 +66,10 @@ def _time(value: Any) -> datetime | None:
         return None
 
 
-class LogSmsProvider:
+class LogSmsProvider(SmsProvider):
     """Pretends to send: logs to ``hotline.sms`` and keeps the last messages in ``sent``."""
 
     name = "log"
-    carries_text = False
 
     def __init__(self, *, max_length: int = 35, sign_name: str = "", keep: int = 1000) -> None:
         self.rules = VariableRules(max_length=max_length)
@@ -133,10 +133,13 @@ class LogSmsProvider:
                 raise ValueError(f"unknown push item: {item!r:.200}")
         return out
 
-    def callback_answer(self, ok: bool) -> tuple[int, str, bytes]:
-        """(status, content type, body) to answer a push."""
-        return (200, "application/json", b'{"ok":true}') if ok else (500, "application/json",
-                                                                      b'{"ok":false}')
+    def build_request(self, phone: str, kind: str, params: dict[str, str], out_id: str) -> SmsRequest:
+        """Never called: the log provider sends nothing (``send`` is overridden)."""
+        raise NotImplementedError("the log provider does not post")
+
+    def parse_result(self, answer: HttpAnswer, request: SmsRequest) -> SmsSendResult:
+        """Never called: the log provider sends nothing (``send`` is overridden)."""
+        raise NotImplementedError("the log provider does not post")
 
 
 register(SmsProviderEntry(

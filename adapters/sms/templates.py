@@ -19,7 +19,6 @@ import aiohttp
 from yarl import URL
 
 from adapters.base import PermanentSendError, SendError, TransientSendError
-from adapters.sms.base import SmsTemplateError
 from bot.clock import Clock, SystemClock
 
 __all__ = [
@@ -36,6 +35,7 @@ __all__ = [
     "SendLimiter",
     "SmsAccountError",
     "SmsOptOutError",
+    "SmsTemplateError",
     "SmsUnknownOutcomeError",
     "VariableRules",
     "check_variables",
@@ -55,6 +55,14 @@ __all__ = [
     "signed_text",
     "split_segments",
 ]
+
+class SmsTemplateError(PermanentSendError):
+    """A template variable the provider would reject (too long, a link, a bad character)."""
+
+    def __init__(self, message: str, *, variable: str) -> None:
+        super().__init__(message, code="template_variable")
+        self.variable = variable
+
 
 KINDS: tuple[str, ...] = ("answer", "receipt", "feedback")
 """Message kinds the bot sends to citizens (`templates` in ``docs/configuration.md``)."""

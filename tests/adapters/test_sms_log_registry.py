@@ -121,13 +121,15 @@ def test_send_limiter_release_and_rolling() -> None:
     limiter.reserve("13800138000")
 
 
-def test_bot_style_params_and_sender_rate_limit() -> None:
+def test_bot_style_params_and_number_limit() -> None:
     """The ticket core queues receipt with {number} only and answer with {number, unit}."""
     tencent = TencentSmsProvider(SmsConfig().section("tencent").model_copy(
         update={"templates": {"answer": "1", "receipt": "2", "feedback": "3"}}))
     tencent.validate("receipt", {"number": "0001"})
     tencent.validate("answer", {"number": "0001", "unit": "住建局"})
     tencent.validate("feedback", {"number": "0001"})
-    assert tencent.rate_limit() == (2, 86400.0)
-    assert AliyunSmsProvider(SmsConfig().section("aliyun")).rate_limit() == (50, 86400.0)
-    assert GenericGatewayProvider(SmsConfig().section("generic")).rate_limit() is None
+    # One per-number limiter: the provider's, per natural day (Tencent) or rolling 24 h (Alibaba).
+    assert (tencent.limiter.per_number_daily, tencent.limiter.rolling) == (2, False)
+    aliyun = AliyunSmsProvider(SmsConfig().section("aliyun")).limiter
+    assert (aliyun.per_number_daily, aliyun.rolling) == (50, True)
+    assert GenericGatewayProvider(SmsConfig().section("generic")).limiter.per_number_daily == 0
