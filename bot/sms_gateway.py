@@ -39,13 +39,14 @@ from adapters.sms.registry import (
     is_balance_error,
     is_opt_out_error,
 )
-from adapters.sms.templates import mask_phone, normalize_cn_mobile
+from adapters.sms.templates import normalize_cn_mobile
 from bot.action_tokens import issue
 from bot.context import CTX, BotContext
 from bot.labels import error_label
 from bot.messages import OutgoingMessage
 from bot.outbox import Target
-from bot.sms_quiet import quiet_until
+from bot.privacy import mask_phone
+from bot.quiet_hours import quiet_until
 from bot.sms_trail import KIND_LABELS
 from store.models import NotificationLedger, OutboxMessage, SmsMessage, SmsOptOut, Ticket
 

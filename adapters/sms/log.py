@@ -33,10 +33,10 @@ from adapters.sms.templates import (
     count_segments,
     fill_template,
     fit_variables,
-    mask_phone,
     normalize_cn_mobile,
     signed_text,
 )
+from bot.privacy import mask_phone
 
 __all__ = ["LogSmsProvider", "LoggedSms"]
 

@@ -37,6 +37,7 @@ from adapters.sms.templates import (
     is_opt_out_error,
 )
 from bot.clock import Clock
+from bot.quiet_hours import parse_quiet_hours
 
 __all__ = [
     "SmsAccountError",
@@ -54,7 +55,6 @@ __all__ = [
 ]
 
 _DURATION_RE = re.compile(r"^(\d+)([dhm])$")
-_QUIET_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 
 
 def _no_problems(section: Any) -> list[str]:
@@ -201,8 +201,7 @@ class SmsConfig(_Model):
     @field_validator("quiet_hours")
     @classmethod
     def _check_quiet(cls, value: str) -> str:
-        if value and not _QUIET_RE.match(value):
-            raise ValueError('write "HH:MM-HH:MM", e.g. "21:00-08:00", or "" for none')
+        parse_quiet_hours(value)
         return value
 
     @model_validator(mode="after")
@@ -237,12 +236,7 @@ class SmsConfig(_Model):
     @property
     def quiet_window(self) -> tuple[time, time] | None:
         """``quiet_hours`` as (start, end) local times, or None when off."""
-        match = _QUIET_RE.match(self.quiet_hours)
-        if not match:
-            return None
-        h1, m1, h2, m2 = (int(g) for g in match.groups())
-        return time(h1, m1), time(h2, m2)
-
+        return parse_quiet_hours(self.quiet_hours)
 
 
 def build_provider(config: SmsConfig, *, clock: Clock | None = None) -> SmsProvider:

@@ -15,9 +15,10 @@ from adapters.sms.base import SmsProvider, SmsReceipt, SmsReply, SmsTemplateErro
 from adapters.sms.generic import GenericGatewayProvider
 from adapters.sms.log import LogSmsProvider
 from adapters.sms.registry import SmsConfig, build_provider
-from adapters.sms.templates import SendLimiter, find_url, mask_phone, normalize_cn_mobile
+from adapters.sms.templates import SendLimiter, find_url, normalize_cn_mobile
 from adapters.sms.tencent import TencentSmsProvider
 from bot.clock import FrozenClock
+from bot.privacy import mask_phone
 
 
 async def test_log_provider_masks_and_answers_log_id(caplog: pytest.LogCaptureFixture) -> None:
