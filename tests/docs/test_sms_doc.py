@@ -28,10 +28,10 @@ from adapters.sms.templates import KINDS, count_segments, provider_template
 from adapters.sms.tencent import TencentConfig, TencentSmsProvider
 from bot.config import load_config, parse_config
 from bot.sms_replies import setup_routes
+from tests.bot.sms_rig import rig
 from tests.conftest import base_config
 from tests.docs.fenced import Block, fenced_blocks, table_rows
 from tests.fakes.sms_servers import FakeAliyunSms, FakeTencentSms
-from tests.sms.rig import rig
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "sms.md"

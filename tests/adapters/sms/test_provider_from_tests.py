@@ -15,9 +15,9 @@ import pytest
 from pydantic import ValidationError
 
 from adapters.sms.registry import SmsConfig, SmsProviderEntry, build_provider, entries, register, unregister
+from tests.bot.sms_rig import NUMBER, PHONE, TOKEN, UNIT, Rig
 from tests.commands.chat import Chat
 from tests.fakes.pigeon_sms import ENTRY, NAME, FakePigeon, PigeonSmsProvider, config_with_pigeon
-from tests.sms.rig import NUMBER, PHONE, TOKEN, UNIT, Rig
 
 KEY = "pigeon-key"
 

@@ -17,7 +17,7 @@ from adapters.sms.log import LogSmsProvider
 from adapters.sms.registry import SmsConfig, build_provider
 from adapters.sms.tencent import TencentConfig, TencentSmsProvider
 from store.models import AuditEvent
-from tests.sms.rig import NUMBER, PHONE, rig, units_with
+from tests.bot.sms_rig import NUMBER, PHONE, rig, units_with
 
 SIGN = "热线助手"
 # The answer template with both variables empty: what the variables add comes on top.

@@ -22,7 +22,7 @@ from adapters.sms.generic import GenericGatewayConfig, mas_mac, sign_fields, sig
 from adapters.sms.tencent import TencentConfig, TencentSmsProvider, tc3_sign
 from bot.clock import FrozenClock
 
-VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "sms.json"
+VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "sms.json"
 
 
 def _vectors(provider: str, algorithm: str | None = None) -> list[Any]:
