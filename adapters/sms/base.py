@@ -133,6 +133,10 @@ class SmsProvider(ABC):
         return (200, "application/json", b'{"ok":true}') if ok else (500, "application/json",
                                                                       b'{"ok":false}')
 
+    async def transmit(self, http: aiohttp.ClientSession, request: SmsRequest) -> HttpAnswer:
+        """Post the request and read the answer (the log provider records it instead)."""
+        return await post(http, request.url, headers=request.headers, data=request.body, timeout_s=self.timeout)
+
     async def send(self, http: aiohttp.ClientSession, phone: str, kind: str,
                    params: dict[str, str], out_id: str) -> SmsSendResult:
         """Send one message; raise TransientSendError / PermanentSendError on failure.
@@ -143,8 +147,7 @@ class SmsProvider(ABC):
         request = self.build_request(phone, kind, params, out_id)
         reservation = self.limiter.reserve(request.phone) if self.limiter is not None else None
         try:
-            answer = await post(http, request.url, headers=request.headers, data=request.body,
-                                timeout_s=self.timeout)
+            answer = await self.transmit(http, request)
             return self.parse_result(answer, request)
         except SmsUnknownOutcomeError:
             raise
