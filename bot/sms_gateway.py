@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.base import PermanentSendError, SendError, TransientSendError
-from adapters.sms.base import SmsProvider, SmsTemplateError
+from adapters.sms.base import SmsTemplateError
 from adapters.sms.registry import (
     SmsAccountError,
     SmsOptOutError,
@@ -47,6 +47,7 @@ from bot.messages import OutgoingMessage
 from bot.outbox import Target
 from bot.privacy import mask_phone
 from bot.quiet_hours import quiet_until
+from bot.sms_port import SmsSender
 from bot.sms_trail import KIND_LABELS
 from store.models import NotificationLedger, OutboxMessage, SmsMessage, SmsOptOut, Ticket
 
@@ -92,7 +93,7 @@ def round_of(out_id: str, default: int) -> int:
 class SmsGateway:
     """The sender's SMS channel: deliver, and record the outcome."""
 
-    def __init__(self, ctx: BotContext, provider: SmsProvider) -> None:
+    def __init__(self, ctx: BotContext, provider: SmsSender) -> None:
         self.ctx = ctx
         self.provider = provider
 

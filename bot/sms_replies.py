@@ -30,8 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from adapters.sms.base import SmsReceipt, SmsReply
-from adapters.sms.registry import SmsConfig
+from bot.config import SmsConfig
 from bot.context import CTX, BotContext
 from bot.errors import error_response
 from bot.lifecycle import STATE_LABELS, Actor, LifecycleError, State, Transition, check
@@ -47,6 +46,7 @@ from bot.sms_gateway import (
     round_of,
     tell_handler,
 )
+from bot.sms_port import SmsReceipt, SmsReply
 from store.models import SmsMessage, SmsReplyRecord, Ticket
 
 log = logging.getLogger("hotline.sms")

@@ -1,4 +1,4 @@
-"""The base class every SMS provider derives from, and what its sends and callbacks decode to.
+"""The base class every SMS provider derives from (the domain's port is ``bot/sms_port.py``).
 
 :class:`SmsProvider` holds the skeleton every provider shares: check the content before any call,
 take a slot from the local limiter, post the request, map the answer, and give the slot back when
@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import ClassVar
 
 import aiohttp
@@ -21,53 +20,15 @@ from yarl import URL
 
 from adapters.base import PermanentSendError, SendError, TransientSendError
 from adapters.sms.templates import HttpAnswer, SendLimiter, SmsTemplateError, SmsUnknownOutcomeError, post
+from bot.sms_port import SmsReceipt, SmsReply, SmsSendResult
 
 __all__ = [
     "PermanentSendError",
     "SmsProvider",
-    "SmsReceipt",
-    "SmsReply",
     "SmsRequest",
-    "SmsSendResult",
     "SmsTemplateError",
     "TransientSendError",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class SmsSendResult:
-    """The provider accepted the message."""
-
-    provider_id: str  # BizId / SerialNo / gateway id
-    segments: int = 1
-    fee: int | None = None
-    text: str = ""
-    """The whole text as sent (【签名】 included) when the provider knows it, else ""."""
-
-
-@dataclass(frozen=True, slots=True)
-class SmsReceipt:
-    """A delivery report: the message reached the phone, or did not."""
-
-    provider_id: str
-    phone: str
-    delivered: bool
-    code: str
-    description: str = ""
-    out_id: str = ""
-    at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SmsReply:
-    """An up-link message: the citizen answered."""
-
-    phone: str
-    text: str
-    provider_msg_id: str = ""
-    extend_code: str = ""
-    at: datetime | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from pydantic import Field, model_validator
 from yarl import URL
 
 from adapters.base import PermanentSendError, TransientSendError
-from adapters.sms.base import SmsProvider, SmsReceipt, SmsReply, SmsRequest, SmsSendResult, SmsTemplateError
+from adapters.sms.base import SmsProvider, SmsRequest, SmsTemplateError
 from adapters.sms.registry import SmsProviderEntry, register
 from adapters.sms.sections import SectionModel, default_variables
 from adapters.sms.templates import (
@@ -41,6 +41,7 @@ from adapters.sms.templates import (
     split_segments,
 )
 from bot.clock import Clock, SystemClock
+from bot.sms_port import SmsReceipt, SmsReply, SmsSendResult
 
 __all__ = [
     "GenericGatewayProvider",

@@ -24,7 +24,7 @@ import aiohttp
 from yarl import URL
 
 from adapters.base import PermanentSendError
-from adapters.sms.base import SmsProvider, SmsReceipt, SmsReply, SmsRequest, SmsSendResult, push_items
+from adapters.sms.base import SmsProvider, SmsRequest, push_items
 from adapters.sms.registry import SmsProviderEntry, register
 from adapters.sms.templates import (
     DEFAULT_VARIABLES,
@@ -39,6 +39,7 @@ from adapters.sms.templates import (
     signed_text,
 )
 from bot.privacy import mask_phone
+from bot.sms_port import SmsReceipt, SmsReply, SmsSendResult
 
 __all__ = ["LogSmsProvider", "LoggedSms"]
 

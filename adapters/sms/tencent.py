@@ -18,7 +18,7 @@ from pydantic import Field
 from yarl import URL
 
 from adapters.base import PermanentSendError, SendError, TransientSendError
-from adapters.sms.base import SmsProvider, SmsReceipt, SmsReply, SmsRequest, SmsSendResult, push_items
+from adapters.sms.base import SmsProvider, SmsRequest, push_items
 from adapters.sms.registry import SmsProviderEntry, register
 from adapters.sms.sections import CloudSection
 from adapters.sms.templates import (
@@ -35,6 +35,7 @@ from adapters.sms.templates import (
     normalize_cn_mobile,
 )
 from bot.clock import Clock, SystemClock
+from bot.sms_port import SmsReceipt, SmsReply, SmsSendResult
 
 __all__ = [
     "ACTION",

@@ -12,7 +12,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from adapters.base import PermanentSendError, TransientSendError
-from adapters.sms.base import SmsReceipt, SmsReply, SmsTemplateError
+from adapters.sms.base import SmsTemplateError
 from adapters.sms.templates import (
     BEIJING,
     SmsAccountError,
@@ -23,6 +23,7 @@ from adapters.sms.templates import (
 )
 from adapters.sms.tencent import TencentConfig, TencentSmsProvider, tencent_error
 from bot.clock import FrozenClock
+from bot.sms_port import SmsReceipt, SmsReply
 from tests.fakes.sms_servers import FakeTencentSms, push_body, tencent_reply, tencent_status
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
