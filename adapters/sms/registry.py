@@ -207,9 +207,10 @@ class SmsConfig(_Model):
     @model_validator(mode="after")
     def _check_provider(self) -> SmsConfig:
         section = self.sections.get(self.provider)
-        for key in entry(self.provider).required:
-            if not getattr(section, key):
-                raise ValueError(f"sms.{self.provider}.{key} is required when provider = {self.provider!r}")
+        missing = [key for key in entry(self.provider).required if not getattr(section, key)]
+        if missing:
+            keys = "、".join(f"sms.{self.provider}.{key}" for key in missing)
+            raise ValueError(f"{keys}：选用 provider = {self.provider!r} 时必须填写")
         return self
 
     @property

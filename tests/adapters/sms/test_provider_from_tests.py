@@ -75,7 +75,7 @@ def test_registered_provider_is_a_config_choice_and_leaves_with_its_entry(pigeon
     assert [e.name for e in entries()][-1] == NAME
     with pytest.raises(ValidationError) as info:
         SmsConfig.model_validate({"provider": NAME, NAME: {"url": "http://x/send"}})
-    assert "sms.pigeon.key is required" in str(info.value)
+    assert "sms.pigeon.key：选用 provider = 'pigeon' 时必须填写" in str(info.value)
     with pytest.raises(ValidationError) as info:
         SmsConfig.model_validate({"provider": NAME, NAME: {"url": "http://x/send", "kye": "typo"}})
     assert "pigeon" in str(info.value) and "kye" in str(info.value)
