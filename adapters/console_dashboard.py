@@ -35,8 +35,8 @@ from bot.labels import (
     source_label,
 )
 from bot.lifecycle import OPEN_STATES, STATE_LABELS, LifecycleError, State, Transition, check
-from bot.masking import mask_name, mask_phone
 from bot.messages import ChatKind, IncomingMessage
+from bot.privacy import mask_name, mask_phone
 from store.models import AuditEvent, OutboxMessage, ReviewRequest, SmsMessage, SmsReplyRecord, Ticket
 
 if TYPE_CHECKING:

@@ -27,7 +27,7 @@ from adapters.console_web import e, page
 from bot.calendar import WorkCalendar
 from bot.directory import Directory, Person
 from bot.labels import source_label
-from bot.masking import mask_name, mask_phone
+from bot.privacy import mask_name, mask_phone
 from store.models import AuditEvent, ReviewRequest, Ticket
 
 if TYPE_CHECKING:

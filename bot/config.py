@@ -20,6 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from adapters.sms.registry import SmsConfig
 from bot.deadlines import Rule
+from bot.quiet_hours import parse_quiet_hours
 
 if TYPE_CHECKING:
     from bot.calendar import WorkCalendar
@@ -316,17 +317,6 @@ class Config(_Model):
 
         raw = self.server.secret or ("derived:" + self.intake.secret)
         return hashlib.sha256(raw.encode()).digest()
-
-
-def parse_quiet_hours(value: str) -> tuple[time, time] | None:
-    """``"21:00-08:00"`` → (21:00, 08:00); ``""`` → None (no quiet hours)."""
-    if not value:
-        return None
-    m = re.fullmatch(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})", value.strip())
-    if not m:
-        raise ValueError(f"应写成 21:00-08:00 的形式（或留空），当前为 {value!r}")
-    h1, m1, h2, m2 = (int(g) for g in m.groups())
-    return time(h1, m1), time(h2, m2)
 
 
 def _substitute_env(node: Any, path: str, missing: list[str]) -> Any:

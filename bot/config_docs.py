@@ -25,6 +25,8 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from adapters.sms.registry import SmsConfig
+from adapters.sms.registry import entries as sms_entries
 from bot.config import Config, PlatformsConfig
 from bot.platform_config import PLATFORM_MODELS, platform_model
 
@@ -113,6 +115,11 @@ def sections(root: type[BaseModel] = Config, links: dict[tuple[type[BaseModel], 
                 walk(sub, f"{dotted}.{_PLACEHOLDERS.get(key, '<name>')}", array_parent)
             else:
                 walk(sub, dotted, array_parent)
+        if model is SmsConfig:  # [sms.<provider>]: one table per registered provider
+            for item in sms_entries():
+                if item.section is not None:
+                    found.append(Section(f"[{prefix}.{item.name}]", item.section, item.docs))
+                    walk(item.section, f"{prefix}.{item.name}", array_parent)
 
     walk(root, "", None)
     return found

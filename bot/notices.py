@@ -8,7 +8,7 @@ from datetime import datetime
 from bot.calendar import WorkCalendar
 from bot.deadlines import Rule
 from bot.labels import EXTENSION_LABELS, label, rule_label
-from bot.masking import mask_name, mask_phone
+from bot.privacy import mask_name, mask_phone
 from store.models import Ticket
 
 SENSITIVE_TAGS = frozenset({"涉稳", "扬言", "涉众"})

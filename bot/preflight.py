@@ -222,11 +222,7 @@ def credential_problems(config: Config) -> list[str]:
             if not getattr(bot, key):
                 problems.append(f"platforms.feishu.{name}.{key}：不能为空（飞书开发者后台 → 凭证与基础信息） "
                                 f"/ {key} is required")
-    sms = config.sms
-    if sms.provider == "tencent" and not sms.tencent.sdk_app_id.isdigit():
-        problems.append("sms.tencent.sdk_app_id：应为数字，如 1400006666 / sdk_app_id must be digits")
-    if sms.provider == "generic" and not sms.generic.url.startswith(("http://", "https://")):
-        problems.append("sms.generic.url：应以 http:// 或 https:// 开头 / url must be an http(s) URL")
+    problems += config.sms.preflight()
     return problems
 
 

@@ -28,9 +28,9 @@ from sqlalchemy import or_, select, update
 from adapters.base import PermanentSendError, SendError, TransientSendError
 from bot.context import CTX, BotContext
 from bot.labels import CHANNEL_LABELS
-from bot.masking import mask_phone
 from bot.messages import Destination, OutgoingMessage
 from bot.outbox import Target
+from bot.privacy import mask_phone
 from bot.ratelimit import Buckets, RateWindow
 from bot.tasks import cancel_and_wait
 from store.db import is_postgres
@@ -168,10 +168,6 @@ class Sender:
             adapter = self.ctx.adapters.get(dest.platform)
             fn = getattr(adapter, "rate_limit", None)
             return fn(dest) if fn else None
-        if row.channel == "sms":
-            provider = self.ctx.sms_provider
-            fn = getattr(provider, "rate_limit", None)
-            return fn() if fn else None
         return None
 
     async def _release(self, rows: list[OutboxMessage], wait: float) -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime, timedelta
-from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
@@ -40,13 +39,15 @@ from adapters.sms.registry import (
     is_balance_error,
     is_opt_out_error,
 )
-from adapters.sms.templates import mask_phone, normalize_cn_mobile
+from adapters.sms.templates import normalize_cn_mobile
 from bot.action_tokens import issue
 from bot.context import CTX, BotContext
 from bot.labels import error_label
 from bot.messages import OutgoingMessage
 from bot.outbox import Target
-from bot.sms_quiet import quiet_until
+from bot.privacy import mask_phone
+from bot.quiet_hours import quiet_until
+from bot.sms_port import SmsSender
 from bot.sms_trail import KIND_LABELS
 from store.models import NotificationLedger, OutboxMessage, SmsMessage, SmsOptOut, Ticket
 
@@ -83,21 +84,6 @@ def citizen_link(ctx: BotContext, ticket_id: int, round_: int) -> str:
     return f"{base}/c/{citizen_token(ctx, ticket_id, round_)}"
 
 
-def accepts_link(provider: Any, kind: str) -> bool:
-    """Whether the provider's content for ``kind`` has a place for the citizen link.
-
-    A free-text gateway takes it where its text has ``{link}``; a template provider only when the
-    kind's declared variables include ``link`` (clouds refuse URLs in variables, ``docs/sms.md``, so
-    the operator opts in knowingly).
-    """
-    config = getattr(provider, "config", None)
-    if config is None:
-        return False
-    if getattr(provider, "carries_text", False):
-        return "{link}" in getattr(config, "texts", {}).get(kind, "")
-    return "link" in getattr(config, "variables", {}).get(kind, [])
-
-
 def round_of(out_id: str, default: int) -> int:
     """The ticket round an out id (``t<id>-<kind>-r<round>``) was queued in."""
     match = _ROUND_RE.search(out_id)
@@ -107,7 +93,7 @@ def round_of(out_id: str, default: int) -> int:
 class SmsGateway:
     """The sender's SMS channel: deliver, and record the outcome."""
 
-    def __init__(self, ctx: BotContext, provider: Any) -> None:
+    def __init__(self, ctx: BotContext, provider: SmsSender) -> None:
         self.ctx = ctx
         self.provider = provider
 
@@ -184,7 +170,7 @@ class SmsGateway:
 
     async def _params(self, s: AsyncSession, sms: SmsMessage, row: OutboxMessage, kind: str) -> dict[str, str]:
         params = {str(k): str(v) for k, v in (row.payload.get("params") or {}).items()}
-        if getattr(self.provider, "carries_text", False):
+        if self.provider.carries_text:
             params["text"] = str(row.payload.get("text") or "")
         if "unit" in params and sms.ticket_id:
             # A provider with a short variable limit (Tencent: 6) sends the short name instead.
@@ -193,7 +179,7 @@ class SmsGateway:
             if unit is not None and unit.short_name:
                 params["unit_short"] = unit.short_name
         if (kind == "answer" and self.ctx.config.server.public_url and sms.ticket_id
-                and accepts_link(self.provider, kind)):
+                and self.provider.accepts_link(kind)):
             ticket = await s.get(Ticket, sms.ticket_id)
             round_ = round_of(sms.out_id, ticket.round if ticket else 1)
             params["link"] = citizen_link(self.ctx, sms.ticket_id, round_)

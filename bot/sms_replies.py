@@ -30,14 +30,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from adapters.sms.base import SmsReceipt, SmsReply
-from adapters.sms.registry import SmsConfig
-from adapters.sms.templates import mask_phone
+from bot.config import SmsConfig
 from bot.context import CTX, BotContext
 from bot.errors import error_response
 from bot.lifecycle import STATE_LABELS, Actor, LifecycleError, State, Transition, check
 from bot.messages import OutgoingMessage
 from bot.outbox import Target
+from bot.privacy import mask_phone
 from bot.sms_gateway import (
     KIND_LABELS,
     message_by_out_id,
@@ -47,6 +46,7 @@ from bot.sms_gateway import (
     round_of,
     tell_handler,
 )
+from bot.sms_port import SmsReceipt, SmsReply
 from store.models import SmsMessage, SmsReplyRecord, Ticket
 
 log = logging.getLogger("hotline.sms")

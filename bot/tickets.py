@@ -33,8 +33,8 @@ from bot.lifecycle import (
 )
 from bot.messages import Action, Destination, OutgoingMessage
 from bot.outbox import Outbox, Target
+from bot.quiet_hours import quiet_until
 from bot.registration import SYSTEM, RegisterResult, Registration
-from bot.sms_quiet import quiet_until
 from bot.ticket_rows import AUDIT_ROWS, SMS_ROWS
 from store.models import AuditEvent, ReviewRequest, SmsMessage, Ticket
 from store.queries import tickets as tickets_q

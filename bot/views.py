@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.calendar import WorkCalendar
 from bot.directory import Directory
-from bot.masking import mask_name, mask_phone
+from bot.privacy import mask_name, mask_phone
 from store.models import AuditEvent, SmsMessage, SmsReplyRecord, Ticket
 
 

@@ -7,17 +7,17 @@ tickets (“不得以节假日为由拖延处理”) are exempt and go out at on
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
 from bot.calendar import WorkCalendar
-from bot.config import parse_quiet_hours
+from bot.quiet_hours import parse_quiet_hours, quiet_until
 
 EXEMPT_TAGS = frozenset({"紧急"})
 EXEMPT_CATEGORIES = frozenset({"D"})
 
 
 def quiet_end(cal: WorkCalendar, quiet: tuple[time, time] | None, now: datetime) -> datetime | None:
-    """The end of the quiet period ``now`` falls in, or None when ``now`` is not quiet.
+    """The end of the quiet period ``now`` falls in (in the calendar's zone), or None when not quiet.
 
     >>> from datetime import UTC
     >>> cal = WorkCalendar()
@@ -26,24 +26,7 @@ def quiet_end(cal: WorkCalendar, quiet: tuple[time, time] | None, now: datetime)
     >>> quiet_end(cal, (time(21), time(8)), datetime(2026, 11, 23, 2, 0, tzinfo=UTC)) is None
     True
     """
-    if quiet is None:
-        return None
-    start, end = quiet
-    local = cal.local(now)
-    t = local.time().replace(tzinfo=None)
-    today = local.date()
-    if start == end:
-        return None
-    if start < end:  # same-day window, e.g. 12:00-13:00
-        if start <= t < end:
-            return datetime.combine(today, end, tzinfo=cal.tz)
-        return None
-    # the window wraps midnight, e.g. 21:00-08:00
-    if t >= start:
-        return datetime.combine(today + timedelta(days=1), end, tzinfo=cal.tz)
-    if t < end:
-        return datetime.combine(today, end, tzinfo=cal.tz)
-    return None
+    return quiet_until(cal.local(now), quiet, cal.tz)
 
 
 def is_exempt(tags: Iterable[str] | None, category: str | None) -> bool:

@@ -14,18 +14,21 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
-import aiohttp
+from pydantic import Field
 from yarl import URL
 
 from adapters.base import PermanentSendError, SendError, TransientSendError
-from adapters.sms.base import SmsReceipt, SmsReply, SmsSendResult, push_items
+from adapters.sms.base import SmsProvider, SmsRequest, push_items
+from adapters.sms.registry import SmsProviderEntry, register
+from adapters.sms.sections import CloudSection
 from adapters.sms.templates import (
     ALIYUN_FORBIDDEN,
     BEIJING,
     COMMON_FORBIDDEN,
+    HttpAnswer,
     SendLimiter,
     SmsAccountError,
     SmsUnknownOutcomeError,
@@ -33,12 +36,9 @@ from adapters.sms.templates import (
     check_variables,
     host_header,
     normalize_cn_mobile,
-    post,
 )
 from bot.clock import Clock, SystemClock
-
-if TYPE_CHECKING:
-    from adapters.sms.registry import AliyunConfig
+from bot.sms_port import SmsReceipt, SmsReply, SmsSendResult
 
 __all__ = [
     "ACTION",
@@ -60,6 +60,20 @@ ACTION = "SendSms"
 VERSION = "2017-05-25"
 ALGORITHM = "ACS3-HMAC-SHA256"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+class AliyunConfig(CloudSection):
+    """`[sms.aliyun]`: Alibaba Cloud SMS (dysmsapi 2017-05-25), signed ACS3-HMAC-SHA256."""
+
+    access_key_id: str = Field("", description="阿里云 AccessKey ID")
+    access_key_secret: str = Field(default="", repr=False, description="阿里云 AccessKey Secret")
+    security_token: str = Field(default="", repr=False, description="STS 临时凭证的 SecurityToken（用临时密钥时）")
+    """STS token, when the key is temporary."""
+    api_base: str = Field("https://dysmsapi.aliyuncs.com", description="短信接口地址（代理时改）")
+    param_max_length: int = Field(default=35, ge=1, description="每个模板变量最多几个字")
+    """Longest variable value (`others` attribute ≈35, ``docs/sms.md``, unverified)."""
+    per_number_daily: int = Field(default=50, ge=0, description="同一号码 24 小时内最多发的条数；0 为不限")
+    """Accepted sends per number per rolling 24 h (通知: 50, ``docs/sms.md``, Alibaba flow control); 0 = off."""
 
 
 # --------------------------------------------------------------------------- signing
@@ -242,12 +256,10 @@ def parse_aliyun_push(body: bytes) -> list[SmsReceipt | SmsReply]:
 # --------------------------------------------------------------------------- provider
 
 
-class AliyunSmsProvider:
+class AliyunSmsProvider(SmsProvider):
     """Alibaba Cloud SMS: templated SendSms, V3 signature, SmsReport / SmsUp pushes."""
 
     name = "aliyun"
-    carries_text = False
-    """Templates only: the answer text itself cannot go in a variable."""
 
     def __init__(self, config: AliyunConfig, *, clock: Clock | None = None,
                  nonce: Callable[[], str] | None = None) -> None:
@@ -255,26 +267,23 @@ class AliyunSmsProvider:
         self.clock = clock or SystemClock()
         self.nonce = nonce or (lambda: uuid.uuid4().hex)
         self.base = URL(config.api_base.rstrip("/"))
+        self.templates = config.templates
+        self.variables = config.variables
+        self.timeout = config.timeout
         self.rules = VariableRules(max_length=config.param_max_length,
                                    forbidden_chars=COMMON_FORBIDDEN + ALIYUN_FORBIDDEN)
         self.limiter = SendLimiter(per_second=config.rate_per_second,
                                    per_number_daily=config.per_number_daily, rolling=True,
                                    clock=self.clock)
 
-    def _template(self, kind: str) -> str:
-        template = self.config.templates.get(kind)
-        if not template:
-            raise PermanentSendError(f"未配置 {kind} 短信模板", code="template_missing")
-        return template
-
     def validate(self, kind: str, params: dict[str, str]) -> None:
         """Refuse a missing template or a variable Alibaba would reject, before any call."""
-        self._template(kind)
+        self.template_id(kind)
         check_variables(kind, params, self.rules, self.config.variables)
 
     def build_query(self, phone: str, kind: str, params: dict[str, str], out_id: str) -> dict[str, str]:
         """The SendSms parameters (no empty values: SDK generations canonicalise them differently)."""
-        template = self._template(kind)
+        template = self.template_id(kind)
         pairs = check_variables(kind, params, self.rules, self.config.variables)
         if len(out_id) >= 256:
             raise PermanentSendError("OutId 过长", code="out_id_too_long")
@@ -307,23 +316,16 @@ class AliyunSmsProvider:
         headers["Authorization"] = sig.authorization
         return headers
 
-    async def send(self, http: aiohttp.ClientSession, phone: str, kind: str,
-                   params: dict[str, str], out_id: str) -> SmsSendResult:
-        """SendSms to one number; ``out_id`` goes as OutId and comes back in the receipt."""
+    def build_request(self, phone: str, kind: str, params: dict[str, str], out_id: str) -> SmsRequest:
+        """SendSms to one number: every parameter in the signed query string, empty body;
+        ``out_id`` goes as OutId and comes back in the receipt."""
         query = self.build_query(phone, kind, params, out_id)
-        reservation = self.limiter.reserve(query["PhoneNumbers"])
-        try:
-            headers = self.sign_headers(query)
-            url = URL(f"{self.base}/?{acs3_canonical_query(query)}", encoded=True)
-            answer = await post(http, url, headers=headers, data=None, timeout_s=self.config.timeout)
-            return self._result(answer.status, answer.body, answer.retry_after)
-        except SmsUnknownOutcomeError:
-            raise
-        except SendError:
-            self.limiter.release(reservation)
-            raise
+        url = URL(f"{self.base}/?{acs3_canonical_query(query)}", encoded=True)
+        return SmsRequest(phone=query["PhoneNumbers"], url=url, headers=self.sign_headers(query), body=None)
 
-    def _result(self, status: int, body: bytes, retry_after: float | None) -> SmsSendResult:
+    def parse_result(self, answer: HttpAnswer, request: SmsRequest) -> SmsSendResult:
+        """BizId on ``Code = OK``; otherwise the error :func:`aliyun_error` maps the code to."""
+        status, body, retry_after = answer.status, answer.body, answer.retry_after
         try:
             data = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
@@ -341,11 +343,6 @@ class AliyunSmsProvider:
         raise aliyun_error(code or f"http_{status}", str(data.get("Message") or ""), status=status,
                            retry_after=retry_after)
 
-    def rate_limit(self) -> tuple[int, float] | None:
-        """(messages, seconds) per number for the outbox sender's bucket; None = no limit."""
-        daily = self.config.per_number_daily
-        return (daily, 86400.0) if daily > 0 else None
-
     def parse_callback(self, body: bytes, content_type: str) -> list[SmsReceipt | SmsReply]:
         """Decode an SmsReport / SmsUp push body (JSON array)."""
         return parse_aliyun_push(body)
@@ -357,3 +354,12 @@ class AliyunSmsProvider:
                                                        ensure_ascii=False).encode()
         return 500, "application/json", json.dumps({"code": 1, "msg": "接收失败"},
                                                    ensure_ascii=False).encode()
+
+
+register(SmsProviderEntry(
+    name="aliyun",
+    section=AliyunConfig,
+    factory=lambda section, sms, clock: AliyunSmsProvider(section, clock=clock),
+    docs="阿里云短信",
+    required=("access_key_id", "access_key_secret", "sign_name"),
+))

@@ -13,6 +13,7 @@ needs. Its "pushes" are a tiny JSON format so a developer or a test can fake a c
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import deque
 from dataclasses import dataclass
@@ -20,21 +21,25 @@ from datetime import datetime
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from adapters.base import PermanentSendError
-from adapters.sms.base import SmsReceipt, SmsReply, SmsSendResult, push_items
+from adapters.sms.base import SmsProvider, SmsRequest, push_items
+from adapters.sms.registry import SmsProviderEntry, register
 from adapters.sms.templates import (
     DEFAULT_VARIABLES,
     TEMPLATE_TEXTS,
+    HttpAnswer,
     VariableRules,
     check_variables,
     count_segments,
     fill_template,
     fit_variables,
-    mask_phone,
     normalize_cn_mobile,
     signed_text,
 )
+from bot.privacy import mask_phone
+from bot.sms_port import SmsReceipt, SmsReply, SmsSendResult
 
 __all__ = ["LogSmsProvider", "LoggedSms"]
 
@@ -64,11 +69,10 @@ def _time(value: Any) -> datetime | None:
         return None
 
 
-class LogSmsProvider:
+class LogSmsProvider(SmsProvider):
     """Pretends to send: logs to ``hotline.sms`` and keeps the last messages in ``sent``."""
 
     name = "log"
-    carries_text = False
 
     def __init__(self, *, max_length: int = 35, sign_name: str = "", keep: int = 1000) -> None:
         self.rules = VariableRules(max_length=max_length)
@@ -102,17 +106,30 @@ class LogSmsProvider:
             body = fill_template(template, dict(pairs))
         return signed_text(self.sign_name, body)
 
-    async def send(self, http: aiohttp.ClientSession, phone: str, kind: str,
-                   params: dict[str, str], out_id: str) -> SmsSendResult:
-        """Log the message (number masked) with its text and segments; answer ``log-<out_id>``."""
+    def build_request(self, phone: str, kind: str, params: dict[str, str], out_id: str) -> SmsRequest:
+        """The log provider's "wire": the rendered text and what it was made of, as JSON."""
         text = self.render(kind, params)
-        segments = count_segments(len(text))
         number = normalize_cn_mobile(phone)
+        record = {"kind": kind, "params": dict(params), "out_id": out_id}
+        return SmsRequest(phone=number, url=URL("log:sms"), headers={},
+                          body=json.dumps(record, ensure_ascii=False).encode(), text=text)
+
+    async def transmit(self, http: aiohttp.ClientSession, request: SmsRequest) -> HttpAnswer:
+        """Log the message (number masked) with its text and segments; answer ``log-<out_id>``."""
+        record = json.loads(request.body or b"{}")
+        text, out_id = request.text, str(record["out_id"])
+        segments = count_segments(len(text))
         provider_id = f"log-{out_id}"
         logger.info("SMS (log provider, not sent) to %s kind=%s segments=%d chars=%d out_id=%s text=%s",
-                    mask_phone(number), kind, segments, len(text), out_id, text)
-        self.sent.append(LoggedSms(number, kind, dict(params), out_id, provider_id, text, segments))
-        return SmsSendResult(provider_id=provider_id, segments=segments, text=text)
+                    mask_phone(request.phone), record["kind"], segments, len(text), out_id, text)
+        self.sent.append(LoggedSms(request.phone, str(record["kind"]), dict(record["params"]), out_id,
+                                   provider_id, text, segments))
+        return HttpAnswer(200, provider_id.encode())
+
+    def parse_result(self, answer: HttpAnswer, request: SmsRequest) -> SmsSendResult:
+        """The id ``transmit`` made, the whole text and its billed segments."""
+        return SmsSendResult(provider_id=answer.body.decode(), segments=count_segments(len(request.text)),
+                             text=request.text)
 
     def parse_callback(self, body: bytes, content_type: str) -> list[SmsReceipt | SmsReply]:
         """Decode the log provider's fake pushes (see the module docstring)."""
@@ -132,7 +149,10 @@ class LogSmsProvider:
                 raise ValueError(f"unknown push item: {item!r:.200}")
         return out
 
-    def callback_answer(self, ok: bool) -> tuple[int, str, bytes]:
-        """(status, content type, body) to answer a push."""
-        return (200, "application/json", b'{"ok":true}') if ok else (500, "application/json",
-                                                                      b'{"ok":false}')
+
+register(SmsProviderEntry(
+    name="log",
+    factory=lambda section, sms, clock: LogSmsProvider(max_length=sms.log_max_length,
+                                                       sign_name=sms.log_sign_name),
+    docs="只记日志、不真发（试用、演示）",
+))

@@ -19,8 +19,8 @@ import aiohttp
 from yarl import URL
 
 from adapters.base import PermanentSendError, SendError, TransientSendError
-from adapters.sms.base import SmsTemplateError
 from bot.clock import Clock, SystemClock
+from bot.privacy import mask_phone
 
 __all__ = [
     "ALIYUN_FORBIDDEN",
@@ -36,6 +36,7 @@ __all__ = [
     "SendLimiter",
     "SmsAccountError",
     "SmsOptOutError",
+    "SmsTemplateError",
     "SmsUnknownOutcomeError",
     "VariableRules",
     "check_variables",
@@ -48,13 +49,20 @@ __all__ = [
     "is_account_error",
     "is_balance_error",
     "is_opt_out_error",
-    "mask_phone",
     "normalize_cn_mobile",
     "post",
     "provider_template",
     "signed_text",
     "split_segments",
 ]
+
+class SmsTemplateError(PermanentSendError):
+    """A template variable the provider would reject (too long, a link, a bad character)."""
+
+    def __init__(self, message: str, *, variable: str) -> None:
+        super().__init__(message, code="template_variable")
+        self.variable = variable
+
 
 KINDS: tuple[str, ...] = ("answer", "receipt", "feedback")
 """Message kinds the bot sends to citizens (`templates` in ``docs/configuration.md``)."""
@@ -130,16 +138,6 @@ def normalize_cn_mobile(phone: str) -> str:
     if not _MOBILE_RE.fullmatch(digits):
         raise PermanentSendError(f"不是有效的手机号：{mask_phone(phone)}", code="phone_invalid")
     return digits
-
-
-def mask_phone(phone: str) -> str:
-    """Mask a phone number for chat and logs: ``13812341234`` → ``138****1234``."""
-    digits = re.sub(r"\D", "", phone or "")
-    if digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
-    if len(digits) >= 8:
-        return f"{digits[:3]}****{digits[-4:]}"
-    return "****"
 
 
 # --------------------------------------------------------------------------- variables

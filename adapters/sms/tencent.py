@@ -12,15 +12,18 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import aiohttp
+from pydantic import Field
 from yarl import URL
 
 from adapters.base import PermanentSendError, SendError, TransientSendError
-from adapters.sms.base import SmsReceipt, SmsReply, SmsSendResult, push_items
+from adapters.sms.base import SmsProvider, SmsRequest, push_items
+from adapters.sms.registry import SmsProviderEntry, register
+from adapters.sms.sections import CloudSection
 from adapters.sms.templates import (
     BEIJING,
+    HttpAnswer,
     SendLimiter,
     SmsAccountError,
     SmsOptOutError,
@@ -30,12 +33,9 @@ from adapters.sms.templates import (
     fit_variables,
     host_header,
     normalize_cn_mobile,
-    post,
 )
 from bot.clock import Clock, SystemClock
-
-if TYPE_CHECKING:
-    from adapters.sms.registry import TencentConfig
+from bot.sms_port import SmsReceipt, SmsReply, SmsSendResult
 
 __all__ = [
     "ACTION",
@@ -55,6 +55,26 @@ SERVICE = "sms"
 ALGORITHM = "TC3-HMAC-SHA256"
 CONTENT_TYPE = "application/json; charset=utf-8"
 SIGNED_HEADERS = ("content-type", "host")
+
+
+class TencentConfig(CloudSection):
+    """`[sms.tencent]`: Tencent Cloud SMS (2021-01-11), signed TC3-HMAC-SHA256."""
+
+    secret_id: str = Field("", description="腾讯云 SecretId")
+    secret_key: str = Field(default="", repr=False, description="腾讯云 SecretKey")
+    token: str = Field(default="", repr=False, description="临时凭证的 Token（用临时密钥时）")
+    """X-TC-Token for temporary credentials."""
+    sdk_app_id: str = Field("", description="短信应用 SdkAppId")
+    region: str = Field("ap-guangzhou", description="地域，如 ap-guangzhou")
+    api_base: str = Field("https://sms.tencentcloudapi.com", description="短信接口地址（代理时改）")
+    param_max_length: int = Field(default=6, ge=0, description=(
+        "每个模板变量最多几个字：新开的腾讯云账号默认 6；企业账号放宽后写放宽后的值，0 = 不限。"
+        "超过时工单号发成“尾号”加末几位，单位名用 [[units]] 的 short_name（没有则截取前几个字）"))
+    """Longest variable value: 6 for accounts opened since 2024-01-25 (``docs/sms.md``, Tencent).
+
+    Longer ticket numbers and unit names are fitted to it (``尾号0001``, the unit's short name)."""
+    per_number_daily: int = Field(default=2, ge=0, description="同一号码每个自然日最多发的条数；0 为不限")
+    """Sends per number per natural day (Tencent default 2, ``docs/sms.md``); 0 = off."""
 
 
 # --------------------------------------------------------------------------- signing
@@ -227,27 +247,22 @@ def parse_tencent_push(body: bytes) -> list[SmsReceipt | SmsReply]:
 # --------------------------------------------------------------------------- provider
 
 
-class TencentSmsProvider:
+class TencentSmsProvider(SmsProvider):
     """Tencent Cloud SMS: templated SendSms, TC3 signature, status and reply callbacks."""
 
     name = "tencent"
-    carries_text = False
-    """Templates only: the answer text itself cannot go in a variable."""
 
     def __init__(self, config: TencentConfig, *, clock: Clock | None = None) -> None:
         self.config = config
         self.clock = clock or SystemClock()
         self.base = URL(config.api_base.rstrip("/"))
+        self.templates = config.templates
+        self.variables = config.variables
+        self.timeout = config.timeout
         self.rules = VariableRules(max_length=config.param_max_length)
         self.limiter = SendLimiter(per_second=config.rate_per_second,
                                    per_number_daily=config.per_number_daily, rolling=False,
                                    clock=self.clock)
-
-    def _template(self, kind: str) -> str:
-        template = self.config.templates.get(kind)
-        if not template:
-            raise PermanentSendError(f"未配置 {kind} 短信模板", code="template_missing")
-        return template
 
     def fit(self, params: dict[str, str]) -> dict[str, str]:
         """``params`` fitted to the account's variable limit (``param_max_length``).
@@ -259,12 +274,12 @@ class TencentSmsProvider:
 
     def validate(self, kind: str, params: dict[str, str]) -> None:
         """Refuse a missing template or a variable Tencent would reject, before any call."""
-        self._template(kind)
+        self.template_id(kind)
         check_variables(kind, self.fit(params), self.rules, self.config.variables)
 
     def build_body(self, phone: str, kind: str, params: dict[str, str], out_id: str) -> dict[str, Any]:
         """The SendSms parameters; variables go positionally in the template's order."""
-        template = self._template(kind)
+        template = self.template_id(kind)
         pairs = check_variables(kind, self.fit(params), self.rules, self.config.variables)
         if len(out_id.encode()) >= 512:
             raise PermanentSendError("SessionContext 过长", code="out_id_too_long")
@@ -301,24 +316,16 @@ class TencentSmsProvider:
         headers["Authorization"] = sig.authorization
         return headers
 
-    async def send(self, http: aiohttp.ClientSession, phone: str, kind: str,
-                   params: dict[str, str], out_id: str) -> SmsSendResult:
-        """SendSms to one number; ``out_id`` goes as SessionContext."""
+    def build_request(self, phone: str, kind: str, params: dict[str, str], out_id: str) -> SmsRequest:
+        """SendSms to one number, the exact bytes signed; ``out_id`` goes as SessionContext."""
         body = self.build_body(phone, kind, params, out_id)
-        reservation = self.limiter.reserve(body["PhoneNumberSet"][0][3:])
-        try:
-            payload = json.dumps(body).encode()
-            headers = self.sign_headers(payload)
-            answer = await post(http, URL(f"{self.base}/"), headers=headers, data=payload,
-                                timeout_s=self.config.timeout)
-            return self._result(answer.status, answer.body, answer.retry_after)
-        except SmsUnknownOutcomeError:
-            raise
-        except SendError:
-            self.limiter.release(reservation)
-            raise
+        payload = json.dumps(body).encode()
+        return SmsRequest(phone=body["PhoneNumberSet"][0][3:], url=URL(f"{self.base}/"),
+                          headers=self.sign_headers(payload), body=payload)
 
-    def _result(self, status: int, body: bytes, retry_after: float | None) -> SmsSendResult:
+    def parse_result(self, answer: HttpAnswer, request: SmsRequest) -> SmsSendResult:
+        """SerialNo and the billed count on ``Code = Ok``; otherwise the mapped error."""
+        status, body, retry_after = answer.status, answer.body, answer.retry_after
         try:
             data = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
@@ -348,11 +355,6 @@ class TencentSmsProvider:
         fee = int(fee) if isinstance(fee, int | str) and str(fee).isdigit() else None
         return SmsSendResult(provider_id=str(item.get("SerialNo") or ""), segments=fee or 1, fee=fee)
 
-    def rate_limit(self) -> tuple[int, float] | None:
-        """(messages, seconds) per number for the outbox sender's bucket; None = no limit."""
-        daily = self.config.per_number_daily
-        return (daily, 86400.0) if daily > 0 else None
-
     def parse_callback(self, body: bytes, content_type: str) -> list[SmsReceipt | SmsReply]:
         """Decode a status (array) or reply (object) callback."""
         return parse_tencent_push(body)
@@ -362,3 +364,19 @@ class TencentSmsProvider:
         if ok:
             return 200, "application/json", b'{"result":0,"errmsg":"OK"}'
         return 500, "application/json", b'{"result":1,"errmsg":"store failed"}'
+
+
+def _preflight(section: TencentConfig) -> list[str]:
+    if section.sdk_app_id.isdigit():
+        return []
+    return ["sms.tencent.sdk_app_id：应为数字，如 1400006666 / sdk_app_id must be digits"]
+
+
+register(SmsProviderEntry(
+    name="tencent",
+    section=TencentConfig,
+    factory=lambda section, sms, clock: TencentSmsProvider(section, clock=clock),
+    docs="腾讯云短信",
+    required=("secret_id", "secret_key", "sdk_app_id", "sign_name"),
+    preflight=_preflight,
+))

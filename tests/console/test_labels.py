@@ -17,10 +17,10 @@ from sqlalchemy import select
 
 from bot.labels import all_tables, rule_label
 from store.models import OutboxMessage
+from tests.bot.sms_rig import NUMBER, rig
 from tests.conftest import ticket_body
 from tests.console.conftest import console_overrides, settle
 from tests.handlers.test_workflow import GOOD_REPLY
-from tests.sms.rig import NUMBER, rig
 
 CODES = sorted({code for table in all_tables().values() for code in table}, key=len, reverse=True)
 _CODE = re.compile("|".join(rf"(?<![A-Za-z0-9_]){re.escape(c)}(?![A-Za-z0-9_])" for c in CODES))

@@ -20,17 +20,18 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from adapters.sms.aliyun import AliyunSmsProvider
+from adapters.sms.aliyun import AliyunConfig, AliyunSmsProvider
+from adapters.sms.generic import GenericGatewayConfig
 from adapters.sms.log import LogSmsProvider
-from adapters.sms.registry import AliyunConfig, GenericGatewayConfig, SmsConfig, TencentConfig, build_provider
+from adapters.sms.registry import SmsConfig, build_provider
 from adapters.sms.templates import KINDS, count_segments, provider_template
-from adapters.sms.tencent import TencentSmsProvider
+from adapters.sms.tencent import TencentConfig, TencentSmsProvider
 from bot.config import load_config, parse_config
 from bot.sms_replies import setup_routes
+from tests.bot.sms_rig import rig
 from tests.conftest import base_config
 from tests.docs.fenced import Block, fenced_blocks, table_rows
 from tests.fakes.sms_servers import FakeAliyunSms, FakeTencentSms
-from tests.sms.rig import rig
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "sms.md"
@@ -174,7 +175,7 @@ def test_toml_snippets_load(index: int, monkeypatch: pytest.MonkeyPatch) -> None
     for sub in ("aliyun", "tencent", "generic"):
         for key, value in snippet.get("sms", {}).get(sub, {}).items():
             if not _ENV_REF.search(str(value)):
-                got = getattr(getattr(config.sms, sub), key)
+                got = getattr(config.sms.section(sub), key)
                 assert got == value, f"sms.{sub}.{key}"
     for unit in snippet.get("units", []):
         [loaded] = [u for u in config.units if u.code == unit["code"]]
@@ -193,7 +194,7 @@ def test_variable_limit_table() -> None:
     defaults = SmsConfig()
     for _, key, default in table_rows(DOC, "通道"):
         section, name = re.fullmatch(r"`\[(sms(?:\.\w+)?)\] (\w+)`", key).groups()  # type: ignore[union-attr]
-        model = defaults if section == "sms" else getattr(defaults, section.split(".")[1])
+        model = defaults if section == "sms" else defaults.section(section.split(".")[1])
         assert str(getattr(model, name)) == re.match(r"\d+", default).group(0), key  # type: ignore[union-attr]
 
 

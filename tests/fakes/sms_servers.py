@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from adapters.sms.registry import GenericGatewayConfig
+from adapters.sms.generic import GenericGatewayConfig
 
 __all__ = [
     "FAKE_KEY",

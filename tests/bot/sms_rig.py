@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from adapters.sms.registry import GenericGatewayConfig
+from adapters.sms.generic import GenericGatewayConfig
 from adapters.sms.templates import provider_template
 from bot.clock import FrozenClock
 from bot.sender import Sender

@@ -8,9 +8,9 @@ import pytest
 
 from bot.sender import CLAIM_SECONDS
 from store.models import SmsOptOut
+from tests.bot.sms_rig import NUMBER, PHONE, rig
 from tests.conftest import local
 from tests.fakes.sms_servers import aliyun_report
-from tests.sms.rig import NUMBER, PHONE, rig
 
 
 async def test_template_refusal_tells_the_handler_and_is_not_retried(make_bot, aiohttp_server, clock) -> None:

@@ -16,9 +16,8 @@ from aiohttp.test_utils import TestServer
 from pydantic import ValidationError
 
 from adapters.base import PermanentSendError, TransientSendError
-from adapters.sms.base import SmsReceipt, SmsReply, SmsTemplateError
-from adapters.sms.generic import GenericGatewayProvider
-from adapters.sms.registry import GenericGatewayConfig
+from adapters.sms.base import SmsTemplateError
+from adapters.sms.generic import GenericGatewayConfig, GenericGatewayProvider
 from adapters.sms.templates import (
     BEIJING,
     SmsAccountError,
@@ -28,6 +27,7 @@ from adapters.sms.templates import (
     split_segments,
 )
 from bot.clock import FrozenClock
+from bot.sms_port import SmsReceipt, SmsReply
 from tests.fakes.sms_servers import FakeGenericGateway, mas_receipt, mas_reply, push_body
 
 ServerFactory = Callable[..., Awaitable[TestServer]]

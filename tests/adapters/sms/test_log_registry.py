@@ -11,13 +11,15 @@ from pydantic import ValidationError
 
 from adapters.base import PermanentSendError, TransientSendError
 from adapters.sms.aliyun import AliyunSmsProvider
-from adapters.sms.base import SmsProvider, SmsReceipt, SmsReply, SmsTemplateError
+from adapters.sms.base import SmsProvider, SmsTemplateError
 from adapters.sms.generic import GenericGatewayProvider
 from adapters.sms.log import LogSmsProvider
 from adapters.sms.registry import SmsConfig, build_provider
-from adapters.sms.templates import SendLimiter, find_url, mask_phone, normalize_cn_mobile
+from adapters.sms.templates import SendLimiter, find_url, normalize_cn_mobile
 from adapters.sms.tencent import TencentSmsProvider
 from bot.clock import FrozenClock
+from bot.privacy import mask_phone
+from bot.sms_port import SmsReceipt, SmsReply
 
 
 async def test_log_provider_masks_and_answers_log_id(caplog: pytest.LogCaptureFixture) -> None:
@@ -54,9 +56,9 @@ def test_config_defaults() -> None:
     assert config.provider == "log"
     assert config.reply_window_delta == timedelta(days=7)
     assert config.quiet_window == (time(21), time(8))
-    assert config.tencent.param_max_length == 6 and config.tencent.per_number_daily == 2
-    assert config.aliyun.param_max_length == 35
-    assert config.generic.body_encoding == "base64-json"
+    assert config.section("tencent").param_max_length == 6 and config.section("tencent").per_number_daily == 2
+    assert config.section("aliyun").param_max_length == 35
+    assert config.section("generic").body_encoding == "base64-json"
     assert isinstance(build_provider(config), LogSmsProvider)
     assert SmsConfig(quiet_hours="").quiet_window is None
     assert SmsConfig(reply_window="48h").reply_window_delta == timedelta(hours=48)
@@ -121,13 +123,15 @@ def test_send_limiter_release_and_rolling() -> None:
     limiter.reserve("13800138000")
 
 
-def test_bot_style_params_and_sender_rate_limit() -> None:
+def test_bot_style_params_and_number_limit() -> None:
     """The ticket core queues receipt with {number} only and answer with {number, unit}."""
-    tencent = TencentSmsProvider(SmsConfig().tencent.model_copy(
+    tencent = TencentSmsProvider(SmsConfig().section("tencent").model_copy(
         update={"templates": {"answer": "1", "receipt": "2", "feedback": "3"}}))
     tencent.validate("receipt", {"number": "0001"})
     tencent.validate("answer", {"number": "0001", "unit": "住建局"})
     tencent.validate("feedback", {"number": "0001"})
-    assert tencent.rate_limit() == (2, 86400.0)
-    assert AliyunSmsProvider(SmsConfig().aliyun).rate_limit() == (50, 86400.0)
-    assert GenericGatewayProvider(SmsConfig().generic).rate_limit() is None
+    # One per-number limiter: the provider's, per natural day (Tencent) or rolling 24 h (Alibaba).
+    assert (tencent.limiter.per_number_daily, tencent.limiter.rolling) == (2, False)
+    aliyun = AliyunSmsProvider(SmsConfig().section("aliyun")).limiter
+    assert (aliyun.per_number_daily, aliyun.rolling) == (50, True)
+    assert GenericGatewayProvider(SmsConfig().section("generic")).limiter.per_number_daily == 0

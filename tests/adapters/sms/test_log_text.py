@@ -11,13 +11,13 @@ import logging
 import aiohttp
 import pytest
 
-from adapters.sms.aliyun import AliyunSmsProvider
-from adapters.sms.generic import GenericGatewayProvider
+from adapters.sms.aliyun import AliyunConfig, AliyunSmsProvider
+from adapters.sms.generic import GenericGatewayConfig, GenericGatewayProvider
 from adapters.sms.log import LogSmsProvider
-from adapters.sms.registry import AliyunConfig, GenericGatewayConfig, SmsConfig, TencentConfig, build_provider
-from adapters.sms.tencent import TencentSmsProvider
+from adapters.sms.registry import SmsConfig, build_provider
+from adapters.sms.tencent import TencentConfig, TencentSmsProvider
 from store.models import AuditEvent
-from tests.sms.rig import NUMBER, PHONE, rig, units_with
+from tests.bot.sms_rig import NUMBER, PHONE, rig, units_with
 
 SIGN = "热线助手"
 # The answer template with both variables empty: what the variables add comes on top.

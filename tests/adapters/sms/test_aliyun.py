@@ -12,9 +12,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from adapters.base import PermanentSendError, TransientSendError
-from adapters.sms.aliyun import AliyunSmsProvider, aliyun_error
-from adapters.sms.base import SmsReceipt, SmsReply, SmsTemplateError
-from adapters.sms.registry import AliyunConfig
+from adapters.sms.aliyun import AliyunConfig, AliyunSmsProvider, aliyun_error
+from adapters.sms.base import SmsTemplateError
 from adapters.sms.templates import (
     BEIJING,
     SmsAccountError,
@@ -22,6 +21,7 @@ from adapters.sms.templates import (
     is_account_error,
     is_balance_error,
 )
+from bot.sms_port import SmsReceipt, SmsReply
 from tests.fakes.sms_servers import FakeAliyunSms, aliyun_report, aliyun_up, push_body
 
 ServerFactory = Callable[..., Awaitable[TestServer]]

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.sms.templates import TAIL_PREFIX, fill_template, provider_template, signed_text
+from tests.bot.sms_rig import NUMBER, PHONE, SIGN, UNIT, rig, units_with
 from tests.conftest import ticket_body
-from tests.sms.rig import NUMBER, PHONE, SIGN, UNIT, rig, units_with
 
 LONG_UNIT = "某某区民政局养老服务科"
 

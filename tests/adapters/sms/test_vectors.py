@@ -11,18 +11,18 @@ from typing import Any
 import pytest
 
 from adapters.sms.aliyun import (
+    AliyunConfig,
     AliyunSmsProvider,
     acs3_canonical_query,
     acs3_sign,
     rpc_sign,
     rpc_string_to_sign,
 )
-from adapters.sms.generic import mas_mac, sign_fields, signing_string
-from adapters.sms.registry import AliyunConfig, GenericGatewayConfig, TencentConfig
-from adapters.sms.tencent import TencentSmsProvider, tc3_sign
+from adapters.sms.generic import GenericGatewayConfig, mas_mac, sign_fields, signing_string
+from adapters.sms.tencent import TencentConfig, TencentSmsProvider, tc3_sign
 from bot.clock import FrozenClock
 
-VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "sms.json"
+VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "sms.json"
 
 
 def _vectors(provider: str, algorithm: str | None = None) -> list[Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.sms.rig import NUMBER, PHONE, Rig, rig
+from tests.bot.sms_rig import NUMBER, PHONE, Rig, rig
 
 PUBLIC = "https://hotline.example.gov.cn"
 TEXT = "您反映的问题（工单{number}）已由{unit}答复：{text}详情及评价：{link} 回复1满意，2不满意。"

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from tests.bot.sms_rig import NUMBER, PHONE, PROVIDERS, SIGN, TOKEN, UNIT, rig
 from tests.handlers.chat import only_answer
 from tests.handlers.test_workflow import GOOD_REPLY
-from tests.sms.rig import NUMBER, PHONE, PROVIDERS, SIGN, TOKEN, UNIT, rig
 
 # The generic gateway (text mode) carries the answer itself:
 # "您反映的问题（工单" 9 + "202611230001" 12 + "）已由" 3 + "养老服务科" 5 + "答复：" 3 = 32 characters,

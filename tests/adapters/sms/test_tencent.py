@@ -12,8 +12,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from adapters.base import PermanentSendError, TransientSendError
-from adapters.sms.base import SmsReceipt, SmsReply, SmsTemplateError
-from adapters.sms.registry import TencentConfig
+from adapters.sms.base import SmsTemplateError
 from adapters.sms.templates import (
     BEIJING,
     SmsAccountError,
@@ -22,8 +21,9 @@ from adapters.sms.templates import (
     is_balance_error,
     is_opt_out_error,
 )
-from adapters.sms.tencent import TencentSmsProvider, tencent_error
+from adapters.sms.tencent import TencentConfig, TencentSmsProvider, tencent_error
 from bot.clock import FrozenClock
+from bot.sms_port import SmsReceipt, SmsReply
 from tests.fakes.sms_servers import FakeTencentSms, push_body, tencent_reply, tencent_status
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
