@@ -11,9 +11,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from adapters.console_auth import hash_password, one_time_link
 from bot.sender import Sender
 from tests.conftest import Bot, base_config
+from web.console.auth import hash_password, one_time_link
 
 PASSWORD = "正确的密码-2026"
 _CSRF = re.compile(r'name="csrf-token" content="([^"]*)"')

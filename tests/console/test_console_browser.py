@@ -17,7 +17,7 @@ from tests.console.conftest import PASSWORD, console_overrides
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-README_SHOT = Path(__file__).resolve().parents[2] / "adapters" / "console_web" / "screenshot.png"
+README_SHOT = Path(__file__).resolve().parents[2] / "web" / "screenshot.png"
 NUMBER = "202611230001"
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]

@@ -11,10 +11,10 @@ from io import BytesIO
 import pytest
 from sqlalchemy import func, select
 
-from adapters.console_auth import COOKIE, hash_password, one_time_link, verify_password
 from store.models import InboxEvent, Ticket, UsedToken
 from tests.conftest import ticket_body
 from tests.console.conftest import console_overrides, settle
+from web.console.auth import COOKIE, hash_password, one_time_link, verify_password
 
 NUMBER = "202611230001"
 
@@ -71,7 +71,7 @@ async def test_password_login_sets_strict_httponly_cookie(make_bot, make_user) -
 
 
 async def test_password_guessing_is_throttled_per_person(make_bot, make_user, clock) -> None:
-    from adapters.console_throttle import PER_PERSON, WINDOW
+    from web.console.throttle import PER_PERSON, WINDOW
 
     bot = await make_bot(**console_overrides())
     guesser = make_user(bot)
@@ -336,7 +336,7 @@ async def test_demo_tickets_seeded_once_into_an_empty_store(make_bot, make_user)
         tickets = list((await s.execute(select(Ticket))).scalars())
     assert len(tickets) == 4
     assert {t.unit_code for t in tickets} == {"YLK", "SHJZK", None}
-    from adapters.console_demo import seed_demo_tickets
+    from web.console.demo import seed_demo_tickets
 
     assert await seed_demo_tickets(bot.ctx) == 0
     picker = make_user(bot)

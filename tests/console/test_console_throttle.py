@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from adapters.console_throttle import PER_ADDRESS, PER_PERSON, WINDOW, LoginThrottle
 from bot.clock import FrozenClock
+from web.console.throttle import PER_ADDRESS, PER_PERSON, WINDOW, LoginThrottle
 
 
 def test_one_address_trying_many_names_is_refused() -> None:

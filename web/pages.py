@@ -8,11 +8,8 @@ fonts), so the console works on an intranet without internet access.
 from __future__ import annotations
 
 from html import escape
-from pathlib import Path
 
 from bot.labels import ROLE_LABELS
-
-STATIC_DIR = Path(__file__).parent / "static"
 
 
 def e(value: object) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time as _time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, TypeVar
 
@@ -39,7 +39,7 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 async def _read_signed(request: web.Request) -> bytes | web.Response:
     """Body of a correctly signed request, or the error answer to send."""
-    ctx = request.app[CTX]
+    ctx = request.config_dict[CTX]
     limit = ctx.config.intake.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         return _too_large(limit)
@@ -79,6 +79,7 @@ def _too_large(limit: int) -> web.Response:
 
 
 M = TypeVar("M")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _json(body: bytes) -> Any | web.Response:
@@ -118,7 +119,7 @@ async def _view(ctx: BotContext, s: Any, ticket: Ticket) -> dict[str, Any]:
 
 async def post_ticket(request: web.Request) -> web.Response:
     """``POST /api/v1/tickets``: 201 created, 200 identical again, 409 conflict."""
-    ctx = request.app[CTX]
+    ctx = request.config_dict[CTX]
     started = _time.perf_counter()
     status = await _post_ticket(request, ctx)
     ctx.metrics.intake_answered(status.status, _time.perf_counter() - started)
@@ -165,7 +166,7 @@ def _answer(obj: Any, status: int = 200) -> web.Response:
 
 async def post_event(request: web.Request) -> web.Response:
     """``POST /api/v1/tickets/{source}/{number}/events``: urge, reopen, extension_decision, close."""
-    ctx = request.app[CTX]
+    ctx = request.config_dict[CTX]
     event = await _signed_model(request, TicketEventIn.model_validate, "事件字段有误：")
     if isinstance(event, web.Response):
         return event
@@ -197,14 +198,21 @@ def _authorized(request: web.Request) -> bool:
     if not header.startswith("Bearer "):
         return False
     token = header[7:].strip().encode()
-    return any(hmac.compare_digest(token, t.encode()) for t in request.app[CTX].config.api.tokens)
+    return any(hmac.compare_digest(token, t.encode()) for t in request.config_dict[CTX].config.api.tokens)
+
+
+@web.middleware
+async def _read_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The read API's own gate: a GET of a known route needs a bearer token of ``[api] tokens``."""
+    routed = request.match_info.http_exception is None
+    if routed and request.method in ("GET", "HEAD") and not _authorized(request):
+        return error_response(401, "unauthorized", "缺少或无效的访问令牌。")
+    return await handler(request)
 
 
 async def get_ticket(request: web.Request) -> web.Response:
     """``GET /api/v1/tickets/{source}/{number}``."""
-    if not _authorized(request):
-        return error_response(401, "unauthorized", "缺少或无效的访问令牌。")
-    ctx = request.app[CTX]
+    ctx = request.config_dict[CTX]
     async with ctx.sessions() as s:
         ticket = await ctx.service.get(s, request.match_info["source"], request.match_info["number"])
         if ticket is None:
@@ -215,9 +223,7 @@ async def get_ticket(request: web.Request) -> web.Response:
 
 async def list_tickets(request: web.Request) -> web.Response:
     """``GET /api/v1/tickets?state=&unit=&overdue=&tag=&limit=&offset=``."""
-    if not _authorized(request):
-        return error_response(401, "unauthorized", "缺少或无效的访问令牌。")
-    ctx = request.app[CTX]
+    ctx = request.config_dict[CTX]
     q = request.query
     try:
         limit = min(max(int(q.get("limit", "50")), 1), 500)
@@ -249,8 +255,10 @@ async def list_tickets(request: web.Request) -> web.Response:
 
 
 def setup_routes(app: web.Application) -> None:
-    """Register the intake and read routes."""
-    app.router.add_post("/api/v1/tickets", post_ticket)
-    app.router.add_post("/api/v1/tickets/{source}/{number}/events", post_event)
-    app.router.add_get("/api/v1/tickets", list_tickets)
-    app.router.add_get("/api/v1/tickets/{source}/{number}", get_ticket)
+    """Mount the intake and read API as the sub-app ``/api/v1/tickets``."""
+    api = web.Application(middlewares=[_read_auth])
+    api.router.add_post("", post_ticket)
+    api.router.add_post("/{source}/{number}/events", post_event)
+    api.router.add_get("", list_tickets)
+    api.router.add_get("/{source}/{number}", get_ticket)
+    app.add_subapp("/api/v1/tickets", api)

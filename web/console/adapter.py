@@ -18,14 +18,16 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from adapters import console_history as history
 from adapters.base import InboxWriter, PermanentSendError, SendResult
-from adapters.console_hub import Hub, chat_key
-from adapters.console_login import PERSON, Gate
-from adapters.console_web import STATIC_DIR, e, page, roles_text
 from bot.context import BotContext
 from bot.directory import Person
 from bot.messages import ChatKind, Destination, IncomingMessage, OutgoingMessage
+from web import render
+from web.console import history
+from web.console.hub import Hub, chat_key
+from web.console.login import PERSON, Gate
+from web.pages import e, page, roles_text
+from web.render import STATIC_DIR
 
 log = logging.getLogger("hotline.console")
 PLATFORM = "console"
@@ -51,30 +53,31 @@ class ConsoleAdapter:
     # ---- ChatAdapter -----------------------------------------------------------------------
 
     def setup_routes(self, app: web.Application) -> None:
-        """The chat page, its event stream and posts, the dashboard, the forms, the assets."""
-        from adapters import console_dashboard, console_forms, console_reports
+        """Mount the console sub-app at ``/console`` (chat, dashboard, forms, reports, assets)."""
+        from web.console import dashboard, reports
 
-        app.middlewares.append(self.gate.middleware)
-        app.on_shutdown.append(self._on_shutdown)
-        self.gate.setup(app)
-        r = app.router
-        r.add_get("/console", self.chat_page)
-        r.add_get("/console/", self.chat_page)
-        r.add_get("/console/api/events", self.events)
-        r.add_get("/console/api/history", self.history)
-        r.add_post("/console/api/messages", self.post_message)
-        r.add_post("/console/api/action", self.post_action)
-        r.add_static("/console/static/", STATIC_DIR, append_version=False)
-        r.add_get("/favicon.ico", favicon)  # browsers ask the site root, whatever the page says
-        console_dashboard.setup(app, self)
-        console_forms.setup(app, self)
-        console_reports.setup(app, self)
+        console = web.Application(middlewares=[self.gate.middleware])
+        render.setup(console)
+        console.on_shutdown.append(self._on_shutdown)
+        self.gate.setup(console)
+        r = console.router
+        r.add_get("", self.chat_page)
+        r.add_get("/", self.chat_page)
+        r.add_get("/api/events", self.events)
+        r.add_get("/api/history", self.history)
+        r.add_post("/api/messages", self.post_message)
+        r.add_post("/api/action", self.post_action)
+        r.add_static("/static/", STATIC_DIR, append_version=False)
+        dashboard.setup(console, self)
+        reports.setup(console, self)
+        app.add_subapp("/console", console)
+        app.router.add_get("/favicon.ico", favicon)  # browsers ask the site root, whatever the page says
 
     async def start(self, http: aiohttp.ClientSession, inbox: InboxWriter) -> None:
         """Keep the inbox writer; seed the demo tickets into an empty store when configured."""
         self.inbox = inbox
         if self.config.demo_tickets:
-            from adapters.console_demo import seed_demo_tickets
+            from web.console.demo import seed_demo_tickets
 
             await seed_demo_tickets(self.ctx)
 

@@ -11,13 +11,13 @@ from urllib.parse import quote
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
-from adapters import console_auth as auth
-from adapters.console_throttle import LoginThrottle
-from adapters.console_web import e, page, roles_text
 from bot import action_tokens
 from bot.context import BotContext
 from bot.directory import Person
 from store.models import UsedToken
+from web.console import auth
+from web.console.throttle import LoginThrottle
+from web.pages import e, page, roles_text
 
 PERSON: web.RequestKey[Person] = web.RequestKey("console_person", Person)
 SESSION: web.RequestKey[auth.Session] = web.RequestKey("console_session", auth.Session)
@@ -53,9 +53,7 @@ class Gate:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Refuse every console request without a valid session, and every POST without CSRF."""
-        if not is_console(request.path):
-            return await handler(request)
+        """The console sub-app's own middleware: refuse every request without a valid session, and every POST without CSRF."""
         if not request.path.startswith(PUBLIC):
             session = auth.decode_session(self.secret, request.cookies.get(auth.COOKIE),
                                           self.ctx.clock.now())
@@ -87,13 +85,13 @@ class Gate:
 
     # ---- pages ---------------------------------------------------------------------------
 
-    def setup(self, app: web.Application) -> None:
-        """Register the login routes."""
-        app.router.add_get("/console/login", self.login_page)
-        app.router.add_post("/console/login", self.login)
-        app.router.add_get("/console/login/link", self.link_page)
-        app.router.add_post("/console/login/link", self.link_login)
-        app.router.add_post("/console/logout", self.logout)
+    def setup(self, console: web.Application) -> None:
+        """Register the login routes on the console sub-app."""
+        console.router.add_get("/login", self.login_page)
+        console.router.add_post("/login", self.login)
+        console.router.add_get("/login/link", self.link_page)
+        console.router.add_post("/login/link", self.link_login)
+        console.router.add_post("/logout", self.logout)
 
     async def login_page(self, request: web.Request, *, error: str = "", status: int = 401) -> web.Response:
         """The login form, or the person picker when login is not required."""

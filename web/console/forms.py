@@ -21,17 +21,17 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from adapters.console_dashboard import load_visible_ticket, sees_citizen
-from adapters.console_login import PERSON
-from adapters.console_web import e, page
 from bot.calendar import WorkCalendar
 from bot.directory import Directory, Person
 from bot.labels import source_label
 from bot.masking import mask_name, mask_phone
 from store.models import AuditEvent, ReviewRequest, Ticket
+from web.console.dashboard import load_visible_ticket, sees_citizen
+from web.console.login import PERSON
+from web.pages import e, page
 
 if TYPE_CHECKING:
-    from adapters.console import ConsoleAdapter
+    from web.console.adapter import ConsoleAdapter
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -293,8 +293,8 @@ def render_docx(form: Form, facts: Facts, cal: WorkCalendar) -> bytes:
     return buf.getvalue()
 
 
-def setup(app: web.Application, adapter: ConsoleAdapter) -> None:
-    """Register ``/console/tickets/{source}/{number}/forms/{form}`` (and ``.docx``)."""
+def setup(tickets: web.Application, adapter: ConsoleAdapter) -> None:
+    """Register ``/console/tickets/{source}/{number}/forms/{form}`` (and ``.docx``) on the dashboard."""
 
     async def handler(request: web.Request) -> web.Response:
         person = request[PERSON]
@@ -316,4 +316,4 @@ def setup(app: web.Application, adapter: ConsoleAdapter) -> None:
                                 headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
         return web.Response(text=render_html(form, facts, ctx.calendar), content_type="text/html")
 
-    app.router.add_get("/console/tickets/{source}/{number}/forms/{form}", handler)
+    tickets.router.add_get("/{source}/{number}/forms/{form}", handler)

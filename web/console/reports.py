@@ -24,14 +24,14 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from adapters.console_dashboard import visible_units
-from adapters.console_login import PERSON
-from adapters.console_web import e, page, roles_text
 from scheduler import reports, timing
 from scheduler.reports import MonthReport, UnitFigures
+from web.console.dashboard import visible_units
+from web.console.login import PERSON
+from web.pages import e, page, roles_text
 
 if TYPE_CHECKING:
-    from adapters.console import ConsoleAdapter
+    from web.console.adapter import ConsoleAdapter
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
@@ -42,12 +42,14 @@ _COUNTS = ("received", "dispatched", "responded", "answered", "on_time", "overdu
 _CHART_LOCK = threading.Lock()
 
 
-def setup(app: web.Application, adapter: ConsoleAdapter) -> None:
-    """Register the report routes."""
+def setup(console: web.Application, adapter: ConsoleAdapter) -> None:
+    """Mount the report page and its files as the sub-app ``/console/reports``."""
     view = ReportsPage(adapter)
-    app.router.add_get("/console/reports", view.page)
-    app.router.add_get("/console/reports/chart.png", view.chart)
-    app.router.add_get("/console/reports/report.xlsx", view.workbook)
+    sub = web.Application()
+    sub.router.add_get("", view.page)
+    sub.router.add_get("/chart.png", view.chart)
+    sub.router.add_get("/report.xlsx", view.workbook)
+    console.add_subapp("/reports", sub)
 
 
 def for_viewer(report: MonthReport, units: set[str] | None) -> MonthReport:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from sqlalchemy import select
@@ -25,6 +26,7 @@ from bot.sms_replies import SATISFIED, UNSATISFIED, apply_citizen_verdict
 from store.models import ReviewRequest, SmsReplyRecord, Ticket, UsedToken
 
 log = logging.getLogger("hotline.citizen_page")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 MAX_TOKEN = 512
 MAX_COMMENT = 500
@@ -86,7 +88,7 @@ async def _open(ctx: BotContext, s: AsyncSession, token: str) -> tuple[TokenClai
 
 async def show(request: web.Request) -> web.Response:
     """``GET /c/{token}``: the approved answer and the two buttons."""
-    ctx = request.app[CTX]
+    ctx = request.config_dict[CTX]
     async with ctx.sessions() as s:
         opened = await _open(ctx, s, request.match_info["token"])
     if opened is None:
@@ -105,7 +107,7 @@ async def show(request: web.Request) -> web.Response:
 
 async def decide(request: web.Request) -> web.Response:
     """``POST /c/{token}``: count the decision once, exactly like an SMS reply."""
-    ctx = request.app[CTX]
+    ctx = request.config_dict[CTX]
     form = await request.post()
     verdict = str(form.get("verdict") or "")
     comment = " ".join(str(form.get("comment") or "").split())[:MAX_COMMENT]
@@ -131,7 +133,17 @@ async def decide(request: web.Request) -> web.Response:
     return _page("感谢评价", f"<h1>感谢您的评价</h1><p>已记录：{html.escape(verdict)}。</p>")
 
 
+@web.middleware
+async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every answer of the citizen's page: not cached, not indexed, no referrer, no framing."""
+    response = await handler(request)
+    response.headers.update(HEADERS)
+    return response
+
+
 def setup_routes(app: web.Application) -> None:
-    """Register the citizen page routes."""
-    app.router.add_get("/c/{token}", show)
-    app.router.add_post("/c/{token}", decide)
+    """Mount the citizen page as the sub-app ``/c``."""
+    citizen = web.Application(middlewares=[_headers])
+    citizen.router.add_get("/{token}", show)
+    citizen.router.add_post("/{token}", decide)
+    app.add_subapp("/c", citizen)

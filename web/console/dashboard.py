@@ -18,8 +18,6 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from adapters.console_login import PERSON
-from adapters.console_web import e, page, roles_text
 from bot import notices
 from bot.directory import Person
 from bot.labels import (
@@ -38,9 +36,11 @@ from bot.lifecycle import OPEN_STATES, STATE_LABELS, LifecycleError, State, Tran
 from bot.masking import mask_name, mask_phone
 from bot.messages import ChatKind, IncomingMessage
 from store.models import AuditEvent, OutboxMessage, ReviewRequest, SmsMessage, SmsReplyRecord, Ticket
+from web.console.login import PERSON
+from web.pages import e, page, roles_text
 
 if TYPE_CHECKING:
-    from adapters.console import ConsoleAdapter
+    from web.console.adapter import ConsoleAdapter
 
 LIST_LIMIT = 500
 ACTION_WAIT_SECONDS = 10.0
@@ -49,12 +49,17 @@ NO_UNIT = "-"
 """The ``unit`` filter value of tickets not dispatched to any unit yet (未派单)."""
 
 
-def setup(app: web.Application, adapter: ConsoleAdapter) -> None:
-    """Register the dashboard routes."""
+def setup(console: web.Application, adapter: ConsoleAdapter) -> None:
+    """Mount the dashboard (with the printable forms) as the sub-app ``/console/tickets``."""
+    from web.console import forms
+
     board = Dashboard(adapter)
-    app.router.add_get("/console/tickets", board.list_page)
-    app.router.add_get("/console/tickets/{source}/{number}", board.ticket_page)
-    app.router.add_post("/console/tickets/{source}/{number}/act", board.act)
+    tickets = web.Application()
+    tickets.router.add_get("", board.list_page)
+    tickets.router.add_get("/{source}/{number}", board.ticket_page)
+    tickets.router.add_post("/{source}/{number}/act", board.act)
+    forms.setup(tickets, adapter)
+    console.add_subapp("/tickets", tickets)
 
 
 def visible_units(adapter: ConsoleAdapter, person: Person) -> set[str] | None:
@@ -445,6 +450,6 @@ def _table(headers: list[str], rows: str) -> str:
 
 
 def _form_links() -> list[tuple[str, str]]:
-    from adapters.console_forms import FORMS
+    from web.console.forms import FORMS
 
     return [(key, f.title) for key, f in FORMS.items()]
