@@ -26,7 +26,7 @@ from web import render
 from web.console import history
 from web.console.hub import Hub, chat_key
 from web.console.login import PERSON, Gate
-from web.pages import e, page, roles_text
+from web.pages import roles_text
 from web.render import STATIC_DIR
 
 log = logging.getLogger("hotline.console")
@@ -135,38 +135,19 @@ class ConsoleAdapter:
 
     async def chat_page(self, request: web.Request) -> web.Response:
         """The chat: groups on the left, messages in the middle, the input at the bottom."""
+        from bot.preflight import calendar_notice
+
         person = request[PERSON]
         chats = self.chats_for(person)
         wanted = request.query.get("chat", "")
         current = wanted if wanted in dict(chats) else chats[0][0]
-        items = "".join(
-            f'<li><a href="/console?chat={e(k)}" data-chat="{e(k)}" class="{_active(k == current)}">'
-            f'{e(label)}<span class="badge" hidden></span></a></li>' for k, label in chats)
-        roles = roles_text(person.roles, self.ctx.directory.unit_name)
-        from bot.preflight import calendar_notice
-
         notice = calendar_notice(self.ctx.calendar, self.ctx.calendar.local_date(self.ctx.clock.now()))
-        banner = f'<p class="alert" id="calendar-gap" role="status">{e(notice)}</p>' if notice else ""
-        body = (
-            f'{banner}<div class="chat-app" data-me="{e(person.name)}" data-bot="{e(self.name)}" '
-            f'data-chat="{e(current)}">'
-            f'<aside class="chats"><h2>会话</h2><ul>{items}</ul>'
-            '<div class="cheats"><h3>常用命令</h3><ul>'
-            '<li><code>签收 工单号</code></li><li><code>联系 工单号 情况</code></li>'
-            '<li><code>答复 工单号 内容</code></li><li><code>同意 工单号</code></li>'
-            '<li><code>驳回 工单号 意见</code></li><li><code>待办</code> · <code>帮助</code></li></ul>'
-            '<p>工单号可只写后4位。</p></div></aside>'
-            f'<section class="conversation"><header><h2 id="chat-title">{e(dict(chats)[current])}</h2>'
-            '<span id="live" class="live off">连接中…</span></header>'
-            '<ol id="messages" class="messages" aria-live="polite"></ol>'
-            '<div id="quote" class="quote" hidden><span></span><button type="button" id="quote-cancel">×</button></div>'
-            '<form id="composer" class="composer" autocomplete="off">'
-            f'<label class="at" id="at-label"><input type="checkbox" id="at-bot" checked> @{e(self.name)}</label>'
-            '<textarea id="text" rows="2" placeholder="输入命令，例如：签收 0001（Enter 发送，Shift+Enter 换行）"></textarea>'
-            '<button type="submit" class="primary">发送</button></form></section></div>')
-        return web.Response(text=page(f"聊天 · {self.name}", body, person=person.name, roles=roles,
-                                      csrf=self.gate.csrf(request), active="chat", body_class="chat",
-                                      scripts=("console.js",)), content_type="text/html")
+        return render.render(request, "console/chat.html", {
+            "title": f"聊天 · {self.name}", "person": person.name,
+            "roles": roles_text(person.roles, self.ctx.directory.unit_name),
+            "csrf": self.gate.csrf(request), "active": "chat", "body_class": "chat",
+            "scripts": ("console.js",), "notice": notice, "bot": self.name, "chats": chats,
+            "current": current, "current_label": dict(chats)[current]})
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         """Server-sent events: every message of the person's chats, live."""
@@ -266,10 +247,6 @@ class ConsoleAdapter:
                 message, chat, history.clock_text(self.ctx.calendar, self.ctx.clock.now()), self.name))
         return web.json_response({"ok": True, "duplicate": not new,
                                   "id": f"in:{message.event_id}"}, status=202)
-
-
-def _active(flag: bool) -> str:
-    return "active" if flag else ""
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:

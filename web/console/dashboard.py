@@ -36,8 +36,9 @@ from bot.lifecycle import OPEN_STATES, STATE_LABELS, LifecycleError, State, Tran
 from bot.masking import mask_name, mask_phone
 from bot.messages import ChatKind, IncomingMessage
 from store.models import AuditEvent, OutboxMessage, ReviewRequest, SmsMessage, SmsReplyRecord, Ticket
+from web import render
 from web.console.login import PERSON
-from web.pages import e, page, roles_text
+from web.pages import roles_text
 
 if TYPE_CHECKING:
     from web.console.adapter import ConsoleAdapter
@@ -81,20 +82,16 @@ async def load_visible_ticket(adapter: ConsoleAdapter, s: AsyncSession, person: 
     ticket = await adapter.ctx.service.get(s, source, number)
     units = visible_units(adapter, person)
     if ticket is None or (units is not None and ticket.unit_code not in units):
-        raise web.HTTPNotFound(text=page("未找到", '<main class="board"><h1>没有找到该工单</h1>'
-                                         '<p>工单不存在，或不属于您的单位。</p>'
-                                         '<p><a href="/console/tickets">返回工单总览</a></p></main>'),
-                               content_type="text/html")
+        raise web.HTTPNotFound(text=render.render_text("console/message.html", {
+            "title": "未找到", "heading": "没有找到该工单", "lines": ["工单不存在，或不属于您的单位。"],
+            "back_href": "/console/tickets", "back_label": "返回工单总览"}), content_type="text/html")
     return ticket
 
 
-def tag_html(tags: list[str] | None) -> str:
-    """Tags as chips; 涉稳/扬言/涉众 in red, urgent ones in orange."""
-    out = []
-    for t in tags or []:
-        cls = "sensitive" if t in notices.SENSITIVE_TAGS else "urgent" if t in URGENT else ""
-        out.append(f'<span class="tag {cls}">{e(t)}</span>')
-    return "".join(out)
+def tag_chips(tags: list[str] | None) -> list[tuple[str, str]]:
+    """(tag, chip class) of each tag: 涉稳/扬言/涉众 in red, urgent ones in orange."""
+    return [(t, "sensitive" if t in notices.SENSITIVE_TAGS else "urgent" if t in URGENT else "")
+            for t in tags or []]
 
 
 class Dashboard:
@@ -104,12 +101,11 @@ class Dashboard:
         self.adapter = adapter
         self.ctx = adapter.ctx
 
-    def _chrome(self, request: web.Request, title: str, body: str) -> web.Response:
+    def _chrome(self, request: web.Request, template: str, title: str, context: dict[str, Any]) -> web.Response:
         person = request[PERSON]
-        return web.Response(text=page(title, body, person=person.name,
-                                      roles=roles_text(person.roles, self.ctx.directory.unit_name),
-                                      csrf=self.adapter.gate.csrf(request), active="tickets"),
-                            content_type="text/html")
+        return render.render(request, template, {
+            "title": title, "person": person.name, "csrf": self.adapter.gate.csrf(request),
+            "roles": roles_text(person.roles, self.ctx.directory.unit_name), "active": "tickets", **context})
 
     # ---- list ----------------------------------------------------------------------------
 
@@ -157,42 +153,32 @@ class Dashboard:
         people = {p.id: p.name for p in d.people.values()}
         rulebook = ctx.service.rulebook.rules
 
-        def count_link(label: str, n: int, params: dict[str, str], cls: str = "") -> str:
-            return f'<a class="{cls}" href="/console/tickets?{e(urlencode(params))}">{e(label)}<b>{n}</b></a>'
-
-        by_state = "".join(count_link(STATE_LABELS[st], state_counts.get(st.value, 0), {"state": st.value})
-                           for st in State if state_counts.get(st.value))
-        by_unit = "".join(count_link(d.unit_name(code), n, {"unit": code or NO_UNIT})
-                          for code, n in sorted(unit_counts.items(), key=lambda x: str(x[0])))
         rows = []
         for t in tickets:
             is_open = State(t.state) in OPEN_STATES
-            overdue = is_open and t.deadline is not None and t.deadline < now
-            citizen = t.citizen_name if sees_citizen(person, t) else mask_name(t.citizen_name)
-            rows.append(
-                f'<tr class="{"overdue" if overdue else ""}" data-number="{e(t.number)}">'
-                f'<td><a href="/console/tickets/{e(t.source)}/{e(t.number)}">{e(t.number)}</a>'
-                f'<div class="muted">{e(source_label(t.source))}</div></td>'
-                f'<td>{tag_html(t.tags)}{e(t.title or notices.short_content(t.content, 40))}</td>'
-                f'<td>{e(citizen or "—")}</td>'
-                f'<td class="state">{e(STATE_LABELS[State(t.state)])}</td>'
-                f'<td>{e(d.unit_name(t.unit_code))}<div class="muted">{e(people.get(t.handler_id, ""))}</div></td>'
-                f'<td class="deadline">{e(notices.fmt_time(ctx.calendar, t.deadline))}'
-                f'{"<div>已超期</div>" if overdue else ""}</td>'
-                f'<td class="muted">{e(rule_label(t.rule, rulebook))}</td></tr>')
-        table = ('<table class="tickets"><thead><tr><th>工单号</th><th>标题 / 诉求</th><th>来电人</th>'
-                 '<th>状态</th><th>承办单位 / 承办人</th><th>办结时限</th><th>规则</th></tr></thead>'
-                 f'<tbody>{"".join(rows) or "<tr><td colspan=7 class=muted>没有符合条件的工单。</td></tr>"}'
-                 '</tbody></table>')
-        body = (
-            '<main class="board"><h1>工单总览</h1>'
-            f'<div class="counts"><span class="label">按状态</span>{by_state}'
-            f'{count_link("已超期", overdue_count, {"overdue": "1"}, "overdue")}'
-            f'{count_link("今日到期", await self._due_today_count(units, now), {"due": "today"})}</div>'
-            f'<div class="counts"><span class="label">按单位</span>{by_unit}</div>'
-            f'{self._filters(q, units, sources, tags)}'
-            f'<p class="muted">共 {len(tickets)} 件，按办结时限排序。</p>{table}</main>')
-        return self._chrome(request, "工单总览", body)
+            rows.append({
+                "overdue": is_open and t.deadline is not None and t.deadline < now,
+                "number": t.number, "source": t.source, "source_label": source_label(t.source),
+                "tags": tag_chips(t.tags), "title": t.title or notices.short_content(t.content, 40),
+                "citizen": t.citizen_name if sees_citizen(person, t) else mask_name(t.citizen_name),
+                "state": STATE_LABELS[State(t.state)], "unit": d.unit_name(t.unit_code),
+                "handler": people.get(t.handler_id, ""),
+                "deadline": notices.fmt_time(ctx.calendar, t.deadline), "rule": rule_label(t.rule, rulebook)})
+        unit_pairs = [(c, u.name) for c, u in d.units.items() if units is None or c in units]
+        if units is None:
+            unit_pairs.append((NO_UNIT, d.unit_name(None)))
+        return self._chrome(request, "console/tickets.html", "工单总览", {
+            "by_state": [(STATE_LABELS[st], state_counts[st.value], urlencode({"state": st.value}))
+                         for st in State if state_counts.get(st.value)],
+            "by_unit": [(d.unit_name(code), n, urlencode({"unit": code or NO_UNIT}))
+                        for code, n in sorted(unit_counts.items(), key=lambda x: str(x[0]))],
+            "overdue_count": overdue_count, "overdue_query": urlencode({"overdue": "1"}),
+            "due_today_count": await self._due_today_count(units, now),
+            "due_query": urlencode({"due": "today"}),
+            "q": {k: q.get(k, "") for k in ("state", "unit", "tag", "source", "overdue", "due")},
+            "state_pairs": [(st.value, STATE_LABELS[st]) for st in State], "unit_pairs": unit_pairs,
+            "tag_pairs": [(t, t) for t in tags], "source_pairs": [(x, source_label(x)) for x in sources],
+            "rows": rows})
 
     def _today(self, now: datetime) -> tuple[datetime, datetime]:
         cal = self.ctx.calendar
@@ -208,27 +194,6 @@ class Dashboard:
             stmt = stmt.where(Ticket.unit_code.in_(units))
         async with self.ctx.sessions() as s:
             return int((await s.execute(stmt)).scalar_one())
-
-    def _filters(self, q: Any, units: set[str] | None, sources: list[str], tags: list[str]) -> str:
-        d = self.ctx.directory
-
-        def options(pairs: list[tuple[str, str]], current: str) -> str:
-            return '<option value="">全部</option>' + "".join(
-                f'<option value="{e(v)}"{" selected" if v == current else ""}>{e(label)}</option>'
-                for v, label in pairs)
-
-        unit_pairs = [(c, u.name) for c, u in d.units.items() if units is None or c in units]
-        if units is None:
-            unit_pairs.append((NO_UNIT, d.unit_name(None)))
-        return (
-            '<form class="filters" method="get" action="/console/tickets">'
-            f'<label>状态 <select name="state">{options([(s.value, STATE_LABELS[s]) for s in State], q.get("state", ""))}</select></label>'
-            f'<label>单位 <select name="unit">{options(unit_pairs, q.get("unit", ""))}</select></label>'
-            f'<label>标签 <select name="tag">{options([(t, t) for t in tags], q.get("tag", ""))}</select></label>'
-            f'<label>来源 <select name="source">{options([(x, source_label(x)) for x in sources], q.get("source", ""))}</select></label>'
-            f'<label><input type="checkbox" name="overdue" value="1"{" checked" if q.get("overdue") else ""}> 已超期</label>'
-            f'<label><input type="checkbox" name="due" value="today"{" checked" if q.get("due") == "today" else ""}> 今日到期</label>'
-            '<button type="submit" class="primary">筛选</button> <a href="/console/tickets">清除</a></form>')
 
     # ---- one ticket ----------------------------------------------------------------------
 
@@ -260,25 +225,21 @@ class Dashboard:
         policy = ctx.service.policy(t)
         ext = label(EXTENSION_LABELS, t.extension_state)
 
-        def fields(pairs: list[tuple[str, object]]) -> str:
-            return '<dl class="fields">' + "".join(
-                f"<dt>{e(k)}</dt><dd>{v if isinstance(v, _Html) else e(v if v not in (None, '') else '—')}</dd>"
-                for k, v in pairs) + "</dl>"
-
-        info = fields([
-            ("工单号", t.number), ("来源", source_label(t.source)), ("标题", t.title), ("标签", _Html(tag_html(t.tags) or "—")),
+        info = [
+            ("工单号", t.number), ("来源", source_label(t.source)), ("标题", t.title),
+            ("标签", {"tags": tag_chips(t.tags)}),
             ("类型", t.kind), ("类别", t.category), ("渠道", t.channel),
             ("状态", STATE_LABELS[State(t.state)]), ("承办单位", d.unit_name(t.unit_code)),
             ("承办人", handler.name if handler else None), ("轮次", f"第{t.round}轮"),
             ("登记时间", ft(t.received_at)), ("派单时间", ft(t.dispatched_at)),
             ("签收时间", ft(t.accepted_at)), ("先行联系", ft(t.first_contact_at)),
-            ("来电人", name), ("联系电话", phone), ("联系地址", t.citizen_address if full else ("已隐藏" if t.citizen_address else None)),
+            ("来电人", name), ("联系电话", phone),
+            ("联系地址", t.citizen_address if full else ("已隐藏" if t.citizen_address else None)),
             ("事发地址", t.address), ("诉求内容", t.content), ("回访结果", t.feedback),
             ("催办次数", t.urge_count),
-        ])
-        deadline = fields([
-            ("办结时限", _Html(f'<b class="{"error" if overdue else ""}">{e(ft(t.deadline))}</b>'
-                              + (" 已超期" if overdue else ""))),
+        ]
+        deadline = [
+            ("办结时限", {"deadline": ft(t.deadline), "overdue": overdue}),
             ("计算规则", rule_label(t.rule, ctx.service.rulebook.rules)
              + ("（热线指定时限）" if t.hotline_deadline else "")),
             ("内部时限", ft(t.internal_due)), ("先行联系时限", ft(t.first_contact_due)),
@@ -287,54 +248,39 @@ class Dashboard:
                      + (f"，至 {ft(t.extension_granted_until or t.extension_requested_until)}"
                         if t.extension_state else "")),
             ("需领导审核", "是" if policy.review else "否"),
-        ])
-        timeline = "".join(
-            f'<li class="{e(ev.outcome)}"><b>{e(ft(ev.at))}</b> {e(ev.actor)} · '
-            f'{e(audit_label(ev.action))}'
-            f'{"（未通过）" if ev.outcome != "ok" else ""}'
-            f'{" · " + e(STATE_LABELS[State(ev.state_after)]) if ev.state_after and ev.state_after != ev.state_before else ""}'
-            f'{"<div class=cmd>" + e(ev.text) + "</div>" if ev.text else ""}</li>' for ev in events)
-        review_rows = "".join(
-            f"<tr><td>{e(label(REVIEW_KIND_LABELS, r.kind))}</td><td>{e(label(REVIEW_STATE_LABELS, r.state))}</td>"
-            f"<td>{e(_pname(d, r.requested_by))} {e(ft(r.requested_at))}</td><td>{e(r.content)}</td>"
-            f"<td>{e(_pname(d, r.decided_by))} {e(ft(r.decided_at))}<div class=muted>{e(r.decision_note or '')}</div></td></tr>"
-            for r in reviews)
-        sms_rows = "".join(
-            f"<tr><td>{e(ft(m.created_at))}</td><td>{e(label(SMS_KIND_LABELS, m.kind))}</td>"
-            f"<td>{e(m.phone if full else mask_phone(m.phone))}</td><td>{e(label(SMS_STATE_LABELS, m.state))}"
-            f"{'（' + e(error_label(m.code)) + '）' if m.code and m.state in ('failed', 'unknown') else ''}</td>"
-            f"<td>{e(m.text or '')}</td></tr>" for m in sms)
-        reply_rows = "".join(
-            f"<tr><td>{e(ft(r.received_at))}</td><td>{e(r.phone if full else mask_phone(r.phone))}</td>"
-            f"<td>{e(r.text)}</td><td>{e(r.verdict or '—')}</td></tr>" for r in replies)
-        forms = "".join(
-            f'<a href="/console/tickets/{e(t.source)}/{e(t.number)}/forms/{key}" target="_blank">{e(label)}</a>'
-            f'<a href="/console/tickets/{e(t.source)}/{e(t.number)}/forms/{key}.docx" class="muted">(.docx)</a>'
-            for key, label in _form_links())
-        body = (
-            f'<main class="board"><p><a href="/console/tickets">← 工单总览</a></p>'
-            f'<h1>工单 {e(t.number)} {tag_html(t.tags)}</h1>'
-            + (f'<p class="flash">{e(flash)}</p>' if flash else "")
-            + '<div class="grid2"><div>'
-            f'<section class="panel"><h2>工单信息</h2>{info}</section>'
-            f'<section class="panel"><h2>审核记录</h2>{_table(["事项", "结果", "提交", "内容", "审核"], review_rows)}</section>'
-            f'<section class="panel"><h2>短信</h2>{_table(["时间", "类型", "号码", "状态", "内容"], sms_rows)}</section>'
-            f'<section class="panel"><h2>来电人回复</h2>{_table(["时间", "号码", "内容", "评价"], reply_rows)}</section>'
-            '</div><div>'
-            f'<section class="panel"><h2>可执行操作</h2>{await self._actions(person, t, reviews, self.adapter.gate.csrf(request))}</section>'
-            f'<section class="panel"><h2>时限</h2>{deadline}</section>'
-            f'<section class="panel forms"><h2>打印表单</h2>{forms}</section>'
-            f'<section class="panel"><h2>办理痕迹</h2><ol class="timeline">{timeline}</ol></section>'
-            '</div></div></main>')
-        return self._chrome(request, f"工单 {t.number}", body)
+        ]
+        timeline = [{
+            "outcome": ev.outcome, "at": ft(ev.at), "actor": ev.actor, "action": audit_label(ev.action),
+            "failed": ev.outcome != "ok",
+            "state": STATE_LABELS[State(ev.state_after)]
+            if ev.state_after and ev.state_after != ev.state_before else "",
+            "text": ev.text} for ev in events]
+        review_rows = [{
+            "kind": label(REVIEW_KIND_LABELS, r.kind), "state": label(REVIEW_STATE_LABELS, r.state),
+            "requested_by": _pname(d, r.requested_by), "requested_at": ft(r.requested_at), "content": r.content,
+            "decided_by": _pname(d, r.decided_by), "decided_at": ft(r.decided_at),
+            "note": r.decision_note or ""} for r in reviews]
+        sms_rows = [{
+            "at": ft(m.created_at), "kind": label(SMS_KIND_LABELS, m.kind),
+            "phone": m.phone if full else mask_phone(m.phone), "state": label(SMS_STATE_LABELS, m.state),
+            "error": error_label(m.code) if m.code and m.state in ("failed", "unknown") else "",
+            "text": m.text or ""} for m in sms]
+        reply_rows = [{
+            "at": ft(r.received_at), "phone": r.phone if full else mask_phone(r.phone), "text": r.text,
+            "verdict": r.verdict} for r in replies]
+        return self._chrome(request, "console/ticket.html", f"工单 {t.number}", {
+            "number": t.number, "source": t.source, "unit_code": t.unit_code, "tags": tag_chips(t.tags),
+            "flash": flash, "info": info, "deadline": deadline, "timeline": timeline,
+            "reviews": review_rows, "sms": sms_rows, "replies": reply_rows, "forms": _form_links(),
+            "actions": self._actions(person, t, reviews),
+            "dispatch_units": [(c, u.name) for c, u in d.units.items() if c not in d.office_units()]})
 
-    async def _actions(self, person: Person, t: Ticket, reviews: list[ReviewRequest], csrf: str) -> str:
+    def _actions(self, person: Person, t: Ticket, reviews: list[ReviewRequest]) -> list[dict[str, str]]:
         """Buttons for what the viewer's role allows now, by asking the lifecycle table."""
         svc = self.ctx.service
         caps = svc.capacities(person, t)
         review_caps = svc.capacities(person, t, reviewing=True)
-        csrf_field = f'<input type="hidden" name="csrf" value="{e(csrf)}">'
-        out: list[str] = []
+        out: list[dict[str, str]] = []
 
         def allowed(tr: Transition, who: set[Any]) -> bool:
             try:
@@ -343,31 +289,22 @@ class Dashboard:
                 return False
             return True
 
-        def form(cmd: str, label: str, extra: str = "", cls: str = "primary") -> str:
-            return (f'<form method="post" class="act" action="/console/tickets/{e(t.source)}/{e(t.number)}/act">'
-                    f'{csrf_field}<input type="hidden" name="cmd" value="{e(cmd)}">'
-                    f'<input type="hidden" name="event_id" value="{uuid.uuid4().hex}">'
-                    f'{extra}<button type="submit" class="{cls}">{e(label)}</button></form>')
+        def form(cmd: str, label: str, extra: str = "", cls: str = "primary") -> dict[str, str]:
+            return {"cmd": cmd, "label": label, "extra": extra, "cls": cls, "event_id": uuid.uuid4().hex}
 
         if allowed(Transition.ACCEPT, caps):
             out.append(form("签收", "签收"))
         if allowed(Transition.DISPATCH, caps):
-            d = self.ctx.directory
-            opts = "".join(f'<option value="{e(c)}"{" selected" if c == t.unit_code else ""}>{e(u.name)}</option>'
-                           for c, u in d.units.items() if c not in d.office_units())
-            out.append(form("转办", "派单 / 转办", f'<select name="unit">{opts}</select>'))
+            out.append(form("转办", "派单 / 转办", "unit"))
         pending = next((r for r in reviews if r.state == "pending"), None)
         if pending is not None:
             approve = {"reply": Transition.APPROVE_REPLY, "extension": Transition.APPROVE_EXTENSION,
                        "giveback": Transition.APPROVE_GIVEBACK}[pending.kind]
             if allowed(approve, review_caps):
                 what = REVIEW_KIND_LABELS.get(pending.kind, "")
-                out.append(form("同意", f"同意{what}", '<input type="text" name="note" placeholder="审核意见（可不填）">'))
-                out.append(form("驳回", f"驳回{what}",
-                                '<input type="text" name="note" required placeholder="驳回意见（必填）">', "danger"))
-        if not out:
-            return '<p class="muted">您当前没有可对此工单执行的操作。</p>'
-        return "".join(out) + '<p class="muted">操作会以您的名义发给机器人，结果也会出现在您与机器人的私聊中。</p>'
+                out.append(form("同意", f"同意{what}", "note"))
+                out.append(form("驳回", f"驳回{what}", "required_note", "danger"))
+        return out
 
     async def _flash(self, s: AsyncSession, person: Person, msg: str) -> str:
         """The bot's answer to the viewer's last action (only an answer sent to the viewer)."""
@@ -416,10 +353,6 @@ class Dashboard:
         raise web.HTTPSeeOther(target)
 
 
-class _Html(str):
-    """Already-escaped HTML."""
-
-
 async def _tags_in_use(s: AsyncSession, units: set[str] | None) -> list[str]:
     """Every tag on a ticket the viewer may see, 涉稳/扬言/涉众 and urgent ones first."""
     stmt = select(Ticket.tags)
@@ -440,13 +373,6 @@ async def _counts(s: AsyncSession, units: set[str] | None, column: Any) -> dict[
 def _pname(d: Any, pid: int | None) -> str:
     p = d.person_by_id(pid)
     return p.name if p else ""
-
-
-def _table(headers: list[str], rows: str) -> str:
-    if not rows:
-        return '<p class="muted">暂无。</p>'
-    head = "".join(f"<th>{e(h)}</th>" for h in headers)
-    return f'<table class="tickets"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
 
 
 def _form_links() -> list[tuple[str, str]]:

@@ -15,9 +15,10 @@ from bot import action_tokens
 from bot.context import BotContext
 from bot.directory import Person
 from store.models import UsedToken
+from web import render
 from web.console import auth
 from web.console.throttle import LoginThrottle
-from web.pages import e, page, roles_text
+from web.pages import roles_text
 
 PERSON: web.RequestKey[Person] = web.RequestKey("console_person", Person)
 SESSION: web.RequestKey[auth.Session] = web.RequestKey("console_session", auth.Session)
@@ -99,31 +100,10 @@ class Gate:
         csrf = auth.login_csrf(self.secret, nonce)
         nxt = _safe_next(request.query.get("next", ""))
         d = self.ctx.directory
-        if self.open_picker:
-            cards = "".join(
-                f'<form method="post" action="/console/login" class="pick">'
-                f'<input type="hidden" name="csrf" value="{e(csrf)}">'
-                f'<input type="hidden" name="next" value="{e(nxt)}">'
-                f'<button type="submit" name="person" value="{e(p.name)}">'
-                f'<b>{e(p.name)}</b><small>{e(roles_text(p.roles, d.unit_name))}</small></button></form>'
-                for p in d.people.values())
-            body = ('<main class="login"><h1>12345 热线工单机器人 · 控制台</h1>'
-                    '<p class="hint">示例配置：请选择您要扮演的人员（仅限本机试用，正式配置需登录）。</p>'
-                    f'<div class="pickers">{cards}</div></main>')
-        else:
-            body = (
-                '<main class="login narrow"><h1>控制台登录</h1>'
-                + (f'<p class="error">{e(error)}</p>' if error else "")
-                + '<form method="post" action="/console/login" class="stack">'
-                f'<input type="hidden" name="csrf" value="{e(csrf)}">'
-                f'<input type="hidden" name="next" value="{e(nxt)}">'
-                '<label>姓名<input name="person" autocomplete="username" required></label>'
-                '<label>密码<input name="password" type="password" autocomplete="current-password" required></label>'
-                '<button type="submit" class="primary">登录</button></form>'
-                '<p class="hint">没有密码？请办公室运行 <code>hotline-bot console-link -c 配置文件 姓名</code>'
-                ' 生成一次性登录链接。</p></main>')
-        resp = web.Response(text=page("控制台登录", body), content_type="text/html",
-                            status=status if error else 200)
+        people = [{"name": p.name, "roles": roles_text(p.roles, d.unit_name)} for p in d.people.values()]
+        resp = render.render(request, "console/login.html", {
+            "title": "控制台登录", "picker": self.open_picker, "people": people, "login_csrf": csrf,
+            "next": nxt, "error": error}, status=status if error else 200)
         self._set_pre(resp, nonce)
         return resp
 
@@ -161,13 +141,9 @@ class Gate:
         except action_tokens.TokenError:
             return _html_error(400, "登录链接无效或已过期，请重新生成。")
         nonce = request.cookies.get(auth.PRE_COOKIE) or secrets.token_urlsafe(12)
-        body = ('<main class="login narrow"><h1>控制台登录</h1>'
-                f'<p>以 <b>{e(name)}</b> 的身份登录（链接仅可使用一次）。</p>'
-                '<form method="post" action="/console/login/link">'
-                f'<input type="hidden" name="csrf" value="{e(auth.login_csrf(self.secret, nonce))}">'
-                f'<input type="hidden" name="t" value="{e(token)}">'
-                '<button type="submit" class="primary">登录</button></form></main>')
-        resp = web.Response(text=page("控制台登录", body), content_type="text/html")
+        resp = render.render(request, "console/link.html", {
+            "title": "控制台登录", "name": name, "token": token,
+            "login_csrf": auth.login_csrf(self.secret, nonce)})
         self._set_pre(resp, nonce)
         return resp
 
@@ -224,6 +200,7 @@ def _error(status: int, code: str, message: str) -> web.Response:
 
 
 def _html_error(status: int, message: str) -> web.Response:
-    body = f'<main class="login narrow"><h1>无法登录</h1><p class="error">{e(message)}</p>' \
-           '<p><a href="/console/login">返回登录页</a></p></main>'
-    return web.Response(text=page("无法登录", body), status=status, content_type="text/html")
+    text = render.render_text("console/message.html", {
+        "title": "无法登录", "main_class": "login narrow", "heading": "无法登录", "lines": [message],
+        "error": True, "back_href": "/console/login", "back_label": "返回登录页"})
+    return web.Response(text=text, status=status, content_type="text/html")
