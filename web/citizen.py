@@ -10,7 +10,6 @@ or outdated token gets the same 404 page, so a guess learns nothing.
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -24,6 +23,7 @@ from bot.context import CTX, BotContext
 from bot.sms_gateway import CITIZEN_PURPOSE, normal_phone
 from bot.sms_replies import SATISFIED, UNSATISFIED, apply_citizen_verdict
 from store.models import ReviewRequest, SmsReplyRecord, Ticket, UsedToken
+from web import render
 
 log = logging.getLogger("hotline.citizen_page")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -38,27 +38,22 @@ HEADERS = {
     "Content-Security-Policy": ("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
                                 "frame-ancestors 'none'"),
 }
-_STYLE = ("body{font-family:system-ui,-apple-system,'PingFang SC','Microsoft YaHei',sans-serif;margin:0;"
-          "padding:16px;background:#f5f6f8;color:#222;line-height:1.6}"
-          "main{max-width:560px;margin:0 auto;background:#fff;border-radius:8px;padding:16px}"
-          "h1{font-size:1.2em;margin:0 0 12px}.answer{white-space:pre-wrap;border-left:3px solid #3a7;"
-          "padding-left:10px}textarea{width:100%;box-sizing:border-box;min-height:4em;margin:12px 0}"
-          "button{font-size:1.1em;padding:10px 0;width:48%;border:0;border-radius:6px;color:#fff}"
-          ".ok{background:#2a8}.no{background:#c44;float:right}")
 
 
-def _page(title: str, body: str, status: int = 200) -> web.Response:
-    doc = (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
-           f'<meta name="viewport" content="width=device-width,initial-scale=1">'
-           f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
-           f"<body><main>{body}</main></body></html>")
-    return web.Response(status=status, text=doc, content_type="text/html", charset="utf-8",
+def _page(title: str, heading: str, text: str, status: int = 200) -> web.Response:
+    """A page with a heading and one line (not found, choose, thanks)."""
+    return _respond(render.render_text("citizen/page.html", {"title": title, "heading": heading, "text": text}),
+                    status)
+
+
+def _respond(html_text: str, status: int = 200) -> web.Response:
+    return web.Response(status=status, text=html_text, content_type="text/html", charset="utf-8",
                         headers=HEADERS)
 
 
 def not_found() -> web.Response:
     """The one answer for every token that does not open a page."""
-    return _page("页面不存在", "<h1>页面不存在或已失效</h1><p>如需反映问题，请拨打12345热线。</p>", 404)
+    return _page("页面不存在", "页面不存在或已失效", "如需反映问题，请拨打12345热线。", 404)
 
 
 async def _open(ctx: BotContext, s: AsyncSession, token: str) -> tuple[TokenClaims, Ticket, str] | None:
@@ -94,15 +89,9 @@ async def show(request: web.Request) -> web.Response:
     if opened is None:
         return not_found()
     _claims, _ticket, answer = opened
-    body = (
-        "<h1>您反映问题的办理答复</h1>"
-        f'<div class="answer">{html.escape(answer)}</div>'
-        '<form method="post"><p>您对答复是否满意？可留言（选填）：</p>'
-        f'<textarea name="comment" maxlength="{MAX_COMMENT}"></textarea>'
-        f'<button class="ok" name="verdict" value="{SATISFIED}">满意</button>'
-        f'<button class="no" name="verdict" value="{UNSATISFIED}">不满意</button></form>'
-    )
-    return _page("办理答复", body)
+    return _respond(render.render_text("citizen/page.html", {
+        "title": "办理答复", "answer": answer, "max_comment": MAX_COMMENT, "satisfied": SATISFIED,
+        "unsatisfied": UNSATISFIED}))
 
 
 async def decide(request: web.Request) -> web.Response:
@@ -116,7 +105,7 @@ async def decide(request: web.Request) -> web.Response:
         if opened is None:
             return not_found()
         if verdict not in (SATISFIED, UNSATISFIED):
-            return _page("请选择", "<h1>请选择「满意」或「不满意」</h1><p>请返回上一页重新选择。</p>", 400)
+            return _page("请选择", "请选择「满意」或「不满意」", "请返回上一页重新选择。", 400)
         claims, ticket, _answer = opened
         now = ctx.clock.now()
         try:
@@ -130,7 +119,7 @@ async def decide(request: web.Request) -> web.Response:
         s.add(SmsReplyRecord(ticket_id=ticket.id, phone=phone, text=text, verdict=verdict, provider="page",
                              dedupe_key=f"page:{claims.token_id}", received_at=now))
         await apply_citizen_verdict(ctx, s, ticket, verdict, text, via="citizen_page", phone=phone)
-    return _page("感谢评价", f"<h1>感谢您的评价</h1><p>已记录：{html.escape(verdict)}。</p>")
+    return _page("感谢评价", "感谢您的评价", f"已记录：{verdict}。")
 
 
 @web.middleware

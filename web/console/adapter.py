@@ -26,7 +26,7 @@ from web import render
 from web.console import history
 from web.console.hub import Hub, chat_key
 from web.console.login import PERSON, Gate
-from web.pages import roles_text
+from web.console.roles import roles_text
 from web.render import STATIC_DIR
 
 log = logging.getLogger("hotline.console")

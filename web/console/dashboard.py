@@ -38,7 +38,7 @@ from bot.messages import ChatKind, IncomingMessage
 from store.models import AuditEvent, OutboxMessage, ReviewRequest, SmsMessage, SmsReplyRecord, Ticket
 from web import render
 from web.console.login import PERSON
-from web.pages import roles_text
+from web.console.roles import roles_text
 
 if TYPE_CHECKING:
     from web.console.adapter import ConsoleAdapter

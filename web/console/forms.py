@@ -26,9 +26,9 @@ from bot.directory import Directory, Person
 from bot.labels import source_label
 from bot.masking import mask_name, mask_phone
 from store.models import AuditEvent, ReviewRequest, Ticket
+from web import render
 from web.console.dashboard import load_visible_ticket, sees_citizen
 from web.console.login import PERSON
-from web.pages import e, page
 
 if TYPE_CHECKING:
     from web.console.adapter import ConsoleAdapter
@@ -230,22 +230,11 @@ async def gather(s: AsyncSession, t: Ticket, viewer: Person, directory: Director
 
 def render_html(form: Form, facts: Facts, cal: WorkCalendar) -> str:
     """The form as an A4 HTML page (its print style hides the toolbar)."""
-    cols = "".join(f'<col class="w{w}">' for w in form.widths)
-    rows = []
-    for row in form.rows(facts, cal):
-        cells = "".join(
-            f'<{"th" if c.label else "td"} colspan="{c.span}" class="{"tall" if c.tall else ""}">'
-            f'{e(c.text)}</{"th" if c.label else "td"}>' for c in row)
-        rows.append(f"<tr>{cells}</tr>")
-    issuer = f'<p class="issuer">{e(form.issuer)}</p>' if form.issuer else ""
-    body = (
-        '<div class="toolbar"><button type="button" id="print" class="primary">打印</button>'
-        f'<a href="/console/tickets/{e(facts.ticket.source)}/{e(facts.ticket.number)}">返回工单</a></div>'
-        f'<article class="sheet"><h1>{e(form.heading)}</h1>{issuer}'
-        f'<table class="form"><colgroup>{cols}</colgroup>{"".join(rows)}</table>'
-        f'<p class="footer">工单 {e(facts.ticket.number)} · 由热线工单机器人生成</p></article>')
-    return page(f"{form.title} {facts.ticket.number}", body, styles=("forms.css",), scripts=("forms.js",),
-                body_class="print-form")
+    return render.render_text("console/form.html", {
+        "title": f"{form.title} {facts.ticket.number}", "styles": ("forms.css",), "scripts": ("forms.js",),
+        "body_class": "print-form", "source": facts.ticket.source, "number": facts.ticket.number,
+        "heading": form.heading, "issuer": form.issuer, "widths": form.widths,
+        "rows": form.rows(facts, cal)})
 
 
 def render_docx(form: Form, facts: Facts, cal: WorkCalendar) -> bytes:

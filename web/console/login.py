@@ -17,8 +17,8 @@ from bot.directory import Person
 from store.models import UsedToken
 from web import render
 from web.console import auth
+from web.console.roles import roles_text
 from web.console.throttle import LoginThrottle
-from web.pages import roles_text
 
 PERSON: web.RequestKey[Person] = web.RequestKey("console_person", Person)
 SESSION: web.RequestKey[auth.Session] = web.RequestKey("console_session", auth.Session)

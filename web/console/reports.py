@@ -26,9 +26,10 @@ from aiohttp import web
 
 from scheduler import reports, timing
 from scheduler.reports import MonthReport, UnitFigures
+from web import render
 from web.console.dashboard import visible_units
 from web.console.login import PERSON
-from web.pages import e, page, roles_text
+from web.console.roles import roles_text
 
 if TYPE_CHECKING:
     from web.console.adapter import ConsoleAdapter
@@ -94,10 +95,9 @@ class ReportsPage:
                 raise ValueError(month)
             timing.month_bounds(self.ctx.calendar, month)
         except ValueError:
-            raise web.HTTPBadRequest(
-                text=page("月份有误", '<main class="board"><h1>月份格式有误</h1>'
-                          '<p>请按“2026-11”的格式填写月份。</p>'
-                          '<p><a href="/console/reports">查看上月通报</a></p></main>'),
+            raise web.HTTPBadRequest(text=render.render_text("console/message.html", {
+                "title": "月份有误", "heading": "月份格式有误", "lines": ["请按“2026-11”的格式填写月份。"],
+                "back_href": "/console/reports", "back_label": "查看上月通报"}),
                 content_type="text/html") from None
         return month
 
@@ -117,74 +117,41 @@ class ReportsPage:
         """``/console/reports``: the month's figures per unit, the ranking, the warning, the chart."""
         person = request[PERSON]
         month, report, office = await self._report(request)
-        q = urlencode({"month": month})
         t = report.total
-        ranked_count = len(report.ranking)
         bottom, streak = set(report.bottom3), set(report.bottom3_streak)
         rows = [self._row(u, u.unit in bottom, u.unit in streak)
                 for u in sorted(report.units, key=lambda u: (u.rank is None, u.rank or 0, u.unit))]
         if len(report.units) > 1:
             rows.append(self._row(t, False, False, total=True))
-        head = "".join(f"<th>{h}</th>" for h in (
-            "排名", "单位", "受理量", "按期办结", "超期", "及时响应率", "按期办结率", "满意率",
-            "延期", "退单", "综合", "提示"))
-        table = (f'<table class="tickets figures"><thead><tr>{head}</tr></thead><tbody>'
-                 + ("".join(rows) or '<tr><td colspan="12" class="muted">没有您单位的数据。</td></tr>')
-                 + "</tbody></table>")
-        warning = ""
-        if streak:
-            names = "、".join(report.unit(c).name for c in report.bottom3_streak)
-            warning = (f'<p class="alert" id="bottom3-warning">连续3个月排名后3位：{e(names)}，'
-                       '请按规定约谈。</p>')
-        scope = "全部单位" if office else "本单位（仅显示您所在单位的数据）"
-        summary = (
-            f'<div class="counts"><span class="label">{"合计" if office or len(report.units) > 1 else "本单位"}</span>'
-            + "".join(f'<span class="figure">{label}<b>{value}</b></span>' for label, value in (
+        prev_m, next_m = timing.previous_month(month), timing.previous_month(month, -1)
+        return render.render(request, "console/reports.html", {
+            "title": f"月度通报 {month_label(month)}", "person": person.name,
+            "roles": roles_text(person.roles, self.ctx.directory.unit_name),
+            "csrf": self.adapter.gate.csrf(request), "active": "reports",
+            "month": month, "month_label": month_label(month), "query": urlencode({"month": month}),
+            "scope": "全部单位" if office else "本单位（仅显示您所在单位的数据）",
+            "ranked_count": len(report.ranking),
+            "prev_query": urlencode({"month": prev_m}), "prev_label": month_label(prev_m),
+            "next_query": urlencode({"month": next_m}), "next_label": month_label(next_m),
+            "summary_label": "合计" if office or len(report.units) > 1 else "本单位",
+            "summary": [
                 ("受理", t.received), ("按期办结", t.on_time), ("超期", t.overdue), ("延期", t.extensions),
                 ("退单", t.givebacks), ("及时响应率", _pct(t.response_rate)),
-                ("按期办结率", _pct(t.on_time_rate)), ("满意率", _pct(t.satisfaction_rate))))
-            + "</div>")
-        prev_m, next_m = timing.previous_month(month), timing.previous_month(month, -1)
-        picker = (
-            '<form class="filters" method="get" action="/console/reports">'
-            f'<a href="/console/reports?{e(urlencode({"month": prev_m}))}">← {e(month_label(prev_m))}</a>'
-            f'<label>月份 <input type="month" name="month" value="{e(month)}" required></label>'
-            '<button type="submit" class="primary">查看</button>'
-            f'<a href="/console/reports?{e(urlencode({"month": next_m}))}">{e(month_label(next_m))} →</a>'
-            '</form>')
-        chart = ""
-        if any(u.received for u in report.units):
-            chart = (f'<figure class="panel chart"><img src="/console/reports/chart.png?{e(q)}" '
-                     f'alt="{e(month_label(month))} 热线办理三率图表"></figure>')
-        body = (
-            f'<main class="board reports"><h1>月度通报 · {e(month_label(month))}</h1>'
-            f'<p class="muted">范围：{e(scope)}。统计口径：本月登记的工单；'
-            f'共 {ranked_count} 个单位参与排名（综合得分为三率的平均值）。</p>'
-            f'{picker}{summary}{warning}{table}{chart}'
-            '<p class="downloads">下载：'
-            f'<a href="/console/reports/report.xlsx?{e(q)}" download>Excel 报表（.xlsx）</a>'
-            f'<a href="/console/reports/chart.png?{e(q)}&amp;download=1" download>图表（.png）</a></p>'
-            '</main>')
-        return web.Response(
-            text=page(f"月度通报 {month_label(month)}", body, person=person.name,
-                      roles=roles_text(person.roles, self.ctx.directory.unit_name),
-                      csrf=self.adapter.gate.csrf(request), active="reports"),
-            content_type="text/html")
+                ("按期办结率", _pct(t.on_time_rate)), ("满意率", _pct(t.satisfaction_rate))],
+            "warning": "、".join(report.unit(c).name for c in report.bottom3_streak) if streak else "",
+            "headers": ("排名", "单位", "受理量", "按期办结", "超期", "及时响应率", "按期办结率", "满意率",
+                        "延期", "退单", "综合", "提示"),
+            "rows": rows, "chart": any(u.received for u in report.units)})
 
     @staticmethod
-    def _row(u: UnitFigures, in_bottom: bool, in_streak: bool, *, total: bool = False) -> str:
-        note = ""
-        if in_streak:
-            note = '<span class="tag sensitive">连续3个月后3位</span>'
-        elif in_bottom:
-            note = '<span class="tag urgent">本月后3位</span>'
-        cls = "total" if total else "streak" if in_streak else ""
-        cells = (
-            "—" if u.rank is None else u.rank, u.name, u.received, u.on_time, u.overdue,
-            _pct(u.response_rate), _pct(u.on_time_rate), _pct(u.satisfaction_rate),
-            u.extensions, u.givebacks, _pct(u.score))
-        return (f'<tr class="{cls}" data-unit="{e(u.unit)}">'
-                + "".join(f"<td>{e(c)}</td>" for c in cells) + f"<td>{note}</td></tr>")
+    def _row(u: UnitFigures, in_bottom: bool, in_streak: bool, *, total: bool = False) -> dict[str, object]:
+        """One unit's line of the table: its class, code, cells and warning chip."""
+        return {
+            "cls": "total" if total else "streak" if in_streak else "", "unit": u.unit,
+            "note": "streak" if in_streak else "bottom" if in_bottom else "",
+            "cells": ("—" if u.rank is None else u.rank, u.name, u.received, u.on_time, u.overdue,
+                      _pct(u.response_rate), _pct(u.on_time_rate), _pct(u.satisfaction_rate),
+                      u.extensions, u.givebacks, _pct(u.score))}
 
     # ---- the files -----------------------------------------------------------------------
 
