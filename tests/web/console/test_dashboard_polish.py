@@ -6,7 +6,7 @@ import re
 from html import unescape
 
 from tests.conftest import ticket_body
-from tests.console.conftest import console_overrides
+from tests.web.console.conftest import console_overrides
 
 _ROW_NUMBER = re.compile(r'<tr class="[^"]*" data-number="([^"]+)"')
 _TAG_OPTIONS = re.compile(r'<select name="tag">(.*?)</select>', re.S)

@@ -19,8 +19,8 @@ from bot.labels import all_tables, rule_label
 from store.models import OutboxMessage
 from tests.commands.test_workflow import GOOD_REPLY
 from tests.conftest import ticket_body
-from tests.console.conftest import console_overrides, settle
 from tests.sms.rig import NUMBER, rig
+from tests.web.console.conftest import console_overrides, settle
 
 CODES = sorted({code for table in all_tables().values() for code in table}, key=len, reverse=True)
 _CODE = re.compile("|".join(rf"(?<![A-Za-z0-9_]){re.escape(c)}(?![A-Za-z0-9_])" for c in CODES))
@@ -172,8 +172,8 @@ def test_every_audit_action_and_outbox_kind_in_the_code_has_a_label() -> None:
 
     from bot.labels import AUDIT_LABELS, OUTBOX_KIND_LABELS, SMS_KIND_LABELS
 
-    root = Path(__file__).resolve().parents[2]
-    source = "\n".join(p.read_text(encoding="utf-8") for folder in ("bot", "handlers", "scheduler", "adapters")
+    root = Path(__file__).resolve().parents[3]
+    source = "\n".join(p.read_text(encoding="utf-8") for folder in ("bot", "handlers", "scheduler", "adapters", "web")
                        for p in (root / folder).rglob("*.py"))
     actions = set(re.findall(r'\.audit\(\s*s,\s*[^,]+,\s*[^,]+,\s*"([a-z_]+)"', source))
     assert {"register", "dispatch", "sms_sent", "citizen_reply"} <= actions  # the pattern finds them

@@ -14,13 +14,13 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import local
-from tests.console.conftest import PASSWORD, console_overrides
 from tests.scheduler.conftest import Desk
+from tests.web.console.conftest import PASSWORD, console_overrides
 
 NOW = local(2026, 12, 1, 9, 0)  # Tue: December's first working day
 PNG = b"\x89PNG\r\n\x1a\n"
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 _ROW = re.compile(r'<tr class="[^"]*" data-unit="([^"]*)">(.*?)</tr>', re.S)
 _CELL = re.compile(r"<td>(.*?)</td>", re.S)
 _TAGS = re.compile(r"<[^>]+>")
@@ -187,7 +187,7 @@ async def test_a_month_without_tickets_shows_no_chart(make_bot, make_user, clock
 async def test_report_page_in_chromium(make_bot, make_user, clock) -> None:
     from playwright.async_api import async_playwright, expect
 
-    from tests.console.test_console_browser import ARGS
+    from tests.web.console.test_console_browser import ARGS
 
     bot, _ = await _setup(make_bot, make_user, clock)
     base = str(bot.client.make_url("")).rstrip("/")

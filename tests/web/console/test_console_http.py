@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from store.models import InboxEvent, Ticket, UsedToken
 from tests.conftest import ticket_body
-from tests.console.conftest import console_overrides, settle
+from tests.web.console.conftest import console_overrides, settle
 from web.console.auth import COOKIE, hash_password, one_time_link, verify_password
 
 NUMBER = "202611230001"

@@ -15,7 +15,7 @@ from bot.importing import import_file
 from store.models import ReviewRequest, SmsMessage, Ticket
 from tests.adapters.test_importer import write_xls
 from tests.conftest import ticket_body
-from tests.console.conftest import console_overrides, settle
+from tests.web.console.conftest import console_overrides, settle
 
 FULL_WIDTH = "，：（）；！？"
 IMPORTED = "2026112300007"

@@ -11,7 +11,7 @@ import pytest
 
 from bot.calendar import PACKAGE_YEARS
 from tests.conftest import local
-from tests.console.conftest import console_overrides
+from tests.web.console.conftest import console_overrides
 
 LAST = PACKAGE_YEARS[1]  # the last year chinesecalendar knows
 GAP = date(LAST + 1, 1, 1).isoformat()

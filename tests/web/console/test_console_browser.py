@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import ticket_body
-from tests.console.conftest import PASSWORD, console_overrides
+from tests.web.console.conftest import PASSWORD, console_overrides
 
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-README_SHOT = Path(__file__).resolve().parents[2] / "web" / "screenshot.png"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+README_SHOT = Path(__file__).resolve().parents[3] / "web" / "screenshot.png"
 NUMBER = "202611230001"
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
