@@ -27,7 +27,8 @@ from bot.lifecycle import OPEN_STATES, LifecycleError, State
 from bot.ticket_rows import session_rows
 from bot.units import resolve_unit
 from bot.views import ticket_view
-from store.models import AuditEvent, SmsMessage, SmsReplyRecord, Ticket
+from store.models import AuditEvent, Ticket
+from store.queries.views import TicketRecord, load_record, load_records
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -106,15 +107,14 @@ async def _signed_model(request: web.Request, parse: Callable[[Any], M], what: s
         return error_response(400, "invalid", what + "、".join(fields), fields)
 
 
+def _view_of(ctx: BotContext, record: TicketRecord) -> dict[str, Any]:
+    """The public view of a ticket record."""
+    return ticket_view(record.ticket, record.events, ctx.calendar, ctx.directory, record.sms, record.replies)
+
+
 async def _view(ctx: BotContext, s: Any, ticket: Ticket) -> dict[str, Any]:
     """The view of a stored ticket, read from the store."""
-    events = list((await s.execute(select(AuditEvent).where(AuditEvent.ticket_id == ticket.id)
-                                   .order_by(AuditEvent.id))).scalars())
-    sms = list((await s.execute(select(SmsMessage).where(SmsMessage.ticket_id == ticket.id)
-                                .order_by(SmsMessage.id))).scalars())
-    replies = list((await s.execute(select(SmsReplyRecord).where(SmsReplyRecord.ticket_id == ticket.id)
-                                    .order_by(SmsReplyRecord.id))).scalars())
-    return ticket_view(ticket, events, ctx.calendar, ctx.directory, sms, replies)
+    return _view_of(ctx, await load_record(s, ticket))
 
 
 async def post_ticket(request: web.Request) -> web.Response:
@@ -250,7 +250,7 @@ async def list_tickets(request: web.Request) -> web.Response:
         else:
             total = (await s.execute(select(func.count()).select_from(Ticket).where(*conds))).scalar_one()
             page = list((await s.execute(stmt.limit(limit).offset(offset))).scalars())
-        items = [await _view(ctx, s, t) for t in page]
+        items = [_view_of(ctx, r) for r in await load_records(s, page)]
     return _answer({"items": items, "total": total})
 
 
