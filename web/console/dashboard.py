@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from aiohttp import web
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import notices
@@ -35,7 +34,9 @@ from bot.labels import (
 from bot.lifecycle import OPEN_STATES, STATE_LABELS, LifecycleError, State, Transition, check
 from bot.masking import mask_name, mask_phone
 from bot.messages import ChatKind, IncomingMessage
-from store.models import AuditEvent, OutboxMessage, ReviewRequest, SmsMessage, SmsReplyRecord, Ticket
+from store.models import ReviewRequest, Ticket
+from store.queries import dashboard as queries
+from store.queries.views import load_record
 from web import render
 from web.console.login import PERSON
 from web.console.roles import roles_text
@@ -116,37 +117,22 @@ class Dashboard:
         ctx = self.ctx
         now = ctx.clock.now()
         units = visible_units(self.adapter, person)
-        base = select(Ticket)
-        if units is not None:
-            base = base.where(Ticket.unit_code.in_(units))
+        open_states = [str(x) for x in OPEN_STATES]
+        due = q.get("due") == "today"
+        start, end = self._today(now)
+        wanted = queries.TicketFilter(
+            state=q.get("state", ""), unit=q.get("unit", ""), unassigned=q.get("unit") == NO_UNIT,
+            source=q.get("source", ""), open_only=bool(q.get("overdue") or q.get("due")),
+            deadline_before=now if q.get("overdue") else None,
+            deadline_from=start if due else None, deadline_until=end if due else None)
         async with ctx.sessions() as s:
-            state_counts = await _counts(s, units, Ticket.state)
-            unit_counts = await _counts(s, units, Ticket.unit_code)
-            open_q = select(func.count()).select_from(Ticket).where(
-                Ticket.state.in_([str(x) for x in OPEN_STATES]), Ticket.deadline < now)
-            if units is not None:
-                open_q = open_q.where(Ticket.unit_code.in_(units))
-            overdue_count = (await s.execute(open_q)).scalar_one()
-            stmt = base
-            if q.get("state"):
-                stmt = stmt.where(Ticket.state == q["state"])
-            if q.get("unit") == NO_UNIT:
-                stmt = stmt.where(Ticket.unit_code.is_(None))
-            elif q.get("unit"):
-                stmt = stmt.where(Ticket.unit_code == q["unit"])
-            if q.get("source"):
-                stmt = stmt.where(Ticket.source == q["source"])
-            if q.get("overdue") or q.get("due"):
-                stmt = stmt.where(Ticket.state.in_([str(x) for x in OPEN_STATES]))
-            if q.get("overdue"):
-                stmt = stmt.where(Ticket.deadline < now)
-            if q.get("due") == "today":
-                start, end = self._today(now)
-                stmt = stmt.where(Ticket.deadline >= start, Ticket.deadline < end)
-            stmt = stmt.order_by(Ticket.deadline.is_(None), Ticket.deadline, Ticket.id).limit(LIST_LIMIT)
-            tickets = list((await s.execute(stmt)).scalars())
-            sources = sorted({x for x in (await s.execute(select(Ticket.source).distinct())).scalars()})
-            tags = await _tags_in_use(s, units)
+            state_counts = await queries.counts_by(s, units, Ticket.state)
+            unit_counts = await queries.counts_by(s, units, Ticket.unit_code)
+            overdue_count = await queries.count_open_due(s, units, open_states, before=now)
+            due_today_count = await queries.count_open_due(s, units, open_states, before=end, since=start)
+            tickets = await queries.list_tickets(s, units, wanted, open_states, LIST_LIMIT)
+            sources = await queries.sources(s)
+            tags = _sensitive_first(await queries.tags_in_use(s, units))
         if q.get("tag"):
             tickets = [t for t in tickets if q["tag"] in (t.tags or [])]
         d = ctx.directory
@@ -173,7 +159,7 @@ class Dashboard:
             "by_unit": [(d.unit_name(code), n, urlencode({"unit": code or NO_UNIT}))
                         for code, n in sorted(unit_counts.items(), key=lambda x: str(x[0]))],
             "overdue_count": overdue_count, "overdue_query": urlencode({"overdue": "1"}),
-            "due_today_count": await self._due_today_count(units, now),
+            "due_today_count": due_today_count,
             "due_query": urlencode({"due": "today"}),
             "q": {k: q.get(k, "") for k in ("state", "unit", "tag", "source", "overdue", "due")},
             "state_pairs": [(st.value, STATE_LABELS[st]) for st in State], "unit_pairs": unit_pairs,
@@ -186,15 +172,6 @@ class Dashboard:
         start = local.replace(hour=0, minute=0, second=0, microsecond=0)
         return start, start + timedelta(days=1)
 
-    async def _due_today_count(self, units: set[str] | None, now: datetime) -> int:
-        start, end = self._today(now)
-        stmt = select(func.count()).select_from(Ticket).where(
-            Ticket.state.in_([str(x) for x in OPEN_STATES]), Ticket.deadline >= start, Ticket.deadline < end)
-        if units is not None:
-            stmt = stmt.where(Ticket.unit_code.in_(units))
-        async with self.ctx.sessions() as s:
-            return int((await s.execute(stmt)).scalar_one())
-
     # ---- one ticket ----------------------------------------------------------------------
 
     async def ticket_page(self, request: web.Request) -> web.Response:
@@ -206,15 +183,9 @@ class Dashboard:
         async with ctx.sessions() as s:
             t = await load_visible_ticket(self.adapter, s, person, request.match_info["source"],
                                           request.match_info["number"])
-            events = list((await s.execute(select(AuditEvent).where(AuditEvent.ticket_id == t.id)
-                                           .order_by(AuditEvent.id))).scalars())
-            reviews = list((await s.execute(select(ReviewRequest).where(ReviewRequest.ticket_id == t.id)
-                                            .order_by(ReviewRequest.id))).scalars())
-            sms = list((await s.execute(select(SmsMessage).where(SmsMessage.ticket_id == t.id)
-                                        .order_by(SmsMessage.id))).scalars())
-            replies = list((await s.execute(select(SmsReplyRecord).where(SmsReplyRecord.ticket_id == t.id)
-                                            .order_by(SmsReplyRecord.id))).scalars())
+            record = await load_record(s, t, reviews=True)
             flash = await self._flash(s, person, request.query.get("msg", ""))
+        events, reviews, sms, replies = record.events, record.reviews, record.sms, record.replies
         full = sees_citizen(person, t)
         phone = t.citizen_phone if full else mask_phone(t.citizen_phone)
         name = t.citizen_name if full else mask_name(t.citizen_name)
@@ -310,10 +281,7 @@ class Dashboard:
         """The bot's answer to the viewer's last action (only an answer sent to the viewer)."""
         if not msg.isdigit():
             return ""
-        row = await s.get(OutboxMessage, int(msg))
-        if row is None or row.dest_key != f"console:console:dm:{person.name}":
-            return ""
-        return str(row.payload.get("text", ""))
+        return await queries.outbox_text(s, int(msg), f"console:console:dm:{person.name}")
 
     async def act(self, request: web.Request) -> web.StreamResponse:
         """An action button: the viewer's command goes through the inbox like a chat message."""
@@ -323,7 +291,7 @@ class Dashboard:
         source, number = request.match_info["source"], request.match_info["number"]
         async with ctx.sessions() as s:
             t = await load_visible_ticket(self.adapter, s, person, source, number)
-            before = (await s.execute(select(func.max(OutboxMessage.id)))).scalar_one() or 0
+            before = await queries.last_outbox_id(s)
         cmd = str(form.get("cmd", ""))
         note = " ".join(str(form.get("note", "")).split())
         if cmd == "转办":
@@ -346,28 +314,15 @@ class Dashboard:
             except TimeoutError:
                 pass
         async with ctx.sessions() as s:
-            answer = (await s.execute(select(OutboxMessage.id).where(
-                OutboxMessage.id > before, OutboxMessage.dest_key == f"console:console:dm:{person.name}")
-                .order_by(OutboxMessage.id).limit(1))).scalar_one_or_none()
+            answer = await queries.first_outbox_after(s, before, f"console:console:dm:{person.name}")
         target = f"/console/tickets/{t.source}/{t.number}" + (f"?msg={answer}" if answer else "")
         raise web.HTTPSeeOther(target)
 
 
-async def _tags_in_use(s: AsyncSession, units: set[str] | None) -> list[str]:
-    """Every tag on a ticket the viewer may see, 涉稳/扬言/涉众 and urgent ones first."""
-    stmt = select(Ticket.tags)
-    if units is not None:
-        stmt = stmt.where(Ticket.unit_code.in_(units))
-    found = {str(tag) for tags in (await s.execute(stmt)).scalars() for tag in tags or []}
+def _sensitive_first(found: set[str]) -> list[str]:
+    """Tags with 涉稳/扬言/涉众 and urgent ones first, then the others sorted."""
     first = [t for t in [*sorted(notices.SENSITIVE_TAGS), *sorted(URGENT)] if t in found]
     return first + sorted(found - set(first))
-
-
-async def _counts(s: AsyncSession, units: set[str] | None, column: Any) -> dict[Any, int]:
-    stmt = select(column, func.count()).group_by(column)
-    if units is not None:
-        stmt = stmt.where(Ticket.unit_code.in_(units))
-    return {k: int(n) for k, n in (await s.execute(stmt)).all()}
 
 
 def _pname(d: Any, pid: int | None) -> str:

@@ -6,11 +6,9 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import func, select
-
 from bot.context import BotContext
 from bot.intake import TicketIn
-from store.models import Ticket
+from store.queries.dashboard import count_tickets
 
 log = logging.getLogger("hotline.console")
 
@@ -34,7 +32,7 @@ DEMO = (
 async def seed_demo_tickets(ctx: BotContext) -> int:
     """Register the demo tickets when the store has none; returns how many were created."""
     async with ctx.sessions() as s:
-        if (await s.execute(select(func.count()).select_from(Ticket))).scalar_one():
+        if await count_tickets(s):
             return 0
     d = ctx.directory
     office = set(d.office_units())

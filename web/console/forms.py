@@ -18,14 +18,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from aiohttp import web
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.calendar import WorkCalendar
 from bot.directory import Directory, Person
 from bot.labels import source_label
 from bot.masking import mask_name, mask_phone
-from store.models import AuditEvent, ReviewRequest, Ticket
+from store.models import ReviewRequest, Ticket
+from store.queries.views import load_record
 from web import render
 from web.console.dashboard import load_visible_ticket, sees_citizen
 from web.console.login import PERSON
@@ -200,12 +200,9 @@ FORMS: dict[str, Form] = {
 
 async def gather(s: AsyncSession, t: Ticket, viewer: Person, directory: Directory) -> Facts:
     """Read what the forms need about ``t``; citizen data masked unless ``viewer`` may see it."""
-    events = list((await s.execute(select(AuditEvent).where(AuditEvent.ticket_id == t.id,
-                                                            AuditEvent.outcome == "ok")
-                                   .order_by(AuditEvent.id))).scalars())
-    replies = list((await s.execute(select(ReviewRequest).where(
-        ReviewRequest.ticket_id == t.id, ReviewRequest.kind == "reply", ReviewRequest.round == t.round)
-        .order_by(ReviewRequest.id))).scalars())
+    record = await load_record(s, t, reviews=True)
+    events = [ev for ev in record.events if ev.outcome == "ok"]
+    replies = [r for r in record.reviews if r.kind == "reply" and r.round == t.round]
     reply = next((r for r in reversed(replies) if r.state == "approved"), replies[-1] if replies else None)
     full = sees_citizen(viewer, t)
     register = next((ev for ev in events if ev.action == "register"), None)
