@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 import orjson
 from aiohttp import web
 from pydantic import ValidationError
-from sqlalchemy import func, select
 
 from bot.context import CTX, BotContext
 from bot.errors import error_response
@@ -27,8 +26,8 @@ from bot.lifecycle import OPEN_STATES, LifecycleError, State
 from bot.ticket_rows import session_rows
 from bot.units import resolve_unit
 from bot.views import ticket_view
-from store.models import AuditEvent, Ticket
-from store.queries.views import TicketRecord, load_record, load_records
+from store.models import Ticket
+from store.queries.views import TicketRecord, hotline_event_seen, load_record, load_records, page_of_tickets
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -178,7 +177,7 @@ async def post_event(request: web.Request) -> web.Response:
         ticket = await ctx.service.get(s, source, number)
         if ticket is None:
             return error_response(404, "not_found", f"没有工单 {source}/{number}。")
-        if event.id and await _seen_event(s, ticket, event.id):
+        if event.id and await hotline_event_seen(s, ticket.id, event.id):
             return _answer(await _view(ctx, s, ticket))
         try:
             await ctx.service.hotline_event(s, ticket, event)
@@ -186,11 +185,6 @@ async def post_event(request: web.Request) -> web.Response:
             return error_response(409, "wrong_state", str(exc))
         view = await _view(ctx, s, ticket)
     return _answer(view)
-
-
-async def _seen_event(s: Any, ticket: Ticket, event_id: str) -> bool:
-    rows = await s.execute(select(AuditEvent.detail).where(AuditEvent.ticket_id == ticket.id))
-    return any(d.get("event") == event_id for (d,) in rows.all())
 
 
 def _authorized(request: web.Request) -> bool:
@@ -230,26 +224,14 @@ async def list_tickets(request: web.Request) -> web.Response:
         offset = max(int(q.get("offset", "0")), 0)
     except ValueError:
         return error_response(400, "invalid", "limit / offset 应为整数。", {"limit": "应为整数"})
-    conds = []
-    if q.get("state"):
-        if q["state"] not in State.__members__.values():
-            return error_response(400, "invalid", "state 取值不对。", {"state": "取值不对"})
-        conds.append(Ticket.state == q["state"])
-    if q.get("unit"):
-        conds.append(Ticket.unit_code == q["unit"])
-    if q.get("overdue") in ("1", "true", "yes"):
-        conds += [Ticket.deadline < ctx.clock.now(), Ticket.state.in_([str(x) for x in OPEN_STATES])]
+    if q.get("state") and q["state"] not in State.__members__.values():
+        return error_response(400, "invalid", "state 取值不对。", {"state": "取值不对"})
+    overdue = q.get("overdue") in ("1", "true", "yes")
     async with ctx.sessions() as s:
-        stmt = select(Ticket).where(*conds).order_by(Ticket.deadline.is_(None), Ticket.deadline, Ticket.id)
-        tag = q.get("tag")
-        if tag:
-            # Tags are a JSON list; filter in Python over the other conditions (portable).
-            tickets = [t for t in (await s.execute(stmt)).scalars() if tag in (t.tags or [])]
-            total = len(tickets)
-            page = tickets[offset:offset + limit]
-        else:
-            total = (await s.execute(select(func.count()).select_from(Ticket).where(*conds))).scalar_one()
-            page = list((await s.execute(stmt.limit(limit).offset(offset))).scalars())
+        total, page = await page_of_tickets(
+            s, state=q.get("state", ""), unit=q.get("unit", ""), tag=q.get("tag", ""),
+            deadline_before=ctx.clock.now() if overdue else None,
+            open_states=[str(x) for x in OPEN_STATES], limit=limit, offset=offset)
         items = [_view_of(ctx, r) for r in await load_records(s, page)]
     return _answer({"items": items, "total": total})
 

@@ -14,7 +14,6 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +21,8 @@ from bot.action_tokens import TokenClaims, TokenError, verify
 from bot.context import CTX, BotContext
 from bot.sms_gateway import CITIZEN_PURPOSE, normal_phone
 from bot.sms_replies import SATISFIED, UNSATISFIED, apply_citizen_verdict
-from store.models import ReviewRequest, SmsReplyRecord, Ticket, UsedToken
+from store.models import SmsReplyRecord, Ticket, UsedToken
+from store.queries.views import approved_answer, token_used
 from web import render
 
 log = logging.getLogger("hotline.citizen_page")
@@ -70,12 +70,9 @@ async def _open(ctx: BotContext, s: AsyncSession, token: str) -> tuple[TokenClai
     ticket = await s.get(Ticket, ticket_id)
     if ticket is None or ticket.round != round_:
         return None  # the ticket moved on (reopened): this answer is no longer the one to judge
-    if await s.get(UsedToken, claims.token_id) is not None:
+    if await token_used(s, claims.token_id):
         return None
-    answer = (await s.execute(
-        select(ReviewRequest.content).where(ReviewRequest.ticket_id == ticket.id, ReviewRequest.kind == "reply",
-                                            ReviewRequest.round == round_, ReviewRequest.state == "approved")
-        .order_by(ReviewRequest.id.desc()).limit(1))).scalar_one_or_none()
+    answer = await approved_answer(s, ticket.id, round_)
     if answer is None:
         return None
     return claims, ticket, answer

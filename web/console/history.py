@@ -10,12 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.calendar import WorkCalendar
 from bot.messages import IncomingMessage, OutgoingMessage
-from store.models import InboxEvent, OutboxMessage
+from store.queries.chat_history import inbox_events, sent_chat_messages
 
 HISTORY_LIMIT = 200
 PLATFORM = "console"
@@ -68,10 +67,7 @@ async def load(s: AsyncSession, cal: WorkCalendar, chat: str, bot_name: str,
                limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
     """The last ``limit`` events of ``chat``, oldest first, card updates applied."""
     kind, _, name = chat.partition(":")
-    rows = list((await s.execute(
-        select(OutboxMessage).where(OutboxMessage.channel == "chat", OutboxMessage.state == "sent",
-                                    OutboxMessage.dest_key == dest_key(chat))
-        .order_by(OutboxMessage.id.desc()).limit(limit))).scalars())
+    rows = await sent_chat_messages(s, dest_key(chat), limit)
     updates: dict[str, str] = {}
     items: list[tuple[datetime, int, int, dict[str, Any]]] = []
     for row in rows:
@@ -83,9 +79,7 @@ async def load(s: AsyncSession, cal: WorkCalendar, chat: str, bot_name: str,
         at = row.sent_at or row.created_at
         items.append((at, 1, row.id, bot_event(row.provider_message_id or f"o{row.id}", chat, message,
                                                clock_text(cal, at))))
-    inbox = (await s.execute(
-        select(InboxEvent).where(InboxEvent.platform == PLATFORM)
-        .order_by(InboxEvent.id.desc()).limit(limit * 10))).scalars()
+    inbox = await inbox_events(s, PLATFORM, limit * 10)
     found = 0
     for ev in inbox:
         data = ev.payload
