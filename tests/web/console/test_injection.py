@@ -4,6 +4,7 @@ note, audit texts, chat labels, query parameters echoed into forms) come out esc
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -92,6 +93,12 @@ async def test_every_page_escapes_every_field(make_bot, make_user) -> None:
     assert f'<span class="tag ">标签{ESCAPED}</span>' in ticket_page
     assert HANDLER not in ticket_page and "张" + ESCAPED in ticket_page
     assert "助手" + ESCAPED in pages["chat"] and "养老" + ESCAPED + "群" in pages["chat"]
+
+    # Chat messages reach the browser as JSON, drawn by the console's script with text nodes only.
+    said = [i["text"] for i in await handler.history("g:ylk")]
+    assert any("已电话联系" + EVIL in t for t in said)
+    script = (Path(__file__).resolve().parents[3] / "web" / "static" / "console.js").read_text(encoding="utf-8")
+    assert "innerHTML" not in script and "insertAdjacentHTML" not in script and "outerHTML" not in script
 
     # Query parameters echoed into the login form and the filter form.
     visitor = make_user(bot)
