@@ -25,6 +25,10 @@ HANDLER = "张" + EVIL
 BOT = "助手" + EVIL
 
 
+def _console_script() -> str:
+    return (Path(__file__).resolve().parents[3] / "web" / "static" / "console.js").read_text(encoding="utf-8")
+
+
 def _evil_overrides() -> dict[str, Any]:
     people = console_people()
     for p in people:
@@ -97,7 +101,7 @@ async def test_every_page_escapes_every_field(make_bot, make_user) -> None:
     # Chat messages reach the browser as JSON, drawn by the console's script with text nodes only.
     said = [i["text"] for i in await handler.history("g:ylk")]
     assert any("已电话联系" + EVIL in t for t in said)
-    script = (Path(__file__).resolve().parents[3] / "web" / "static" / "console.js").read_text(encoding="utf-8")
+    script = _console_script()
     assert "innerHTML" not in script and "insertAdjacentHTML" not in script and "outerHTML" not in script
 
     # Query parameters echoed into the login form and the filter form.
