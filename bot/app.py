@@ -10,7 +10,6 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select
 
-from adapters import intake
 from bot.calendar import WorkCalendar
 from bot.clock import Clock, SystemClock
 from bot.config import Config
@@ -25,6 +24,7 @@ from store.db import create_engine, ping, session_factory, sqlite_file
 from store.migrate import current_revision, head_revision, is_empty, upgrade
 from store.mirror import mirror_directory
 from store.models import OutboxMessage, Ticket
+from web import api as intake
 
 log = logging.getLogger("hotline.app")
 

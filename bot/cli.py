@@ -238,7 +238,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_console_link(args: argparse.Namespace) -> int:
     """Print a one-time console login link for a person."""
     try:
-        from adapters.console_auth import one_time_link
+        from web.console.auth import one_time_link
     except ImportError:
         print("the console is not installed", file=sys.stderr)
         return 2
@@ -256,7 +256,7 @@ def cmd_password_hash(args: argparse.Namespace) -> int:
     ``password_hash`` for the config: the office never writes a password into the file."""
     import getpass
 
-    from adapters.console_auth import hash_password
+    from web.console.auth import hash_password
 
     if sys.stdin.isatty():
         password = getpass.getpass("密码 / password: ")

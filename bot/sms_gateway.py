@@ -304,8 +304,8 @@ def tell_handler(ctx: BotContext, s: AsyncSession, ticket: Ticket | None, text: 
 
 def install(app: web.Application) -> None:
     """Build the provider and plug the SMS channel, its push route and the citizen page in."""
-    from adapters import citizen_page
     from bot import sms_replies
+    from web import citizen as citizen_page
 
     ctx = app[CTX]
     provider = build_provider(ctx.config.sms, clock=ctx.clock)

@@ -59,10 +59,6 @@ class TicketService(Registration):
 
     # ---- lookups -------------------------------------------------------------------------
 
-    async def get(self, s: AsyncSession, source: str, number: str) -> Ticket | None:
-        """The ticket (source, number), or None (shim: use ``store.queries.tickets.by_key``)."""
-        return await tickets_q.by_key(s, source, number)
-
     def policy(self, ticket: Ticket) -> Rule:
         """The effective procedure rule of a ticket."""
         return self.rulebook.match(_facts(ticket))

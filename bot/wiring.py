@@ -22,7 +22,7 @@ def build_adapters(ctx: BotContext) -> dict[str, object]:
     adapters: dict[str, object] = {}
     cfg = ctx.config
     if cfg.platforms.console.enabled:
-        from adapters.console import ConsoleAdapter
+        from web.console.adapter import ConsoleAdapter
 
         adapters["console"] = ConsoleAdapter(ctx)
     for platform, cls_name in (("wecom", "WeComAdapter"), ("dingtalk", "DingTalkAdapter"),

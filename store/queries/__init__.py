@@ -1,1 +1,2 @@
-"""Read queries over the store, one module per aggregate; nothing here knows the layers above."""
+"""The store's read queries, one module per view or aggregate; callers above ``store/`` ask here
+instead of building ``select()`` statements of their own."""

@@ -229,7 +229,7 @@ def test_db_upgrade_is_idempotent_on_postgresql(capsys: pytest.CaptureFixture[st
 
 
 def test_password_hash_prints_a_hash_the_console_accepts() -> None:
-    from adapters.console_auth import verify_password
+    from web.console.auth import verify_password
 
     done = subprocess.run([*cli_command(), "password-hash"], input="长城长城1234\n", capture_output=True,
                           text=True, env=clean_env(), cwd=ROOT, timeout=60)

@@ -9,6 +9,7 @@ from sqlalchemy import event, select
 from bot.intake import TicketIn, parse_ticket
 from bot.ticket_rows import session_rows
 from store.models import AuditEvent, OutboxMessage, Ticket
+from store.queries import tickets as tickets_q
 from tests.conftest import Bot, ticket_body
 
 
@@ -66,8 +67,8 @@ async def test_repeat_in_one_batch_is_a_duplicate_of_the_earlier_one(make_bot: A
         assert results[2].ticket is results[0].ticket
         assert [e.action for e in session_rows(s, results[1].ticket)[0]] == ["register", "duplicate"]
     async with bot.ctx.sessions() as s:
-        d1 = await bot.ctx.service.get(s, "12345", "D001")
-        d2 = await bot.ctx.service.get(s, "12345", "D002")
+        d1 = await tickets_q.by_key(s, "12345", "D001")
+        d2 = await tickets_q.by_key(s, "12345", "D002")
         assert d1 is not None and d2 is not None
         assert d2.duplicate_of == d1.id and "重复件" in d2.tags
         assert d1.duplicate_of is None and "重复件" not in d1.tags

@@ -160,7 +160,7 @@ async def test_python_example_prints_what_its_comments_say(make_bot) -> None:
 
 
 def _intake_error_pairs() -> set[tuple[int, str]]:
-    source = (ROOT / "adapters" / "intake.py").read_text(encoding="utf-8")
+    source = (ROOT / "web" / "api.py").read_text(encoding="utf-8")
     return {(int(s), c) for s, c in re.findall(r'error_response\(\s*(\d{3}),\s*"(\w+)"', source)}
 
 

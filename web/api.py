@@ -1,0 +1,247 @@
+"""The ticket intake API (``docs/api.md``): signed POSTs from the hotline, and the bearer-token read API.
+
+Signature: lowercase hex HMAC-SHA256(intake secret, ``timestamp + "." + raw_body``), timestamp in
+unix seconds within 300 s of now, compared in constant time. The body size is checked against
+Content-Length before it is read, and again while reading.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time as _time
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any, TypeVar
+
+import orjson
+from aiohttp import web
+from pydantic import ValidationError
+
+from bot.context import CTX, BotContext
+from bot.errors import error_response
+from bot.intake import TicketEventIn, field_errors, parse_ticket
+from bot.intake_batch import IntakeBatcher
+from bot.lifecycle import OPEN_STATES, LifecycleError, State
+from bot.ticket_rows import session_rows
+from bot.units import resolve_unit
+from bot.views import ticket_view
+from store.models import Ticket
+from store.queries import tickets as tickets_q
+from store.queries.views import TicketRecord, hotline_event_seen, load_record, load_records, page_of_tickets
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The intake signature of ``body`` at ``timestamp``."""
+    # hmac.new, not the one-shot hmac.digest: that one releases the GIL for every call, and the
+    # SQLite thread then holds it for milliseconds while the event loop waits to take it back.
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+async def _read_signed(request: web.Request) -> bytes | web.Response:
+    """Body of a correctly signed request, or the error answer to send."""
+    ctx = request.config_dict[CTX]
+    limit = ctx.config.intake.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        return _too_large(limit)
+    ts = request.headers.get("X-Hotline-Timestamp", "")
+    sig = request.headers.get("X-Hotline-Signature", "")
+    if not ts or not sig:
+        return error_response(401, "unsigned", "缺少签名头 X-Hotline-Timestamp / X-Hotline-Signature。")
+    try:
+        ts_value = int(ts)
+    except ValueError:
+        return error_response(401, "bad_timestamp", "时间戳格式不对。")
+    window = ctx.config.intake.window_seconds
+    if abs(ctx.clock.now().timestamp() - ts_value) > window:
+        return error_response(401, "stale", f"时间戳超出 {window} 秒有效期。")
+    if request.content_length is not None:  # within the limit, checked above
+        body = await request.read()
+    else:  # chunked: count while reading
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.content.iter_chunked(64 * 1024):
+            size += len(chunk)
+            if size > limit:
+                return _too_large(limit)
+            chunks.append(chunk)
+        body = b"".join(chunks)
+    if not hmac.compare_digest(sign(ctx.config.intake.secret, ts, body), sig.lower()):
+        return error_response(401, "bad_signature", "签名不正确。")
+    if request.content_type != "application/json":
+        return error_response(415, "not_json", "请以 application/json 提交。")
+    return body
+
+
+def _too_large(limit: int) -> web.Response:
+    # The limit is configurable ([intake] max_body_bytes): say the one in force.
+    size = f"{limit // (1024 * 1024)} MiB" if limit % (1024 * 1024) == 0 else f"{limit} 字节"
+    return error_response(413, "too_large", f"请求体超过 {size}。")
+
+
+M = TypeVar("M")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _json(body: bytes) -> Any | web.Response:
+    try:
+        return orjson.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return error_response(400, "invalid_json", "请求体不是有效的 JSON。")
+
+
+async def _signed_model(request: web.Request, parse: Callable[[Any], M], what: str) -> M | web.Response:
+    """A signed JSON object body validated by ``parse``, or the error answer (401/413/415/400)."""
+    body = await _read_signed(request)
+    if isinstance(body, web.Response):
+        return body
+    data = _json(body)
+    if isinstance(data, web.Response):
+        return data
+    if not isinstance(data, dict):
+        return error_response(400, "invalid", "请求体应为 JSON 对象。")
+    try:
+        return parse(data)
+    except ValidationError as exc:
+        fields = field_errors(exc)
+        return error_response(400, "invalid", what + "、".join(fields), fields)
+
+
+def _view_of(ctx: BotContext, record: TicketRecord) -> dict[str, Any]:
+    """The public view of a ticket record."""
+    return ticket_view(record.ticket, record.events, ctx.calendar, ctx.directory, record.sms, record.replies)
+
+
+async def _view(ctx: BotContext, s: Any, ticket: Ticket) -> dict[str, Any]:
+    """The view of a stored ticket, read from the store."""
+    return _view_of(ctx, await load_record(s, ticket))
+
+
+async def post_ticket(request: web.Request) -> web.Response:
+    """``POST /api/v1/tickets``: 201 created, 200 identical again, 409 conflict."""
+    ctx = request.config_dict[CTX]
+    started = _time.perf_counter()
+    status = await _post_ticket(request, ctx)
+    ctx.metrics.intake_answered(status.status, _time.perf_counter() - started)
+    return status
+
+
+async def _post_ticket(request: web.Request, ctx: BotContext) -> web.Response:
+    ticket_in = await _signed_model(request, parse_ticket, "工单字段有误：")
+    if isinstance(ticket_in, web.Response):
+        return ticket_in
+    if ticket_in.unit:
+        # The unit may be named by code or by name; it is stored (and hashed) by code.
+        code = resolve_unit(ctx.directory.units.values(), ticket_in.unit)
+        if code is None:
+            return error_response(400, "invalid", "工单字段有误：unit",
+                                  {"unit": f"没有这个承办单位：{ticket_in.unit}"})
+        if code != ticket_in.unit:
+            ticket_in = ticket_in.model_copy(update={"unit": code})
+    result, view = await _batcher(ctx).register(ticket_in)
+    if result.conflict:
+        return error_response(409, "conflict", f"工单 {ticket_in.number} 已存在且内容不同。",
+                              {"number": "已存在且内容不同"})
+    return _answer(view, 201 if result.created else 200)
+
+
+def _batcher(ctx: BotContext) -> IntakeBatcher:
+    batcher = ctx.extras.get("intake_batcher")
+    if batcher is None:
+        async def view(s: Any, ticket: Any, new: bool) -> Callable[[], dict[str, Any]]:
+            if new:  # its rows are the session's (no query), and it has no citizen replies yet
+                events, sms = session_rows(s, ticket)
+                return partial(ticket_view, ticket, events, ctx.calendar, ctx.directory, sms, [])
+            stored = await _view(ctx, s, ticket)
+            return lambda: stored
+
+        batcher = ctx.extras["intake_batcher"] = IntakeBatcher(ctx, view)
+    return batcher
+
+
+def _answer(obj: Any, status: int = 200) -> web.Response:
+    """A JSON answer, UTF-8 as is (no \\u escapes), encoded by orjson: the intake's hot path."""
+    return web.Response(body=orjson.dumps(obj), status=status, content_type="application/json")
+
+
+async def post_event(request: web.Request) -> web.Response:
+    """``POST /api/v1/tickets/{source}/{number}/events``: urge, reopen, extension_decision, close."""
+    ctx = request.config_dict[CTX]
+    event = await _signed_model(request, TicketEventIn.model_validate, "事件字段有误：")
+    if isinstance(event, web.Response):
+        return event
+    if event.type == "extension_decision" and event.granted is not False and event.deadline is None:
+        # Otherwise a grant without a date would read as a refusal.
+        return error_response(400, "invalid", "事件字段有误：deadline", {"deadline": "同意延期时必填"})
+    source, number = request.match_info["source"], request.match_info["number"]
+    async with ctx.sessions.begin() as s:
+        ticket = await tickets_q.by_key(s, source, number)
+        if ticket is None:
+            return error_response(404, "not_found", f"没有工单 {source}/{number}。")
+        if event.id and await hotline_event_seen(s, ticket.id, event.id):
+            return _answer(await _view(ctx, s, ticket))
+        try:
+            await ctx.service.hotline_event(s, ticket, event)
+        except LifecycleError as exc:
+            return error_response(409, "wrong_state", str(exc))
+        view = await _view(ctx, s, ticket)
+    return _answer(view)
+
+
+def _authorized(request: web.Request) -> bool:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return False
+    token = header[7:].strip().encode()
+    return any(hmac.compare_digest(token, t.encode()) for t in request.config_dict[CTX].config.api.tokens)
+
+
+@web.middleware
+async def _read_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The read API's own gate: a GET of a known route needs a bearer token of ``[api] tokens``."""
+    routed = request.match_info.http_exception is None
+    if routed and request.method in ("GET", "HEAD") and not _authorized(request):
+        return error_response(401, "unauthorized", "缺少或无效的访问令牌。")
+    return await handler(request)
+
+
+async def get_ticket(request: web.Request) -> web.Response:
+    """``GET /api/v1/tickets/{source}/{number}``."""
+    ctx = request.config_dict[CTX]
+    async with ctx.sessions() as s:
+        ticket = await tickets_q.by_key(s, request.match_info["source"], request.match_info["number"])
+        if ticket is None:
+            return error_response(404, "not_found", "没有这个工单。")
+        view = await _view(ctx, s, ticket)
+    return _answer(view)
+
+
+async def list_tickets(request: web.Request) -> web.Response:
+    """``GET /api/v1/tickets?state=&unit=&overdue=&tag=&limit=&offset=``."""
+    ctx = request.config_dict[CTX]
+    q = request.query
+    try:
+        limit = min(max(int(q.get("limit", "50")), 1), 500)
+        offset = max(int(q.get("offset", "0")), 0)
+    except ValueError:
+        return error_response(400, "invalid", "limit / offset 应为整数。", {"limit": "应为整数"})
+    if q.get("state") and q["state"] not in State.__members__.values():
+        return error_response(400, "invalid", "state 取值不对。", {"state": "取值不对"})
+    overdue = q.get("overdue") in ("1", "true", "yes")
+    async with ctx.sessions() as s:
+        total, page = await page_of_tickets(
+            s, state=q.get("state", ""), unit=q.get("unit", ""), tag=q.get("tag", ""),
+            deadline_before=ctx.clock.now() if overdue else None,
+            open_states=[str(x) for x in OPEN_STATES], limit=limit, offset=offset)
+        items = [_view_of(ctx, r) for r in await load_records(s, page)]
+    return _answer({"items": items, "total": total})
+
+
+def setup_routes(app: web.Application) -> None:
+    """Mount the intake and read API as the sub-app ``/api/v1/tickets``."""
+    api = web.Application(middlewares=[_read_auth])
+    api.router.add_post("", post_ticket)
+    api.router.add_post("/{source}/{number}/events", post_event)
+    api.router.add_get("", list_tickets)
+    api.router.add_get("/{source}/{number}", get_ticket)
+    app.add_subapp("/api/v1/tickets", api)
