@@ -12,9 +12,9 @@ if TYPE_CHECKING:
 
 # platform -> (module, config model name)
 PLATFORM_MODELS: dict[str, tuple[str, str]] = {
-    "wecom": ("adapters.wecom", "WeComBotConfig"),
-    "dingtalk": ("adapters.dingtalk", "DingTalkBotConfig"),
-    "feishu": ("adapters.feishu", "FeishuBotConfig"),
+    "wecom": ("adapters.wecom.adapter", "WeComBotConfig"),
+    "dingtalk": ("adapters.dingtalk.adapter", "DingTalkBotConfig"),
+    "feishu": ("adapters.feishu.adapter", "FeishuBotConfig"),
 }
 
 

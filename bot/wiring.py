@@ -32,7 +32,7 @@ def build_adapters(ctx: BotContext) -> dict[str, object]:
             continue
         import importlib
 
-        module = importlib.import_module(f"adapters.{platform}")
+        module = importlib.import_module(f"adapters.{platform}.adapter")
         model = platform_model(platform)
         bots = {name: model.model_validate(table) for name, table in tables.items()}
         adapters[platform] = getattr(module, cls_name)(

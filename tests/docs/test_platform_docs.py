@@ -26,16 +26,16 @@ import pytest
 from sqlalchemy import text
 
 from adapters.base import TransientSendError
-from adapters.dingtalk import MAX_BODY as DINGTALK_MAX_BODY
-from adapters.dingtalk import DingTalkAdapter, DingTalkBotConfig
-from adapters.dingtalk_api import ROBOT_RETRY_AFTER, DingTalkApi
-from adapters.dingtalk_crypto import callback_sign, robot_webhook_sign, verify_callback
-from adapters.feishu import MAX_BODY as FEISHU_MAX_BODY
-from adapters.feishu import FeishuAdapter, FeishuBotConfig
-from adapters.feishu_api import _check as feishu_check
-from adapters.feishu_crypto import event_signature, robot_sign, verify_event_signature
-from adapters.wecom import WeComAdapter, WeComBotConfig
-from adapters.wecom_api import TOO_FAST
+from adapters.dingtalk.adapter import MAX_BODY as DINGTALK_MAX_BODY
+from adapters.dingtalk.adapter import DingTalkAdapter, DingTalkBotConfig
+from adapters.dingtalk.api import ROBOT_RETRY_AFTER, DingTalkApi
+from adapters.dingtalk.crypto import callback_sign, robot_webhook_sign, verify_callback
+from adapters.feishu.adapter import MAX_BODY as FEISHU_MAX_BODY
+from adapters.feishu.adapter import FeishuAdapter, FeishuBotConfig
+from adapters.feishu.api import _check as feishu_check
+from adapters.feishu.crypto import event_signature, robot_sign, verify_event_signature
+from adapters.wecom.adapter import WeComAdapter, WeComBotConfig
+from adapters.wecom.api import TOO_FAST
 from bot.cli import build_parser, main
 from bot.clock import SystemClock
 from bot.config import ChatBinding, parse_config

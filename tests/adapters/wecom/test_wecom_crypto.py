@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.wecom_crypto import (
+from adapters.wecom.crypto import (
     DecryptError,
     WeComCrypto,
     aes_key_from_encoding,
@@ -19,10 +19,10 @@ from adapters.wecom_crypto import (
     msg_signature,
     signature_ok,
 )
-from adapters.wecom_webhook import parse_query
+from adapters.wecom.webhook import parse_query
 from tests.fakes.wecom_server import wecom_encrypt, wecom_signature
 
-VECTORS_FILE = Path(__file__).resolve().parent.parent / "vectors" / "wecom.json"
+VECTORS_FILE = Path(__file__).resolve().parents[2] / "vectors" / "wecom.json"
 VECTORS: list[dict[str, Any]] = json.loads(VECTORS_FILE.read_text(encoding="utf-8"))["vectors"]
 KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 

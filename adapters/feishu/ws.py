@@ -29,8 +29,8 @@ from urllib.parse import parse_qs, urlparse
 import aiohttp
 from google.protobuf.message import DecodeError
 
-from adapters.feishu_config import FeishuBotConfig
-from adapters.feishu_frames import METHOD_CONTROL, METHOD_DATA, frame_headers, new_frame, parse_frame
+from adapters.feishu.config import FeishuBotConfig
+from adapters.feishu.frames import METHOD_CONTROL, METHOD_DATA, frame_headers, new_frame, parse_frame
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from adapters.wecom_crypto import aes_key_from_encoding
+from adapters.wecom.crypto import aes_key_from_encoding
 
 DEFAULT_API_BASE = "https://qyapi.weixin.qq.com"
 DEFAULT_WS_URL = "wss://openws.work.weixin.qq.com"

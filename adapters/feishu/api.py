@@ -14,8 +14,8 @@ from typing import Any
 import aiohttp
 
 from adapters.base import PermanentSendError, TransientSendError
-from adapters.feishu_config import FeishuBotConfig
-from adapters.feishu_crypto import robot_sign
+from adapters.feishu.config import FeishuBotConfig
+from adapters.feishu.crypto import robot_sign
 from adapters.tokens import TokenCache
 from bot.clock import Clock
 

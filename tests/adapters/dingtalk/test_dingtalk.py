@@ -20,8 +20,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.dingtalk import DingTalkAdapter, DingTalkBotConfig, StreamOptions
-from adapters.dingtalk_crypto import (
+from adapters.dingtalk.adapter import DingTalkAdapter, DingTalkBotConfig, StreamOptions
+from adapters.dingtalk.crypto import (
     CallbackRefusal,
     callback_sign,
     hmac_sign,
@@ -29,13 +29,13 @@ from adapters.dingtalk_crypto import (
     robot_webhook_url,
     verify_callback,
 )
-from adapters.dingtalk_decode import (
+from adapters.dingtalk.decode import (
     decode_action_value,
     encode_action_value,
     make_out_track_id,
     parse_out_track_id,
 )
-from adapters.dingtalk_stream import TOPIC_CARD, TOPIC_ROBOT, backoff_delay, system_ack
+from adapters.dingtalk.stream import TOPIC_CARD, TOPIC_ROBOT, backoff_delay, system_ack
 from bot.clock import FrozenClock
 from bot.messages import ChatKind, IncomingMessage
 from bot.metrics import Metrics
@@ -50,7 +50,7 @@ from tests.fakes.dingtalk_server import (
     stream_frame,
 )
 
-VECTORS_FILE = Path(__file__).resolve().parent.parent / "vectors" / "dingtalk.json"
+VECTORS_FILE = Path(__file__).resolve().parents[2] / "vectors" / "dingtalk.json"
 VECTORS: list[dict[str, Any]] = json.loads(VECTORS_FILE.read_text("utf-8"))["vectors"]
 T0_MS = 1690362102194  # the Stream example frame's time, also the callback-sign vector's timestamp
 T0 = datetime.fromtimestamp(T0_MS / 1000, UTC)

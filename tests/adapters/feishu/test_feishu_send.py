@@ -14,8 +14,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import ValidationError
 
 from adapters.base import PermanentSendError, TransientSendError
-from adapters.feishu import FeishuAdapter, FeishuBotConfig
-from adapters.feishu_crypto import robot_sign
+from adapters.feishu.adapter import FeishuAdapter, FeishuBotConfig
+from adapters.feishu.crypto import robot_sign
 from bot.clock import FrozenClock
 from bot.messages import Action, Destination, IncomingMessage, Mention, OutgoingMessage
 from bot.metrics import Metrics

@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from adapters.feishu import FeishuAdapter, FeishuBotConfig
+from adapters.feishu.adapter import FeishuAdapter, FeishuBotConfig
 from bot.clock import FrozenClock
 from bot.messages import ChatKind, IncomingMessage
 from bot.metrics import Metrics
@@ -84,7 +84,7 @@ def make(aiohttp_client: Any) -> Make:
 
 
 def _vector(vid: str) -> dict[str, Any]:
-    path = Path(__file__).resolve().parent.parent / "vectors" / "feishu.json"
+    path = Path(__file__).resolve().parents[2] / "vectors" / "feishu.json"
     return next(v for v in json.loads(path.read_text("utf-8"))["vectors"] if v["id"] == vid)
 
 
@@ -290,7 +290,7 @@ async def test_tampered_timestamp_breaks_signature(make: Make) -> None:
 async def test_wrong_decryption_key_is_400(make: Make) -> None:
     # Signed correctly (with our key) but encrypted under another key: verified, undecryptable.
     h = await make()
-    from adapters.feishu_crypto import encrypt, event_signature
+    from adapters.feishu.crypto import encrypt, event_signature
     body = json.dumps({"encrypt": encrypt("other key", '{"a": 1}', iv=bytes(16))}).encode()
     headers = {"X-Lark-Request-Timestamp": "1", "X-Lark-Request-Nonce": "n",
                "X-Lark-Signature": event_signature("1", "n", KEY, body)}
@@ -311,7 +311,7 @@ async def test_truncated_plain_body_is_400(make: Make) -> None:
 
 async def test_signed_but_not_encrypted_body_is_400(make: Make) -> None:
     h = await make()
-    from adapters.feishu_crypto import event_signature
+    from adapters.feishu.crypto import event_signature
     body = json.dumps(message_event("签收 A1")).encode()
     headers = {"X-Lark-Request-Timestamp": "1", "X-Lark-Request-Nonce": "n",
                "X-Lark-Signature": event_signature("1", "n", KEY, body)}

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from adapters.text import split_utf8
-from adapters.wecom_cards import (
+from adapters.wecom.cards import (
     button_card,
     card_fits,
     markdown_with_mentions,

@@ -12,7 +12,7 @@ import re
 from typing import Any
 from xml.etree import ElementTree
 
-from adapters.wecom_cards import decode_action_key
+from adapters.wecom.cards import decode_action_key
 from bot.messages import ChatKind, IncomingMessage
 
 PLATFORM = "wecom"

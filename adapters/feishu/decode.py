@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.feishu_cards import decode_button_value
+from adapters.feishu.cards import decode_button_value
 from bot.messages import ChatKind, IncomingMessage
 
 MESSAGE_EVENT = "im.message.receive_v1"

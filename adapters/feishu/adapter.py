@@ -4,7 +4,7 @@ Receive (``docs/platforms/feishu.md``, receiving): ``POST /webhooks/feishu/{bot}
 specifies — with an Encrypt Key, ``X-Lark-Signature`` over the raw body (constant-time) before
 decryption, the URL-verification handshake being the only unsigned request accepted (its token
 checked); without one, the Verification Token in the body — then decodes, writes the inbox, and
-only then answers 200. The long connection (:mod:`adapters.feishu_ws`) feeds the same decoder.
+only then answers 200. The long connection (:mod:`adapters.feishu.ws`) feeds the same decoder.
 
 Send (``docs/platforms/feishu.md``, sending): app messages to a chat (``chat_id``) or a person (``open_id``) with a tenant token,
 buttons as an interactive card; a group's custom bot (``robot_token`` = the hook id,
@@ -23,7 +23,7 @@ import aiohttp
 from aiohttp import web
 
 from adapters.base import InboxWriter, Lease, PermanentSendError, SendError, SendResult
-from adapters.feishu_api import (
+from adapters.feishu.api import (
     CARD_MAX_BODY,
     ROBOT_MAX_BODY,
     TEXT_MAX_BODY,
@@ -32,11 +32,11 @@ from adapters.feishu_api import (
     app_message_body,
     dumps,
 )
-from adapters.feishu_cards import RenderError, build_card, render
-from adapters.feishu_config import FeishuBotConfig
-from adapters.feishu_crypto import FeishuCryptoError, decrypt, verify_event_signature
-from adapters.feishu_decode import BotIdentity, EventDecodeError, decode_event
-from adapters.feishu_ws import FeishuLongConnection
+from adapters.feishu.cards import RenderError, build_card, render
+from adapters.feishu.config import FeishuBotConfig
+from adapters.feishu.crypto import FeishuCryptoError, decrypt, verify_event_signature
+from adapters.feishu.decode import BotIdentity, EventDecodeError, decode_event
+from adapters.feishu.ws import FeishuLongConnection
 from bot.clock import Clock, SystemClock
 from bot.messages import Destination, IncomingMessage, OutgoingMessage
 from bot.metrics import DEFAULT_METRICS, Metrics

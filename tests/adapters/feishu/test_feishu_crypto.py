@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.feishu_crypto import (
+from adapters.feishu.crypto import (
     FeishuCryptoError,
     decrypt,
     encrypt,
@@ -18,11 +18,11 @@ from adapters.feishu_crypto import (
     robot_sign,
     verify_event_signature,
 )
-from adapters.feishu_frames import METHOD_DATA, Frame, frame_headers, new_frame, parse_frame
+from adapters.feishu.frames import METHOD_DATA, Frame, frame_headers, new_frame, parse_frame
 
 
 def _vectors() -> list[dict[str, Any]]:
-    path = Path(__file__).resolve().parent.parent / "vectors" / "feishu.json"
+    path = Path(__file__).resolve().parents[2] / "vectors" / "feishu.json"
     return json.loads(path.read_text(encoding="utf-8"))["vectors"]
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from adapters.dingtalk_decode import encode_action_value
+from adapters.dingtalk.decode import encode_action_value
 from bot.messages import ChatKind, OutgoingMessage
 
 _COLORS = {"primary": "blue", "danger": "red", "default": "gray"}

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from adapters.feishu import FeishuAdapter, FeishuBotConfig
+from adapters.feishu.adapter import FeishuAdapter, FeishuBotConfig
 from bot.messages import ChatKind, IncomingMessage
 from bot.metrics import Metrics
 from tests.fakes.feishu_server import FeishuFake, card_action_event, mention, message_event

@@ -19,9 +19,9 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from adapters.base import InboxWriter
-from adapters.wecom_config import WeComBotConfig
-from adapters.wecom_crypto import DecryptError, WeComCrypto
-from adapters.wecom_decode import PayloadError, decode_plaintext
+from adapters.wecom.config import WeComBotConfig
+from adapters.wecom.crypto import DecryptError, WeComCrypto
+from adapters.wecom.decode import PayloadError, decode_plaintext
 from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)

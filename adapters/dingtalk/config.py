@@ -18,7 +18,7 @@ class DingTalkBotConfig(BaseModel):
     ``ws_url``, when set, replaces the endpoint DingTalk hands out with each Stream ticket (for a
     proxy); empty means use the endpoint from ``/v1.0/gateway/connections/open``.
     ``card_template_id`` is the 卡片平台 template used for cards with buttons (see
-    ``adapters.dingtalk_cards``); empty means buttons are sent as text commands.
+    ``adapters.dingtalk.cards``); empty means buttons are sent as text commands.
     """
 
     model_config = ConfigDict(extra="forbid")

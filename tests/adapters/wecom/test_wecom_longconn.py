@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from adapters.base import PermanentSendError, TransientSendError
-from adapters.wecom import WeComAdapter, WeComBotConfig
+from adapters.wecom.adapter import WeComAdapter, WeComBotConfig
 from bot.messages import Action, ChatKind, Destination, IncomingMessage, OutgoingMessage
 from bot.metrics import Metrics
 from tests.fakes.wecom_server import FakeWeCom, aibot_click, aibot_event, aibot_text

@@ -32,19 +32,19 @@ from adapters.base import (
     SendResult,
     TransientSendError,
 )
-from adapters.wecom_api import WeComApi
-from adapters.wecom_bodies import (
+from adapters.wecom.api import WeComApi
+from adapters.wecom.bodies import (
     aibot_bodies,
     app_user_bodies,
     appchat_bodies,
     card_update_label,
     robot_bodies,
 )
-from adapters.wecom_cards import button_card, task_id_for
-from adapters.wecom_config import WeComBotConfig
-from adapters.wecom_decode import PayloadError, decode_aibot
-from adapters.wecom_stream import CMD_EVENT_CALLBACK, CMD_SEND, CMD_UPDATE, WeComLongConnection
-from adapters.wecom_webhook import WeComWebhook
+from adapters.wecom.cards import button_card, task_id_for
+from adapters.wecom.config import WeComBotConfig
+from adapters.wecom.decode import PayloadError, decode_aibot
+from adapters.wecom.stream import CMD_EVENT_CALLBACK, CMD_SEND, CMD_UPDATE, WeComLongConnection
+from adapters.wecom.webhook import WeComWebhook
 from bot.clock import Clock, SystemClock
 from bot.messages import Destination, OutgoingMessage
 from bot.metrics import DEFAULT_METRICS, Metrics

@@ -16,9 +16,9 @@ import pytest
 from pydantic import ValidationError
 
 from adapters.base import PermanentSendError, TransientSendError
-from adapters.dingtalk import DingTalkAdapter, DingTalkBotConfig
-from adapters.dingtalk_decode import decode_action_value, decode_card_callback
-from adapters.dingtalk_outbound import MSG_PARAM_LIMIT, ROBOT_BODY_LIMIT
+from adapters.dingtalk.adapter import DingTalkAdapter, DingTalkBotConfig
+from adapters.dingtalk.decode import decode_action_value, decode_card_callback
+from adapters.dingtalk.outbound import MSG_PARAM_LIMIT, ROBOT_BODY_LIMIT
 from bot.clock import FrozenClock
 from bot.messages import Action, ChatKind, Destination, Mention, OutgoingMessage
 from tests.fakes.dingtalk_server import FakeDingTalk, card_click

@@ -11,8 +11,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from adapters.wecom import WeComAdapter, WeComBotConfig
-from adapters.wecom_cards import encode_action_key
+from adapters.wecom.adapter import WeComAdapter, WeComBotConfig
+from adapters.wecom.cards import encode_action_key
 from bot.messages import Action, ChatKind, IncomingMessage
 from bot.metrics import Metrics
 from tests.fakes.wecom_server import (
@@ -29,7 +29,7 @@ TOKEN = "QDG6eK"
 AES = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 OTHER_AES = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
 CORP = "wwCORP"
-VECTORS = json.loads((Path(__file__).resolve().parent.parent / "vectors" / "wecom.json").read_text(encoding="utf-8"))["vectors"]
+VECTORS = json.loads((Path(__file__).resolve().parents[2] / "vectors" / "wecom.json").read_text(encoding="utf-8"))["vectors"]
 
 
 class Inbox:

@@ -1,8 +1,8 @@
 """DingTalk (钉钉) adapter: Stream / HTTP robot callbacks in, robot messages and cards out.
 
 Receiving (``docs/platforms/dingtalk.md``, receiving): an 企业内部应用 robot, in ``stream`` mode over an outbound
-WebSocket (:mod:`adapters.dingtalk_stream`) or in ``http`` mode on ``POST /webhooks/dingtalk/{bot}``
-(headers ``timestamp``/``sign``, :mod:`adapters.dingtalk_crypto`). Every verified event is written
+WebSocket (:mod:`adapters.dingtalk.stream`) or in ``http`` mode on ``POST /webhooks/dingtalk/{bot}``
+(headers ``timestamp``/``sign``, :mod:`adapters.dingtalk.crypto`). Every verified event is written
 to the inbox before it is acknowledged.
 
 Sending (``docs/platforms/dingtalk.md``, sending): through the group's custom robot when the destination has its ``robot_token``
@@ -25,18 +25,18 @@ import aiohttp
 from aiohttp import web
 
 from adapters.base import InboxWriter, Lease, PermanentSendError, SendResult, TransientSendError
-from adapters.dingtalk_api import DingTalkApi
-from adapters.dingtalk_cards import create_and_deliver_body, update_body
-from adapters.dingtalk_config import DingTalkBotConfig
-from adapters.dingtalk_crypto import verify_callback
-from adapters.dingtalk_decode import (
+from adapters.dingtalk.api import DingTalkApi
+from adapters.dingtalk.cards import create_and_deliver_body, update_body
+from adapters.dingtalk.config import DingTalkBotConfig
+from adapters.dingtalk.crypto import verify_callback
+from adapters.dingtalk.decode import (
     DecodeError,
     decode_card_callback,
     decode_robot_message,
     make_out_track_id,
 )
-from adapters.dingtalk_outbound import api_messages, robot_bodies
-from adapters.dingtalk_stream import (
+from adapters.dingtalk.outbound import api_messages, robot_bodies
+from adapters.dingtalk.stream import (
     TOPIC_CARD,
     TOPIC_ROBOT,
     StreamClient,

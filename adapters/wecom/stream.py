@@ -23,8 +23,8 @@ from typing import Any
 import aiohttp
 
 from adapters.base import Lease, PermanentSendError, TransientSendError
-from adapters.wecom_api import TOO_FAST
-from adapters.wecom_config import WeComBotConfig
+from adapters.wecom.api import TOO_FAST
+from adapters.wecom.config import WeComBotConfig
 
 log = logging.getLogger(__name__)
 

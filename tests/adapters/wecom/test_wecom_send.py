@@ -10,8 +10,8 @@ from aiohttp.test_utils import TestServer
 from pydantic import ValidationError
 
 from adapters.base import PermanentSendError, TransientSendError
-from adapters.wecom import WeComAdapter, WeComBotConfig
-from adapters.wecom_cards import decode_action_key
+from adapters.wecom.adapter import WeComAdapter, WeComBotConfig
+from adapters.wecom.cards import decode_action_key
 from bot.clock import FrozenClock
 from bot.messages import Action, Destination, Mention, OutgoingMessage
 from bot.metrics import Metrics

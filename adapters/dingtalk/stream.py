@@ -26,7 +26,7 @@ from urllib.parse import quote_plus
 
 import aiohttp
 
-from adapters.dingtalk_config import DingTalkBotConfig
+from adapters.dingtalk.config import DingTalkBotConfig
 
 log = logging.getLogger(__name__)
 

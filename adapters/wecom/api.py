@@ -13,7 +13,7 @@ import aiohttp
 
 from adapters.base import PermanentSendError, TransientSendError
 from adapters.tokens import TokenCache
-from adapters.wecom_config import WeComBotConfig
+from adapters.wecom.config import WeComBotConfig
 from bot.clock import Clock
 
 log = logging.getLogger(__name__)

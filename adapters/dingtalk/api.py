@@ -15,8 +15,8 @@ from typing import Any
 import aiohttp
 
 from adapters.base import PermanentSendError, SendError, TransientSendError
-from adapters.dingtalk_config import DingTalkBotConfig
-from adapters.dingtalk_crypto import robot_webhook_url
+from adapters.dingtalk.config import DingTalkBotConfig
+from adapters.dingtalk.crypto import robot_webhook_url
 from adapters.tokens import TokenCache
 from bot.clock import Clock
 

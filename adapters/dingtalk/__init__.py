@@ -1,0 +1,1 @@
+"""DingTalk (钉钉): the app-robot adapter, its crypto, cards, outbound bodies and Stream connection."""
