@@ -412,9 +412,9 @@ async def test_checklist_names_real_metrics_reasons_and_log_lines(platform: str,
                                                                   make_bot: Any, store_url: str) -> None:
     markdown = guide(platform)
     checklist = section(markdown, "收不到消息")
-    sources = {p: p.read_text(encoding="utf-8") for p in (ROOT / "adapters").glob(f"{platform}*.py")}
+    sources = {p: p.read_text(encoding="utf-8") for p in (ROOT / "adapters" / platform).glob("*.py")}
     everywhere = "\n".join(p.read_text(encoding="utf-8")
-                           for folder in ("adapters", "bot") for p in (ROOT / folder).glob("*.py"))
+                           for folder in ("adapters", "bot") for p in (ROOT / folder).rglob("*.py"))
 
     bot = await start_documented_bot(make_bot, platform, store_url)
     assert (await bot.client.post(f"/webhooks/{platform}/{BOT}", data=b"{}")).status == 401
