@@ -10,7 +10,7 @@ The wiring, the config validation, the preflight and the configuration reference
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,12 +30,14 @@ BUILTIN: tuple[str, ...] = (
 
 @dataclass(frozen=True, slots=True)
 class PlatformDeps:
-    """What the app hands a platform's factory: the clock, metrics, the store lease, this instance."""
+    """What the app hands a platform's factory: the clock, metrics, the store lease, this instance,
+    and the validated ``chat_options`` of every chat bound to the platform, by (bot, chat_id)."""
 
     clock: Clock
     metrics: Metrics
     lease: Lease | None = None
     instance_id: str = ""
+    chats: Mapping[tuple[str, str], Any] = field(default_factory=dict)
 
 
 def _no_problems(name: str, bot: Any) -> list[str]:

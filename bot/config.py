@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from adapters.registry import platform_names
+from adapters.registry import platform, platform_names
 from adapters.sms.registry import SmsConfig
 from bot.deadlines import Rule
 
@@ -177,15 +177,14 @@ class ApiConfig(_Model):
 
 
 class ChatBinding(_Model):
-    """One group chat of a unit: ``{platform, bot, chat_id}`` plus the platform's own options
-    (a send-only robot's keys, say), validated by the platform's ``chat_options`` model."""
+    """One group chat of a unit: ``{platform, bot, chat_id}`` plus the platform's own keys (a
+    send-only robot's, say), validated by the platform's ``chat_options`` model."""
+
+    model_config = ConfigDict(extra="allow")
 
     platform: str = Field(description="群所在的平台：console 或 [platforms] 下的聊天平台")
     bot: str = Field("default", description="机器人名称，对应 [platforms.<平台>.<名称>]")
     chat_id: str = Field(description="群的 ID（平台给出的会话 ID）")
-    robot_key: str = Field("", description="企业微信群“消息推送”机器人的 key（只发不收）")
-    robot_token: str = Field("", description="钉钉自定义机器人的 access_token（只发不收）")
-    robot_secret: str = Field("", description="钉钉自定义机器人的加签密钥")
 
     @field_validator("platform")
     @classmethod
@@ -195,6 +194,25 @@ class ChatBinding(_Model):
             raise PydanticCustomError("literal_error", "not a registered platform",
                                       {"expected": ", ".join(repr(n) for n in names)})
         return value
+
+    @model_validator(mode="after")
+    def _platform_options(self) -> ChatBinding:
+        extra = self.model_extra or {}
+        if not extra:
+            return self
+        model = None if self.platform == CONSOLE else platform(self.platform).chat_options
+        if model is None:
+            raise key_path_errors([f"{key}: 不认识的配置项" for key in extra])
+        try:
+            model.model_validate(extra)
+        except ValidationError as exc:
+            raise key_path_errors(_format_errors(exc).splitlines()) from None
+        return self
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The platform's own keys of this chat, as written (see the platform's ``chat_options``)."""
+        return dict(self.model_extra or {})
 
 
 class UnitConfig(_Model):

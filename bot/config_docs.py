@@ -25,8 +25,8 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from adapters.registry import platform, platform_names
-from bot.config import Config, PlatformsConfig
+from adapters.registry import platform, platform_names, platforms
+from bot.config import ChatBinding, Config, PlatformsConfig
 
 REGENERATE = "python -m bot.config_docs > docs/configuration.md"
 
@@ -58,6 +58,21 @@ def documented_fields(model: type[BaseModel]) -> Iterator[tuple[str, FieldInfo]]
         for name in platform_names():
             yield name, FieldInfo(annotation=dict[str, dict[str, Any]], default={},
                                   description=platform(name).docs)
+    if model is ChatBinding:
+        yield from _chat_option_fields().items()
+
+
+def _chat_option_fields() -> dict[str, FieldInfo]:
+    """The registered platforms' own chat-binding keys; a key two platforms share is listed once,
+    with each platform's description."""
+    fields: dict[str, FieldInfo] = {}
+    for spec in platforms():
+        for key, info in (spec.chat_options.model_fields if spec.chat_options else {}).items():
+            text = f"{spec.name}：{info.description or ''}"
+            if key in fields:
+                text = f"{fields[key].description}；{text}"
+            fields[key] = FieldInfo(annotation=info.annotation, default=info.default, description=text)
+    return fields
 
 
 def _unwrap_optional(annotation: Any) -> Any:

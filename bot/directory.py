@@ -126,9 +126,7 @@ class Directory:
     def unit_destinations(self, unit: str) -> list[Destination]:
         """Where a message to ``unit`` goes: each of its group chats."""
         return [
-            Destination(platform=c.platform, bot=c.bot, chat_id=c.chat_id, robot_key=c.robot_key,
-                        robot_token=c.robot_token, robot_secret=c.robot_secret)
-            for c in self.chats(unit)
+Destination(platform=c.platform, bot=c.bot, chat_id=c.chat_id) for c in self.chats(unit)
         ]
 
     def person_destinations(self, person: Person, bots: dict[str, list[str]]) -> list[Destination]:

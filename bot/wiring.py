@@ -28,12 +28,17 @@ def build_adapters(ctx: BotContext) -> dict[str, object]:
         from adapters.console import ConsoleAdapter
 
         adapters["console"] = ConsoleAdapter(ctx)
-    deps = PlatformDeps(clock=ctx.clock, metrics=ctx.metrics, lease=StoreLease(ctx.sessions, ctx.clock),
-                        instance_id=ctx.instance_id)
+    lease = StoreLease(ctx.sessions, ctx.clock)
     for spec in platforms():
         bots = platform_bots(cfg, spec.name)
-        if bots:
-            adapters[spec.name] = spec.factory(bots, deps)
+        if not bots:
+            continue
+        chats = {(c.bot, c.chat_id): spec.chat_options.model_validate(c.options)
+                 for u in cfg.units for c in u.chats
+                 if c.platform == spec.name and spec.chat_options is not None}
+        deps = PlatformDeps(clock=ctx.clock, metrics=ctx.metrics, lease=lease, instance_id=ctx.instance_id,
+                            chats=chats)
+        adapters[spec.name] = spec.factory(bots, deps)
     return adapters
 
 

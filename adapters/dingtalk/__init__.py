@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from adapters.dingtalk.adapter import DingTalkAdapter
-from adapters.dingtalk.config import DingTalkBotConfig
+from adapters.dingtalk.config import DingTalkBotConfig, DingTalkChatOptions
 from adapters.registry import PlatformDeps, PlatformSpec
 
 
 def _build(bots: dict[str, DingTalkBotConfig], deps: PlatformDeps) -> DingTalkAdapter:
-    return DingTalkAdapter(bots, clock=deps.clock, metrics=deps.metrics, instance_id=deps.instance_id)
+    return DingTalkAdapter(bots, clock=deps.clock, metrics=deps.metrics, instance_id=deps.instance_id, chats=deps.chats)
 
 
 def _credential_problems(name: str, bot: DingTalkBotConfig) -> list[str]:
@@ -18,4 +18,4 @@ def _credential_problems(name: str, bot: DingTalkBotConfig) -> list[str]:
 
 PLATFORM = PlatformSpec(name="dingtalk", config_model=DingTalkBotConfig, factory=_build,
                         docs="钉钉机器人，每个 [platforms.dingtalk.<名称>] 一个",
-                        credential_problems=_credential_problems)
+                        chat_options=DingTalkChatOptions, credential_problems=_credential_problems)

@@ -5,7 +5,7 @@ WebSocket (:mod:`adapters.dingtalk.stream`) or in ``http`` mode on ``POST /webho
 (headers ``timestamp``/``sign``, :mod:`adapters.dingtalk.crypto`). Every verified event is written
 to the inbox before it is acknowledged.
 
-Sending (``docs/platforms/dingtalk.md``, sending): through the group's custom robot when the destination has its ``robot_token``
+Sending (``docs/platforms/dingtalk.md``, sending): through the group's custom robot when its chat binding has a ``robot_token``
 (signed with ``robot_secret``), otherwise through the app's OpenAPI (``groupMessages/send`` for a
 group, ``oToMessages/batchSend`` for a person); buttons become an interactive card
 (``createAndDeliver``) when the bot has a card template and receives over Stream, and text
@@ -27,7 +27,7 @@ from aiohttp import web
 from adapters.base import InboxWriter, Lease, PermanentSendError, SendResult, TransientSendError
 from adapters.dingtalk.api import DingTalkApi
 from adapters.dingtalk.cards import create_and_deliver_body, update_body
-from adapters.dingtalk.config import DingTalkBotConfig
+from adapters.dingtalk.config import DingTalkBotConfig, DingTalkChatOptions
 from adapters.dingtalk.crypto import verify_callback
 from adapters.dingtalk.decode import (
     DecodeError,
@@ -82,8 +82,11 @@ class DingTalkAdapter:
 
     def __init__(self, bots: Mapping[str, DingTalkBotConfig], *, clock: Clock | None = None,
                  metrics: Metrics | None = None, lease: Lease | None = None,
-                 instance_id: str = "", stream_options: StreamOptions | None = None) -> None:
+                 instance_id: str = "",
+                 chats: Mapping[tuple[str, str], DingTalkChatOptions] | None = None,
+                 stream_options: StreamOptions | None = None) -> None:
         self._bots = dict(bots)
+        self._chats = dict(chats or {})  # (bot, chat_id) → the group's own robot keys
         self._clock = clock or SystemClock()
         self._metrics = metrics or DEFAULT_METRICS
         self._lease = lease
@@ -214,9 +217,13 @@ class DingTalkAdapter:
     def rate_limit(self, dest: Destination) -> tuple[int, float]:
         """(messages, per seconds) the shared sender allows towards ``dest``."""
         cfg = self._bots.get(dest.bot) or DingTalkBotConfig()
-        if dest.robot_token:
+        if self._chat(dest).robot_token:
             return cfg.robot_rate_limit, cfg.robot_rate_window
         return cfg.api_rate_limit, cfg.api_rate_window
+
+    def _chat(self, dest: Destination) -> DingTalkChatOptions:
+        """The group's own options (its send-only robot), from its chat binding."""
+        return self._chats.get((dest.bot, dest.chat_id)) or DingTalkChatOptions()
 
     async def send(self, http: aiohttp.ClientSession, dest: Destination,
                    message: OutgoingMessage, *, key: str | None = None) -> SendResult:
@@ -226,9 +233,10 @@ class DingTalkAdapter:
         if message.actions and cfg.card_template_id and cfg.mode == "stream" and (
                 dest.chat_id or dest.user_id):
             return await self._send_card(http, api, dest, message)
-        if dest.robot_token:
+        robot = self._chat(dest)
+        if robot.robot_token:
             for body in robot_bodies(message):
-                await api.robot_send(http, dest.robot_token, dest.robot_secret, self._now_ms(), body)
+                await api.robot_send(http, robot.robot_token, robot.robot_secret, self._now_ms(), body)
             return SendResult()
         if dest.chat_id:
             path, target = "/v1.0/robot/groupMessages/send", {"openConversationId": dest.chat_id}

@@ -46,3 +46,12 @@ class DingTalkBotConfig(BaseModel):
         self.api_base = self.api_base.rstrip("/")
         self.oapi_base = self.oapi_base.rstrip("/")
         return self
+
+
+class DingTalkChatOptions(BaseModel):
+    """A DingTalk group's own keys in ``[[units]] chats``: its custom robot."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    robot_token: str = Field("", description="钉钉自定义机器人的 access_token（只发不收）")
+    robot_secret: str = Field("", description="钉钉自定义机器人的加签密钥")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from adapters.feishu.adapter import FeishuAdapter
-from adapters.feishu.config import FeishuBotConfig
+from adapters.feishu.config import FeishuBotConfig, FeishuChatOptions
 from adapters.registry import PlatformDeps, PlatformSpec
 
 
 def _build(bots: dict[str, FeishuBotConfig], deps: PlatformDeps) -> FeishuAdapter:
-    return FeishuAdapter(bots, clock=deps.clock, metrics=deps.metrics, instance_id=deps.instance_id)
+    return FeishuAdapter(bots, clock=deps.clock, metrics=deps.metrics, instance_id=deps.instance_id, chats=deps.chats)
 
 
 def _credential_problems(name: str, bot: FeishuBotConfig) -> list[str]:
@@ -18,4 +18,4 @@ def _credential_problems(name: str, bot: FeishuBotConfig) -> list[str]:
 
 PLATFORM = PlatformSpec(name="feishu", config_model=FeishuBotConfig, factory=_build,
                         docs="飞书机器人，每个 [platforms.feishu.<名称>] 一个",
-                        credential_problems=_credential_problems)
+                        chat_options=FeishuChatOptions, credential_problems=_credential_problems)

@@ -17,6 +17,7 @@ import asyncio
 import hmac
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -33,7 +34,7 @@ from adapters.feishu.api import (
     dumps,
 )
 from adapters.feishu.cards import RenderError, build_card, render
-from adapters.feishu.config import FeishuBotConfig
+from adapters.feishu.config import FeishuBotConfig, FeishuChatOptions
 from adapters.feishu.crypto import FeishuCryptoError, decrypt, verify_event_signature
 from adapters.feishu.decode import BotIdentity, EventDecodeError, decode_event
 from adapters.feishu.ws import FeishuLongConnection
@@ -76,8 +77,10 @@ class FeishuAdapter:
 
     def __init__(self, bots: dict[str, FeishuBotConfig], *, clock: Clock | None = None,
                  metrics: Metrics | None = None, lease: Lease | None = None,
-                 instance_id: str = "") -> None:
+                 instance_id: str = "",
+                 chats: Mapping[tuple[str, str], FeishuChatOptions] | None = None) -> None:
         self._bots = dict(bots)
+        self._chats = dict(chats or {})  # (bot, chat_id) → the group's own robot keys
         self._clock = clock or SystemClock()
         self._metrics = metrics or DEFAULT_METRICS
         self._lease = lease  # unused: Feishu allows up to 50 connections per app (docs/platforms/feishu.md)
@@ -275,13 +278,18 @@ class FeishuAdapter:
             raise PermanentSendError(f"未配置的飞书机器人: {bot}", code="unknown_bot")
         return api
 
+    def _chat(self, dest: Destination) -> FeishuChatOptions:
+        """The group's own options (its send-only robot), from its chat binding."""
+        return self._chats.get((dest.bot, dest.chat_id)) or FeishuChatOptions()
+
     async def send(self, http: aiohttp.ClientSession, dest: Destination,
                    message: OutgoingMessage, *, key: str | None = None) -> SendResult:
         """Deliver ``message``; the id of the last part sent (a card's id), "" from a custom bot."""
         api = self._api(dest.bot)
+        robot = self._chat(dest)
         try:
-            if dest.robot_token:
-                return await self._send_robot(http, api, dest, message)
+            if robot.robot_token:
+                return await self._send_robot(http, api, robot, message)
             if dest.chat_id:
                 return await self._send_app(http, api, "chat_id", dest.chat_id, message, key)
             if dest.user_id:
@@ -305,15 +313,15 @@ class FeishuAdapter:
             message_id = await api.send_message(http, id_type, receive_id, msg_type, content, uuid=uuid)
         return SendResult(message_id)
 
-    async def _send_robot(self, http: aiohttp.ClientSession, api: FeishuApi, dest: Destination,
+    async def _send_robot(self, http: aiohttp.ClientSession, api: FeishuApi, robot: FeishuChatOptions,
                           message: OutgoingMessage) -> SendResult:
         def fits(msg_type: str, content: dict[str, Any]) -> bool:
-            body = dumps(api.robot_body(msg_type, content, dest.robot_secret)).encode()
+            body = dumps(api.robot_body(msg_type, content, robot.robot_secret)).encode()
             return len(body) <= ROBOT_MAX_BODY
 
         parts = render(message, cards=False, fits=fits, first_limit=ROBOT_MAX_BODY - 1024)
         for msg_type, content in parts:
-            await api.send_robot(http, dest.robot_token, dest.robot_secret, msg_type, content)
+            await api.send_robot(http, robot.robot_token, robot.robot_secret, msg_type, content)
         return SendResult("")
 
     async def update_card(self, http: aiohttp.ClientSession, dest: Destination, message_id: str,
@@ -329,7 +337,7 @@ class FeishuAdapter:
     def rate_limit(self, dest: Destination) -> tuple[int, float]:
         """(messages, per seconds) allowed to ``dest``: custom bot per minute, app per second."""
         cfg = self._bots.get(dest.bot) or FeishuBotConfig()
-        if dest.robot_token:
+        if self._chat(dest).robot_token:
             return cfg.robot_messages_per_minute, 60.0
         if dest.chat_id:
             return cfg.chat_messages_per_second, 1.0

@@ -44,3 +44,12 @@ class FeishuBotConfig(BaseModel):
     def has_app(self) -> bool:
         """Whether app credentials are set (needed for the app API and the long connection)."""
         return bool(self.app_id and self.app_secret)
+
+
+class FeishuChatOptions(BaseModel):
+    """A Feishu group's own keys in ``[[units]] chats``: its custom bot."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    robot_token: str = Field("", description="飞书群自定义机器人 webhook 地址末尾的 hook id（只发不收）")
+    robot_secret: str = Field("", description="飞书自定义机器人的签名校验密钥")

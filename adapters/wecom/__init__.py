@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from adapters.registry import PlatformDeps, PlatformSpec
 from adapters.wecom.adapter import WeComAdapter
-from adapters.wecom.config import WeComBotConfig
+from adapters.wecom.config import WeComBotConfig, WeComChatOptions
 
 
 def _build(bots: dict[str, WeComBotConfig], deps: PlatformDeps) -> WeComAdapter:
-    return WeComAdapter(bots, clock=deps.clock, metrics=deps.metrics, instance_id=deps.instance_id,
+    return WeComAdapter(bots, clock=deps.clock, metrics=deps.metrics, instance_id=deps.instance_id, chats=deps.chats,
                         lease=deps.lease)
 
 
@@ -21,4 +21,4 @@ def _credential_problems(name: str, bot: WeComBotConfig) -> list[str]:
 
 PLATFORM = PlatformSpec(name="wecom", config_model=WeComBotConfig, factory=_build,
                         docs="企业微信机器人，每个 [platforms.wecom.<名称>] 一个",
-                        credential_problems=_credential_problems)
+                        chat_options=WeComChatOptions, credential_problems=_credential_problems)

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -41,7 +42,7 @@ from adapters.wecom.bodies import (
     robot_bodies,
 )
 from adapters.wecom.cards import button_card, task_id_for
-from adapters.wecom.config import WeComBotConfig
+from adapters.wecom.config import WeComBotConfig, WeComChatOptions
 from adapters.wecom.decode import PayloadError, decode_aibot
 from adapters.wecom.stream import CMD_EVENT_CALLBACK, CMD_SEND, CMD_UPDATE, WeComLongConnection
 from adapters.wecom.webhook import WeComWebhook
@@ -67,8 +68,10 @@ class WeComAdapter:
 
     def __init__(self, bots: dict[str, WeComBotConfig], *, clock: Clock | None = None,
                  metrics: Metrics | None = None, lease: Lease | None = None,
-                 instance_id: str = "") -> None:
+                 instance_id: str = "",
+                 chats: Mapping[tuple[str, str], WeComChatOptions] | None = None) -> None:
         self._bots = dict(bots)
+        self._chats = dict(chats or {})  # (bot, chat_id) → the group's own robot keys
         self._clock = clock or SystemClock()
         self._metrics = metrics or DEFAULT_METRICS
         self._lease = lease
@@ -166,12 +169,17 @@ class WeComAdapter:
             raise PermanentSendError(f"未知的企业微信机器人: {dest.platform}/{dest.bot}", code="unknown_bot")
         return cfg
 
+    def _chat(self, dest: Destination) -> WeComChatOptions:
+        """The group's own options (its send-only robot), from its chat binding."""
+        return self._chats.get((dest.bot, dest.chat_id)) or WeComChatOptions()
+
     async def send(self, http: aiohttp.ClientSession, dest: Destination,
                    message: OutgoingMessage, *, key: str | None = None) -> SendResult:
         """Deliver ``message`` to ``dest`` (see the module docstring for the path chosen)."""
         cfg = self._cfg(dest)
         api = self._apis[dest.bot]
-        if not (dest.chat_id or dest.user_id or dest.robot_key):
+        robot_key = self._chat(dest).robot_key
+        if not (dest.chat_id or dest.user_id or robot_key):
             raise PermanentSendError("目的地缺少 chat_id 或 user_id", code="no_target")
         direct = not dest.chat_id
         can_app = direct and cfg.has_app and bool(dest.user_id)
@@ -180,13 +188,13 @@ class WeComAdapter:
             try:
                 return await self._send_ws(conn, dest, message)
             except _FirstPartRefused:
-                if not (dest.robot_key or can_app):
+                if not (robot_key or can_app):
                     raise
                 log.info("wecom %s: AI bot cannot reach %s, using the fallback path", dest.bot,
                          dest.chat_id or dest.user_id)
-        if dest.robot_key:
+        if robot_key:
             for body in robot_bodies(message):
-                await api.call_robot(http, dest.robot_key, body)
+                await api.call_robot(http, robot_key, body)
             return SendResult()
         if cfg.has_longconn and not can_app:
             raise TransientSendError("企业微信长连接未就绪", code="not_connected")
@@ -266,10 +274,11 @@ class WeComAdapter:
         if cfg is None:
             return 20, 60.0
         paths: list[tuple[int, float]] = []
-        if dest.robot_key:
+        robot_key = self._chat(dest).robot_key
+        if robot_key:
             paths.append((cfg.robot_rate_limit, cfg.robot_rate_window))
         if cfg.has_longconn:
             paths.append((cfg.aibot_rate_limit, cfg.aibot_rate_window))
-        if not dest.robot_key and (not cfg.has_longconn or not dest.chat_id):
+        if not robot_key and (not cfg.has_longconn or not dest.chat_id):
             paths.append((cfg.app_rate_limit, cfg.app_rate_window))
         return min(paths, key=lambda p: p[0] / p[1])  # the strictest path it may take

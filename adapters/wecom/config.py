@@ -101,3 +101,11 @@ class WeComBotConfig(BaseModel):
     def has_longconn(self) -> bool:
         """True when this bot should hold the AI-bot long connection."""
         return self.mode == "longconn" and bool(self.bot_id and self.secret)
+
+
+class WeComChatOptions(BaseModel):
+    """A WeCom group's own keys in ``[[units]] chats``: its send-only 消息推送 robot."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    robot_key: str = Field("", description="企业微信群“消息推送”机器人的 key（只发不收）")

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from adapters.base import PermanentSendError, TransientSendError
 from adapters.dingtalk.adapter import DingTalkAdapter, DingTalkBotConfig
+from adapters.dingtalk.config import DingTalkChatOptions
 from adapters.dingtalk.decode import decode_action_value, decode_card_callback
 from adapters.dingtalk.outbound import MSG_PARAM_LIMIT, ROBOT_BODY_LIMIT
 from bot.clock import FrozenClock
@@ -27,7 +28,13 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ROBOT_TOKEN, ROBOT_SECRET = "robot-token-1", "SEC0123456789abcdef"
 GROUP = Destination(platform="dingtalk", bot="main", chat_id="cidGroup1==")
 DM = Destination(platform="dingtalk", bot="main", user_id="staff-7")
-ROBOT = Destination(platform="dingtalk", bot="main", robot_token=ROBOT_TOKEN, robot_secret=ROBOT_SECRET)
+ROBOT = Destination(platform="dingtalk", bot="main", chat_id="cidRobot==")
+# The groups' own custom robots, as their chat bindings give them to the adapter.
+ROBOT_CHATS = {
+    ("main", "cidRobot=="): DingTalkChatOptions(robot_token=ROBOT_TOKEN, robot_secret=ROBOT_SECRET),
+    ("main", "cidBadSecret=="): DingTalkChatOptions(robot_token=ROBOT_TOKEN, robot_secret="SECwrong"),
+    ("main", "cidUnknown=="): DingTalkChatOptions(robot_token="nope", robot_secret=ROBOT_SECRET),
+}
 ZHANG = Mention(name="张三", ids={"dingtalk": "staff-zhang"}, mobile="13800000001")
 WANG = Mention(name="王五", mobile="13800000002")  # no DingTalk id: @ by mobile
 BUTTONS = (Action("同意", "同意", "12345/A123", "tk1", "primary"),
@@ -44,7 +51,7 @@ class Env:
         config = DingTalkBotConfig(**{"name": "热线机器人", "app_key": self.fake.app_key,
                                       "app_secret": self.fake.app_secret, "api_base": self.base,
                                       "oapi_base": self.base, "card_template_id": "tpl.schema", **cfg})
-        return DingTalkAdapter({"main": config}, clock=self.clock)
+        return DingTalkAdapter({"main": config}, clock=self.clock, chats=ROBOT_CHATS)
 
 
 @pytest.fixture
@@ -70,10 +77,10 @@ def test_config_defaults_and_strictness() -> None:
 
 
 def test_rate_limits_per_destination() -> None:
-    adapter = DingTalkAdapter({"main": DingTalkBotConfig(robot_rate_limit=5, api_rate_limit=7)})
+    adapter = DingTalkAdapter({"main": DingTalkBotConfig(robot_rate_limit=5, api_rate_limit=7)}, chats=ROBOT_CHATS)
     assert adapter.rate_limit(ROBOT) == (5, 60.0)
     assert adapter.rate_limit(GROUP) == (7, 1.0)
-    assert DingTalkAdapter({}).rate_limit(ROBOT) == (20, 60.0)  # documented default
+    assert DingTalkAdapter({}, chats=ROBOT_CHATS).rate_limit(ROBOT) == (20, 60.0)  # documented default
 
 
 # --- OpenAPI path ----------------------------------------------------------------------------
@@ -140,8 +147,9 @@ async def test_robot_markdown(env: Env) -> None:
 
 
 async def test_robot_falls_back_to_text_commands(env: Env) -> None:
-    """A send-only robot cannot show buttons: the commands are written out instead."""
-    adapter = env.adapter()
+    """A send-only robot cannot show buttons: the commands are written out instead (a bot with a
+    card template sends its cards through the OpenAPI instead of the robot)."""
+    adapter = env.adapter(card_template_id="")
     message = OutgoingMessage(text="A123 答复待审核", actions=BUTTONS)
     await adapter.send(env.http, ROBOT, message)
     (sent,) = env.fake.robot_messages
@@ -152,11 +160,11 @@ async def test_robot_falls_back_to_text_commands(env: Env) -> None:
 
 async def test_robot_signature_and_token_checked(env: Env) -> None:
     adapter = env.adapter()
-    bad_secret = Destination(platform="dingtalk", bot="main", robot_token=ROBOT_TOKEN, robot_secret="SECwrong")
+    bad_secret = Destination(platform="dingtalk", bot="main", chat_id="cidBadSecret==")
     with pytest.raises(PermanentSendError) as sign:
         await adapter.send(env.http, bad_secret, OutgoingMessage(text="x"))
     assert sign.value.code == 310000
-    unknown = Destination(platform="dingtalk", bot="main", robot_token="nope", robot_secret=ROBOT_SECRET)
+    unknown = Destination(platform="dingtalk", bot="main", chat_id="cidUnknown==")
     with pytest.raises(PermanentSendError) as token:
         await adapter.send(env.http, unknown, OutgoingMessage(text="x"))
     assert token.value.code == 300001

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from adapters.base import PermanentSendError, TransientSendError
 from adapters.feishu.adapter import FeishuAdapter, FeishuBotConfig
+from adapters.feishu.config import FeishuChatOptions
 from adapters.feishu.crypto import robot_sign
 from bot.clock import FrozenClock
 from bot.messages import Action, Destination, IncomingMessage, Mention, OutgoingMessage
@@ -24,8 +25,11 @@ from tests.fakes.feishu_server import FeishuFake, callback_request, card_action_
 T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
 CHAT = Destination(platform="feishu", bot="main", chat_id="oc_group")
 DM = Destination(platform="feishu", bot="main", user_id="ou_zhang")
-ROBOT = Destination(platform="feishu", bot="main", chat_id="oc_group", robot_token="hook1",
-                    robot_secret="robot-secret")
+ROBOT = Destination(platform="feishu", bot="main", chat_id="oc_robot")
+# The groups' own custom bots, as their chat bindings give them to the adapter.
+ROBOT_CHATS = {("main", "oc_robot"): FeishuChatOptions(robot_token="hook1", robot_secret="robot-secret"),
+               ("main", "oc_unsigned"): FeishuChatOptions(robot_token="hook2"),
+               ("main", "oc_badsig"): FeishuChatOptions(robot_token="hook1", robot_secret="nope")}
 ZHANG = Mention(name="张三", ids={"feishu": "ou_zhang", "wecom": "zhangsan"}, mobile="13800000000")
 ACTIONS = (Action(label="同意", command="同意", ticket="12345/A123", token="t1", style="primary"),
            Action(label="驳回", command="驳回", ticket="12345/A123", token="t2", style="danger"))
@@ -43,7 +47,7 @@ class Env:
         return FeishuBotConfig(**(base | overrides))
 
     def make_adapter(self, **overrides: Any) -> FeishuAdapter:
-        return FeishuAdapter({"main": self.cfg(**overrides)}, clock=self.clock, metrics=Metrics())
+        return FeishuAdapter({"main": self.cfg(**overrides)}, clock=self.clock, metrics=Metrics(), chats=ROBOT_CHATS)
 
     async def send(self, dest: Destination, message: OutgoingMessage) -> str:
         return (await self.adapter.send(self.http, dest, message)).message_id
@@ -208,7 +212,7 @@ async def test_robot_card_falls_back_to_text_commands(env: Env) -> None:
 
 
 async def test_robot_markdown_is_a_card_without_buttons(env: Env) -> None:
-    unsigned = Destination(platform="feishu", bot="main", robot_token="hook2")
+    unsigned = Destination(platform="feishu", bot="main", chat_id="oc_unsigned")
     await env.adapter.send(env.http, unsigned, OutgoingMessage(text="**日报**", markdown=True))
     [sent] = env.fake.robot_messages
     assert sent["msg_type"] == "interactive"
@@ -216,14 +220,14 @@ async def test_robot_markdown_is_a_card_without_buttons(env: Env) -> None:
 
 
 async def test_robot_timestamp_outside_one_hour_is_permanent(env: Env) -> None:
-    adapter = FeishuAdapter({"main": env.cfg()}, clock=FrozenClock(T0 - timedelta(hours=2)))
+    adapter = FeishuAdapter({"main": env.cfg()}, clock=FrozenClock(T0 - timedelta(hours=2)), chats=ROBOT_CHATS)
     with pytest.raises(PermanentSendError) as err:
         await adapter.send(env.http, ROBOT, OutgoingMessage(text="x"))
     assert err.value.code == 19021
 
 
 async def test_robot_wrong_secret_is_permanent(env: Env) -> None:
-    dest = Destination(platform="feishu", bot="main", robot_token="hook1", robot_secret="nope")
+    dest = Destination(platform="feishu", bot="main", chat_id="oc_badsig")
     with pytest.raises(PermanentSendError) as err:
         await env.adapter.send(env.http, dest, OutgoingMessage(text="x"))
     assert err.value.code == 19021
@@ -294,7 +298,7 @@ async def test_5xx_on_token_endpoint_is_transient(env: Env) -> None:
 
 
 async def test_network_error_is_transient(env: Env) -> None:
-    adapter = FeishuAdapter({"main": env.cfg(api_base="http://127.0.0.1:9")})
+    adapter = FeishuAdapter({"main": env.cfg(api_base="http://127.0.0.1:9")}, chats=ROBOT_CHATS)
     with pytest.raises(TransientSendError) as err:
         await adapter.send(env.http, CHAT, OutgoingMessage(text="一"))
     assert err.value.code == "network"
@@ -337,7 +341,7 @@ async def test_unknown_bot_and_empty_destination_are_permanent(env: Env) -> None
 
 
 async def test_app_send_without_credentials_is_permanent(env: Env) -> None:
-    adapter = FeishuAdapter({"main": FeishuBotConfig(api_base=str(env.server.make_url("")))})
+    adapter = FeishuAdapter({"main": FeishuBotConfig(api_base=str(env.server.make_url("")))}, chats=ROBOT_CHATS)
     with pytest.raises(PermanentSendError):
         await adapter.send(env.http, CHAT, OutgoingMessage(text="一"))
 
@@ -370,11 +374,11 @@ async def test_fake_rejects_bad_bodies(env: Env) -> None:
 
 async def test_rate_limit_per_destination(env: Env) -> None:
     adapter = FeishuAdapter({"main": FeishuBotConfig(robot_messages_per_minute=10,
-                                                     chat_messages_per_second=2)})
+                                                     chat_messages_per_second=2)}, chats=ROBOT_CHATS)
     assert adapter.rate_limit(ROBOT) == (10, 60.0)
     assert adapter.rate_limit(CHAT) == (2, 1.0)
     assert adapter.rate_limit(DM) == (5, 1.0)
-    assert FeishuAdapter({"main": FeishuBotConfig()}).rate_limit(ROBOT) == (100, 60.0)
+    assert FeishuAdapter({"main": FeishuBotConfig()}, chats=ROBOT_CHATS).rate_limit(ROBOT) == (100, 60.0)
 
 
 def test_config_defaults_and_validation() -> None:
@@ -387,4 +391,4 @@ def test_config_defaults_and_validation() -> None:
         FeishuBotConfig(mode="webhook")  # no verification_token
     with pytest.raises(ValidationError):
         FeishuBotConfig(mode="stream")  # type: ignore[arg-type]
-    assert FeishuAdapter({}).platform == "feishu"
+    assert FeishuAdapter({}, chats=ROBOT_CHATS).platform == "feishu"

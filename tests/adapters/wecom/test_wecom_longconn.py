@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestServer
 
 from adapters.base import PermanentSendError, TransientSendError
 from adapters.wecom.adapter import WeComAdapter, WeComBotConfig
+from adapters.wecom.config import WeComChatOptions
 from bot.messages import Action, ChatKind, Destination, IncomingMessage, OutgoingMessage
 from bot.metrics import Metrics
 from tests.fakes.wecom_server import FakeWeCom, aibot_click, aibot_event, aibot_text
@@ -18,6 +19,8 @@ from tests.fakes.wecom_server import FakeWeCom, aibot_click, aibot_event, aibot_
 GROUP = Destination("wecom", "hotline", chat_id="wrGROUP1")
 DM = Destination("wecom", "hotline", user_id="zhangsan")
 ACTIONS = (Action("签收", "签收", "12345/A123", "tok-a", "primary"),)
+# The group's own 消息推送 robot, as its chat binding gives it to the adapter.
+ROBOT_CHATS = {("hotline", "wrROBOT1"): WeComChatOptions(robot_key="ROBOTKEY")}
 
 
 class Inbox:
@@ -90,7 +93,7 @@ def _cfg(server: TestServer, **kw: Any) -> WeComBotConfig:
 @pytest.fixture
 async def running(server: TestServer, http: Any) -> Any:
     inbox = Inbox()
-    adapter = WeComAdapter({"hotline": _cfg(server)}, metrics=Metrics(), instance_id="i1")
+    adapter = WeComAdapter({"hotline": _cfg(server)}, metrics=Metrics(), instance_id="i1", chats=ROBOT_CHATS)
     await adapter.start(http, inbox)
     conn = adapter.connection("hotline")
     assert conn is not None and await conn.wait_ready(5.0)
@@ -191,7 +194,7 @@ async def test_kick_stops_reconnecting(running: Any, fake: FakeWeCom, http: Any)
 
 async def test_missed_heartbeats_reconnect(server: TestServer, fake: FakeWeCom, http: Any) -> None:
     fake.answer_pings = False
-    adapter = WeComAdapter({"hotline": _cfg(server, heartbeat_interval=0.02)}, metrics=Metrics())
+    adapter = WeComAdapter({"hotline": _cfg(server, heartbeat_interval=0.02)}, metrics=Metrics(), chats=ROBOT_CHATS)
     await adapter.start(http, Inbox())
     await fake.wait_for(lambda: fake.subscriptions >= 2)
     assert fake.pings >= 2
@@ -200,7 +203,7 @@ async def test_missed_heartbeats_reconnect(server: TestServer, fake: FakeWeCom, 
 
 async def test_wrong_secret_keeps_retrying_with_backoff(server: TestServer, fake: FakeWeCom,
                                                         http: Any) -> None:
-    adapter = WeComAdapter({"hotline": _cfg(server, secret="WRONG")}, metrics=Metrics())
+    adapter = WeComAdapter({"hotline": _cfg(server, secret="WRONG")}, metrics=Metrics(), chats=ROBOT_CHATS)
     await adapter.start(http, Inbox())
     conn = adapter.connection("hotline")
     assert not await conn.wait_ready(0.2)
@@ -213,7 +216,7 @@ async def test_lease_standby_then_takeover(server: TestServer, fake: FakeWeCom, 
     lease = FakeLease()
     lease.holders["wecom:hotline"] = "other-instance"
     adapter = WeComAdapter({"hotline": _cfg(server, lease_ttl=0.06)}, metrics=Metrics(),
-                           lease=lease, instance_id="me")
+                           lease=lease, instance_id="me", chats=ROBOT_CHATS)
     await adapter.start(http, Inbox())
     await lease.wait_attempts(3)
     assert fake.subscriptions == 0  # standby: another instance holds the connection
@@ -229,7 +232,7 @@ async def test_lease_standby_then_takeover(server: TestServer, fake: FakeWeCom, 
 async def test_lease_lost_closes_connection(server: TestServer, fake: FakeWeCom, http: Any) -> None:
     lease = FakeLease()
     adapter = WeComAdapter({"hotline": _cfg(server, lease_ttl=0.06)}, metrics=Metrics(),
-                           lease=lease, instance_id="me")
+                           lease=lease, instance_id="me", chats=ROBOT_CHATS)
     await adapter.start(http, Inbox())
     assert await adapter.connection("hotline").wait_ready(5.0)
     lease.holders["wecom:hotline"] = "thief"
@@ -243,7 +246,7 @@ async def test_not_connected_group_send_is_transient_dm_uses_app(server: TestSer
     lease = FakeLease()
     lease.holders["wecom:hotline"] = "other"
     cfg = _cfg(server, corp_id="wwCORP", agent_id=1000002, app_secret="APPSECRET")
-    adapter = WeComAdapter({"hotline": cfg}, metrics=Metrics(), lease=lease)
+    adapter = WeComAdapter({"hotline": cfg}, metrics=Metrics(), lease=lease, chats=ROBOT_CHATS)
     await adapter.start(http, Inbox())
     with pytest.raises(TransientSendError):
         await adapter.send(http, GROUP, OutgoingMessage("x"))
@@ -265,7 +268,7 @@ async def test_stop_closes_and_refuses_webhooks(running: Any, fake: FakeWeCom) -
 async def test_card_prefers_the_long_connection_over_the_robot(running: Any, fake: FakeWeCom,
                                                                http: Any) -> None:
     adapter, _ = running
-    dest = Destination("wecom", "hotline", chat_id="wrGROUP1", robot_key="ROBOTKEY")
+    dest = Destination("wecom", "hotline", chat_id="wrROBOT1")
     assert adapter.rate_limit(dest) == (20, 60.0)  # the strictest path it may take
     await adapter.send(http, dest, OutgoingMessage("新工单", actions=ACTIONS, card_key="K"))
     assert [m["msgtype"] for m in fake.aibot_messages] == ["template_card"]
@@ -276,10 +279,10 @@ async def test_refused_push_falls_back_to_robot_and_app(server: TestServer, fake
                                                         http: Any) -> None:
     fake.aibot_chats = {"wrOTHER"}  # neither the group nor the user has used the bot yet
     cfg = _cfg(server, corp_id="wwCORP", agent_id=1000002, app_secret="APPSECRET")
-    adapter = WeComAdapter({"hotline": cfg}, metrics=Metrics())
+    adapter = WeComAdapter({"hotline": cfg}, metrics=Metrics(), chats=ROBOT_CHATS)
     await adapter.start(http, Inbox())
     assert await adapter.connection("hotline").wait_ready(5.0)
-    await adapter.send(http, Destination("wecom", "hotline", chat_id="wrGROUP1", robot_key="ROBOTKEY"),
+    await adapter.send(http, Destination("wecom", "hotline", chat_id="wrROBOT1"),
                        OutgoingMessage("新工单", actions=ACTIONS))
     assert fake.robot_messages[0]["text"]["content"] == "新工单\n可回复：「签收 A123」"
     await adapter.send(http, DM, OutgoingMessage("私信"))

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from adapters.base import PermanentSendError, TransientSendError
 from adapters.wecom.adapter import WeComAdapter, WeComBotConfig
 from adapters.wecom.cards import decode_action_key
+from adapters.wecom.config import WeComChatOptions
 from bot.clock import FrozenClock
 from bot.messages import Action, Destination, Mention, OutgoingMessage
 from bot.metrics import Metrics
@@ -34,16 +35,21 @@ def fake(clock: FrozenClock) -> FakeWeCom:
 
 
 
+# The groups' own 消息推送 robots, as their chat bindings give them to the adapter.
+ROBOT_CHATS = {("hotline", "wrGROUP1"): WeComChatOptions(robot_key="ROBOTKEY"),
+               ("hotline", "g"): WeComChatOptions(robot_key="WRONG")}
+
+
 def _adapter(server: TestServer, clock: FrozenClock, **kw: Any) -> WeComAdapter:
     cfg: dict[str, Any] = {"mode": "webhook", "name": "热线助手", "token": "T", "corp_id": CORP,
                            "aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
                            "agent_id": AGENT, "app_secret": SECRET,
                            "api_base": str(server.make_url("")).rstrip("/")}
     cfg.update(kw)
-    return WeComAdapter({"hotline": WeComBotConfig(**cfg)}, clock=clock, metrics=Metrics())
+    return WeComAdapter({"hotline": WeComBotConfig(**cfg)}, clock=clock, metrics=Metrics(), chats=ROBOT_CHATS)
 
 
-ROBOT = Destination("wecom", "hotline", chat_id="wrGROUP1", robot_key="ROBOTKEY")
+ROBOT = Destination("wecom", "hotline", chat_id="wrGROUP1")
 USER = Destination("wecom", "hotline", user_id="zhangsan")
 APPCHAT = Destination("wecom", "hotline", chat_id="appchat1")
 
@@ -118,7 +124,7 @@ async def test_robot_rate_limit_is_transient(server: TestServer, clock: FrozenCl
 
 
 async def test_robot_bad_key_is_permanent(server: TestServer, clock: FrozenClock, http: Any) -> None:
-    dest = Destination("wecom", "hotline", chat_id="g", robot_key="WRONG")
+    dest = Destination("wecom", "hotline", chat_id="g")
     with pytest.raises(PermanentSendError) as err:
         await _adapter(server, clock).send(http, dest, OutgoingMessage("x"))
     assert err.value.code == 93000
@@ -138,7 +144,7 @@ async def test_5xx_is_transient_then_succeeds(server: TestServer, clock: FrozenC
 
 async def test_network_error_is_transient(clock: FrozenClock, http: Any) -> None:
     cfg = WeComBotConfig(api_base="http://127.0.0.1:9", request_timeout=2)
-    adapter = WeComAdapter({"hotline": cfg}, clock=clock)
+    adapter = WeComAdapter({"hotline": cfg}, clock=clock, chats=ROBOT_CHATS)
     with pytest.raises(TransientSendError):
         await adapter.send(http, ROBOT, OutgoingMessage("x"))
 
