@@ -18,7 +18,7 @@ import asyncio
 import functools
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -45,8 +45,9 @@ from adapters.dingtalk.stream import (
     event_ack,
     make_ack,
 )
+from adapters.webhooks import Decoded, WebhookPipeline, WebhookRefused, WebhookRequest
 from bot.clock import Clock, SystemClock
-from bot.messages import ChatKind, Destination, IncomingMessage, OutgoingMessage
+from bot.messages import ChatKind, Destination, OutgoingMessage
 from bot.metrics import DEFAULT_METRICS, Metrics
 
 __all__ = ["DingTalkAdapter", "DingTalkBotConfig", "StreamOptions"]
@@ -56,18 +57,6 @@ log = logging.getLogger(__name__)
 PLATFORM = "dingtalk"
 MAX_BODY = 256 * 1024
 """Largest callback body read; robot messages are a few KB."""
-
-
-async def _read_capped(request: web.Request, limit: int) -> bytes | None:
-    """The request body, or None as soon as it grows past ``limit`` bytes."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 class DingTalkAdapter:
@@ -101,7 +90,9 @@ class DingTalkAdapter:
 
     def setup_routes(self, app: web.Application) -> None:
         """Register ``POST /webhooks/dingtalk/{bot}`` (robot HTTP mode)."""
-        app.router.add_post("/webhooks/dingtalk/{bot}", self._webhook)
+        endpoint = DingTalkEndpoint(self._bots, self._now_ms)
+        app.router.add_post("/webhooks/dingtalk/{bot}",
+                            WebhookPipeline(endpoint, self._metrics, lambda: self._inbox).handle)
 
     async def start(self, http: aiohttp.ClientSession, inbox: InboxWriter) -> None:
         """Accept callbacks from now on and open a Stream connection for every ``stream`` bot."""
@@ -125,55 +116,8 @@ class DingTalkAdapter:
 
     # --- receiving ---------------------------------------------------------------------------
 
-    def _reject(self, bot: str, status: int, reason: str) -> web.Response:
-        self._metrics.webhook_rejected.labels(PLATFORM, reason).inc()
-        log.warning("dingtalk callback for bot %r refused: %s (%d)", bot, reason, status)
-        return web.json_response({"error": reason, "message": "回调被拒绝", "fields": {}}, status=status)
-
     def _now_ms(self) -> int:
         return int(self._clock.now().timestamp() * 1000)
-
-    async def _webhook(self, request: web.Request) -> web.Response:
-        """Robot HTTP mode: verify ``timestamp``/``sign``, decode, write the inbox, answer 200."""
-        bot = request.match_info["bot"]
-        cfg = self._bots.get(bot)
-        if cfg is None:
-            return self._reject(bot, 404, "unknown_bot")
-        inbox = self._inbox
-        if inbox is None:
-            return self._reject(bot, 503, "not_ready")
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            return self._reject(bot, 413, "too_large")
-        refusal = verify_callback(cfg.app_secret, request.headers.get("timestamp"),
-                                  request.headers.get("sign"), self._now_ms())
-        if refusal is not None:
-            return self._reject(bot, 401, refusal.value)
-        raw = await _read_capped(request, MAX_BODY)
-        if raw is None:
-            return self._reject(bot, 413, "too_large")
-        try:
-            payload = json.loads(raw)
-        except ValueError:
-            return self._reject(bot, 400, "bad_json")
-        if not isinstance(payload, dict):
-            return self._reject(bot, 400, "bad_json")
-        if "encrypt" in payload and "msgtype" not in payload:
-            # An encrypted envelope: no body key is configured for robot callbacks.
-            return self._reject(bot, 400, "undecryptable")
-        try:
-            message = decode_robot_message(bot, cfg.name, payload)
-        except DecodeError as exc:
-            log.warning("dingtalk %s: bad callback payload: %s", bot, exc)
-            return self._reject(bot, 400, "bad_payload")
-        if message is None:
-            log.debug("dingtalk %s: ignored %s callback", bot, payload.get("msgtype"))
-            return web.Response(status=200)
-        await self._write(inbox, message)
-        return web.Response(status=200)
-
-    async def _write(self, inbox: InboxWriter, message: IncomingMessage) -> None:
-        # The inbox counts accepted / duplicate events itself (hotline_inbox_events_total).
-        await inbox(message)
 
     async def _on_frame(self, bot: str, frame: dict[str, Any]) -> dict[str, Any] | None:
         """A CALLBACK or EVENT frame from the Stream: decode, write the inbox, return the ACK."""
@@ -203,7 +147,7 @@ class DingTalkAdapter:
         if message is None:
             log.debug("dingtalk %s: ignored stream frame %s", bot, message_id)
         else:
-            await self._write(inbox, message)
+            await inbox(message)  # the inbox counts accepted / duplicate events itself
         return callback_ack(message_id, None if topic == TOPIC_ROBOT else {})
 
     # --- sending -----------------------------------------------------------------------------
@@ -279,3 +223,51 @@ class DingTalkAdapter:
         if data.get("success") is False:
             raise PermanentSendError(f"card {message_id} not updated: {data.get('message')}",
                                      code="update_failed")
+
+
+class DingTalkEndpoint:
+    """The robot HTTP mode's side of the webhook pipeline (:mod:`adapters.webhooks`): the
+    ``timestamp``/``sign`` headers, then the JSON message."""
+
+    platform = PLATFORM
+
+    def __init__(self, bots: Mapping[str, DingTalkBotConfig], now_ms: Callable[[], int]) -> None:
+        self._bots = bots
+        self._now_ms = now_ms
+
+    def knows(self, bot: str) -> bool:
+        """Every configured bot takes callbacks."""
+        return bot in self._bots
+
+    def max_body(self, bot: str) -> int:
+        """:data:`MAX_BODY` for every bot."""
+        return MAX_BODY
+
+    def verify(self, request: WebhookRequest) -> dict[str, Any]:
+        """The signed JSON object of the callback."""
+        cfg = self._bots[request.bot]
+        refusal = verify_callback(cfg.app_secret, request.headers.get("timestamp"),
+                                  request.headers.get("sign"), self._now_ms())
+        if refusal is not None:
+            raise WebhookRefused(401, refusal.value)
+        try:
+            payload = json.loads(request.body)
+        except ValueError:
+            raise WebhookRefused(400, "bad_json") from None
+        if not isinstance(payload, dict):
+            raise WebhookRefused(400, "bad_json")
+        if "encrypt" in payload and "msgtype" not in payload:
+            # An encrypted envelope: no body key is configured for robot callbacks.
+            raise WebhookRefused(400, "undecryptable")
+        return payload
+
+    def decode(self, bot: str, payload: dict[str, Any]) -> Decoded:
+        """The robot message for the inbox; nothing for a message type the bot ignores."""
+        try:
+            message = decode_robot_message(bot, self._bots[bot].name, payload)
+        except DecodeError as exc:
+            log.warning("dingtalk %s: bad callback payload: %s", bot, exc)
+            raise WebhookRefused(400, "bad_payload") from None
+        if message is None:
+            log.debug("dingtalk %s: ignored %s callback", bot, payload.get("msgtype"))
+        return Decoded(message)

@@ -38,6 +38,7 @@ from adapters.feishu.config import FeishuBotConfig, FeishuChatOptions
 from adapters.feishu.crypto import FeishuCryptoError, decrypt, verify_event_signature
 from adapters.feishu.decode import BotIdentity, EventDecodeError, decode_event
 from adapters.feishu.ws import FeishuLongConnection
+from adapters.webhooks import Decoded, WebhookPipeline, WebhookRefused, WebhookRequest
 from bot.clock import Clock, SystemClock
 from bot.messages import Destination, IncomingMessage, OutgoingMessage
 from bot.metrics import DEFAULT_METRICS, Metrics
@@ -48,27 +49,6 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
 CLICK_ANSWER: dict[str, Any] = {"toast": {"type": "info", "content": "已收到，处理中"}}
-_MESSAGES = {
-    "unknown_bot": "未知的机器人",
-    "not_ready": "服务尚未就绪",
-    "too_large": "请求体过大",
-    "missing_signature": "缺少签名",
-    "bad_signature": "签名校验失败",
-    "stale_timestamp": "时间戳已过期",
-    "bad_token": "Verification Token 不匹配",
-    "bad_body": "请求体无法解析",
-    "decrypt": "解密失败",
-    "bad_event": "事件结构无法解析",
-    "inbox": "事件暂存失败，请重试",
-}
-
-
-class _Refused(Exception):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
 
 class FeishuAdapter:
     """The Feishu ChatAdapter for every ``[platforms.feishu.<bot>]``."""
@@ -96,7 +76,8 @@ class FeishuAdapter:
 
     def setup_routes(self, app: web.Application) -> None:
         """Register ``POST /webhooks/feishu/{bot}``."""
-        app.router.add_post("/webhooks/feishu/{bot}", self.handle_webhook)
+        pipeline = WebhookPipeline(self, self._metrics, lambda: self._inbox)
+        app.router.add_post("/webhooks/feishu/{bot}", pipeline.handle)
 
     async def start(self, http: aiohttp.ClientSession, inbox: InboxWriter) -> None:
         """Accept webhooks from now on, learn each bot's open_id, open the long connections."""
@@ -142,42 +123,40 @@ class FeishuAdapter:
 
     # -- webhook ---------------------------------------------------------------------------
 
-    async def handle_webhook(self, request: web.Request) -> web.Response:
-        """Verify, decode, store, then ack one Feishu callback."""
-        bot = request.match_info["bot"]
-        cfg = self._bots.get(bot)
-        if cfg is None:
-            return _error(404, "unknown_bot")
-        if self._inbox is None:
-            return _error(503, "not_ready")
-        try:
-            body = await _read_limited(request, MAX_BODY)
-            envelope = self._open(cfg, request.headers, body)
-        except _Refused as exc:
-            return self._reject(bot, exc.status, exc.reason)
+    # The webhook pipeline's endpoint (adapters.webhooks): this adapter verifies and decodes.
+
+    def knows(self, bot: str) -> bool:
+        """Every configured bot takes callbacks."""
+        return bot in self._bots
+
+    def max_body(self, bot: str) -> int:
+        """:data:`MAX_BODY` for every bot."""
+        return MAX_BODY
+
+    def verify(self, request: WebhookRequest) -> dict[str, Any]:
+        """The verified, decrypted envelope of one callback."""
+        return self._open(self._bots[request.bot], request.headers, request.body)
+
+    def decode(self, bot: str, envelope: dict[str, Any]) -> Decoded:
+        """The URL-verification answer, or the event for the inbox and Feishu's ack."""
         if envelope.get("type") == "url_verification":
             challenge = envelope.get("challenge")
             if not isinstance(challenge, str):
-                return self._reject(bot, 400, "bad_event")
+                raise WebhookRefused(400, "bad_event")
             log.info("feishu[%s] url verification answered", bot)
-            return web.json_response({"challenge": challenge})
+            return Decoded(answer=web.json_response({"challenge": challenge}))
         try:
             msg = decode_event(envelope, self._identity(bot))
         except EventDecodeError as exc:
             log.warning("feishu[%s] %s", bot, exc)
-            return self._reject(bot, 400, "bad_event")
+            raise WebhookRefused(400, "bad_event") from None
         if msg is None:
             log.debug("feishu[%s] ignored event %s", bot, envelope.get("header", {}).get("event_type"))
-            return web.json_response({"msg": "success"})
-        try:
-            await self._store(msg)
-        except Exception:
-            log.exception("feishu[%s] inbox write failed for %s", bot, msg.event_id)
-            return _error(500, "inbox")
-        return web.json_response(CLICK_ANSWER if msg.action else {"msg": "success"})
+            return Decoded(answer=web.json_response({"msg": "success"}))
+        return Decoded(msg, web.json_response(CLICK_ANSWER if msg.action else {"msg": "success"}))
 
     def _open(self, cfg: FeishuBotConfig, headers: Any, body: bytes) -> dict[str, Any]:
-        """Verify and decrypt; the plaintext envelope, or _Refused."""
+        """Verify and decrypt; the plaintext envelope, or WebhookRefused."""
         if not cfg.encrypt_key:
             envelope = _json_object(body, 400, "bad_body")
             self._check_token(cfg, envelope)
@@ -196,10 +175,10 @@ class FeishuAdapter:
         refusal = "bad_signature" if signature is not None else "missing_signature"
         try:
             envelope = self._decrypt(cfg, body, 401)
-        except _Refused:
-            raise _Refused(401, refusal) from None
+        except WebhookRefused:
+            raise WebhookRefused(401, refusal) from None
         if envelope.get("type") != "url_verification":
-            raise _Refused(401, refusal)
+            raise WebhookRefused(401, refusal)
         self._check_token(cfg, envelope)
         return envelope
 
@@ -208,11 +187,11 @@ class FeishuAdapter:
         outer = _json_object(body, status, "bad_body")
         encrypted = outer.get("encrypt")
         if not isinstance(encrypted, str):
-            raise _Refused(status, "bad_body")
+            raise WebhookRefused(status, "bad_body")
         try:
             plaintext = decrypt(cfg.encrypt_key, encrypted)
         except FeishuCryptoError:
-            raise _Refused(status, "decrypt") from None
+            raise WebhookRefused(status, "decrypt") from None
         return _json_object(plaintext.encode(), status, "bad_body")
 
     def _check_age(self, cfg: FeishuBotConfig, timestamp: str) -> None:
@@ -221,26 +200,21 @@ class FeishuAdapter:
         try:
             age = abs(self._clock.now().timestamp() - float(timestamp))
         except ValueError:
-            raise _Refused(401, "stale_timestamp") from None
+            raise WebhookRefused(401, "stale_timestamp") from None
         if age > cfg.max_timestamp_skew:
-            raise _Refused(401, "stale_timestamp")
+            raise WebhookRefused(401, "stale_timestamp")
 
     @staticmethod
     def _check_token(cfg: FeishuBotConfig, envelope: dict[str, Any]) -> None:
         if not cfg.verification_token:
             if not cfg.encrypt_key:
-                raise _Refused(401, "bad_token")  # nothing to verify with
+                raise WebhookRefused(401, "bad_token")  # nothing to verify with
             return
         header = envelope.get("header")
         token = header.get("token") if isinstance(header, dict) else envelope.get("token")
         if not isinstance(token, str) or not hmac.compare_digest(
                 token.encode(), cfg.verification_token.encode()):
-            raise _Refused(401, "bad_token")
-
-    def _reject(self, bot: str, status: int, reason: str) -> web.Response:
-        self._metrics.webhook_rejected.labels("feishu", reason).inc()
-        log.warning("feishu[%s] callback refused: %s (HTTP %d)", bot, reason, status)
-        return _error(status, reason)
+            raise WebhookRefused(401, "bad_token")
 
     async def _store(self, msg: IncomingMessage) -> bool:
         assert self._inbox is not None
@@ -344,32 +318,11 @@ class FeishuAdapter:
         return cfg.user_messages_per_second, 1.0
 
 
-def _error(status: int, code: str) -> web.Response:
-    return web.json_response({"error": code, "message": _MESSAGES.get(code, code), "fields": {}},
-                             status=status)
-
-
 def _json_object(raw: bytes, status: int, reason: str) -> dict[str, Any]:
     try:
         value = json.loads(raw)
     except ValueError:
-        raise _Refused(status, reason) from None
+        raise WebhookRefused(status, reason) from None
     if not isinstance(value, dict):
-        raise _Refused(status, reason)
+        raise WebhookRefused(status, reason)
     return value
-
-
-async def _read_limited(request: web.Request, limit: int) -> bytes:
-    """The body, refusing (413) before reading when it is, or turns out, larger than ``limit``."""
-    if request.content_length is not None and request.content_length > limit:
-        raise _Refused(413, "too_large")
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        chunk = await request.content.read(65536)
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > limit:
-            raise _Refused(413, "too_large")
-        chunks.append(chunk)

@@ -33,6 +33,7 @@ from adapters.base import (
     SendResult,
     TransientSendError,
 )
+from adapters.webhooks import WebhookPipeline
 from adapters.wecom.api import WeComApi
 from adapters.wecom.bodies import (
     aibot_bodies,
@@ -45,7 +46,7 @@ from adapters.wecom.cards import button_card, task_id_for
 from adapters.wecom.config import WeComBotConfig, WeComChatOptions
 from adapters.wecom.decode import PayloadError, decode_aibot
 from adapters.wecom.stream import CMD_EVENT_CALLBACK, CMD_SEND, CMD_UPDATE, WeComLongConnection
-from adapters.wecom.webhook import WeComWebhook
+from adapters.wecom.webhook import WeComEndpoint
 from bot.clock import Clock, SystemClock
 from bot.messages import Destination, OutgoingMessage
 from bot.metrics import DEFAULT_METRICS, Metrics
@@ -80,7 +81,7 @@ class WeComAdapter:
         self._apis = {name: WeComApi(cfg, clock=self._clock) for name, cfg in self._bots.items()}
         self._conns: dict[str, WeComLongConnection] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._webhook = WeComWebhook(self._bots, self._metrics, lambda: self._inbox)
+        self._webhook = WebhookPipeline(WeComEndpoint(self._bots), self._metrics, lambda: self._inbox)
 
     # -- lifecycle -----------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""A test-only fourth chat platform, registered from ``tests/`` alone: a signed JSON webhook in,
+"""A test-only fourth chat platform, registered from ``tests/`` alone: a signed JSON webhook in (through the shared pipeline),
 a bearer-token send API out (``tests/fakes/fourth_server.py``), buttons as JSON values.
 
 It exists to prove the platform registry: nothing in the product names it.
@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.base import InboxWriter, PermanentSendError, SendResult, TransientSendError
 from adapters.registry import PlatformDeps, PlatformSpec
+from adapters.webhooks import Decoded, WebhookPipeline, WebhookRefused, WebhookRequest
 from bot.messages import ChatKind, Destination, IncomingMessage, OutgoingMessage
 from bot.metrics import Metrics
 from tests.fakes.fourth_server import signature
@@ -46,8 +47,9 @@ class FourthAdapter:
         self._inbox: InboxWriter | None = None
 
     def setup_routes(self, app: web.Application) -> None:
-        """``POST /webhooks/fourth/{bot}``."""
-        app.router.add_post(f"/webhooks/{NAME}/{{bot}}", self.handle_webhook)
+        """``POST /webhooks/fourth/{bot}``, through the shared webhook pipeline."""
+        pipeline = WebhookPipeline(self, self._metrics, lambda: self._inbox)
+        app.router.add_post(f"/webhooks/{NAME}/{{bot}}", pipeline.handle)
 
     async def start(self, http: aiohttp.ClientSession, inbox: InboxWriter) -> None:
         """Nothing to connect: callbacks only."""
@@ -56,19 +58,24 @@ class FourthAdapter:
     async def stop(self) -> None:
         """Nothing to close."""
 
-    async def handle_webhook(self, request: web.Request) -> web.Response:
-        """Verify the signature, decode the event, write it to the inbox, then ack."""
-        bot = request.match_info["bot"]
-        cfg = self._bots.get(bot)
-        body = await request.content.read(MAX_BODY + 1)
-        if cfg is None or self._inbox is None:
-            return web.json_response({"ok": False}, status=404)
+    def knows(self, bot: str) -> bool:
+        """Every configured bot takes callbacks."""
+        return bot in self._bots
+
+    def max_body(self, bot: str) -> int:
+        """:data:`MAX_BODY`."""
+        return MAX_BODY
+
+    def verify(self, request: WebhookRequest) -> dict[str, Any]:
+        """The JSON event, once its ``X-Fourth-Signature`` matches."""
         given = request.headers.get("X-Fourth-Signature", "")
-        if len(body) > MAX_BODY or not hmac.compare_digest(given, signature(cfg.secret, body)):
-            self._metrics.webhook_rejected.labels(platform=NAME, reason="bad_signature").inc()
-            return web.json_response({"ok": False}, status=401)
-        await self._inbox(decode(bot, cfg, json.loads(body)))
-        return web.json_response({"ok": True})
+        if not hmac.compare_digest(given, signature(self._bots[request.bot].secret, request.body)):
+            raise WebhookRefused(401, "bad_signature")
+        return json.loads(request.body)
+
+    def decode(self, bot: str, event: dict[str, Any]) -> Decoded:
+        """The event as the platform-neutral message; the empty 200 acks it."""
+        return Decoded(decode(bot, self._bots[bot], event))
 
     async def send(self, http: aiohttp.ClientSession, dest: Destination, message: OutgoingMessage,
                    *, key: str | None = None) -> SendResult:
