@@ -17,7 +17,8 @@ import aiohttp
 from adapters.base import PermanentSendError, SendError, TransientSendError
 from adapters.dingtalk.config import DingTalkBotConfig
 from adapters.dingtalk.crypto import robot_webhook_url
-from adapters.tokens import TokenCache
+from adapters.http import retry_after
+from adapters.tokens import TokenCache, TokenRejected
 from bot.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -32,11 +33,6 @@ def _json_bytes(body: dict[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _retry_after(headers: Any, default: float) -> float:
-    try:
-        return max(float(headers.get("Retry-After", default)), 0.0)
-    except (TypeError, ValueError):
-        return default
 
 
 async def _read_json(resp: aiohttp.ClientResponse) -> dict[str, Any]:
@@ -85,7 +81,7 @@ class DingTalkApi:
             return TransientSendError(text, code=code or status)
         if status == 429 or (status == 403 and code and "QpsLimit" in code) or (
                 code and code.startswith("Throttling")):
-            return TransientSendError(text, code=code or status, retry_after=_retry_after(headers, 1.0))
+            return TransientSendError(text, code=code or status, retry_after=retry_after(headers.get("Retry-After"), 1.0))
         if code in TOKEN_INVALID_CODES or status == 401:
             return TransientSendError(text, code=code or status)
         return PermanentSendError(text, code=code or status)
@@ -95,19 +91,18 @@ class DingTalkApi:
         """Call ``{api_base}{path}`` with the app's token; refresh once on a token-invalid answer."""
         self._http = http
         url = f"{self.config.api_base}{path}"
-        for attempt in (1, 2):
-            token = await self.tokens.get()
+
+        async def attempt(token: str) -> dict[str, Any]:
             status, data, headers = await self._request(
                 http, method, url, body, {"x-acs-dingtalk-access-token": token})
             if status == 200:
                 return data
-            token_invalid = status == 401 or data.get("code") in TOKEN_INVALID_CODES
-            if token_invalid and attempt == 1:
-                log.info("dingtalk %s: token refused, refreshing", self.bot)
-                await self.tokens.invalidate(token)
-                continue
-            raise self._api_error(status, data, headers, what=path)
-        raise AssertionError("unreachable")  # pragma: no cover
+            error = self._api_error(status, data, headers, what=path)
+            if status == 401 or data.get("code") in TOKEN_INVALID_CODES:
+                raise TokenRejected(error)
+            raise error
+
+        return await self.tokens.authorized(attempt, what=f"dingtalk {self.bot}")
 
     async def robot_send(self, http: aiohttp.ClientSession, access_token: str, secret: str,
                          timestamp_ms: int, body: dict[str, Any]) -> None:

@@ -27,6 +27,7 @@ from urllib.parse import quote_plus
 import aiohttp
 
 from adapters.dingtalk.config import DingTalkBotConfig
+from adapters.http import backoff_delay as jittered_backoff
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,7 @@ def system_ack(frame: dict[str, Any]) -> dict[str, Any] | None:
 
 def backoff_delay(attempt: int, options: StreamOptions, rng: Callable[[], float] = random.random) -> float:
     """Exponential backoff with jitter: a random point in the upper half of ``base * 2**attempt``."""
-    ceiling = min(options.backoff_cap, options.backoff_base * (2 ** min(attempt, 30)))
-    return ceiling * (0.5 + rng() / 2)
+    return jittered_backoff(attempt, options.backoff_base, options.backoff_cap, rng)
 
 
 class StreamClient:

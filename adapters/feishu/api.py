@@ -16,7 +16,8 @@ import aiohttp
 from adapters.base import PermanentSendError, TransientSendError
 from adapters.feishu.config import FeishuBotConfig
 from adapters.feishu.crypto import robot_sign
-from adapters.tokens import TokenCache
+from adapters.http import retry_after
+from adapters.tokens import TokenCache, TokenRejected
 from bot.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -87,8 +88,8 @@ class FeishuApi:
             raise PermanentSendError("飞书应用未配置 app_id/app_secret", code="no_app")
         self._http = http
         payload = dumps(body).encode() if body is not None else None
-        for attempt in (1, 2):
-            token = await self.tokens.get()
+
+        async def attempt(token: str) -> dict[str, Any]:
             headers = {"Authorization": f"Bearer {token}"}
             if payload is not None:
                 headers["Content-Type"] = "application/json; charset=utf-8"
@@ -96,13 +97,10 @@ class FeishuApi:
                 http, method, self.cfg.api_base + path, headers=headers, data=payload, params=params)
             code = data.get("code") if isinstance(data, dict) else None
             if code in TOKEN_INVALID:
-                await self.tokens.invalidate(stale=token)
-                if attempt == 1:
-                    log.info("feishu token rejected (code %s), refreshing once", code)
-                    continue
-                raise TransientSendError("飞书 token 刷新后仍无效", code=code)
+                raise TokenRejected(TransientSendError("飞书 token 刷新后仍无效", code=code))
             return _check(status, resp_headers, data)
-        raise AssertionError("unreachable")
+
+        return await self.tokens.authorized(attempt, what=f"feishu {path}")
 
     async def _fetch_token(self) -> tuple[str, float]:
         assert self._http is not None
@@ -171,7 +169,7 @@ def _check(status: int, headers: dict[str, str], data: dict[str, Any] | None) ->
     msg = str(data.get("msg", "")) if data is not None else ""
     if status == 429 or code == GATEWAY_RATE_LIMITED:
         raise TransientSendError(f"飞书限流: {msg}", code=code or status,
-                                 retry_after=_float(headers.get("x-ogw-ratelimit-reset"), 1.0))
+                                 retry_after=retry_after(headers.get("x-ogw-ratelimit-reset"), 1.0))
     if status >= 500:
         raise TransientSendError(f"飞书服务端错误 HTTP {status}", code=code or status)
     if code in TRANSIENT_CODES:
@@ -181,10 +179,3 @@ def _check(status: int, headers: dict[str, str], data: dict[str, Any] | None) ->
     if code != 0:
         raise PermanentSendError(f"飞书拒绝: {code} {msg}", code=code)
     return data
-
-
-def _float(value: str | None, default: float) -> float:
-    try:
-        return float(value) if value is not None else default
-    except ValueError:
-        return default

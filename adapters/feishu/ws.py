@@ -31,6 +31,7 @@ from google.protobuf.message import DecodeError
 
 from adapters.feishu.config import FeishuBotConfig
 from adapters.feishu.frames import METHOD_CONTROL, METHOD_DATA, frame_headers, new_frame, parse_frame
+from adapters.http import backoff_delay
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +102,7 @@ class FeishuLongConnection:
         await asyncio.gather(*self._inflight, return_exceptions=True)
 
     def _backoff(self, failures: int) -> float:
-        delay = min(self.reconnect_interval, self.backoff_base * 2 ** (failures - 1))
-        delay = delay / 2 + random.random() * delay / 2
+        delay = backoff_delay(failures - 1, self.backoff_base, self.reconnect_interval)
         if failures == 1 and self.reconnect_nonce > 0:
             delay += random.random() * self.reconnect_nonce  # spread reconnect storms
         return delay

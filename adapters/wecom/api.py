@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 
 from adapters.base import PermanentSendError, TransientSendError
-from adapters.tokens import TokenCache
+from adapters.tokens import TokenCache, TokenRejected
 from adapters.wecom.config import WeComBotConfig
 from bot.clock import Clock
 
@@ -96,19 +96,16 @@ class WeComApi:
         if not self._cfg.has_app:
             raise PermanentSendError("自建应用未配置 (corp_id/agent_id/app_secret)", code="no_app")
         self._http = http
-        for attempt in (1, 2):
-            token = await self.tokens.get()
+
+        async def attempt(token: str) -> dict[str, Any]:
             data = await self.request(http, "POST", path, params={"access_token": token}, body=body)
             try:
                 check_errcode(data, path)
             except TokenInvalidError as exc:
-                await self.tokens.invalidate(token)
-                if attempt == 2:
-                    raise TransientSendError(str(exc), code=data.get("errcode")) from exc
-                log.info("wecom %s: access token refused (%s), refreshing", path, data.get("errcode"))
-                continue
+                raise TokenRejected(TransientSendError(str(exc), code=data.get("errcode"))) from exc
             return data
-        raise AssertionError("unreachable")
+
+        return await self.tokens.authorized(attempt, what=f"wecom {path}")
 
     async def call_robot(self, http: aiohttp.ClientSession, key: str,
                          body: dict[str, Any]) -> dict[str, Any]:

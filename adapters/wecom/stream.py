@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import aiohttp
 
 from adapters.base import Lease, PermanentSendError, TransientSendError
+from adapters.http import backoff_delay
 from adapters.wecom.api import TOO_FAST
 from adapters.wecom.config import WeComBotConfig
 
@@ -167,8 +167,7 @@ class WeComLongConnection:
             await asyncio.wait_for(self._stop_event.wait(), seconds)
 
     def _backoff(self, attempt: int) -> float:
-        cap = min(self._cfg.reconnect_max, self._cfg.reconnect_min * 2 ** max(attempt - 1, 0))
-        return random.uniform(cap / 2, cap)  # jitter, not crypto
+        return backoff_delay(attempt - 1, self._cfg.reconnect_min, self._cfg.reconnect_max)
 
     async def _hold_lease(self) -> bool:
         if self._lease is None:
