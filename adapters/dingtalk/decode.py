@@ -12,10 +12,10 @@ import json
 import uuid
 from typing import Any
 
+from adapters.cards import ButtonPayload
 from bot.messages import ChatKind, IncomingMessage
 
 PLATFORM = "dingtalk"
-ACTION_VERSION = 1
 _OUT_TRACK_PREFIX = "ht"
 
 
@@ -26,27 +26,15 @@ class DecodeError(ValueError):
 # --- button values ---------------------------------------------------------------------------
 
 def encode_action_value(command: str, ticket: str, token: str) -> str:
-    """The compact JSON a card button carries: ``{"v":1,"cmd":..,"ticket":..,"token":..}``."""
-    return json.dumps({"v": ACTION_VERSION, "cmd": command, "ticket": ticket, "token": token},
-                      ensure_ascii=False, separators=(",", ":"))
+    """The compact JSON a card button carries (:class:`~adapters.cards.ButtonPayload`)."""
+    return ButtonPayload(command, ticket, token).to_json()
 
 
 def decode_action_value(value: Any) -> dict[str, str] | None:
-    """Inverse of :func:`encode_action_value` (a JSON string or an already parsed dict).
-
-    None for anything that is not a version-1 value of ours.
-    """
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return None
-    if not isinstance(value, dict) or value.get("v") != ACTION_VERSION:
-        return None
-    fields = {k: value.get(k) for k in ("cmd", "ticket", "token")}
-    if not all(isinstance(v, str) for v in fields.values()) or not fields["cmd"]:
-        return None
-    return fields  # type: ignore[return-value]
+    """Inverse of :func:`encode_action_value` (a JSON string or an already parsed dict); None for
+    anything that is not a version-1 value of ours."""
+    payload = ButtonPayload.decode(value)
+    return payload.as_action() if payload else None
 
 
 # --- card outTrackId -------------------------------------------------------------------------

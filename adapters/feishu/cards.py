@@ -8,14 +8,13 @@ cut at line boundaries until each serialized request body fits the path's byte l
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
 from typing import Any
 
+from adapters.cards import ButtonPayload
 from adapters.text import split_utf8
 from bot.messages import Action, Mention, OutgoingMessage
 
-BUTTON_SCHEMA = 1
 _BUTTON_TYPES = {"default": "default", "primary": "primary", "danger": "danger"}
 
 Content = tuple[str, dict[str, Any]]  # (msg_type, content object)
@@ -28,22 +27,13 @@ class RenderError(ValueError):
 
 def button_value(action: Action) -> dict[str, Any]:
     """The value carried by a card button: what comes back in ``event.action.value``."""
-    return {"v": BUTTON_SCHEMA, "cmd": action.command, "ticket": action.ticket, "token": action.token}
+    return ButtonPayload.of(action).to_dict()
 
 
 def decode_button_value(value: Any) -> dict[str, str] | None:
     """``{"cmd", "ticket", "token"}`` from a clicked button's value, or None if it is not ours."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return None
-    if not isinstance(value, dict) or value.get("v") != BUTTON_SCHEMA:
-        return None
-    out = {k: value.get(k) for k in ("cmd", "ticket", "token")}
-    if not all(isinstance(v, str) and v for v in out.values()):
-        return None
-    return out  # type: ignore[return-value]
+    payload = ButtonPayload.decode(value)
+    return payload.as_action() if payload else None
 
 
 def _open_id(mention: Mention) -> str:

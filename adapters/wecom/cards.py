@@ -12,9 +12,9 @@ import re
 import uuid
 from typing import Any
 
+from adapters.cards import BUTTON_VERSION, ButtonPayload
 from bot.messages import Action, Destination, Mention, OutgoingMessage
 
-KEY_VERSION = 1
 MAX_KEY_BYTES = 1024
 MAX_BUTTONS = 6
 MAX_TASK_ID_BYTES = 128
@@ -27,28 +27,21 @@ DEFAULT_TITLE = "12345热线工单"
 
 
 def encode_action_key(action: Action) -> str:
-    """The button key for ``action``; raises ValueError beyond WeCom's 1024 bytes."""
-    key = json.dumps({"v": KEY_VERSION, "cmd": action.command, "ticket": action.ticket,
-                      "token": action.token}, ensure_ascii=False, separators=(",", ":"))
+    """The button key for ``action`` (:class:`~adapters.cards.ButtonPayload` as JSON); raises
+    ValueError beyond WeCom's 1024 bytes."""
+    key = ButtonPayload.of(action).to_json()
     if len(key.encode()) > MAX_KEY_BYTES:
         raise ValueError(f"button key is {len(key.encode())} bytes, WeCom allows {MAX_KEY_BYTES}")
     return key
 
 
 def decode_action_key(key: str) -> dict[str, Any] | None:
-    """``{"cmd","ticket","token"}`` from a key we built, or None for any other key."""
-    try:
-        data = json.loads(key)
-    except (ValueError, TypeError):
+    """``{"cmd","ticket","token"}`` from a key we built, or None for any other key (and for the
+    status button of an updated card)."""
+    payload = ButtonPayload.decode(key)
+    if payload is None or payload.command == NOOP_CMD:
         return None
-    if not isinstance(data, dict) or data.get("v") != KEY_VERSION:
-        return None
-    cmd, ticket, token = data.get("cmd"), data.get("ticket", ""), data.get("token", "")
-    if not isinstance(cmd, str) or not cmd or cmd == NOOP_CMD:
-        return None
-    if not isinstance(ticket, str) or not isinstance(token, str):
-        return None
-    return {"cmd": cmd, "ticket": ticket, "token": token}
+    return payload.as_action()
 
 
 def task_id_for(card_key: str | None, dest: Destination) -> str:
@@ -84,7 +77,7 @@ def button_card(message: OutgoingMessage, task_id: str, *, with_text: bool = Tru
     if not buttons:
         label = message.title or "已处理"
         buttons = [{"text": label, "style": 2,
-                    "key": json.dumps({"v": KEY_VERSION, "cmd": NOOP_CMD}, separators=(",", ":"))}]
+                    "key": json.dumps({"v": BUTTON_VERSION, "cmd": NOOP_CMD}, separators=(",", ":"))}]
     card: dict[str, Any] = {
         "card_type": "button_interaction",
         "source": {"desc": "12345热线"},
