@@ -7,12 +7,25 @@ time, and on a token-invalid answer refreshed once and retried.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from bot.clock import Clock, SystemClock
 
+log = logging.getLogger(__name__)
 Fetcher = Callable[[], Awaitable[tuple[str, float]]]  # -> (token, lifetime in seconds)
+T = TypeVar("T")
+
+
+class TokenRejected(Exception):
+    """Raised by an authorized call when the platform refused its token; ``error`` is what the
+    caller gets when a freshly fetched token is refused too."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class TokenCache:
@@ -45,6 +58,22 @@ class TokenCache:
             if stale is None or stale == self._token:
                 self._token = None
                 self._expires_at = None
+
+    async def authorized(self, call: Callable[[str], Awaitable[T]], *, what: str) -> T:
+        """``call(token)``; when it raises :class:`TokenRejected`, forget that token, fetch a fresh
+        one and call once more. A second refusal raises the rejection's ``error``."""
+        token = await self.get()
+        try:
+            return await call(token)
+        except TokenRejected:
+            await self.invalidate(token)
+            log.info("%s: access token refused, refreshing once", what)
+        token = await self.get()
+        try:
+            return await call(token)
+        except TokenRejected as again:
+            await self.invalidate(token)
+            raise again.error from None
 
     def _fresh(self) -> bool:
         return (self._token is not None and self._expires_at is not None

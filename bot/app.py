@@ -10,6 +10,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select
 
+from adapters.registry import platforms
 from bot.calendar import WorkCalendar
 from bot.clock import Clock, SystemClock
 from bot.config import Config
@@ -36,7 +37,7 @@ def build_calendar(config: Config) -> WorkCalendar:
 
 def configured_bots(config: Config) -> dict[str, list[str]]:
     """platform → bot names, with the console when it is enabled."""
-    bots = {p: list(getattr(config.platforms, p)) for p in ("wecom", "dingtalk", "feishu")}
+    bots = {spec.name: list(config.platforms.bot_tables(spec.name)) for spec in platforms()}
     if config.platforms.console.enabled:
         bots["console"] = ["console"]
     return bots

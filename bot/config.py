@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from adapters.registry import platform, platform_names
 from adapters.sms.registry import SmsConfig
 from bot.deadlines import Rule
 from bot.quiet_hours import parse_quiet_hours
@@ -28,7 +29,12 @@ if TYPE_CHECKING:
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 Role = Literal["office", "leader", "handler"]
-Platform = Literal["console", "wecom", "dingtalk", "feishu"]
+CONSOLE = "console"
+
+
+def chat_platforms() -> list[str]:
+    """The platforms a chat may be bound to: the console and every registered chat platform."""
+    return [CONSOLE, *platform_names()]
 
 
 class ConfigError(Exception):
@@ -172,14 +178,42 @@ class ApiConfig(_Model):
 
 
 class ChatBinding(_Model):
-    """One group chat of a unit: ``{platform, bot, chat_id}`` plus optional send-only robot keys."""
+    """One group chat of a unit: ``{platform, bot, chat_id}`` plus the platform's own keys (a
+    send-only robot's, say), validated by the platform's ``chat_options`` model."""
 
-    platform: Platform = Field(description="群所在的平台")
+    model_config = ConfigDict(extra="allow")
+
+    platform: str = Field(description="群所在的平台：console 或 [platforms] 下的聊天平台")
     bot: str = Field("default", description="机器人名称，对应 [platforms.<平台>.<名称>]")
     chat_id: str = Field(description="群的 ID（平台给出的会话 ID）")
-    robot_key: str = Field("", description="企业微信群“消息推送”机器人的 key（只发不收）")
-    robot_token: str = Field("", description="钉钉自定义机器人的 access_token（只发不收）")
-    robot_secret: str = Field("", description="钉钉自定义机器人的加签密钥")
+
+    @field_validator("platform")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        names = chat_platforms()
+        if value not in names:
+            raise PydanticCustomError("literal_error", "not a registered platform",
+                                      {"expected": ", ".join(repr(n) for n in names)})
+        return value
+
+    @model_validator(mode="after")
+    def _platform_options(self) -> ChatBinding:
+        extra = self.model_extra or {}
+        if not extra:
+            return self
+        model = None if self.platform == CONSOLE else platform(self.platform).chat_options
+        if model is None:
+            raise key_path_errors([f"{key}: 不认识的配置项" for key in extra])
+        try:
+            model.model_validate(extra)
+        except ValidationError as exc:
+            raise key_path_errors(_format_errors(exc).splitlines()) from None
+        return self
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The platform's own keys of this chat, as written (see the platform's ``chat_options``)."""
+        return dict(self.model_extra or {})
 
 
 class UnitConfig(_Model):
@@ -219,12 +253,28 @@ class ConsoleConfig(_Model):
 
 
 class PlatformsConfig(_Model):
-    """``[platforms]``: one table per platform; per-bot tables are validated by each adapter."""
+    """``[platforms]``: the console, and one ``[platforms.<name>.<bot>]`` table per bot of each
+    registered chat platform (validated by that platform's config model, see
+    ``bot.platform_config``)."""
+
+    model_config = ConfigDict(extra="allow")
 
     console: ConsoleConfig = Field(ConsoleConfig(), description="内置网页控制台")
-    wecom: dict[str, dict[str, Any]] = Field({}, description="企业微信机器人，每个 [platforms.wecom.<名称>] 一个")
-    dingtalk: dict[str, dict[str, Any]] = Field({}, description="钉钉机器人，每个 [platforms.dingtalk.<名称>] 一个")
-    feishu: dict[str, dict[str, Any]] = Field({}, description="飞书机器人，每个 [platforms.feishu.<名称>] 一个")
+
+    @model_validator(mode="after")
+    def _registered_platforms(self) -> PlatformsConfig:
+        names = platform_names()
+        problems = [f"{key}: 不认识的配置项" for key in self.model_extra or {} if key not in names]
+        for key, tables in (self.model_extra or {}).items():
+            if key in names and not (isinstance(tables, dict) and all(isinstance(t, dict) for t in tables.values())):
+                problems.append(f"{key}: 应为表，如 [platforms.{key}.<名称>]")
+        if problems:
+            raise key_path_errors(problems)
+        return self
+
+    def bot_tables(self, platform: str) -> dict[str, dict[str, Any]]:
+        """The raw ``[platforms.<platform>.<bot>]`` tables by bot name (empty when none)."""
+        return dict((self.model_extra or {}).get(platform) or {})
 
 
 class HotlineConfig(_Model):

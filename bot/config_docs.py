@@ -6,7 +6,7 @@ Regenerate it after changing a config model::
 
 Every section of the TOML file is one table (key, type, default, required, description); the
 descriptions are the models' ``Field(description=...)``. The per-platform bot tables are the
-adapters' own models (``bot.platform_config.PLATFORM_MODELS``).
+registered platforms' own models (``adapters.registry``).
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from adapters.registry import platform, platform_names, platforms
 from adapters.sms.registry import SmsConfig
 from adapters.sms.registry import entries as sms_entries
-from bot.config import Config, PlatformsConfig
-from bot.platform_config import PLATFORM_MODELS, platform_model
+from bot.config import ChatBinding, Config, PlatformsConfig
 
 REGENERATE = "python -m bot.config_docs > docs/configuration.md"
 
@@ -51,10 +51,30 @@ def config_key(name: str, info: FieldInfo) -> str:
 
 
 def documented_fields(model: type[BaseModel]) -> Iterator[tuple[str, FieldInfo]]:
-    """The fields of ``model`` that are keys of the file (not ``exclude``-d runtime fields)."""
+    """The fields of ``model`` that are keys of the file (not ``exclude``-d runtime fields); for
+    ``[platforms]``, also one ``<name>`` table per registered chat platform."""
     for name, info in model.model_fields.items():
         if not info.exclude:
             yield config_key(name, info), info
+    if model is PlatformsConfig:
+        for name in platform_names():
+            yield name, FieldInfo(annotation=dict[str, dict[str, Any]], default={},
+                                  description=platform(name).docs)
+    if model is ChatBinding:
+        yield from _chat_option_fields().items()
+
+
+def _chat_option_fields() -> dict[str, FieldInfo]:
+    """The registered platforms' own chat-binding keys; a key two platforms share is listed once,
+    with each platform's description."""
+    fields: dict[str, FieldInfo] = {}
+    for spec in platforms():
+        for key, info in (spec.chat_options.model_fields if spec.chat_options else {}).items():
+            text = f"{spec.name}：{info.description or ''}"
+            if key in fields:
+                text = f"{fields[key].description}；{text}"
+            fields[key] = FieldInfo(annotation=info.annotation, default=info.default, description=text)
+    return fields
 
 
 def _unwrap_optional(annotation: Any) -> Any:
@@ -87,9 +107,9 @@ def sections(root: type[BaseModel] = Config, links: dict[tuple[type[BaseModel], 
 
     def walk(model: type[BaseModel], prefix: str, array_parent: str | None) -> None:
         for key, info in documented_fields(model):
-            if model is PlatformsConfig and key in PLATFORM_MODELS:
+            if model is PlatformsConfig and key in platform_names():
                 header = f"[platforms.{key}.<bot>]"
-                sub = platform_model(key)
+                sub = platform(key).config_model
                 links[model, key] = header
                 found.append(Section(header, sub, info.description or ""))
                 walk(sub, f"platforms.{key}.<bot>", None)

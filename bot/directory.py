@@ -126,20 +126,19 @@ class Directory:
     def unit_destinations(self, unit: str) -> list[Destination]:
         """Where a message to ``unit`` goes: each of its group chats."""
         return [
-            Destination(platform=c.platform, bot=c.bot, chat_id=c.chat_id, robot_key=c.robot_key,
-                        robot_token=c.robot_token, robot_secret=c.robot_secret)
-            for c in self.chats(unit)
+Destination(platform=c.platform, bot=c.bot, chat_id=c.chat_id) for c in self.chats(unit)
         ]
 
     def person_destinations(self, person: Person, bots: dict[str, list[str]]) -> list[Destination]:
         """Direct-message destinations of ``person``: the first platform they have an id on.
 
-        ``bots`` maps platform → configured bot names; the console always works.
+        ``bots`` maps platform → configured bot names, chat platforms in the registry's order;
+        the console comes last.
         """
-        for platform in ("wecom", "dingtalk", "feishu"):
+        for platform, names in bots.items():
             uid = person.ids.get(platform)
-            if uid and bots.get(platform):
-                return [Destination(platform=platform, bot=bots[platform][0], user_id=uid)]
+            if platform != "console" and uid and names:
+                return [Destination(platform=platform, bot=names[0], user_id=uid)]
         if bots.get("console"):
             return [Destination(platform="console", bot="console", user_id=person.name)]
         return []

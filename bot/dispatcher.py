@@ -90,12 +90,6 @@ class Dispatcher:
     def _reply_destination(self, message: IncomingMessage) -> Destination:
         if message.chat_kind is ChatKind.DIRECT:
             return Destination(platform=message.platform, bot=message.bot, user_id=message.sender_id)
-        unit = self.ctx.directory.unit_of_chat(message.platform, message.bot, message.chat_id)
-        for chat in self.ctx.directory.chats(unit) if unit else []:
-            if (chat.platform, chat.bot, chat.chat_id) == (message.platform, message.bot, message.chat_id):
-                return Destination(platform=chat.platform, bot=chat.bot, chat_id=chat.chat_id,
-                                   robot_key=chat.robot_key, robot_token=chat.robot_token,
-                                   robot_secret=chat.robot_secret)
         return Destination(platform=message.platform, bot=message.bot, chat_id=message.chat_id)
 
     def _command(self, message: IncomingMessage) -> tuple[Command, bool]:

@@ -117,15 +117,15 @@ class Mention:
 
 @dataclass(frozen=True, slots=True)
 class Destination:
-    """One concrete place an outbox row is delivered to: a chat on one bot, or an SMS number."""
+    """One concrete place an outbox row is delivered to: a chat on one bot, or an SMS number.
 
-    platform: str  # wecom | dingtalk | feishu | console | sms
+    It names the place only; a platform's own per-chat keys (a group's send-only robot) stay in
+    the chat binding, where the platform's adapter looks them up by (bot, chat_id)."""
+
+    platform: str  # a registered chat platform, console or sms
     bot: str
     chat_id: str = ""  # group chat id; empty for a direct message
     user_id: str = ""  # person's platform id for a direct message; phone for sms
-    robot_key: str = ""  # WeCom 消息推送 key, when the group has a send-only robot
-    robot_token: str = ""  # DingTalk custom robot access_token
-    robot_secret: str = ""  # DingTalk custom robot 加签 secret
 
     @property
     def key(self) -> str:
@@ -138,8 +138,8 @@ class Destination:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Destination:
-        """Inverse of :meth:`to_dict`."""
-        return cls(**data)
+        """Inverse of :meth:`to_dict`; keys of older rows (a robot's credentials) are ignored."""
+        return cls(**{k: v for k, v in data.items() if k in cls.__slots__})  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine.url import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from adapters.registry import platforms
+
 if TYPE_CHECKING:
     from bot.calendar import WorkCalendar
     from bot.config import Config
@@ -202,26 +204,12 @@ def credential_problems(config: Config) -> list[str]:
     The key shapes themselves (WeCom ``aes_key``, integer ``agent_id``…) are checked when the
     config loads; this adds what only makes sense once the mode is known.
     """
-    from bot.platform_config import platform_model
+    from bot.platform_config import platform_bots
 
     problems: list[str] = []
-    for name, table in config.platforms.wecom.items():
-        bot = platform_model("wecom").model_validate(table)
-        if bot.mode == "longconn" and not (bot.bot_id or bot.has_app or bot.token):
-            problems.append(f"platforms.wecom.{name}.bot_id：长连接模式需要 bot_id 和 secret "
-                            "/ longconn mode needs bot_id and secret")
-    for name, table in config.platforms.dingtalk.items():
-        bot = platform_model("dingtalk").model_validate(table)
-        for key in ("app_key", "app_secret"):
-            if not getattr(bot, key):
-                problems.append(f"platforms.dingtalk.{name}.{key}：不能为空（钉钉开放平台 → 应用凭证） "
-                                f"/ {key} is required")
-    for name, table in config.platforms.feishu.items():
-        bot = platform_model("feishu").model_validate(table)
-        for key in ("app_id", "app_secret"):
-            if not getattr(bot, key):
-                problems.append(f"platforms.feishu.{name}.{key}：不能为空（飞书开发者后台 → 凭证与基础信息） "
-                                f"/ {key} is required")
+    for spec in platforms():
+        for name, bot in platform_bots(config, spec.name).items():
+            problems += spec.credential_problems(name, bot)
     problems += config.sms.preflight()
     return problems
 

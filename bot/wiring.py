@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from adapters.registry import PlatformDeps, platforms
 from bot.context import CTX, BotContext
 from bot.inbox import Inbox
 
@@ -16,8 +17,10 @@ INBOX: web.AppKey[Inbox] = web.AppKey("hotline_inbox", Inbox)
 
 
 def build_adapters(ctx: BotContext) -> dict[str, object]:
-    """One adapter per configured platform."""
-    from bot.platform_config import platform_model
+    """One adapter per configured platform: the console, then every registered platform that has
+    at least one ``[platforms.<name>.<bot>]`` table."""
+    from bot.platform_config import platform_bots
+    from store.leases import StoreLease
 
     adapters: dict[str, object] = {}
     cfg = ctx.config
@@ -25,26 +28,18 @@ def build_adapters(ctx: BotContext) -> dict[str, object]:
         from web.console.adapter import ConsoleAdapter
 
         adapters["console"] = ConsoleAdapter(ctx)
-    for platform, cls_name in (("wecom", "WeComAdapter"), ("dingtalk", "DingTalkAdapter"),
-                               ("feishu", "FeishuAdapter")):
-        tables = getattr(cfg.platforms, platform)
-        if not tables:
+    lease = StoreLease(ctx.sessions, ctx.clock)
+    for spec in platforms():
+        bots = platform_bots(cfg, spec.name)
+        if not bots:
             continue
-        import importlib
-
-        module = importlib.import_module(f"adapters.{platform}")
-        model = platform_model(platform)
-        bots = {name: model.model_validate(table) for name, table in tables.items()}
-        adapters[platform] = getattr(module, cls_name)(
-            bots, clock=ctx.clock, metrics=ctx.metrics, instance_id=ctx.instance_id,
-            **({"lease": _lease(ctx)} if platform == "wecom" else {}))
+        chats = {(c.bot, c.chat_id): spec.chat_options.model_validate(c.options)
+                 for u in cfg.units for c in u.chats
+                 if c.platform == spec.name and spec.chat_options is not None}
+        deps = PlatformDeps(clock=ctx.clock, metrics=ctx.metrics, lease=lease, instance_id=ctx.instance_id,
+                            chats=chats)
+        adapters[spec.name] = spec.factory(bots, deps)
     return adapters
-
-
-def _lease(ctx: BotContext) -> object:
-    from store.leases import StoreLease
-
-    return StoreLease(ctx.sessions, ctx.clock)
 
 
 def install(app: web.Application, *, with_background: bool = True) -> None:

@@ -58,6 +58,12 @@ CASES: list[tuple[str, str]] = [
     (BASE + '[platforms.wecom.main]\nagent_id = "x"\n', "platforms.wecom.main.agent_id: 应为整数"),
     (BASE + '[platforms.feishu.main]\nrobot_messages_per_minute = 0\n',
      "platforms.feishu.main.robot_messages_per_minute: 应大于 0"),
+    (BASE + "[platforms.qq.main]\n", "platforms.qq: 不认识的配置项"),
+    (BASE.replace('chat_id = "ylk"', 'chat_id = "ylk", robot_key = "k"'),
+     "units[1].chats[0].robot_key: 不认识的配置项"),  # the console's chats have no robot
+    (BASE.replace('platform = "console", chat_id = "ylk"', 'platform = "wecom", bot = "main", chat_id = "ylk", '
+                  'robot_key = 1') + "[platforms.wecom.main]\n",
+     "units[1].chats[0].robot_key: 应为字符串（用引号括起来）"),
     (BASE + "[intake]\n", "intake: 不是有效的 TOML"),  # a table defined twice: the TOML parser's own words
     (BASE.replace('parent = "BGS"', 'parent = "XXX"'), "units[1].parent: 'XXX' 不是已配置的单位代码"),
     (BASE.replace('secret = "s"', 'secret = "${HOTLINE_NOT_SET_ANYWHERE_H5}"'),

@@ -9,9 +9,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from adapters.registry import platform_names
 from bot.config import Config, PlatformsConfig
 from bot.config_docs import REGENERATE, _model_of, documented_fields, render, sections
-from bot.platform_config import PLATFORM_MODELS, platform_model
+from bot.platform_config import platform_model
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "configuration.md"
@@ -62,7 +63,7 @@ def _unknown_keys(data: Any, model: type[BaseModel], path: str) -> list[str]:
         if info is None:
             unknown.append(where)
             continue
-        if model is PlatformsConfig and key in PLATFORM_MODELS:
+        if model is PlatformsConfig and key in platform_names():
             for bot, table in value.items():
                 unknown += _unknown_keys(table, platform_model(key), f"{where}.{bot}")
             continue

@@ -36,7 +36,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from adapters.dingtalk_crypto import callback_sign, hmac_sign
+from adapters.dingtalk.crypto import callback_sign, hmac_sign
 from bot.clock import Clock, SystemClock
 
 GROUP_MSG_KEYS: Mapping[str, tuple[str, ...]] = {

@@ -22,8 +22,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from adapters.feishu_crypto import encrypt, event_signature, robot_sign
-from adapters.feishu_frames import METHOD_CONTROL, METHOD_DATA, frame_headers, new_frame, parse_frame
+from adapters.feishu.crypto import encrypt, event_signature, robot_sign
+from adapters.feishu.frames import METHOD_CONTROL, METHOD_DATA, frame_headers, new_frame, parse_frame
 from bot.clock import Clock, SystemClock
 
 TEXT_MAX_BODY = 150 * 1024

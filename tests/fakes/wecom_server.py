@@ -8,7 +8,7 @@ msgtype 40008, empty content 44004, bad parameter 40058, bad JSON 47001), byte l
 (robot 20/min → 45009; app messages to one member beyond 30/min are silently dropped) and
 records what it accepted. ``fail_next(n)`` answers the next n HTTP requests with a 5xx.
 
-The crypto here is written independently of ``adapters.wecom_crypto`` on purpose.
+The crypto here is written independently of ``adapters.wecom.crypto`` on purpose.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from adapters.feishu_crypto import encrypt, event_signature
+from adapters.feishu.crypto import encrypt, event_signature
 from store.models import InboxEvent
 from tests.conftest import ticket_body
 from tests.fakes.dingtalk_server import http_callback, robot_message

@@ -1,0 +1,198 @@
+"""DingTalk wire payloads → :class:`IncomingMessage` (``docs/platforms/dingtalk.md``, inbound fields and card callbacks).
+
+Also the compact button value carried by cards and the card ``outTrackId`` that remembers which
+chat a card was delivered to (a click callback does not always name the chat).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from typing import Any
+
+from adapters.cards import ButtonPayload
+from bot.messages import ChatKind, IncomingMessage
+
+PLATFORM = "dingtalk"
+_OUT_TRACK_PREFIX = "ht"
+
+
+class DecodeError(ValueError):
+    """A verified payload that does not have the shape DingTalk documents."""
+
+
+# --- button values ---------------------------------------------------------------------------
+
+def encode_action_value(command: str, ticket: str, token: str) -> str:
+    """The compact JSON a card button carries (:class:`~adapters.cards.ButtonPayload`)."""
+    return ButtonPayload(command, ticket, token).to_json()
+
+
+def decode_action_value(value: Any) -> dict[str, str] | None:
+    """Inverse of :func:`encode_action_value` (a JSON string or an already parsed dict); None for
+    anything that is not a version-1 value of ours."""
+    payload = ButtonPayload.decode(value)
+    return payload.as_action() if payload else None
+
+
+# --- card outTrackId -------------------------------------------------------------------------
+
+def make_out_track_id(chat_kind: ChatKind, target: str) -> str:
+    """A unique ``outTrackId`` that also records the chat (group cid or the user's id)."""
+    kind = "g" if chat_kind is ChatKind.GROUP else "d"
+    encoded = base64.urlsafe_b64encode(target.encode()).decode("ascii").rstrip("=")
+    return f"{_OUT_TRACK_PREFIX}.{kind}.{encoded}.{uuid.uuid4().hex}"
+
+
+def parse_out_track_id(out_track_id: str) -> tuple[ChatKind, str] | None:
+    """The chat kind and id recorded by :func:`make_out_track_id`; None for foreign ids."""
+    parts = out_track_id.split(".")
+    if len(parts) != 4 or parts[0] != _OUT_TRACK_PREFIX or parts[1] not in ("g", "d"):
+        return None
+    try:
+        target = base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (ChatKind.GROUP if parts[1] == "g" else ChatKind.DIRECT), target
+
+
+# --- robot messages --------------------------------------------------------------------------
+
+def _text_of(payload: dict[str, Any]) -> str | None:
+    """The text of a ``text`` or ``richText`` message; None for other message types."""
+    msgtype = payload.get("msgtype")
+    if msgtype == "text":
+        text = payload.get("text")
+        if not isinstance(text, dict) or not isinstance(text.get("content"), str):
+            raise DecodeError("text.content missing")
+        return text["content"]
+    if msgtype == "richText":
+        content = payload.get("content")
+        items = content.get("richText") if isinstance(content, dict) else None
+        if not isinstance(items, list):
+            raise DecodeError("content.richText missing")
+        return "".join(i["text"] for i in items if isinstance(i, dict) and isinstance(i.get("text"), str))
+    return None
+
+
+def _required_str(payload: dict[str, Any], key: str) -> str:
+    value = payload.get(key)
+    if not isinstance(value, str) or not value:
+        raise DecodeError(f"{key} missing")
+    return value
+
+
+def _quoted_id(payload: dict[str, Any]) -> str | None:
+    """The msgId of a quoted message (``text.repliedMsg.msgId``), when the user replied to one."""
+    text = payload.get("text")
+    replied = text.get("repliedMsg") if isinstance(text, dict) else None
+    if isinstance(replied, dict) and isinstance(replied.get("msgId"), str) and replied["msgId"]:
+        return replied["msgId"]
+    return None
+
+
+def strip_bot_mention(text: str, bot_name: str) -> str:
+    """Remove the bot's own ``@name`` (DingTalk usually removes it, leaving a space) and trim."""
+    if bot_name:
+        text = text.replace(f"@{bot_name}", " ")
+    return text.strip()
+
+
+def decode_robot_message(bot: str, bot_name: str, payload: dict[str, Any]) -> IncomingMessage | None:
+    """A robot message (topic ``/v1.0/im/bot/messages/get`` or HTTP mode) → IncomingMessage.
+
+    None for message types the bot does not handle (pictures, files, audio …).
+    Raises :class:`DecodeError` when a field DingTalk always sends is missing.
+    """
+    text = _text_of(payload)
+    if text is None:
+        return None
+    msg_id = _required_str(payload, "msgId")
+    conversation_type = payload.get("conversationType")
+    if conversation_type not in ("1", "2"):
+        raise DecodeError("conversationType must be '1' or '2'")
+    sender = payload.get("senderStaffId") or payload.get("senderId")
+    if not isinstance(sender, str) or not sender:
+        raise DecodeError("senderStaffId missing")
+    group = conversation_type == "2"
+    chat_id = _required_str(payload, "conversationId") if group else sender
+    bot_user = payload.get("chatbotUserId")
+    at_users = payload.get("atUsers") if isinstance(payload.get("atUsers"), list) else []
+    mentions: list[str] = []
+    at_bot = False
+    for user in at_users:
+        if not isinstance(user, dict):
+            continue
+        if bot_user and user.get("dingtalkId") == bot_user:
+            at_bot = True
+            continue
+        staff_id = user.get("staffId")
+        if isinstance(staff_id, str) and staff_id and staff_id not in mentions:
+            mentions.append(staff_id)
+    return IncomingMessage(
+        platform=PLATFORM,
+        bot=bot,
+        chat_id=chat_id,
+        chat_kind=ChatKind.GROUP if group else ChatKind.DIRECT,
+        sender_id=sender,
+        text=strip_bot_mention(text, bot_name),
+        mentions=tuple(mentions),
+        mentioned_bot=bool(payload.get("isInAtList")) or at_bot,
+        quoted_message_id=_quoted_id(payload),
+        event_id=msg_id,
+        message_id=msg_id,
+        raw=payload,
+    )
+
+
+# --- card clicks -----------------------------------------------------------------------------
+
+def _click_params(payload: dict[str, Any]) -> dict[str, Any]:
+    content = payload.get("content", payload.get("value"))
+    if isinstance(content, str):
+        try:
+            content = json.loads(content)
+        except ValueError as exc:
+            raise DecodeError("content is not JSON") from exc
+    private = content.get("cardPrivateData") if isinstance(content, dict) else None
+    params = private.get("params") if isinstance(private, dict) else None
+    return params if isinstance(params, dict) else {}
+
+
+def decode_card_callback(bot: str, payload: dict[str, Any], event_id: str) -> IncomingMessage | None:
+    """A card click (topic ``/v1.0/card/instances/callback``) → IncomingMessage with ``action``.
+
+    The button's callback parameters carry our value either as ``params.value`` (string or
+    object) or as the params themselves. None when the click is not one of our buttons.
+    """
+    if payload.get("type", "actionCallback") != "actionCallback":
+        return None
+    user_id = _required_str(payload, "userId")
+    out_track_id = _required_str(payload, "outTrackId")
+    params = _click_params(payload)
+    action = decode_action_value(params.get("value", params))
+    if action is None:
+        return None
+    space_type = str(payload.get("spaceType") or "").upper()
+    space_id = payload.get("spaceId")
+    recorded = parse_out_track_id(out_track_id)
+    if space_type == "IM_GROUP" and isinstance(space_id, str) and space_id:
+        chat_kind, chat_id = ChatKind.GROUP, space_id
+    elif recorded is not None and recorded[0] is ChatKind.GROUP:
+        chat_kind, chat_id = recorded
+    else:
+        chat_kind, chat_id = ChatKind.DIRECT, user_id
+    return IncomingMessage(
+        platform=PLATFORM,
+        bot=bot,
+        chat_id=chat_id,
+        chat_kind=chat_kind,
+        sender_id=user_id,
+        mentioned_bot=True,  # a click on the bot's card is addressed to the bot
+        action=action,
+        event_id=event_id,
+        message_id=out_track_id,
+        raw=payload,
+    )

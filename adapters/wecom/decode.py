@@ -1,0 +1,148 @@
+"""Decoding verified WeCom payloads to IncomingMessage (``docs/platforms/wecom.md``, inbound fields).
+
+Two shapes: the AI bot's JSON (webhook and long connection alike) and the self-built app's XML
+callback (1:1 messages and clicks on app cards). Anything we do not handle decodes to None.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+from xml.etree import ElementTree
+
+from adapters.wecom.cards import decode_action_key
+from bot.messages import ChatKind, IncomingMessage
+
+PLATFORM = "wecom"
+_MENTION_GAP = "[\\s\u2005\u00a0]*"  # WeCom puts U+2005 after an @mention
+
+
+class PayloadError(ValueError):
+    """The verified plaintext is not a payload we can parse."""
+
+
+def strip_bot_mention(text: str, name: str) -> tuple[str, bool]:
+    """Remove every "@name" of the bot; returns ``(text, mentioned)``."""
+    if not name:
+        return text.strip(), False
+    pattern = re.compile("@" + re.escape(name) + _MENTION_GAP)
+    stripped, count = pattern.subn("", text)
+    return stripped.strip(" \t\r\n\u2005\u00a0"), count > 0
+
+
+def parse_json(plaintext: bytes) -> dict[str, Any]:
+    """The AI bot JSON body; raises PayloadError."""
+    try:
+        data = json.loads(plaintext)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PayloadError("plaintext is not JSON") from exc
+    if not isinstance(data, dict):
+        raise PayloadError("plaintext is not a JSON object")
+    return data
+
+
+def parse_xml(plaintext: bytes) -> dict[str, str]:
+    """A flat ``{tag: text}`` of the app's XML callback; raises PayloadError."""
+    if b"<!DOCTYPE" in plaintext or b"<!ENTITY" in plaintext:
+        raise PayloadError("DTDs are not allowed")
+    try:
+        root = ElementTree.fromstring(plaintext)
+    except ElementTree.ParseError as exc:
+        raise PayloadError("plaintext is not XML") from exc
+    return {child.tag: (child.text or "") for child in root}
+
+
+def decode_plaintext(bot: str, name: str, plaintext: bytes, *,
+                     frame_req_id: str | None = None) -> IncomingMessage | None:
+    """Decode a decrypted callback (JSON or XML); raises PayloadError when it cannot be parsed."""
+    head = plaintext.lstrip()[:1]
+    if head == b"<":
+        return decode_app_xml(bot, name, parse_xml(plaintext))
+    if head == b"{":
+        return decode_aibot(bot, name, parse_json(plaintext), frame_req_id=frame_req_id)
+    raise PayloadError("plaintext is neither JSON nor XML")
+
+
+def _aibot_text(body: dict[str, Any]) -> str | None:
+    msgtype = body.get("msgtype")
+    if msgtype == "text":
+        content = (body.get("text") or {}).get("content")
+        return content if isinstance(content, str) else None
+    if msgtype == "mixed":  # 图文混排: keep its text items
+        items = (body.get("mixed") or {}).get("msg_item") or []
+        texts = [(i.get("text") or {}).get("content", "") for i in items
+                 if isinstance(i, dict) and i.get("msgtype") == "text"]
+        return "\n".join(t for t in texts if isinstance(t, str)) or None
+    return None
+
+
+def decode_aibot(bot: str, name: str, body: dict[str, Any], *,
+                 frame_req_id: str | None = None) -> IncomingMessage | None:
+    """An AI bot message or card click; None for other messages and events.
+
+    ``frame_req_id`` is the long-connection frame's req_id: a card click then gets
+    ``message_id = "ws:<req_id>:<task_id>"``, which :meth:`WeComAdapter.update_card` needs within
+    5 s (the task_id names the clicked card, so the update needs no ``card_key``).
+    """
+    sender = (body.get("from") or {}).get("userid")
+    msgid = body.get("msgid")
+    if not isinstance(sender, str) or not sender or not isinstance(msgid, str) or not msgid:
+        raise PayloadError("AI bot payload lacks from.userid or msgid")
+    group = body.get("chattype") == "group"
+    chat_id = body.get("chatid") if group else sender
+    if not isinstance(chat_id, str) or not chat_id:
+        raise PayloadError("group payload lacks chatid")
+    kind = ChatKind.GROUP if group else ChatKind.DIRECT
+    common: dict[str, Any] = {"platform": PLATFORM, "bot": bot, "chat_id": chat_id,
+                              "chat_kind": kind, "sender_id": sender, "event_id": msgid, "raw": body}
+    if body.get("msgtype") == "event":
+        event = body.get("event") or {}
+        if event.get("eventtype") != "template_card_event":
+            return None
+        detail = event.get("template_card_event")
+        if not isinstance(detail, dict):  # some SDK types show the fields flat on the event
+            detail = event
+        action = decode_action_key(str(detail.get("event_key") or ""))
+        if action is None:
+            return None
+        task_id = detail.get("task_id")
+        message_id = msgid
+        if frame_req_id:
+            message_id = f"ws:{frame_req_id}" + (f":{task_id}" if isinstance(task_id, str) and task_id else "")
+        return IncomingMessage(**common, action=action, message_id=message_id)
+    text = _aibot_text(body)
+    if text is None:
+        return None
+    text, mentioned = strip_bot_mention(text, name)
+    # The platform delivers group messages only when the bot was @mentioned (or quoted).
+    return IncomingMessage(**common, text=text, mentioned_bot=mentioned or group, message_id=msgid)
+
+
+def decode_app_xml(bot: str, name: str, fields: dict[str, str]) -> IncomingMessage | None:
+    """A self-built app callback: a 1:1 text message or a click on an app card."""
+    sender = fields.get("FromUserName", "")
+    if not sender:
+        raise PayloadError("XML lacks FromUserName")
+    common: dict[str, Any] = {"platform": PLATFORM, "bot": bot, "chat_id": sender,
+                              "chat_kind": ChatKind.DIRECT, "sender_id": sender, "raw": fields}
+    msgtype = fields.get("MsgType")
+    if msgtype == "text":
+        msgid = fields.get("MsgId", "")
+        if not msgid:
+            raise PayloadError("text message lacks MsgId")
+        text, mentioned = strip_bot_mention(fields.get("Content", ""), name)
+        return IncomingMessage(**common, text=text, mentioned_bot=mentioned, event_id=msgid,
+                               message_id=msgid)
+    if msgtype == "event" and fields.get("Event") == "template_card_event":
+        action = decode_action_key(fields.get("EventKey", ""))
+        if action is None:
+            return None
+        # App events carry no MsgId: FromUserName + CreateTime (+ which card and button).
+        which = hashlib.sha1(f"{fields.get('TaskId', '')}|{fields.get('EventKey', '')}".encode())
+        event_id = f"{sender}:{fields.get('CreateTime', '')}:{which.hexdigest()[:16]}"
+        code = fields.get("ResponseCode", "")
+        return IncomingMessage(**common, action=action, event_id=event_id,
+                               message_id=f"rc:{code}" if code else None)
+    return None
