@@ -18,7 +18,7 @@ EXAMPLE = ROOT / "config.example.toml"
 
 def console_available() -> bool:
     """Whether the built-in console adapter can be imported (it is written by another issue)."""
-    return importlib.util.find_spec("adapters.console") is not None
+    return importlib.util.find_spec("web.console") is not None
 
 
 def example_text(store_url: str, *, console: bool = False) -> str:

@@ -49,7 +49,7 @@ def signed(body: bytes, secret: str = DEMO_SECRET) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("console", [False, pytest.param(True, marks=pytest.mark.skipif(
-    not console_available(), reason="adapters.console is not installed"))])
+    not console_available(), reason="web.console is not installed"))])
 async def test_serve_example_config(tmp_path: Path, console: bool) -> None:
     db = tmp_path / "serve.db"
     cfg = tmp_path / "config.toml"
