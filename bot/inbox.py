@@ -32,9 +32,11 @@ Processor = Callable[[AsyncSession, IncomingMessage], Awaitable[None]]
 class Inbox:
     """Writes inbound events and hands them to the dispatcher in the background."""
 
-    def __init__(self, ctx: BotContext, process: Processor) -> None:
+    def __init__(self, ctx: BotContext, process: Processor, *,
+                 on_processed: Callable[[], None] | None = None) -> None:
         self.ctx = ctx
         self._process = process
+        self._on_processed = on_processed  # e.g. wake the sender: the event may have queued replies
         self._queue: asyncio.Queue[int] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.idle = asyncio.Event()
@@ -182,9 +184,8 @@ class Inbox:
                     row.attempts += 1
                     row.error = f"{type(exc).__name__}: {exc}"[:2000]
                     row.processed_at = ctx.clock.now()
-        sender = ctx.extras.get("sender")
-        if sender is not None:
-            sender.wake()
+        if self._on_processed is not None:
+            self._on_processed()
 
 
 _MAX_BATCH = 1000

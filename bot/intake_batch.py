@@ -19,6 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import BotContext
@@ -82,3 +83,6 @@ class IntakeBatcher:
         async with self.ctx.sessions.begin() as s:
             results = await self.ctx.service.register_many(s, items, via="api")
             return [(r, await self.view(s, r.ticket, r.created)) for r in results]
+
+
+INTAKE_BATCHER: web.AppKey[IntakeBatcher] = web.AppKey("hotline_intake_batcher", IntakeBatcher)

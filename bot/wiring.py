@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from aiohttp import web
 
 from bot.context import CTX, BotContext
+from bot.dispatcher import Dispatcher
 from bot.inbox import Inbox
+from bot.outbox_channels import ChatChannel, ReportChannel
+from bot.sender import SENDER, Sender, sender_ctx
 
 log = logging.getLogger("hotline.wiring")
 INBOX: web.AppKey[Inbox] = web.AppKey("hotline_inbox", Inbox)
+DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("hotline_dispatcher", Dispatcher)
+CHAT_ADAPTERS: web.AppKey[dict[str, Any]] = web.AppKey("hotline_chat_adapters", dict)
+"""platform → its ChatAdapter."""
 
 
 def build_adapters(ctx: BotContext) -> dict[str, object]:
@@ -49,24 +56,23 @@ def _lease(ctx: BotContext) -> object:
 
 def install(app: web.Application, *, with_background: bool = True) -> None:
     """Add the chat routes and the background machinery to ``app``."""
-    from bot.dispatcher import Dispatcher
-
     ctx = app[CTX]
-    ctx.adapters = build_adapters(ctx)
-    for adapter in ctx.adapters.values():
+    adapters = build_adapters(ctx)
+    app[CHAT_ADAPTERS] = adapters
+    for adapter in adapters.values():
         adapter.setup_routes(app)  # type: ignore[attr-defined]
+    ctx.channels.register("chat", ChatChannel(ctx, adapters))
+    ctx.channels.register("report", ReportChannel(ctx))
     dispatcher = Dispatcher(ctx)
-    inbox = Inbox(ctx, dispatcher.handle)
-    app[INBOX] = inbox
-    ctx.extras["inbox"] = inbox
-    ctx.extras["dispatcher"] = dispatcher
+    app[DISPATCHER] = dispatcher
+    sender = Sender(ctx) if with_background else None
+    app[INBOX] = Inbox(ctx, dispatcher.handle, on_processed=sender.wake if sender else None)
     app.cleanup_ctx.append(_inbox_ctx)
     from bot import sms_gateway
 
     sms_gateway.install(app)
-    if with_background:
-        from bot.sender import sender_ctx
-
+    if sender is not None:
+        app[SENDER] = sender
         app.cleanup_ctx.append(sender_ctx)
         try:
             from scheduler.runner import scheduler_ctx
@@ -79,11 +85,12 @@ def install(app: web.Application, *, with_background: bool = True) -> None:
 async def _inbox_ctx(app: web.Application) -> AsyncIterator[None]:
     ctx = app[CTX]
     inbox = app[INBOX]
+    adapters = app[CHAT_ADAPTERS]
     await inbox.start()
     assert ctx.http is not None
-    for adapter in ctx.adapters.values():
+    for adapter in adapters.values():
         await adapter.start(ctx.http, inbox)  # type: ignore[attr-defined]
     yield
-    for adapter in ctx.adapters.values():
+    for adapter in reversed(adapters.values()):
         await adapter.stop()  # type: ignore[attr-defined]
     await inbox.stop()

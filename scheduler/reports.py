@@ -432,11 +432,9 @@ async def monthly_report(ctx: BotContext, now: datetime) -> int:
             return 0
         report = await build_report(s, ctx.calendar, names, month, now)
         try:
-            files = await asyncio.to_thread(write_files, report, reports_dir(ctx.config))
+            await asyncio.to_thread(write_files, report, reports_dir(ctx.config))
         except OSError as exc:
             log.error("monthly report files not written: %s", exc)
-            files = []
-        ctx.extras["last_monthly_report"] = files
         _to_office(ctx, s, now, month_text(report, report_link(ctx.config, month)), "monthly")
     return 1
 

@@ -19,6 +19,7 @@ from adapters.sms.registry import GenericGatewayConfig
 from adapters.sms.templates import provider_template
 from bot.clock import FrozenClock
 from bot.sender import Sender
+from bot.sms_gateway import SMS_GATEWAY
 from store.models import AuditEvent, OutboxMessage, SmsMessage, SmsReplyRecord, Ticket
 from tests.commands.chat import Chat
 from tests.commands.test_workflow import GOOD_REPLY
@@ -95,13 +96,13 @@ class Rig:
     def accepted(self) -> list[SentSms | Any]:
         """Messages the provider accepted (the log provider's own record for ``log``)."""
         if self.fake is None:
-            return list(self.ctx.sms_provider.sent)
+            return list(self.bot.client.app[SMS_GATEWAY].provider.sent)
         return list(self.fake.sent)
 
     def provider_requests(self) -> int:
         """How many send requests reached the provider."""
         if self.fake is None:
-            return len(self.ctx.sms_provider.sent)
+            return len(self.bot.client.app[SMS_GATEWAY].provider.sent)
         return len(self.fake.requests)
 
     async def answered(self, number: str = NUMBER, phone: str = PHONE) -> None:
