@@ -71,13 +71,12 @@ class Sender:
         is picked up again after its claim expires."""
         self._stopping = True
         self._wake.set()
-        task = self._task
+        task, self._task = self._task, None
         if task is None:
             return
-        try:
-            await asyncio.wait_for(asyncio.shield(task), self.drain_seconds)
-        except TimeoutError:
-            log.warning("sender: sends still in flight after %.0f s; cancelling them", self.drain_seconds)
+        done, _ = await asyncio.wait({task}, timeout=self.drain_seconds)
+        if not done:
+            log.warning("sender: sends still in flight after %.1f s; cancelling them", self.drain_seconds)
             await cancel_and_wait(task)
 
     async def _run(self) -> None:
