@@ -9,30 +9,10 @@ import aiohttp
 from aiohttp import web
 
 from bot.messages import Destination, IncomingMessage, OutgoingMessage
+from bot.send_errors import PermanentSendError, SendError, TransientSendError
 
-
-class SendError(Exception):
-    """A delivery failed. ``transient`` decides whether the sender retries."""
-
-    transient: bool = True
-
-    def __init__(self, message: str, *, code: str | int | None = None,
-                 retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.retry_after = retry_after
-
-
-class TransientSendError(SendError):
-    """Network error, HTTP 5xx, the platform's "too fast" code, an expired token: try again."""
-
-    transient = True
-
-
-class PermanentSendError(SendError):
-    """Bad request, unknown chat, no permission, content rejected: retrying cannot help."""
-
-    transient = False
+__all__ = ["ChatAdapter", "InboxWriter", "Lease", "PermanentSendError", "SendError", "SendResult",
+           "TransientSendError"]
 
 
 @dataclass(frozen=True, slots=True)

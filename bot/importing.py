@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from adapters.importer import ColumnNotice, ImportRow, RowError, UnreadableFile
-from bot.app import build_context, prepare_store
+from bot.bootstrap import build_context, prepare_store
 from bot.config import Config
 from bot.context import BotContext
 from bot.import_reader import ReaderDied, read_chunks

@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from adapters.base import PermanentSendError, TransientSendError
 from bot.context import BotContext
 from bot.labels import CHANNEL_LABELS
 from bot.messages import Destination, OutgoingMessage
 from bot.outbox import Target
+from bot.send_errors import PermanentSendError, TransientSendError
 from store.models import OutboxMessage
 
 

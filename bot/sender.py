@@ -21,12 +21,12 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import or_, select, update
 
-from adapters.base import PermanentSendError, SendError, TransientSendError
 from bot.context import BotContext
 from bot.masking import mask_phone
 from bot.messages import Destination
 from bot.outbox_channels import alert_office
 from bot.ratelimit import Buckets, RateWindow
+from bot.send_errors import PermanentSendError, SendError, TransientSendError
 from bot.tasks import cancel_and_wait
 from store.db import is_postgres
 from store.models import OutboxMessage

@@ -2,7 +2,7 @@
 records what became of each message (sent, failed, unknown) with its ticket (利川 痕迹管理).
 
 ``install(app)`` builds the provider and its gateway (under :data:`SMS_GATEWAY`), registers the
-gateway as the outbox's ``sms`` channel, and adds the push route and the citizen page.
+gateway as the outbox's ``sms`` channel (the push route and the citizen page are the wiring's).
 
 Idempotency (``docs/sms.md``: "send is not idempotent … never blind resend"): before the provider is
 called the message is marked ``sending`` in its own commit; the provider's acceptance is committed
@@ -30,7 +30,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from adapters.base import PermanentSendError, SendError, TransientSendError
 from adapters.sms.base import SmsTemplateError
 from adapters.sms.registry import (
     SmsAccountError,
@@ -46,6 +45,7 @@ from bot.context import CTX, BotContext
 from bot.labels import error_label
 from bot.messages import Destination, OutgoingMessage
 from bot.outbox import Target
+from bot.send_errors import PermanentSendError, SendError, TransientSendError
 from bot.sms_quiet import quiet_until
 from bot.sms_trail import KIND_LABELS
 from store.models import NotificationLedger, OutboxMessage, SmsMessage, SmsOptOut, Ticket
@@ -325,14 +325,9 @@ SMS_GATEWAY: web.AppKey[SmsGateway] = web.AppKey("hotline_sms_gateway", SmsGatew
 
 
 def install(app: web.Application) -> None:
-    """Build the provider and plug the SMS channel, its push route and the citizen page in."""
-    from adapters import citizen_page
-    from bot import sms_replies
-
+    """Build the provider and its gateway, and plug the gateway in as the ``sms`` outbox channel."""
     ctx = app[CTX]
     provider = build_provider(ctx.config.sms, clock=ctx.clock)
     gateway = SmsGateway(ctx, provider)
     app[SMS_GATEWAY] = gateway
     ctx.channels.register("sms", gateway)
-    sms_replies.setup_routes(app)
-    citizen_page.setup_routes(app)

@@ -9,6 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters import citizen_page
+from bot import sms_gateway, sms_replies
 from bot.context import CTX, BotContext
 from bot.dispatcher import Dispatcher
 from bot.inbox import Inbox
@@ -51,7 +53,7 @@ def build_adapters(ctx: BotContext) -> dict[str, object]:
 def _lease(ctx: BotContext) -> object:
     from store.leases import StoreLease
 
-    return StoreLease(ctx.sessions, ctx.clock)
+    return StoreLease(ctx.sessions, ctx.clock.now)
 
 
 def install(app: web.Application, *, with_background: bool = True) -> None:
@@ -68,9 +70,9 @@ def install(app: web.Application, *, with_background: bool = True) -> None:
     sender = Sender(ctx) if with_background else None
     app[INBOX] = Inbox(ctx, dispatcher.handle, on_processed=sender.wake if sender else None)
     app.cleanup_ctx.append(_inbox_ctx)
-    from bot import sms_gateway
-
     sms_gateway.install(app)
+    sms_replies.setup_routes(app)
+    citizen_page.setup_routes(app)
     if sender is not None:
         app[SENDER] = sender
         app.cleanup_ctx.append(sender_ctx)

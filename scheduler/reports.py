@@ -368,11 +368,10 @@ async def monthly_report_files(config: Config, month: str, out_dir: Path | None 
 
     The store must be ready (see :func:`bot.preflight.ready_store`); ``unit`` is a unit code.
     """
-    from bot.app import build_calendar
     from bot.clock import SystemClock
     from store.db import create_engine, session_factory
 
-    cal = build_calendar(config)
+    cal = config.calendar.work_calendar()
     parse_month(cal, month)
     if unit is not None and unit not in {u.code for u in config.units}:
         raise ValueError(f"unknown unit {unit!r}")
