@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from bot.context import CTX, BotContext
 from bot.errors import error_response
 from bot.intake import TicketEventIn, field_errors, parse_ticket
-from bot.intake_batch import INTAKE_BATCHER, IntakeBatcher
+from bot.intake_batch import INTAKE_BATCHER, IntakeBatcher, intake_batcher_ctx
 from bot.lifecycle import OPEN_STATES, LifecycleError, State
 from bot.ticket_rows import session_rows
 from bot.units import resolve_unit
@@ -249,6 +249,7 @@ async def list_tickets(request: web.Request) -> web.Response:
 def setup_routes(app: web.Application) -> None:
     """Register the intake and read routes."""
     app[INTAKE_BATCHER] = _batcher(app[CTX])
+    app.cleanup_ctx.append(intake_batcher_ctx)
     app.router.add_post("/api/v1/tickets", post_ticket)
     app.router.add_post("/api/v1/tickets/{source}/{number}/events", post_event)
     app.router.add_get("/api/v1/tickets", list_tickets)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -57,6 +57,12 @@ class IntakeBatcher:
         result, view = await future
         return result, view()
 
+    async def close(self) -> None:
+        """Wait for the batch being written (its callers are still waiting for their answers)."""
+        if self._writer is not None:
+            await asyncio.gather(self._writer, return_exceptions=True)
+            self._writer = None
+
     async def _write(self) -> None:
         while self._pending:
             batch = self._pending[: self.max_batch]
@@ -86,3 +92,9 @@ class IntakeBatcher:
 
 
 INTAKE_BATCHER: web.AppKey[IntakeBatcher] = web.AppKey("hotline_intake_batcher", IntakeBatcher)
+
+
+async def intake_batcher_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Cleanup context: on shutdown the batch in flight is committed before the store closes."""
+    yield
+    await app[INTAKE_BATCHER].close()

@@ -9,7 +9,6 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +16,7 @@ from bot.context import BotContext
 from bot.labels import CHANNEL_LABELS
 from bot.messages import Destination, OutgoingMessage
 from bot.outbox import Target
+from bot.ports import ChatAdapter
 from bot.send_errors import PermanentSendError, TransientSendError
 from store.models import OutboxMessage
 
@@ -41,7 +41,7 @@ def alert_office(ctx: BotContext, s: AsyncSession, row: OutboxMessage, exc: Exce
 class ChatChannel:
     """Group and private chat messages, through the configured platforms' adapters."""
 
-    def __init__(self, ctx: BotContext, adapters: Mapping[str, Any]) -> None:
+    def __init__(self, ctx: BotContext, adapters: Mapping[str, ChatAdapter]) -> None:
         self.ctx = ctx
         self.adapters = adapters
 

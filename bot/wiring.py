@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 from aiohttp import web
 
@@ -15,20 +14,21 @@ from bot.context import CTX, BotContext
 from bot.dispatcher import Dispatcher
 from bot.inbox import Inbox
 from bot.outbox_channels import ChatChannel, ReportChannel
+from bot.ports import ChatAdapter
 from bot.sender import SENDER, Sender, sender_ctx
 
 log = logging.getLogger("hotline.wiring")
 INBOX: web.AppKey[Inbox] = web.AppKey("hotline_inbox", Inbox)
 DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("hotline_dispatcher", Dispatcher)
-CHAT_ADAPTERS: web.AppKey[dict[str, Any]] = web.AppKey("hotline_chat_adapters", dict)
+CHAT_ADAPTERS: web.AppKey[dict[str, ChatAdapter]] = web.AppKey("hotline_chat_adapters", dict)
 """platform → its ChatAdapter."""
 
 
-def build_adapters(ctx: BotContext) -> dict[str, object]:
+def build_adapters(ctx: BotContext) -> dict[str, ChatAdapter]:
     """One adapter per configured platform."""
     from bot.platform_config import platform_model
 
-    adapters: dict[str, object] = {}
+    adapters: dict[str, ChatAdapter] = {}
     cfg = ctx.config
     if cfg.platforms.console.enabled:
         from adapters.console import ConsoleAdapter
@@ -62,7 +62,7 @@ def install(app: web.Application, *, with_background: bool = True) -> None:
     adapters = build_adapters(ctx)
     app[CHAT_ADAPTERS] = adapters
     for adapter in adapters.values():
-        adapter.setup_routes(app)  # type: ignore[attr-defined]
+        adapter.setup_routes(app)
     ctx.channels.register("chat", ChatChannel(ctx, adapters))
     ctx.channels.register("report", ReportChannel(ctx))
     dispatcher = Dispatcher(ctx)
@@ -91,8 +91,8 @@ async def _inbox_ctx(app: web.Application) -> AsyncIterator[None]:
     await inbox.start()
     assert ctx.http is not None
     for adapter in adapters.values():
-        await adapter.start(ctx.http, inbox)  # type: ignore[attr-defined]
+        await adapter.start(ctx.http, inbox)
     yield
     for adapter in reversed(adapters.values()):
-        await adapter.stop()  # type: ignore[attr-defined]
+        await adapter.stop()
     await inbox.stop()

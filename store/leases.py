@@ -13,7 +13,7 @@ from store.models import LeaseRow
 
 
 class StoreLease:
-    """The :class:`adapters.base.Lease` protocol over the ``leases`` table."""
+    """The :class:`bot.ports.Lease` protocol over the ``leases`` table."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], now: Callable[[], datetime]) -> None:
         """``now`` tells the current aware UTC time (the bot's injectable clock)."""
