@@ -14,8 +14,10 @@ from bot.context import CTX, BotContext
 from bot.dispatcher import Dispatcher
 from bot.inbox import Inbox
 from bot.outbox_channels import ChatChannel, ReportChannel
-from bot.ports import ChatAdapter
+from bot.ports import ChatAdapter, Lease
 from bot.sender import SENDER, Sender, sender_ctx
+from scheduler.runner import scheduler_ctx
+from store.leases import StoreLease
 
 log = logging.getLogger("hotline.wiring")
 INBOX: web.AppKey[Inbox] = web.AppKey("hotline_inbox", Inbox)
@@ -50,9 +52,7 @@ def build_adapters(ctx: BotContext) -> dict[str, ChatAdapter]:
     return adapters
 
 
-def _lease(ctx: BotContext) -> object:
-    from store.leases import StoreLease
-
+def _lease(ctx: BotContext) -> Lease:
     return StoreLease(ctx.sessions, ctx.clock.now)
 
 
@@ -76,12 +76,7 @@ def install(app: web.Application, *, with_background: bool = True) -> None:
     if sender is not None:
         app[SENDER] = sender
         app.cleanup_ctx.append(sender_ctx)
-        try:
-            from scheduler.runner import scheduler_ctx
-        except ImportError:
-            log.info("scheduler not installed")
-        else:
-            app.cleanup_ctx.append(scheduler_ctx)
+        app.cleanup_ctx.append(scheduler_ctx)
 
 
 async def _inbox_ctx(app: web.Application) -> AsyncIterator[None]:
