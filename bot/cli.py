@@ -185,7 +185,7 @@ def cmd_deadline(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Bulk-register tickets from an .xls, .xlsx or .csv export; idempotent."""
-    from bot.importing import ImportFileError, run_import
+    from adapters.importing import ImportFileError, run_import
 
     config = _load(args.config)
     path = Path(args.file)
