@@ -1,89 +1,10 @@
-"""What every chat adapter offers the rest of the bot, and the errors a send may raise."""
+"""What every chat adapter offers the rest of the bot, and the errors a send may raise (defined in
+``bot``, which the adapters implement; re-exported here for the adapters' imports)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from bot.ports import ChatAdapter, InboxWriter, Lease, SendResult
+from bot.send_errors import PermanentSendError, SendError, TransientSendError
 
-import aiohttp
-from aiohttp import web
-
-from bot.messages import Destination, IncomingMessage, OutgoingMessage
-
-
-class SendError(Exception):
-    """A delivery failed. ``transient`` decides whether the sender retries."""
-
-    transient: bool = True
-
-    def __init__(self, message: str, *, code: str | int | None = None,
-                 retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.retry_after = retry_after
-
-
-class TransientSendError(SendError):
-    """Network error, HTTP 5xx, the platform's "too fast" code, an expired token: try again."""
-
-    transient = True
-
-
-class PermanentSendError(SendError):
-    """Bad request, unknown chat, no permission, content rejected: retrying cannot help."""
-
-    transient = False
-
-
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    """What the platform answered for a delivered message."""
-
-    message_id: str = ""  # the platform's id, so a card can be updated later
-
-
-class InboxWriter(Protocol):
-    """Writes a verified inbound event to the inbox; the adapter acks only after it returns."""
-
-    async def __call__(self, message: IncomingMessage) -> bool:
-        """Commit the event; True when new, False when it is a duplicate (still ack it)."""
-        ...
-
-
-class ChatAdapter(Protocol):
-    """One platform: receives callbacks or holds a long connection, and sends messages."""
-
-    platform: str
-
-    def setup_routes(self, app: web.Application) -> None:
-        """Register the platform's webhook routes on the bot's aiohttp app."""
-        ...
-
-    async def start(self, http: aiohttp.ClientSession, inbox: InboxWriter) -> None:
-        """Open long connections (if any); called once the store and inbox are ready."""
-        ...
-
-    async def stop(self) -> None:
-        """Close long connections."""
-        ...
-
-    async def send(self, http: aiohttp.ClientSession, dest: Destination,
-                   message: OutgoingMessage, *, key: str | None = None) -> SendResult:
-        """Deliver one message; raise TransientSendError or PermanentSendError on failure.
-
-        ``key`` is the same for every attempt at one outbox row: a platform that can drop a
-        repeat (Feishu's ``uuid``) gets it, so a retry after a lost answer is not a second
-        message in the group."""
-        ...
-
-
-class Lease(Protocol):
-    """A named lease in the store, so one bot instance holds a platform's single connection."""
-
-    async def acquire(self, name: str, holder: str, ttl: float) -> bool:
-        """Take or renew the lease ``name`` for ``holder``; False while another holder has it."""
-        ...
-
-    async def release(self, name: str, holder: str) -> None:
-        """Give the lease up (on shutdown or after a platform kick)."""
-        ...
+__all__ = ["ChatAdapter", "InboxWriter", "Lease", "PermanentSendError", "SendError", "SendResult",
+           "TransientSendError"]

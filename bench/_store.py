@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event, insert
 
-from bot.app import build_context, prepare_store
+from bot.bootstrap import build_context, prepare_store
 from bot.clock import FrozenClock
 from bot.config import parse_config
 from bot.context import BotContext

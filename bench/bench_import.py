@@ -1,4 +1,4 @@
-"""Import benchmark: 10,000 rows of an .xlsx export through ``bot.importing`` into a fresh SQLite store.
+"""Import benchmark: 10,000 rows of an .xlsx export through ``adapters.importing`` into a fresh SQLite store.
 
     python bench/bench_import.py [--rows 10000]
 
@@ -21,8 +21,8 @@ from openpyxl import Workbook
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from adapters.importing import run_import  # noqa: E402
 from bot.config import parse_config  # noqa: E402
-from bot.importing import run_import  # noqa: E402
 
 HEADER = ["工单编号", "来电人", "联系电话", "诉求内容", "工单类型", "登记时间", "限办时间", "标签"]
 KINDS = ["投诉", "求助", "咨询", "建议", "举报"]

@@ -47,6 +47,7 @@ from bot.config import parse_config  # noqa: E402
 from bot.context import CTX  # noqa: E402
 from bot.messages import Destination, OutgoingMessage  # noqa: E402
 from bot.outbox import Target  # noqa: E402
+from bot.sender import SENDER  # noqa: E402
 from tests.fakes import dingtalk_server, feishu_server, wecom_server  # noqa: E402
 
 SCENARIOS = ("wecom", "dingtalk", "feishu")
@@ -190,7 +191,7 @@ async def drain_once(scenario: str, messages: int, rate: int, tmp: Path) -> Resu
                                OutgoingMessage(f"【催办】工单 2026112300{i:02d} 距办理时限还有 1 个工作日，请尽快答复。"),
                                kind="notice")
         t0 = time.perf_counter()
-        ctx.extras["sender"].wake()
+        app[SENDER].wake()
         optimal = (math.ceil(messages / cap) - 1) * window
         try:
             await asyncio.wait_for(rec.all_accepted.wait(), 3 * optimal + 60)

@@ -116,7 +116,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Validate the config, the store URL (driver, server, database, folder) and the platform and
     SMS credentials; report calendar years the working-day calendar does not know."""
     from bot import preflight
-    from bot.app import build_calendar
+    from bot.bootstrap import build_calendar
     from store.migrate import head_revision
 
     config = _load(args.config)
@@ -157,7 +157,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_deadline(args: argparse.Namespace) -> int:
     """Print what the rules give for such a ticket, as one JSON object."""
-    from bot.app import build_calendar
+    from bot.bootstrap import build_calendar
     from bot.deadlines import TicketFacts
     from bot.presets import build_rulebook
 
@@ -185,7 +185,7 @@ def cmd_deadline(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Bulk-register tickets from an .xls, .xlsx or .csv export; idempotent."""
-    from bot.importing import ImportFileError, run_import
+    from adapters.importing import ImportFileError, run_import
 
     config = _load(args.config)
     path = Path(args.file)
@@ -206,7 +206,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the monthly report files and print the month's figures; ``--unit`` is a code or a name."""
-    from bot.app import build_calendar
+    from bot.bootstrap import build_calendar
     from bot.preflight import ready_store
     from bot.units import resolve_unit
     from scheduler.reports import MonthReport, figures_table, monthly_report_files, parse_month, reports_dir

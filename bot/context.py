@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.calendar import WorkCalendar
+from bot.channels import Channels
 from bot.clock import Clock
 from bot.config import Config
 from bot.deadlines import RuleBook
@@ -22,7 +22,10 @@ from bot.tickets import TicketService
 
 @dataclass
 class BotContext:
-    """The app's shared state, stored under :data:`CTX`."""
+    """The domain services every handler and job shares, stored under :data:`CTX`.
+
+    Runtime parts (the chat adapters, inbox, dispatcher, sender, scheduler, SMS gateway, intake
+    batcher) are not here: each has its own typed ``web.AppKey`` next to its class."""
 
     config: Config
     clock: Clock
@@ -36,9 +39,8 @@ class BotContext:
     service: TicketService
     instance_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     http: aiohttp.ClientSession | None = None
-    adapters: dict[str, Any] = field(default_factory=dict)  # platform → ChatAdapter
-    sms_provider: Any = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    channels: Channels = field(default_factory=Channels)
+    """The outbox channels (``chat``, ``sms``, ``report``), registered by the wiring."""
 
 
 CTX: web.AppKey[BotContext] = web.AppKey("hotline_ctx", BotContext)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,10 +20,6 @@ from store.bulk import insert_rows
 from store.models import InboxEvent
 
 log = logging.getLogger("hotline.inbox")
-HOLD_ENV = "HOTLINE_TEST_HOLD_INBOX"
-"""Test-only: when set to "1", events are written and acknowledged but never processed, so the crash
-test can kill the process at a known point (after the ack, before processing). Never set it in
-production: nothing inbound would be handled."""
 Processor = Callable[[AsyncSession, IncomingMessage], Awaitable[None]]
 """Handles one event inside the transaction that also marks the event processed (exactly once)."""
 
@@ -32,9 +27,11 @@ Processor = Callable[[AsyncSession, IncomingMessage], Awaitable[None]]
 class Inbox:
     """Writes inbound events and hands them to the dispatcher in the background."""
 
-    def __init__(self, ctx: BotContext, process: Processor) -> None:
+    def __init__(self, ctx: BotContext, process: Processor, *,
+                 on_processed: Callable[[], None] | None = None) -> None:
         self.ctx = ctx
         self._process = process
+        self._on_processed = on_processed  # e.g. wake the sender: the event may have queued replies
         self._queue: asyncio.Queue[int] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.idle = asyncio.Event()
@@ -137,9 +134,6 @@ class Inbox:
         if ids:
             self.idle.clear()
             log.info("replaying %d unprocessed inbox events", len(ids))
-        if os.environ.get(HOLD_ENV) == "1":
-            log.warning("%s=1: inbound events are stored but NOT processed (test-only)", HOLD_ENV)
-            return
         self._task = asyncio.create_task(self._run(), name="inbox")
 
     async def stop(self) -> None:
@@ -182,9 +176,8 @@ class Inbox:
                     row.attempts += 1
                     row.error = f"{type(exc).__name__}: {exc}"[:2000]
                     row.processed_at = ctx.clock.now()
-        sender = ctx.extras.get("sender")
-        if sender is not None:
-            sender.wake()
+        if self._on_processed is not None:
+            self._on_processed()
 
 
 _MAX_BATCH = 1000

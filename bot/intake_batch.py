@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import BotContext
@@ -56,6 +57,12 @@ class IntakeBatcher:
         result, view = await future
         return result, view()
 
+    async def close(self) -> None:
+        """Wait for the batch being written (its callers are still waiting for their answers)."""
+        if self._writer is not None:
+            await asyncio.gather(self._writer, return_exceptions=True)
+            self._writer = None
+
     async def _write(self) -> None:
         while self._pending:
             batch = self._pending[: self.max_batch]
@@ -82,3 +89,12 @@ class IntakeBatcher:
         async with self.ctx.sessions.begin() as s:
             results = await self.ctx.service.register_many(s, items, via="api")
             return [(r, await self.view(s, r.ticket, r.created)) for r in results]
+
+
+INTAKE_BATCHER: web.AppKey[IntakeBatcher] = web.AppKey("hotline_intake_batcher", IntakeBatcher)
+
+
+async def intake_batcher_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Cleanup context: on shutdown the batch in flight is committed before the store closes."""
+    yield
+    await app[INTAKE_BATCHER].close()

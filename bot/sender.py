@@ -10,28 +10,23 @@ dead-letters the row and alerts the office once.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import json
 import logging
 import random
 import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
 
 import aiohttp
 from aiohttp import web
 from sqlalchemy import or_, select, update
 
-from adapters.base import PermanentSendError, SendError, TransientSendError
-from bot.context import CTX, BotContext
-from bot.labels import CHANNEL_LABELS
-from bot.messages import Destination, OutgoingMessage
-from bot.outbox import Target
+from bot.context import BotContext
+from bot.messages import Destination
+from bot.outbox_channels import alert_office
 from bot.privacy import mask_phone
 from bot.ratelimit import Buckets, RateWindow
+from bot.send_errors import PermanentSendError, SendError, TransientSendError
 from bot.tasks import cancel_and_wait
 from store.db import is_postgres
 from store.models import OutboxMessage
@@ -41,13 +36,17 @@ CLAIM_SECONDS = 120
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = 2.0
 BACKOFF_CAP = 900.0
+DRAIN_SECONDS = 10.0
+"""How long :meth:`Sender.stop` waits for the send in flight before cancelling it."""
 
 
 class Sender:
     """Drains the outbox in the background."""
 
-    def __init__(self, ctx: BotContext, *, batch: int = 100, poll: float = 0.5) -> None:
+    def __init__(self, ctx: BotContext, *, batch: int = 100, poll: float = 0.5,
+                 drain_seconds: float = DRAIN_SECONDS) -> None:
         self.ctx = ctx
+        self.drain_seconds = drain_seconds
         self.batch = batch
         self.poll = poll
         self.buckets = Buckets()
@@ -56,6 +55,7 @@ class Sender:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._dest_locks: dict[str, asyncio.Lock] = {}
+        self._stopping = False
 
     def wake(self) -> None:
         """Look at the outbox now instead of at the next poll."""
@@ -66,17 +66,27 @@ class Sender:
         self._task = asyncio.create_task(self._run(), name="outbox-sender")
 
     async def stop(self) -> None:
-        """Stop; rows claimed but not sent are picked up again after their claim expires."""
-        await cancel_and_wait(self._task)
+        """Stop after the sends in flight: each is finished and recorded, claimed rows not yet
+        begun are handed back. Past ``drain_seconds`` the loop is cancelled; a row cut short then
+        is picked up again after its claim expires."""
+        self._stopping = True
+        self._wake.set()
+        task, self._task = self._task, None
+        if task is None:
+            return
+        done, _ = await asyncio.wait({task}, timeout=self.drain_seconds)
+        if not done:
+            log.warning("sender: sends still in flight after %.1f s; cancelling them", self.drain_seconds)
+            await cancel_and_wait(task)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 sent = await self.run_once()
             except Exception:
                 log.exception("sender pass failed")
                 sent = 0
-            if sent == 0:
+            if sent == 0 and not self._stopping:
                 self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), self.poll)
@@ -145,10 +155,13 @@ class Sender:
             # longer ones hand the rows back, due again when the window allows.
             deadline = time.monotonic() + CLAIM_SECONDS / 2
             for i, row in enumerate(rows):
+                if self._stopping:  # shutting down: begin no new send
+                    await self._release(rows[i:], 0)
+                    return
                 bucket = self._bucket(row)
                 while bucket is not None and not bucket.take():
                     wait = max(bucket.wait_time(), 0.001)
-                    if wait > self.poll or time.monotonic() + wait > deadline:
+                    if self._stopping or wait > self.poll or time.monotonic() + wait > deadline:
                         await self._release(rows[i:], wait)
                         return
                     await asyncio.sleep(wait)
@@ -163,12 +176,8 @@ class Sender:
         return None if limit is None else self.buckets.get(row.dest_key, *limit)
 
     def _rate_limit(self, row: OutboxMessage) -> tuple[int, float] | None:
-        dest = Destination.from_dict(row.destination)
-        if row.channel == "chat":
-            adapter = self.ctx.adapters.get(dest.platform)
-            fn = getattr(adapter, "rate_limit", None)
-            return fn(dest) if fn else None
-        return None
+        channel = self.ctx.channels.get(row.channel)
+        return None if channel is None else channel.rate_limit(Destination.from_dict(row.destination))
 
     async def _release(self, rows: list[OutboxMessage], wait: float) -> None:
         # Rate-limit waits are real time; the moment is computed on the injectable clock so a
@@ -177,7 +186,8 @@ class Sender:
         async with self.ctx.sessions.begin() as s:
             await s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids))
                             .values(claimed_by=None, claimed_until=None))
-        await asyncio.sleep(min(wait, self.poll))
+        if not self._stopping:
+            await asyncio.sleep(min(wait, self.poll))
 
     async def _deliver(self, row: OutboxMessage) -> None:
         ctx = self.ctx
@@ -197,50 +207,16 @@ class Sender:
             await s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
                 state="sent", sent_at=ctx.clock.now(), attempts=row.attempts + 1, claimed_until=None,
                 provider_message_id=provider_id or None, last_error=None))
-            hook = ctx.extras.get(f"after_send:{row.channel}")
-            if hook is not None:
-                await hook(s, row, provider_id)
+            channel = ctx.channels.get(row.channel)
+            if channel is not None:
+                await channel.after_send(s, row, provider_id)
         ctx.metrics.outbox_sent.labels(row.channel).inc()
 
     async def _send(self, row: OutboxMessage) -> str:
-        ctx = self.ctx
-        assert ctx.http is not None
-        dest = Destination.from_dict(row.destination)
-        if row.channel == "chat":
-            adapter = ctx.adapters.get(dest.platform)
-            if adapter is None:
-                raise PermanentSendError(f"platform {dest.platform} is not configured")
-            message = OutgoingMessage.from_dict(row.payload)
-            update_id = row.payload.get("update_message_id")
-            if update_id and hasattr(adapter, "update_card"):
-                await adapter.update_card(ctx.http, dest, update_id, message)
-                return str(update_id)
-            result = await adapter.send(ctx.http, dest, message, key=delivery_key(row))
-            return result.message_id
-        if row.channel == "sms":
-            deliver = ctx.extras.get("sms_deliver")
-            if deliver is None:
-                raise PermanentSendError("no SMS gateway configured")
-            return await deliver(row)
-        if row.channel == "report":
-            return await self._post_report(dest, row.payload)
-        raise PermanentSendError(f"unknown channel {row.channel}")
-
-    async def _post_report(self, dest: Destination, body: dict[str, Any]) -> str:
-        ctx = self.ctx
-        assert ctx.http is not None
-        raw = json.dumps(body, ensure_ascii=False).encode()
-        ts = str(int(ctx.clock.now().timestamp()))
-        secret = ctx.config.hotline.report_secret.encode()
-        sig = hmac.new(secret, ts.encode() + b"." + raw, hashlib.sha256).hexdigest()
-        async with ctx.http.post(dest.user_id, data=raw, headers={
-                "Content-Type": "application/json", "X-Hotline-Timestamp": ts,
-                "X-Hotline-Signature": sig}) as resp:
-            if resp.status >= 500 or resp.status == 429:
-                raise TransientSendError(f"report endpoint answered {resp.status}", code=resp.status)
-            if resp.status >= 400:
-                raise PermanentSendError(f"report endpoint answered {resp.status}", code=resp.status)
-        return ""
+        channel = self.ctx.channels.get(row.channel)
+        if channel is None:
+            raise PermanentSendError(f"outbox channel {row.channel} is not configured")
+        return await channel.deliver(row)
 
     async def _failed(self, row: OutboxMessage, exc: SendError) -> None:
         ctx = self.ctx
@@ -261,14 +237,11 @@ class Sender:
                 next_attempt_at=ctx.clock.now() + timedelta(seconds=delay)))
             if dead:
                 ctx.metrics.outbox_dead.labels(row.channel).inc()
-                hook = ctx.extras.get(f"after_dead:{row.channel}")
-                if hook is not None:
-                    await hook(s, row, exc)
-                if hook is None and row.kind != "dead_letter_alert":
-                    # A channel with its own dead-letter hook (SMS) tells the right people itself.
-                    ctx.outbox.add(s, Target.to_office(), OutgoingMessage(
-                        f"【发送失败】一条消息（{_describe(row)}）多次发送失败，已停止重试：{str(exc)[:100]}"),
-                        ticket_id=row.ticket_id, kind="dead_letter_alert", dedupe_key=f"dead:{row.id}")
+                channel = ctx.channels.get(row.channel)
+                if channel is not None:
+                    await channel.after_dead(s, row, exc)
+                else:
+                    alert_office(ctx, s, row, exc)
 
 
 def _safe_key(row: OutboxMessage) -> str:
@@ -279,27 +252,12 @@ def _safe_key(row: OutboxMessage) -> str:
     return f"sms:{dest.bot}:{mask_phone(dest.user_id)}"
 
 
-def _describe(row: OutboxMessage) -> str:
-    what = CHANNEL_LABELS.get(row.channel, "消息")
-    return f"{what} #{row.id}"
-
-
 SENDER: web.AppKey[Sender] = web.AppKey("hotline_sender", Sender)
 
 
 async def sender_ctx(app: web.Application) -> AsyncIterator[None]:
     """Cleanup context: the sender runs while the app does."""
-    ctx = app[CTX]
-    sender = Sender(ctx)
-    app[SENDER] = sender
-    ctx.extras["sender"] = sender
+    sender = app[SENDER]
     await sender.start()
     yield
     await sender.stop()
-
-
-def delivery_key(row: OutboxMessage) -> str:
-    """The same for every attempt at ``row``, and unlike any other row's, even another
-    deployment's sharing the platform app (the id and its creation time): the platform's
-    idempotency key where it has one."""
-    return f"hb{row.id}-{int(row.created_at.timestamp() * 1000)}"

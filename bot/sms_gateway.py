@@ -1,8 +1,8 @@
 """The SMS gateway: delivers citizen SMS from the outbox through the configured provider and
 records what became of each message (sent, failed, unknown) with its ticket (利川 痕迹管理).
 
-``install(app)`` builds the provider into ``ctx.sms_provider`` and registers the sender's hooks
-(``sms_deliver``, ``after_send:sms``, ``after_dead:sms``), the push route and the citizen page.
+``install(app)`` builds the provider and its gateway (under :data:`SMS_GATEWAY`), registers the
+gateway as the outbox's ``sms`` channel (the push route and the citizen page are the wiring's).
 
 Idempotency (``docs/sms.md``: "send is not idempotent … never blind resend"): before the provider is
 called the message is marked ``sending`` in its own commit; the provider's acceptance is committed
@@ -29,7 +29,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from adapters.base import PermanentSendError, SendError, TransientSendError
 from adapters.sms.base import SmsTemplateError
 from adapters.sms.registry import (
     SmsAccountError,
@@ -43,10 +42,11 @@ from adapters.sms.templates import normalize_cn_mobile
 from bot.action_tokens import issue
 from bot.context import CTX, BotContext
 from bot.labels import error_label
-from bot.messages import OutgoingMessage
+from bot.messages import Destination, OutgoingMessage
 from bot.outbox import Target
 from bot.privacy import mask_phone
 from bot.quiet_hours import quiet_until
+from bot.send_errors import PermanentSendError, SendError, TransientSendError
 from bot.sms_port import SmsSender
 from bot.sms_trail import KIND_LABELS
 from store.models import NotificationLedger, OutboxMessage, SmsMessage, SmsOptOut, Ticket
@@ -99,8 +99,13 @@ class SmsGateway:
 
     # ---- delivery --------------------------------------------------------------------------
 
+    def rate_limit(self, dest: Destination) -> tuple[int, float] | None:
+        """The provider's own sending pace, when it has one."""
+        fn = getattr(self.provider, "rate_limit", None)
+        return fn() if fn else None
+
     async def deliver(self, row: OutboxMessage) -> str:
-        """Send one outbox SMS row; return the provider's message id (``sms_deliver`` hook)."""
+        """Send one outbox SMS row; return the provider's message id (the ``sms`` channel)."""
         ctx = self.ctx
         out_id = str(row.payload.get("out_id") or "")
         kind = str(row.payload.get("kind") or "")
@@ -206,7 +211,7 @@ class SmsGateway:
     # ---- sender hooks ----------------------------------------------------------------------
 
     async def after_send(self, s: AsyncSession, row: OutboxMessage, provider_id: str) -> None:
-        """``after_send:sms``: link the message to its outbox row (state was set at acceptance)."""
+        """Link the message to its outbox row (state was set at acceptance)."""
         sms = await message_by_out_id(s, str(row.payload.get("out_id") or ""))
         if sms is not None:
             sms.outbox_id = row.id
@@ -214,7 +219,7 @@ class SmsGateway:
                 sms.state, sms.provider_id = "sent", provider_id or sms.provider_id
 
     async def after_dead(self, s: AsyncSession, row: OutboxMessage, exc: SendError) -> None:
-        """``after_dead:sms``: the message will not go; tell the 承办人 so they can phone."""
+        """The message will not go; tell the 承办人 so they can phone."""
         ctx = self.ctx
         now = ctx.clock.now()
         sms = await message_by_out_id(s, str(row.payload.get("out_id") or ""))
@@ -302,18 +307,13 @@ def tell_handler(ctx: BotContext, s: AsyncSession, ticket: Ticket | None, text: 
         ticket_id=ticket.id, kind="sms_notice")
 
 
-def install(app: web.Application) -> None:
-    """Build the provider and plug the SMS channel, its push route and the citizen page in."""
-    from bot import sms_replies
-    from web import citizen as citizen_page
+SMS_GATEWAY: web.AppKey[SmsGateway] = web.AppKey("hotline_sms_gateway", SmsGateway)
 
+
+def install(app: web.Application) -> None:
+    """Build the provider and its gateway, and plug the gateway in as the ``sms`` outbox channel."""
     ctx = app[CTX]
     provider = build_provider(ctx.config.sms, clock=ctx.clock)
-    ctx.sms_provider = provider
     gateway = SmsGateway(ctx, provider)
-    ctx.extras["sms_gateway"] = gateway
-    ctx.extras["sms_deliver"] = gateway.deliver
-    ctx.extras["after_send:sms"] = gateway.after_send
-    ctx.extras["after_dead:sms"] = gateway.after_dead
-    sms_replies.setup_routes(app)
-    citizen_page.setup_routes(app)
+    app[SMS_GATEWAY] = gateway
+    ctx.channels.register("sms", gateway)

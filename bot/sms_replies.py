@@ -39,6 +39,7 @@ from bot.outbox import Target
 from bot.privacy import mask_phone
 from bot.sms_gateway import (
     KIND_LABELS,
+    SMS_GATEWAY,
     message_by_out_id,
     normal_phone,
     phone_variants,
@@ -110,7 +111,7 @@ def authorized(request: web.Request, config: SmsConfig) -> bool:
 async def sms_webhook(request: web.Request) -> web.Response:
     """``POST /webhooks/sms/{provider}``: store and apply receipts and replies, then answer."""
     ctx = request.app[CTX]
-    provider = ctx.sms_provider
+    provider = request.config_dict[SMS_GATEWAY].provider
     if not authorized(request, ctx.config.sms):
         return error_response(401, "unauthorized", "回调令牌无效或来源不被允许。")
     if provider is None or request.match_info["provider"] != provider.name:

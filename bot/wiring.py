@@ -9,26 +9,36 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from adapters.registry import PlatformDeps, platforms
+from bot import sms_gateway, sms_replies
 from bot.context import CTX, BotContext
+from bot.dispatcher import Dispatcher
 from bot.inbox import Inbox
+from bot.outbox_channels import ChatChannel, ReportChannel
+from bot.ports import ChatAdapter
+from bot.sender import SENDER, Sender, sender_ctx
+from scheduler.runner import scheduler_ctx
+from store.leases import StoreLease
+from web import citizen as citizen_page
 
 log = logging.getLogger("hotline.wiring")
 INBOX: web.AppKey[Inbox] = web.AppKey("hotline_inbox", Inbox)
+DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("hotline_dispatcher", Dispatcher)
+CHAT_ADAPTERS: web.AppKey[dict[str, ChatAdapter]] = web.AppKey("hotline_chat_adapters", dict)
+"""platform → its ChatAdapter."""
 
 
-def build_adapters(ctx: BotContext) -> dict[str, object]:
+def build_adapters(ctx: BotContext) -> dict[str, ChatAdapter]:
     """One adapter per configured platform: the console, then every registered platform that has
     at least one ``[platforms.<name>.<bot>]`` table."""
     from bot.platform_config import platform_bots
-    from store.leases import StoreLease
 
-    adapters: dict[str, object] = {}
+    adapters: dict[str, ChatAdapter] = {}
     cfg = ctx.config
     if cfg.platforms.console.enabled:
         from web.console.adapter import ConsoleAdapter
 
         adapters["console"] = ConsoleAdapter(ctx)
-    lease = StoreLease(ctx.sessions, ctx.clock)
+    lease = StoreLease(ctx.sessions, ctx.clock.now)
     for spec in platforms():
         bots = platform_bots(cfg, spec.name)
         if not bots:
@@ -44,41 +54,36 @@ def build_adapters(ctx: BotContext) -> dict[str, object]:
 
 def install(app: web.Application, *, with_background: bool = True) -> None:
     """Add the chat routes and the background machinery to ``app``."""
-    from bot.dispatcher import Dispatcher
-
     ctx = app[CTX]
-    ctx.adapters = build_adapters(ctx)
-    for adapter in ctx.adapters.values():
-        adapter.setup_routes(app)  # type: ignore[attr-defined]
+    adapters = build_adapters(ctx)
+    app[CHAT_ADAPTERS] = adapters
+    for adapter in adapters.values():
+        adapter.setup_routes(app)
+    ctx.channels.register("chat", ChatChannel(ctx, adapters))
+    ctx.channels.register("report", ReportChannel(ctx))
     dispatcher = Dispatcher(ctx)
-    inbox = Inbox(ctx, dispatcher.handle)
-    app[INBOX] = inbox
-    ctx.extras["inbox"] = inbox
-    ctx.extras["dispatcher"] = dispatcher
+    app[DISPATCHER] = dispatcher
+    sender = Sender(ctx) if with_background else None
+    app[INBOX] = Inbox(ctx, dispatcher.handle, on_processed=sender.wake if sender else None)
     app.cleanup_ctx.append(_inbox_ctx)
-    from bot import sms_gateway
-
     sms_gateway.install(app)
-    if with_background:
-        from bot.sender import sender_ctx
-
+    sms_replies.setup_routes(app)
+    citizen_page.setup_routes(app)
+    if sender is not None:
+        app[SENDER] = sender
         app.cleanup_ctx.append(sender_ctx)
-        try:
-            from scheduler.runner import scheduler_ctx
-        except ImportError:
-            log.info("scheduler not installed")
-        else:
-            app.cleanup_ctx.append(scheduler_ctx)
+        app.cleanup_ctx.append(scheduler_ctx)
 
 
 async def _inbox_ctx(app: web.Application) -> AsyncIterator[None]:
     ctx = app[CTX]
     inbox = app[INBOX]
+    adapters = app[CHAT_ADAPTERS]
     await inbox.start()
     assert ctx.http is not None
-    for adapter in ctx.adapters.values():
-        await adapter.start(ctx.http, inbox)  # type: ignore[attr-defined]
+    for adapter in adapters.values():
+        await adapter.start(ctx.http, inbox)
     yield
-    for adapter in ctx.adapters.values():
-        await adapter.stop()  # type: ignore[attr-defined]
+    for adapter in reversed(adapters.values()):
+        await adapter.stop()
     await inbox.stop()

@@ -368,11 +368,10 @@ async def monthly_report_files(config: Config, month: str, out_dir: Path | None 
 
     The store must be ready (see :func:`bot.preflight.ready_store`); ``unit`` is a unit code.
     """
-    from bot.app import build_calendar
     from bot.clock import SystemClock
     from store.db import create_engine, session_factory
 
-    cal = build_calendar(config)
+    cal = config.calendar.work_calendar()
     parse_month(cal, month)
     if unit is not None and unit not in {u.code for u in config.units}:
         raise ValueError(f"unknown unit {unit!r}")
@@ -432,11 +431,9 @@ async def monthly_report(ctx: BotContext, now: datetime) -> int:
             return 0
         report = await build_report(s, ctx.calendar, names, month, now)
         try:
-            files = await asyncio.to_thread(write_files, report, reports_dir(ctx.config))
+            await asyncio.to_thread(write_files, report, reports_dir(ctx.config))
         except OSError as exc:
             log.error("monthly report files not written: %s", exc)
-            files = []
-        ctx.extras["last_monthly_report"] = files
         _to_office(ctx, s, now, month_text(report, report_link(ctx.config, month)), "monthly")
     return 1
 

@@ -55,7 +55,6 @@ class SchedulerRunner:
                 if not await ledger.record_run(s, name, fire, now):
                     return None
             count = await job.spec.scan(self.ctx, now)
-        self.ctx.extras.setdefault("job_runs", []).append((name, fire, count))
         log.info("job %s (%s): %d queued", name, fire.isoformat(), count)
         return count
 
@@ -110,6 +109,7 @@ class SchedulerRunner:
             self._catch_up = None
 
 
+SCHEDULER: web.AppKey[SchedulerRunner] = web.AppKey("hotline_scheduler", SchedulerRunner)
 
 
 async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -119,7 +119,7 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     runner = SchedulerRunner(ctx)
-    ctx.extras["scheduler"] = runner
+    app[SCHEDULER] = runner
     runner.start()
     try:
         yield

@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import Clock
 from store.models import LeaseRow
 
 
 class StoreLease:
-    """The :class:`adapters.base.Lease` protocol over the ``leases`` table."""
+    """The :class:`bot.ports.Lease` protocol over the ``leases`` table."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], now: Callable[[], datetime]) -> None:
+        """``now`` tells the current aware UTC time (the bot's injectable clock)."""
         self.sessions = sessions
-        self.clock = clock
+        self.now = now
 
     async def acquire(self, name: str, holder: str, ttl: float) -> bool:
         """Take the lease if free or expired, or renew it if ours."""
-        now = self.clock.now()
+        now = self.now()
         until = now + timedelta(seconds=ttl)
         async with self.sessions.begin() as s:
             result = await s.execute(

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from bot.context import CTX, BotContext
 from bot.errors import error_response
 from bot.intake import TicketEventIn, field_errors, parse_ticket
-from bot.intake_batch import IntakeBatcher
+from bot.intake_batch import INTAKE_BATCHER, IntakeBatcher, intake_batcher_ctx
 from bot.lifecycle import OPEN_STATES, LifecycleError, State
 from bot.ticket_rows import session_rows
 from bot.units import resolve_unit
@@ -138,7 +138,7 @@ async def _post_ticket(request: web.Request, ctx: BotContext) -> web.Response:
                                   {"unit": f"没有这个承办单位：{ticket_in.unit}"})
         if code != ticket_in.unit:
             ticket_in = ticket_in.model_copy(update={"unit": code})
-    result, view = await _batcher(ctx).register(ticket_in)
+    result, view = await request.config_dict[INTAKE_BATCHER].register(ticket_in)
     if result.conflict:
         return error_response(409, "conflict", f"工单 {ticket_in.number} 已存在且内容不同。",
                               {"number": "已存在且内容不同"})
@@ -146,17 +146,15 @@ async def _post_ticket(request: web.Request, ctx: BotContext) -> web.Response:
 
 
 def _batcher(ctx: BotContext) -> IntakeBatcher:
-    batcher = ctx.extras.get("intake_batcher")
-    if batcher is None:
-        async def view(s: Any, ticket: Any, new: bool) -> Callable[[], dict[str, Any]]:
-            if new:  # its rows are the session's (no query), and it has no citizen replies yet
-                events, sms = session_rows(s, ticket)
-                return partial(ticket_view, ticket, events, ctx.calendar, ctx.directory, sms, [])
-            stored = await _view(ctx, s, ticket)
-            return lambda: stored
+    """The app's intake batcher, answering each ticket with its view."""
+    async def view(s: Any, ticket: Any, new: bool) -> Callable[[], dict[str, Any]]:
+        if new:  # its rows are the session's (no query), and it has no citizen replies yet
+            events, sms = session_rows(s, ticket)
+            return partial(ticket_view, ticket, events, ctx.calendar, ctx.directory, sms, [])
+        stored = await _view(ctx, s, ticket)
+        return lambda: stored
 
-        batcher = ctx.extras["intake_batcher"] = IntakeBatcher(ctx, view)
-    return batcher
+    return IntakeBatcher(ctx, view)
 
 
 def _answer(obj: Any, status: int = 200) -> web.Response:
@@ -238,7 +236,10 @@ async def list_tickets(request: web.Request) -> web.Response:
 
 
 def setup_routes(app: web.Application) -> None:
-    """Mount the intake and read API as the sub-app ``/api/v1/tickets``."""
+    """Mount the intake and read API as the sub-app ``/api/v1/tickets``; the intake batcher lives on
+    the root app, closed by its cleanup context before the store."""
+    app[INTAKE_BATCHER] = _batcher(app[CTX])
+    app.cleanup_ctx.append(intake_batcher_ctx)
     api = web.Application(middlewares=[_read_auth])
     api.router.add_post("", post_ticket)
     api.router.add_post("/{source}/{number}/events", post_event)

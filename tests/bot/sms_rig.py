@@ -19,6 +19,7 @@ from adapters.sms.generic import GenericGatewayConfig
 from adapters.sms.templates import provider_template
 from bot.clock import FrozenClock
 from bot.sender import Sender
+from bot.sms_gateway import SMS_GATEWAY
 from store.models import AuditEvent, OutboxMessage, SmsMessage, SmsReplyRecord, Ticket
 from tests.conftest import base_config, ticket_body
 from tests.fakes.sms_servers import (
@@ -95,13 +96,13 @@ class Rig:
     def accepted(self) -> list[SentSms | Any]:
         """Messages the provider accepted (the log provider's own record for ``log``)."""
         if self.fake is None:
-            return list(self.ctx.sms_provider.sent)
+            return list(self.bot.client.app[SMS_GATEWAY].provider.sent)
         return list(self.fake.sent)
 
     def provider_requests(self) -> int:
         """How many send requests reached the provider."""
         if self.fake is None:
-            return len(self.ctx.sms_provider.sent)
+            return len(self.bot.client.app[SMS_GATEWAY].provider.sent)
         return len(self.fake.requests)
 
     async def answered(self, number: str = NUMBER, phone: str = PHONE) -> None:

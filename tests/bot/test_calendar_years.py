@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_calendar
+from bot.bootstrap import build_calendar
 from bot.calendar import PACKAGE_YEARS, WorkCalendar
 from bot.cli import main
 from bot.config import load_config

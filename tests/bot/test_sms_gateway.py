@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from bot.sender import CLAIM_SECONDS
+from bot.sms_gateway import SMS_GATEWAY
 from store.models import SmsOptOut
 from tests.bot.sms_rig import NUMBER, PHONE, rig
 from tests.conftest import local
@@ -105,7 +106,8 @@ async def test_crash_between_acceptance_and_commit_does_not_send_twice(make_bot,
     gateway finds the provider id it committed at acceptance: it returns it without a second send.
     """
     r = await rig(make_bot, aiohttp_server, clock, "aliyun")
-    hook = r.ctx.extras["after_send:sms"]
+    gateway = r.bot.client.app[SMS_GATEWAY]
+    hook = gateway.after_send
     crashes = [RuntimeError("crash after the provider accepted")]
 
     async def crash_once(s, row, provider_id):  # type: ignore[no-untyped-def]
@@ -113,7 +115,7 @@ async def test_crash_between_acceptance_and_commit_does_not_send_twice(make_bot,
             raise crashes.pop()
         await hook(s, row, provider_id)
 
-    r.ctx.extras["after_send:sms"] = crash_once
+    gateway.after_send = crash_once  # type: ignore[method-assign]
     await r.answered()
     with pytest.raises(RuntimeError):
         await r.drain()

@@ -97,7 +97,7 @@ def test_import_reports_and_is_idempotent(capsys: pytest.CaptureFixture[str], wr
 
     async def check_store() -> tuple[int, list[str], datetime | None]:
         config = load_config(cfg)
-        from bot.app import build_context
+        from bot.bootstrap import build_context
 
         ctx = build_context(config)
         try:
@@ -168,7 +168,7 @@ def test_repeats_inside_one_file(capsys: pytest.CaptureFixture[str], write_confi
     assert [(line, fld) for line, fld, _ in rejected_lines(out)] == [(4, "number")]
 
     async def r2_tags() -> list[str]:
-        from bot.app import build_context
+        from bot.bootstrap import build_context
 
         ctx = build_context(load_config(tmp_path / "config.toml"))
         try:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.app import build_context
+from bot.bootstrap import build_context
 from bot.config import load_config
 from store.models import Ticket
 from tests.adapters.test_importer import write_xls

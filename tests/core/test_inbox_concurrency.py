@@ -7,6 +7,7 @@ import asyncio
 from sqlalchemy import select
 
 from bot.messages import ChatKind, IncomingMessage
+from bot.wiring import INBOX
 from store.models import InboxEvent
 from tests.conftest import ticket_body
 
@@ -15,7 +16,7 @@ async def test_simultaneous_events_are_all_processed(make_bot) -> None:
     bot = await make_bot()
     for i in range(5):
         await bot.post_ticket(ticket_body(number=f"C{i:04d}", content=f"诉求{i}", unit="YLK"))
-    inbox = bot.ctx.extras["inbox"]
+    inbox = bot.client.app[INBOX]
 
     def msg(i: int, dup: int = 0) -> IncomingMessage:
         return IncomingMessage(platform="console", bot="console", chat_id="ylk", chat_kind=ChatKind.GROUP,

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import DATETIME
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite as sqlite_dialect
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from bot.app import prepare_store
+from bot.bootstrap import prepare_store
 from store.db import create_engine, ping, session_factory
 from store.migrate import current_revision, head_revision, is_empty, upgrade
 from store.models import (
@@ -163,7 +163,7 @@ async def test_citizen_data_is_stored_once_on_the_ticket(make_bot) -> None:
 async def test_prepare_store_brings_an_older_store_to_head(store_url: str, make_config) -> None:
     from alembic import command
 
-    from bot.app import build_context
+    from bot.bootstrap import build_context
     from store.migrate import alembic_config
 
     engine = create_engine(store_url)

@@ -191,6 +191,8 @@ class FakeWeCom:
         # internals
         self._tokens: dict[str, datetime] = {}
         self._fail: list[int] = []
+        self._gate: asyncio.Event | None = None
+        self.held = 0  # requests waiting at the gate
         self._rate: dict[str, deque[datetime]] = defaultdict(deque)
         self._response_codes: dict[str, dict[str, Any]] = {}
         self._task_ids: set[str] = set()
@@ -210,6 +212,16 @@ class FakeWeCom:
     def fail_next(self, n: int, status: int = 502) -> None:
         """Answer the next ``n`` HTTP API requests with ``status``."""
         self._fail.extend([status] * n)
+
+    def hold(self) -> None:
+        """Keep HTTP API requests waiting (counted in ``held``) until :meth:`release`."""
+        self._gate = asyncio.Event()
+
+    def release(self) -> None:
+        """Let the held requests (and every later one) through."""
+        if self._gate is not None:
+            self._gate.set()
+            self._gate = None
 
     def expire_tokens(self) -> None:
         """Make every issued access token expired (42001 from now on)."""
@@ -270,6 +282,11 @@ class FakeWeCom:
             if self._fail:
                 return web.json_response({"errcode": -1, "errmsg": "system error"},
                                          status=self._fail.pop(0))
+            if self._gate is not None:
+                gate = self._gate
+                self.held += 1
+                await self._notify()
+                await gate.wait()
         return await handler(request)
 
     def _limited(self, key: str, rate: tuple[int, float]) -> bool:

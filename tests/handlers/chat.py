@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.messages import ChatKind, IncomingMessage
+from bot.wiring import INBOX
 from store.models import AuditEvent, OutboxMessage, Ticket
 
 _ids = itertools.count(1)
@@ -22,7 +23,7 @@ class Chat:
 
     @property
     def inbox(self) -> Any:
-        return self.bot.ctx.extras["inbox"]
+        return self.bot.client.app[INBOX]
 
     async def say(self, person: str, text: str, *, chat: str = "ylk", direct: bool = False,
                   mentioned: bool = True, quoted: str | None = None,

@@ -21,7 +21,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.inbox import HOLD_ENV
 from tests.conftest import INTAKE_SECRET, base_config, ticket_body
 from tests.fakes.feishu_server import FeishuFake, mention, message_event
 from tests.platforms.world import BOT, BOT_NAME, CHATS, IDS, ROOT, base_url, org, serve, toml, until
@@ -36,10 +35,11 @@ def _free_port() -> int:
 class Serve:
     """One ``hotline-bot serve`` process."""
 
-    def __init__(self, config: Path, port: int, env: dict[str, str]) -> None:
+    def __init__(self, config: Path, port: int, env: dict[str, str], *, hold_inbox: bool = False) -> None:
         self.url = f"http://127.0.0.1:{port}"
+        module = "tests.platforms.held_serve" if hold_inbox else "bot.cli"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "-c", str(config)], cwd=ROOT, env=env,
+            [sys.executable, "-m", module, "serve", "-c", str(config)], cwd=ROOT, env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     async def ready(self, http: aiohttp.ClientSession) -> None:
@@ -99,7 +99,7 @@ async def test_kill_after_ack_and_with_unsent_rows_then_restart(tmp_path: Path,
     try:
         # 1. Feishu is down (5xx) and inbound processing is held: the event is acked, not handled.
         fake.fail_next(100_000, status=503)
-        first = Serve(config, port, {**env, HOLD_ENV: "1"})
+        first = Serve(config, port, env, hold_inbox=True)
         procs.append(first)
         await first.ready(http)
         body = json.dumps(ticket_body(unit="YLK"), ensure_ascii=False).encode()

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from bot.sender import Sender
+from bot.wiring import CHAT_ADAPTERS
 from tests.conftest import ticket_body
 from tests.fakes.dingtalk_server import FakeDingTalk, card_click, robot_message, stream_frame
 from tests.fakes.feishu_server import (
@@ -42,7 +43,7 @@ async def test_wecom_story_over_long_connection(make_bot: Any, clock: Any) -> No
             "api_base": url, "ws_url": url.replace("http", "ws", 1) + "/ws",
             "reconnect_min": 0.05, "reconnect_max": 0.2}))
         bots.append(bot)
-        conn = bot.ctx.adapters["wecom"].connection(BOT)
+        conn = bot.client.app[CHAT_ADAPTERS]["wecom"].connection(BOT)
         assert await conn.wait_ready(10.0)
         sender = Sender(bot.ctx)
         ylk = CHATS["wecom"]["YLK"]

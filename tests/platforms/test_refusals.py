@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from adapters.feishu.crypto import encrypt, event_signature
+from bot.wiring import INBOX
 from store.models import InboxEvent
 from tests.conftest import ticket_body
 from tests.fakes.dingtalk_server import http_callback, robot_message
@@ -138,7 +139,7 @@ async def test_replayed_event_is_acknowledged_and_processed_once(make_bot: Any, 
     bot = await make_bot(**_config(platform))
     assert (await bot.post_ticket(ticket_body(unit="YLK"))).status == 201
     poster = Poster(platform, bot)
-    inbox = bot.ctx.extras["inbox"]
+    inbox = bot.client.app[INBOX]
 
     assert await poster.post("ev-once") == 200
     await inbox.drain()

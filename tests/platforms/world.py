@@ -16,6 +16,7 @@ from aiohttp.web import Application
 from sqlalchemy import func, select
 
 from bot.sender import Sender
+from bot.wiring import INBOX
 from store.models import InboxEvent, OutboxMessage
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,7 +110,7 @@ async def inbox_count(bot: Any, *, processed: bool | None = None) -> int:
 async def settle(bot: Any, sender: Sender, processed: int) -> None:
     """Wait until ``processed`` inbox events are processed, then deliver what is due."""
     await until(lambda: _processed_at_least(bot, processed))
-    await bot.ctx.extras["inbox"].drain()
+    await bot.client.app[INBOX].drain()
     await sender.drain()
 
 

@@ -5,17 +5,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from bot.clock import FrozenClock
+from bot.config import Config
 from bot.context import BotContext
 from bot.intake import TicketIn
 from bot.messages import OutgoingMessage
+from scheduler.reports import reports_dir
 from scheduler.runner import SchedulerRunner
 from store.models import OutboxMessage, Ticket
+
+
+def monthly_files(config: Config, month: str = "2026-11") -> list[Path]:
+    """The monthly job's .xlsx and .png for ``month`` (those it wrote), in that order."""
+    stem = reports_dir(config) / f"hotline-report-{month}"
+    return [f for f in (stem.with_suffix(".xlsx"), stem.with_suffix(".png")) if f.exists()]
 
 
 class Desk:

@@ -17,7 +17,7 @@ from store.migrate import head_revision
 from tests.cli.conftest import ROOT, clean_env, cli_command, example_text
 from tests.conftest import base_config, local
 from tests.platforms.world import toml
-from tests.scheduler.conftest import Desk, reminders, text
+from tests.scheduler.conftest import Desk, monthly_files, reminders, text
 
 NOW = local(2026, 12, 1, 9, 0)  # Tue: December's first working day
 UNITS = [*base_config("sqlite://")["units"], {"code": "CGK", "name": "城管科", "parent": "BGS"}]
@@ -103,7 +103,7 @@ async def test_monthly_message_links_to_the_console_page_not_a_file(sched, clock
     body = text((await reminders(bot.ctx, "report_monthly"))[0])
     assert body.splitlines()[-2] == "连续3个月排名后3位：城管科、社会救助科、养老服务科，请按规定约谈。"
     assert body.splitlines()[-1] == "报表和图表：https://12345.example.gov.cn/console/reports?month=2026-11"
-    files = bot.ctx.extras["last_monthly_report"]
+    files = monthly_files(bot.ctx.config)
     assert files and all(str(f) not in body and f.name not in body for f in files)
 
 
@@ -115,7 +115,7 @@ async def test_monthly_message_without_public_url_names_no_path(sched, clock) ->
     body = text((await reminders(bot.ctx, "report_monthly"))[0])
     assert body.splitlines()[-1] == "连续3个月排名后3位：城管科、社会救助科、养老服务科，请按规定约谈。"
     assert "报表和图表" not in body and "hotline-report" not in body
-    assert all(str(f.parent) not in body for f in bot.ctx.extras["last_monthly_report"])
+    assert all(str(f.parent) not in body for f in monthly_files(bot.ctx.config))
 
 
 def test_bottom_three_needs_more_than_three_ranked_units() -> None:

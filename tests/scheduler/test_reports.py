@@ -8,7 +8,7 @@ from openpyxl import load_workbook
 
 from scheduler import reports
 from tests.conftest import local
-from tests.scheduler.conftest import reminders, text
+from tests.scheduler.conftest import monthly_files, reminders, text
 
 NOW = local(2026, 12, 1, 9, 0)
 
@@ -76,7 +76,7 @@ async def test_monthly_job_posts_to_office_and_writes_files(sched, clock, tmp_pa
                                     "退单 1 件；及时响应率 83.3%，按期办结率 50.0%，满意率 66.7%。")
     assert "1. 社会救助科 综合 100.0%" in body and "2. 养老服务科 综合 52.8%" in body
     assert "后3位" not in body  # only two units ranked
-    files = bot.ctx.extras["last_monthly_report"]
+    files = monthly_files(bot.ctx.config)
     assert str(files[0].parent) not in body  # a chat reader cannot open a server path
     assert [f.suffix for f in files] == [".xlsx", ".png"]
     assert files[0].parent == reports.reports_dir(bot.ctx.config)

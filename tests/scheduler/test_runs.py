@@ -10,7 +10,7 @@ import pytest
 from bot.app import create_app
 from bot.context import CTX
 from scheduler import scans
-from scheduler.runner import SchedulerRunner
+from scheduler.runner import SCHEDULER, SchedulerRunner
 from tests.conftest import PG_URL, local
 from tests.scheduler.conftest import reminders, text
 
@@ -178,7 +178,7 @@ async def test_advisory_lock_excludes_second_holder(make_config, store_url) -> N
 async def test_scheduler_starts_and_stops_with_the_app(make_bot, clock) -> None:
     bot = await make_bot(with_background=True, scheduler={"enabled": True,
                                                            "jobs": {"monthly_report": {"enabled": False}}})
-    runner = bot.ctx.extras["scheduler"]
+    runner = bot.client.app[SCHEDULER]
     assert runner.scheduler is not None and runner.scheduler.running
     ids = {j.id for j in runner.scheduler.get_jobs()}
     assert "monthly_report" not in ids and {"unit_digest", "sensitive_duty", "first_contact"} <= ids

@@ -11,7 +11,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.sender import Sender
+from bot.sender import SENDER, Sender
+from bot.wiring import INBOX
 from tests.conftest import Bot, base_config
 from web.console.auth import hash_password, one_time_link
 
@@ -109,7 +110,7 @@ async def make_user() -> AsyncIterator[Callable[[Bot], User]]:
 
 async def settle(bot: Bot) -> None:
     """Process every inbox event and deliver every due outbox row (the bot's answers)."""
-    sender = bot.ctx.extras.get("sender") or Sender(bot.ctx)
+    sender = bot.client.app.get(SENDER) or Sender(bot.ctx)
     for _ in range(5):
-        await bot.ctx.extras["inbox"].drain()
+        await bot.client.app[INBOX].drain()
         await sender.drain()

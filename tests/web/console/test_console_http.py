@@ -11,6 +11,7 @@ from io import BytesIO
 import pytest
 from sqlalchemy import func, select
 
+from bot.wiring import CHAT_ADAPTERS
 from store.models import InboxEvent, Ticket, UsedToken
 from tests.conftest import ticket_body
 from tests.web.console.conftest import console_overrides, settle
@@ -264,7 +265,7 @@ async def test_events_stream_delivers_live_to_allowed_readers(make_bot, make_use
     other = await stranger.get("/console/api/events")
     await stream.content.readuntil(b"\n\n")  # "retry" + connected comment
     await other.content.readuntil(b"\n\n")
-    adapter = bot.ctx.adapters["console"]
+    adapter = bot.client.app[CHAT_ADAPTERS]["console"]
     assert adapter.hub.count == 2
     await handler.say("g:ylk", "@热线助手 签收 0001")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.importing import import_file
+from adapters.importing import import_file
 from store.models import ReviewRequest, SmsMessage, Ticket
 from tests.adapters.test_importer import write_xls
 from tests.conftest import ticket_body

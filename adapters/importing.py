@@ -15,11 +15,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from adapters.import_reader import ReaderDied, read_chunks
 from adapters.importer import ColumnNotice, ImportRow, RowError, UnreadableFile
-from bot.app import build_context, prepare_store
+from bot.bootstrap import build_context, prepare_store
 from bot.config import Config
 from bot.context import BotContext
-from bot.import_reader import ReaderDied, read_chunks
 from bot.intake import FIELD_NAMES, TicketIn, field_errors, parse_ticket
 from bot.units import resolve_unit
 

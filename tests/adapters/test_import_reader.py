@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.import_reader import CHUNK, read_chunks
+from adapters.import_reader import CHUNK, read_chunks
 from tests.cli.test_import import write_csv, write_xlsx
 
 OPTIONS = {"headers": None, "default_source": "12345", "timezone": "Asia/Shanghai", "day_end": time(17, 30)}
@@ -76,6 +76,6 @@ def _reader_children() -> list[int]:
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == os.getpid() and b"bot.import_reader" in cmdline:
+        if ppid == os.getpid() and b"adapters.import_reader" in cmdline:
             found.append(int(entry.name))
     return found

@@ -2,7 +2,7 @@
 
 Parsing a workbook and registering its tickets are both CPU-bound Python: in one
 process they take turns on one core. A large file is therefore read by a child process
-(``python -m bot.import_reader``), chunk by chunk, while this process registers the chunks
+(``python -m adapters.import_reader``), chunk by chunk, while this process registers the chunks
 already read, so the two use both cores (python-calamine reads 10,000 .xlsx rows in well under a second; turning them into
 intake bodies and registering them takes the rest).
 The child costs ~0.2 s to start, so small files are read in-process. What comes out is the same
@@ -66,7 +66,7 @@ async def read_chunks(path: Path, *, in_child: bool | None = None,
         return
     args = json.dumps({"path": str(path), **options}, default=_encode)
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.import_reader", args,
+        sys.executable, "-m", "adapters.import_reader", args,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         limit=2**20)
     assert child.stdout is not None and child.stderr is not None
