@@ -15,6 +15,7 @@ import pytest
 from pydantic import ValidationError
 
 from adapters.sms.registry import SmsConfig, SmsProviderEntry, build_provider, entries, register, unregister
+from bot.sms_gateway import SMS_GATEWAY
 from tests.bot.sms_rig import NUMBER, PHONE, TOKEN, UNIT, Rig
 from tests.fakes.pigeon_sms import ENTRY, NAME, FakePigeon, PigeonSmsProvider, config_with_pigeon
 from tests.handlers.chat import Chat
@@ -41,7 +42,7 @@ async def pigeon_rig(make_bot: Any, aiohttp_server: Any, clock: Any) -> Rig:
 async def test_registered_provider_sends_and_takes_receipts_and_replies(pigeon, make_bot, aiohttp_server,
                                                                          clock) -> None:
     r = await pigeon_rig(make_bot, aiohttp_server, clock)
-    assert isinstance(r.ctx.sms_provider, PigeonSmsProvider)
+    assert isinstance(r.bot.client.app[SMS_GATEWAY].provider, PigeonSmsProvider)
     await r.answered()
     await r.drain()
 
