@@ -21,6 +21,7 @@ from pydantic_core import PydanticCustomError
 from adapters.registry import platform, platform_names
 from adapters.sms.registry import SmsConfig
 from bot.deadlines import Rule
+from bot.presets import PRESETS
 from bot.quiet_hours import parse_quiet_hours
 
 if TYPE_CHECKING:
@@ -148,12 +149,19 @@ class RoutingRule(_Model):
 class ProcedureConfig(_Model):
     """``[procedure]``: the preset, extra rules, routing, and who reviews."""
 
-    preset: Literal["lichuan", "songjiang", "pingdingshan", "jilin", "xinfang"] = Field(
-        "songjiang", description="期限规则预设（见 docs/procedures.md）")
+    preset: str = Field("songjiang", description="期限规则预设，已登记的预设之一（见 docs/procedures.md）")
     rules: list[Rule] = Field([], description="自定义期限规则，排在预设规则之前，同名则替换预设规则")
     routing: list[RoutingRule] = Field([], description="自动派单规则，新工单命中即派往对应单位")
     office_may_review: bool = Field(True, description="办公室可以像分管领导一样同意或驳回")
     duplicate_window_days: int = Field(30, ge=0, description="同一来电人同样内容在这么多天内再来，记为重复件")
+
+    @field_validator("preset")
+    @classmethod
+    def _registered_preset(cls, value: str) -> str:
+        if value not in PRESETS:
+            raise PydanticCustomError("literal_error", "not a registered preset",
+                                      {"expected": ", ".join(repr(n) for n in PRESETS)})
+        return value
 
 
 class IntakeConfig(_Model):

@@ -195,6 +195,7 @@ class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, description="规则名称，唯一；与预设规则同名则替换它")
+    label: str | None = Field(None, description="给人看的规则名称，如 松江·普通件（不填则显示 name）")
     source: MatchValue = Field(None, description="只匹配此来源（字符串或列表，任一即可）")
     kind: MatchValue = Field(None, description="只匹配此类型，如 咨询、投诉")
     category: MatchValue = Field(None, description="只匹配此分类，如 紧急、A")

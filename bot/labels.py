@@ -129,39 +129,17 @@ ERROR_LABELS: dict[str, str] = {
 SOURCE_LABELS: dict[str, str] = {"xinfang": "信访"}
 """Ticket sources that are codes; numeric sources (12345, 962200) are what people call them."""
 
-PRESET_LABELS: dict[str, str] = {
-    "lichuan": "利川", "songjiang": "松江", "pingdingshan": "平顶山", "jilin": "吉林", "xinfang": "信访",
-}
-"""The shipped procedure presets, by the place (or kind of work) they come from."""
+PRESET_LABELS: dict[str, str] = {p.name: p.label for p in PRESETS.values()}
+"""The registered procedure presets, by the place (or kind of work) they come from."""
 
 RULE_LABELS: dict[str, str] = {
     "default": "未匹配规则",
-    "lichuan-即办": "利川·即办件",
-    "lichuan-复杂": "利川·复杂件",
-    "lichuan-疑难": "利川·疑难件",
-    "lichuan-all": "利川·通用规定",
-    "songjiang-962200": "松江·962200件",
-    "songjiang-信访": "松江·信访件",
-    "songjiang-紧急": "松江·紧急件",
-    "songjiang-随申拍": "松江·随申拍件",
-    "songjiang-3wd": "松江·标签/复核/咨询/扬言件",
-    "songjiang-普通": "松江·普通件",
-    "songjiang-12345-先行联系": "松江·12345先行联系",
-    "songjiang-每日报送": "松江·每日报送",
-    "songjiang-退单": "松江·退单时限",
-    "pingdingshan-A": "平顶山·A类事项",
-    "pingdingshan-B": "平顶山·B类事项",
-    "pingdingshan-C": "平顶山·C类事项",
-    "pingdingshan-D": "平顶山·D类事项",
-    "jilin-紧急": "吉林·紧急类诉求",
-    "jilin-一般": "吉林·一般类诉求",
-    "xinfang-复查复核": "信访·复查复核",
-    "xinfang-办理": "信访·办理",
+    **{r.name: r.label for p in PRESETS.values() for r in p.rules if r.label},
 }
-"""The shipped preset rules; a rule the config names itself is shown by its own name."""
+"""The registered presets' rules; a rule the config names itself is shown by its label or its name."""
 
 _UNITS = {"wd": "个工作日", "d": "个自然日", "h": "小时"}
-_PRESET_RULES: dict[str, Rule] = {r.name: r for rules in PRESETS.values() for r in rules}
+_PRESET_RULES: dict[str, Rule] = {r.name: r for p in PRESETS.values() for r in p.rules}
 
 
 def all_tables() -> dict[str, Mapping[str, str]]:
@@ -232,6 +210,6 @@ def rule_label(name: str | None, rules: Iterable[Rule] = ()) -> str:
     if not name:
         return "—"
     rule = next((r for r in rules if r.name == name), None) or _PRESET_RULES.get(name)
-    text = RULE_LABELS.get(name, name)
+    text = (rule.label if rule is not None and rule.label else None) or RULE_LABELS.get(name, name)
     period = duration_label(rule.deadline) if rule is not None else ""
     return f"{text} {period}" if period else text

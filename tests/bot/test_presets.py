@@ -193,7 +193,7 @@ def test_preset_rule(case: Case) -> None:
 
 def test_every_preset_rule_has_a_case() -> None:
     covered = {c.rule for c in CASES} | {"lichuan-all", "songjiang-退单", "songjiang-办结规范"}  # policy-only overlays, below
-    assert covered == {rule.name for rules in PRESETS.values() for rule in rules}
+    assert covered == {rule.name for preset in PRESETS.values() for rule in preset.rules}
 
 
 # -- policies the table compresses ---------------------------------------------------------------
@@ -307,7 +307,7 @@ def test_config_rule_with_a_preset_name_replaces_it_in_place() -> None:
     override = Rule(name="songjiang-随申拍", channel="随申拍", deadline="5d", roll=True)
     book = build_rulebook("songjiang", [override])
     names = [r.name for r in book.rules]
-    assert names == [r.name for r in PRESETS["songjiang"]]
+    assert names == [r.name for r in PRESETS["songjiang"].rules]
     assert book.rules[names.index("songjiang-随申拍")] is override
     result = book.compute(CAL, at(2026, 3, 12, 10, 0), TicketFacts(channel="随申拍"))
     assert result.deadline == at(2026, 3, 17)  # Thu + 5 = Tue
@@ -318,7 +318,7 @@ def test_other_config_rules_go_first_and_win() -> None:
     other = Rule(name="office-网站", channel="网站", deadline="4wd")
     book = build_rulebook("songjiang", [extra, other])
     assert [r.name for r in book.rules[:2]] == ["office-市级催办", "office-网站"]
-    assert book.rules[2:] == PRESETS["songjiang"]
+    assert book.rules[2:] == PRESETS["songjiang"].rules
     result = book.compute(CAL, TUE, TicketFacts(tags=tags("市级催办", "咨询")))
     assert result.rule == "office-市级催办"
     assert result.deadline == at(2026, 3, 12)
@@ -326,10 +326,10 @@ def test_other_config_rules_go_first_and_win() -> None:
 
 
 def test_presets_are_not_modified_by_overrides() -> None:
-    before = PRESETS["lichuan"]
+    before = PRESETS["lichuan"].rules
     build_rulebook("lichuan", [Rule(name="lichuan-即办", category="即办", deadline="2wd")])
-    assert PRESETS["lichuan"] is before
-    assert PRESETS["lichuan"][0].deadline == "1wd"
+    assert PRESETS["lichuan"].rules is before
+    assert PRESETS["lichuan"].rules[0].deadline == "1wd"
 
 
 def test_unknown_preset_names_the_known_ones() -> None:

@@ -68,7 +68,7 @@ def test_worked_example_is_what_the_cli_prints(row: dict[str, str], config: Path
 
 def test_every_preset_rule_has_a_worked_example() -> None:
     documented = {(r["preset"], r["rule"]) for r in ROWS}
-    winners = {(preset, rule.name) for preset, rules in PRESETS.items() for rule in rules if not rule.overlay}
+    winners = {(name, rule.name) for name, preset in PRESETS.items() for rule in preset.rules if not rule.overlay}
     assert documented == winners
 
 
@@ -76,7 +76,7 @@ def test_every_preset_rule_has_a_worked_example() -> None:
 def test_every_rule_is_quoted_under_its_preset(preset: str) -> None:
     section = re.search(rf"^## .*`{preset}`\n(.*?)(?=^## |\Z)", TEXT, re.S | re.M)
     assert section, f"docs/procedures.md has no section for the {preset} preset"
-    for rule in PRESETS[preset]:
+    for rule in PRESETS[preset].rules:
         row = re.search(rf"^\| `{re.escape(rule.name)}`(?:（叠加）)? \| (.+?) \|", section.group(1), re.M)
         assert row, f"{rule.name} has no row under the {preset} section"
         assert "“" in row.group(1), f"{rule.name}: quote the procedure's sentence"

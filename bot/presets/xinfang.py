@@ -1,0 +1,18 @@
+"""The ``xinfang`` preset: 市政府办信访接待处理制度, with 信访工作条例 (2022)."""
+
+from __future__ import annotations
+
+from bot.deadlines import Rule
+from bot.presets.base import Preset
+
+# 市政府办信访接待处理制度, with 信访工作条例 (2022)
+RULES: tuple[Rule, ...] = (
+    # “复查工作应在30日内完成，并将复查意见书面答复信访群众”; 复核 likewise (条例 第三十六条: 30日).
+    # Natural days, rolled past days off (民法典 第二百零三条).
+    Rule(name="xinfang-复查复核", label="信访·复查复核", kind=["复查", "复核"], deadline="30d", roll=True, receipt_sms=True),
+    # 信访工作条例 第三十二条 “信访事项应当自受理之日起60日内办结”; the 接待处理制度: “對於當場無法答復的
+    # 信訪事項,要向來訪群眾說明情況,告知其處理程序和預計辦理時間” -> a 受理告知 SMS.
+    Rule(name="xinfang-办理", label="信访·办理", deadline="60d", roll=True, receipt_sms=True),
+)
+
+PRESET = Preset(name="xinfang", label="信访", rules=RULES, source="市政府办信访接待处理制度, with 信访工作条例 (2022)")
