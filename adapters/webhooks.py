@@ -19,9 +19,9 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from adapters.base import InboxWriter
 from bot.messages import IncomingMessage
 from bot.metrics import Metrics
+from bot.ports import InboxWriter
 
 log = logging.getLogger(__name__)
 

@@ -15,13 +15,13 @@ import aiohttp
 import pytest
 from pydantic import ValidationError
 
-from adapters.base import PermanentSendError, TransientSendError
 from adapters.dingtalk.adapter import DingTalkAdapter, DingTalkBotConfig
 from adapters.dingtalk.config import DingTalkChatOptions
 from adapters.dingtalk.decode import decode_action_value, decode_card_callback
 from adapters.dingtalk.outbound import MSG_PARAM_LIMIT, ROBOT_BODY_LIMIT
 from bot.clock import FrozenClock
 from bot.messages import Action, ChatKind, Destination, Mention, OutgoingMessage
+from bot.send_errors import PermanentSendError, TransientSendError
 from tests.fakes.dingtalk_server import FakeDingTalk, card_click
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

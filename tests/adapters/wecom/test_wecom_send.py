@@ -9,13 +9,13 @@ import pytest
 from aiohttp.test_utils import TestServer
 from pydantic import ValidationError
 
-from adapters.base import PermanentSendError, TransientSendError
 from adapters.wecom.adapter import WeComAdapter, WeComBotConfig
 from adapters.wecom.cards import decode_action_key
 from adapters.wecom.config import WeComChatOptions
 from bot.clock import FrozenClock
 from bot.messages import Action, Destination, Mention, OutgoingMessage
 from bot.metrics import Metrics
+from bot.send_errors import PermanentSendError, TransientSendError
 from tests.fakes.wecom_server import FakeWeCom
 
 CORP, SECRET, AGENT = "wwCORP", "APPSECRET", 1000002
