@@ -49,7 +49,7 @@ from tests.conftest import base_config
 from tests.fakes.dingtalk_server import http_callback, robot_message
 from tests.fakes.feishu_server import callback_request, mention, message_event
 from tests.fakes.wecom_server import aibot_text, build_callback
-from tests.platforms.world import WECOM_AES_KEY, toml
+from tests.system.world import WECOM_AES_KEY, toml
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "platforms"
