@@ -15,7 +15,7 @@ BUTTON_TTL = timedelta(days=7)
 class TicketButtons:
     """Makes the buttons of ticket cards, signed with the bot's secret."""
 
-    def __init__(self, secret: str, clock: Clock) -> None:
+    def __init__(self, secret: bytes, clock: Clock) -> None:
         self._secret = secret
         self._clock = clock
 
