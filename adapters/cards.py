@@ -43,6 +43,13 @@ class ButtonPayload:
         return {"cmd": self.command, "ticket": self.ticket, "token": self.token}
 
     @classmethod
+    def action_from(cls, value: Any) -> dict[str, str] | None:
+        """The ``IncomingMessage.action`` of a click on a button whose value is ``value``, or None
+        when the value is not ours (see :meth:`decode`)."""
+        payload = cls.decode(value)
+        return payload.as_action() if payload else None
+
+    @classmethod
     def decode(cls, value: Any) -> ButtonPayload | None:
         """A payload from a clicked button's value (JSON text or an already parsed object), or None
         when it is not a version-1 value of ours: ``cmd`` a non-empty string, ``ticket`` and

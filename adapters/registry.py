@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from adapters.base import ChatAdapter, Lease
 from bot.clock import Clock
 from bot.metrics import Metrics
+from bot.ports import ChatAdapter, Lease
 
 # The built-in platforms' sub-packages, in the order a person's direct messages prefer them.
 BUILTIN: tuple[str, ...] = (

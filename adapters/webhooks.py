@@ -19,9 +19,9 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from adapters.base import InboxWriter
 from bot.messages import IncomingMessage
 from bot.metrics import Metrics
+from bot.ports import InboxWriter
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +49,14 @@ READ_CHUNK = 64 * 1024
 
 
 class WebhookRefused(Exception):
-    """A refused callback: the HTTP status answered and the metric's ``reason``."""
+    """A refused callback: the HTTP status answered, the metric's ``reason`` and the body's
+    ``message`` (by default the reason's entry in :data:`MESSAGES`)."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, message: str | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +116,18 @@ async def read_capped(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def refusal_body(reason: str) -> dict[str, Any]:
+def refusal_body(reason: str, message: str | None = None) -> dict[str, Any]:
     """The JSON error body of ``docs/api.md`` for a refused callback."""
-    return {"error": reason, "message": MESSAGES.get(reason, "回调被拒绝"), "fields": {}}
+    return {"error": reason, "message": message or MESSAGES.get(reason, "回调被拒绝"), "fields": {}}
+
+
+def refuse(exc: WebhookRefused, platform: str, bot: str, request: web.Request,
+           metrics: Metrics) -> web.Response:
+    """Answer a refusal the one way: count it, log it, send the JSON error body."""
+    metrics.webhook_rejected.labels(platform, exc.reason).inc()
+    log.warning("%s webhook for bot %r refused: %s (HTTP %d, %s %s)", platform, bot, exc.reason,
+                exc.status, request.method, request.remote)
+    return web.json_response(refusal_body(exc.reason, exc.message), status=exc.status)
 
 
 class WebhookPipeline:
@@ -131,14 +142,10 @@ class WebhookPipeline:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Answer one callback (or a platform's URL handshake)."""
         bot = request.match_info.get("bot", "")
-        platform = self._endpoint.platform
         try:
             return await self._receive(bot, request)
         except WebhookRefused as exc:
-            self._metrics.webhook_rejected.labels(platform, exc.reason).inc()
-            log.warning("%s webhook for bot %r refused: %s (HTTP %d, %s %s)", platform, bot, exc.reason,
-                        exc.status, request.method, request.remote)
-            return web.json_response(refusal_body(exc.reason), status=exc.status)
+            return refuse(exc, self._endpoint.platform, bot, request, self._metrics)
 
     async def _receive(self, bot: str, request: web.Request) -> web.StreamResponse:
         endpoint = self._endpoint

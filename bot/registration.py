@@ -26,6 +26,7 @@ from store.models import AuditEvent, Ticket, twin_key
 
 if TYPE_CHECKING:
     from bot.calendar import WorkCalendar
+    from bot.citizen_sms import CitizenSms
     from bot.clock import Clock
     from bot.config import Config
     from bot.deadlines import RuleBook
@@ -59,7 +60,7 @@ class PreparedTicket:
 
 class Registration:
     """Ticket registration; mixed into :class:`bot.tickets.TicketService`, which provides the
-    operations it calls on a new ticket (``audit``, ``queue_sms``, ``dispatch``, ``policy``,
+    operations it calls on a new ticket (``audit``, ``sms.queue``, ``dispatch``, ``policy``,
     ``get``) and the attributes below."""
 
     config: Config
@@ -68,6 +69,7 @@ class Registration:
     calendar: WorkCalendar
     clock: Clock
     outbox: Outbox
+    sms: CitizenSms
 
     async def register(self, s: AsyncSession, data: TicketIn, *, via: str = "api",
                        savepoint: bool = True) -> RegisterResult:
@@ -290,7 +292,7 @@ class Registration:
                        {"of": earlier.key}, actor_name=SYSTEM)
         policy = self.policy(ticket)
         if policy.receipt_sms and ticket.citizen_phone:
-            self.queue_sms(s, ticket, "receipt", {"number": ticket.number})
+            self.sms.queue(s, ticket, "receipt", {"number": ticket.number})
         unit = data.unit or self._route(ticket)
         if unit is not None:
             if unit not in self.directory.units:

@@ -12,7 +12,7 @@ without sending again; a crash *during* the call (or a timeout) leaves ``sending
 the message is not resent blindly: the 承办人 is told to confirm by phone, and a later receipt
 carrying our out id still resolves it.
 
-Quiet hours: ``TicketService.queue_sms`` sets the outbox row's ``next_attempt_at`` to the end of
+Quiet hours: ``CitizenSms.queue`` (``bot/citizen_sms.py``) sets the outbox row's ``next_attempt_at`` to the end of
 the window, so a message owed at night simply is not due. A retry that falls due inside the
 window is postponed here with ``retry_after`` (stretched by 1/0.8 so the sender's ±20 % jitter
 cannot land it before the window ends).

@@ -1,6 +1,6 @@
 """The SMS port: what the domain needs from an SMS provider, and what sends and pushes decode to.
 
-The gateway (``bot/sms_gateway.py``) and the push handler (``bot/sms_replies.py``) see a provider
+The gateway (``bot/sms_gateway.py``) and the push route (``adapters/sms/webhook.py``) see a provider
 only through :class:`SmsSender`; ``adapters/sms/`` implements it (one base class, one module per
 provider) and registers each provider by name.
 """

@@ -1,10 +1,9 @@
-"""Provider pushes (``POST /webhooks/sms/{provider}``): delivery receipts and citizen replies.
+"""What provider pushes mean: delivery receipts and citizen replies.
 
-The pushes are unsigned and may repeat (``docs/sms.md``, receipts and replies), so the route requires
-``?token=<callback_token>`` (compared in constant time) and, when ``[sms] callback_networks`` is
-set, a source address inside those networks. Everything a push carries is stored, and what it
-causes (state changes, chat notices) is committed in the same transaction *before* the provider
-gets its answer; a store failure answers the provider's "retry" body so nothing is lost.
+The route (``adapters/sms/webhook.py``) verifies a push and decodes it; everything the push
+carries is stored here, and what it causes (state changes, chat notices) is committed in the same
+transaction *before* the provider gets its answer; a store failure answers the provider's "retry"
+body so nothing is lost. Pushes may repeat (``docs/sms.md``, receipts and replies).
 
 Receipts update the SmsMessage they name (by provider id, else our out id) and only messages we
 sent: an unknown id is ignored. Replies are kept in ``sms_replies`` (unique dedupe key: a repeated
@@ -18,28 +17,23 @@ satisfied (reopens: new round, group, leader and the office's 督办 told), 认�
 from __future__ import annotations
 
 import hashlib
-import hmac
-import ipaddress
 import logging
 import re
 import unicodedata
+from collections.abc import Sequence
 from datetime import datetime
 
-from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import SmsConfig
-from bot.context import CTX, BotContext
-from bot.errors import error_response
+from bot.context import BotContext
 from bot.lifecycle import STATE_LABELS, Actor, LifecycleError, State, Transition, check
 from bot.messages import OutgoingMessage
 from bot.outbox import Target
 from bot.privacy import mask_phone
 from bot.sms_gateway import (
     KIND_LABELS,
-    SMS_GATEWAY,
     message_by_out_id,
     normal_phone,
     phone_variants,
@@ -90,56 +84,23 @@ def reply_dedupe_key(provider: str, reply: SmsReply) -> str:
     return f"{provider}:{hashlib.sha256(raw.encode()).hexdigest()[:48]}"
 
 
-# ---- the route ----------------------------------------------------------------------------------
+# ---- a push ------------------------------------------------------------------------------------
 
 
-def authorized(request: web.Request, config: SmsConfig) -> bool:
-    """The push carries the callback token (constant-time compare) and comes from an allowed network."""
-    expected = config.callback_token
-    given = request.query.get("token", "")
-    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-        return False
-    if not config.callback_networks:
-        return True
-    try:
-        remote = ipaddress.ip_address(request.remote or "")
-    except ValueError:
-        return False
-    return any(remote in ipaddress.ip_network(net, strict=False) for net in config.callback_networks)
-
-
-async def sms_webhook(request: web.Request) -> web.Response:
-    """``POST /webhooks/sms/{provider}``: store and apply receipts and replies, then answer."""
-    ctx = request.app[CTX]
-    provider = request.config_dict[SMS_GATEWAY].provider
-    if not authorized(request, ctx.config.sms):
-        return error_response(401, "unauthorized", "回调令牌无效或来源不被允许。")
-    if provider is None or request.match_info["provider"] != provider.name:
-        return error_response(404, "unknown_provider", "未配置该短信通道。")
-    body = await request.read()
-    try:
-        items = provider.parse_callback(body, request.content_type)
-    except ValueError as exc:
-        log.warning("sms push from %s not understood: %s", provider.name, exc)
-        return error_response(400, "bad_body", "无法解析短信回调内容。")
+async def record_push(ctx: BotContext, provider: str, items: Sequence[SmsReceipt | SmsReply]) -> bool:
+    """Store and apply one push's receipts and replies in one transaction; False when the store
+    failed (the provider is then told to retry)."""
     try:
         async with ctx.sessions.begin() as s:
             for item in items:
                 if isinstance(item, SmsReceipt):
-                    await apply_receipt(ctx, s, provider.name, item)
+                    await apply_receipt(ctx, s, provider, item)
                 else:
-                    await take_reply(ctx, s, provider.name, item)
+                    await take_reply(ctx, s, provider, item)
     except SQLAlchemyError:
-        log.exception("sms push from %s not stored", provider.name)
-        status, content_type, payload = provider.callback_answer(False)
-        return web.Response(status=status, body=payload, content_type=content_type)
-    status, content_type, payload = provider.callback_answer(True)
-    return web.Response(status=status, body=payload, content_type=content_type)
-
-
-def setup_routes(app: web.Application) -> None:
-    """Register the push route."""
-    app.router.add_post("/webhooks/sms/{provider}", sms_webhook)
+        log.exception("sms push from %s not stored", provider)
+        return False
+    return True
 
 
 # ---- receipts -----------------------------------------------------------------------------------
@@ -277,4 +238,4 @@ def _short(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-__all__ = ["apply_citizen_verdict", "apply_receipt", "interpret", "setup_routes", "take_reply"]
+__all__ = ["apply_citizen_verdict", "apply_receipt", "interpret", "record_push", "take_reply"]

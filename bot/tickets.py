@@ -7,14 +7,15 @@ to it, so a state change, its audit row and the messages it owes commit together
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import notices
-from bot.action_tokens import issue as issue_token
+from bot.buttons import TicketButtons
 from bot.calendar import WorkCalendar
+from bot.citizen_sms import CitizenSms
 from bot.clock import Clock
 from bot.config import Config
 from bot.deadlines import Rule, RuleBook, TicketFacts, apply_duration
@@ -31,15 +32,13 @@ from bot.lifecycle import (
     Transition,
     check,
 )
-from bot.messages import Action, Destination, OutgoingMessage
+from bot.messages import OutgoingMessage
 from bot.outbox import Outbox, Target
-from bot.quiet_hours import quiet_until
 from bot.registration import SYSTEM, RegisterResult, Registration
-from bot.ticket_rows import AUDIT_ROWS, SMS_ROWS
-from store.models import AuditEvent, ReviewRequest, SmsMessage, Ticket
+from bot.ticket_rows import AUDIT_ROWS
+from store.models import AuditEvent, ReviewRequest, Ticket
 from store.queries import tickets as tickets_q
 
-BUTTON_TTL = timedelta(days=7)
 REQUEST_LABELS = {"reply": "答复", "extension": "延期申请", "giveback": "退单申请"}
 """What each kind of review request is called in messages."""
 
@@ -56,6 +55,8 @@ class TicketService(Registration):
         self.clock = clock
         self.outbox = outbox
         self.reports = HotlineReports(config.hotline, clock)
+        self.sms = CitizenSms(config.sms, calendar.tz, clock)
+        self.buttons = TicketButtons(config.effective_secret, clock)
 
     # ---- lookups -------------------------------------------------------------------------
 
@@ -105,13 +106,6 @@ class TicketService(Registration):
         self.audit(s, ticket, person, transition.value, text, before, after, detail)
         return after
 
-    # ---- buttons -------------------------------------------------------------------------
-
-    def button(self, label: str, command: str, ticket: Ticket, style: str = "default") -> Action:
-        """A card button carrying a signed, expiring, single-use token."""
-        token = issue_token(self.config.effective_secret, command, ticket.key, self.clock.now(), BUTTON_TTL)
-        return Action(label=label, command=command, ticket=ticket.key, token=token, style=style)
-
     # ---- dispatch and accept -------------------------------------------------------------
 
     async def dispatch(self, s: AsyncSession, ticket: Ticket, unit: str, person: Person | None,
@@ -130,7 +124,7 @@ class TicketService(Registration):
         msg = OutgoingMessage(
             text=notices.assignment(ticket, self.calendar, name), title=f"新工单 {ticket.number}",
             ticket=ticket.key, card_key=f"assign:{ticket.key}:{ticket.round}",
-            actions=(self.button("签收", "签收", ticket, "primary"),))
+            actions=(self.buttons.button("签收", "签收", ticket.key, "primary"),))
         self.outbox.add(s, Target.to_unit(unit), msg, ticket_id=ticket.id, kind="assignment")
         if previous and previous != unit:
             self.outbox.add(s, Target.to_unit(previous), OutgoingMessage(
@@ -250,8 +244,8 @@ class TicketService(Registration):
             text=text, title=f"{what}待审核 {ticket.number}", ticket=ticket.key,
             mentions=tuple(p.mention() for p in leaders),
             card_key=f"review:{ticket.key}:{what}:{self.clock.now().timestamp():.0f}",
-            actions=(self.button("同意", "同意", ticket, "primary"),
-                     self.button("驳回", "驳回", ticket, "danger")))
+            actions=(self.buttons.button("同意", "同意", ticket.key, "primary"),
+                     self.buttons.button("驳回", "驳回", ticket.key, "danger")))
         self.outbox.add(s, Target.to_unit(ticket.unit_code), msg, ticket_id=ticket.id, kind="review")
 
     # ---- review --------------------------------------------------------------------------
@@ -353,29 +347,9 @@ class TicketService(Registration):
                 mentions=(handler.mention(),) if handler else (), ticket=ticket.key),
                 ticket_id=ticket.id, kind="answered")
         if ticket.citizen_phone:
-            self.queue_sms(s, ticket, "answer", {"number": ticket.number, "unit": unit}, text=req.content)
+            self.sms.queue(s, ticket, "answer", {"number": ticket.number, "unit": unit}, text=req.content)
         self.reports.queue(s, ticket, "answer", {"content": req.content, "category": req.result_category,
                                            "unit": ticket.unit_code})
-
-    def queue_sms(self, s: AsyncSession, ticket: Ticket, kind: str, params: dict[str, str],
-                  text: str = "") -> SmsMessage | None:
-        """Queue an SMS to the ticket's citizen (the SMS gateway delivers it from the outbox)."""
-        if not ticket.citizen_phone:
-            return None
-        now = self.clock.now()
-        out_id = f"t{ticket.id}-{kind}-r{ticket.round}"
-        sms = SmsMessage(ticket_id=ticket.id, phone=ticket.citizen_phone, kind=kind, params=params,
-                         text=text, provider=self.config.sms.provider, out_id=out_id,
-                         state="queued", created_at=now, updated_at=now)
-        s.add(sms)
-        s.info.setdefault(SMS_ROWS, []).append(sms)
-        dest = Destination(platform="sms", bot=sms.provider, user_id=ticket.citizen_phone)
-        # docs/configuration.md ([sms] quiet_hours): citizen SMS due inside [sms] quiet_hours wait until the window ends.
-        release = quiet_until(now, self.config.sms.quiet_window, self.calendar.tz)
-        s.add(Outbox.row(dest, {"out_id": out_id, "kind": kind, "params": params, "text": text},
-                         channel="sms", ticket_id=ticket.id, kind=f"sms_{kind}", now=now,
-                         not_before=release, dedupe_key=f"sms:{out_id}"))
-        return sms
 
     # ---- feedback and hotline events -----------------------------------------------------
 
@@ -426,7 +400,7 @@ class TicketService(Registration):
         self.outbox.add(s, Target.to_unit(ticket.unit_code), OutgoingMessage(
             text, ticket=ticket.key, mentions=tuple(p.mention() for p in leaders),
             card_key=f"assign:{ticket.key}:{ticket.round}",
-            actions=(self.button("签收", "签收", ticket, "primary"),)), ticket_id=ticket.id, kind="reopen")
+            actions=(self.buttons.button("签收", "签收", ticket.key, "primary"),)), ticket_id=ticket.id, kind="reopen")
         self.outbox.add(s, Target.to_office(), OutgoingMessage(
             f"【督办】工单 {ticket.number}（{self.directory.unit_name(ticket.unit_code)}）{why}，已重新交办。",
             ticket=ticket.key), ticket_id=ticket.id, kind="supervise")

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from adapters.registry import PlatformDeps, platforms
-from bot import sms_gateway, sms_replies
+from adapters.sms import webhook as sms_webhook
+from bot import sms_gateway
 from bot.context import CTX, BotContext
 from bot.dispatcher import Dispatcher
 from bot.inbox import Inbox
@@ -67,7 +68,7 @@ def install(app: web.Application, *, with_background: bool = True) -> None:
     app[INBOX] = Inbox(ctx, dispatcher.handle, on_processed=sender.wake if sender else None)
     app.cleanup_ctx.append(_inbox_ctx)
     sms_gateway.install(app)
-    sms_replies.setup_routes(app)
+    sms_webhook.setup_routes(app)
     citizen_page.setup_routes(app)
     if sender is not None:
         app[SENDER] = sender

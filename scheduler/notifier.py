@@ -9,18 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.buttons import TicketButtons
 from bot.context import BotContext
 from bot.directory import Person
 from bot.messages import Action, Mention, OutgoingMessage, TargetKind
 from bot.outbox import Outbox, Target
 from scheduler.owed import Item
 from scheduler.quiet import QuietHours, is_exempt
-from store.models import OutboxMessage, Ticket
+from store.models import OutboxMessage
 
 _OUTBOX_FIELDS = ("channel", "dest_key", "destination", "payload", "ticket_id", "kind", "state", "attempts",
                   "next_attempt_at", "dedupe_key", "created_at")
@@ -37,6 +38,7 @@ class Notifier:
         self.people: dict[int, Person] = {p.id: p for p in ctx.directory.people.values() if p.id}
         self._leaders: dict[str, list[Person]] = {}
         self._mentions: dict[str, Mention] = {}
+        self._buttons = TicketButtons(ctx.config.effective_secret, ctx.clock)
         self._rows: dict[tuple[TargetKind, str | None, bool], list[dict[str, Any]]] = {}
         self.rows: list[dict[str, Any]] = []
         self.count = 0
@@ -69,7 +71,7 @@ class Notifier:
 
     def button(self, item: Item, command: str) -> Action:
         """A card button (签收 / 进展) with its signed token."""
-        return self.ctx.service.button(command, command, cast(Ticket, item), "primary")
+        return self._buttons.button(command, command, item.key, "primary")
 
     def _templates(self, target: Target, held: bool) -> list[dict[str, Any]]:
         """The outbox rows of ``target`` without payload, ticket and kind (cached per unit)."""

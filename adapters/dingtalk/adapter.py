@@ -24,7 +24,6 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from adapters.base import InboxWriter, Lease, PermanentSendError, SendResult, TransientSendError
 from adapters.dingtalk.api import DingTalkApi
 from adapters.dingtalk.cards import create_and_deliver_body, update_body
 from adapters.dingtalk.config import DingTalkBotConfig, DingTalkChatOptions
@@ -49,6 +48,8 @@ from adapters.webhooks import Decoded, WebhookPipeline, WebhookRefused, WebhookR
 from bot.clock import Clock, SystemClock
 from bot.messages import ChatKind, Destination, OutgoingMessage
 from bot.metrics import DEFAULT_METRICS, Metrics
+from bot.ports import InboxWriter, Lease, SendResult
+from bot.send_errors import PermanentSendError, TransientSendError
 
 __all__ = ["DingTalkAdapter", "DingTalkBotConfig", "StreamOptions"]
 
@@ -60,7 +61,7 @@ MAX_BODY = 256 * 1024
 
 
 class DingTalkAdapter:
-    """The DingTalk :class:`~adapters.base.ChatAdapter` for any number of robots.
+    """The DingTalk :class:`~bot.ports.ChatAdapter` for any number of robots.
 
     ``lease`` and ``instance_id`` are accepted for symmetry with the other adapters and unused:
     DingTalk pushes each Stream message to one random live connection, so every instance may

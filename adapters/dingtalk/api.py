@@ -14,12 +14,12 @@ from typing import Any
 
 import aiohttp
 
-from adapters.base import PermanentSendError, SendError, TransientSendError
 from adapters.dingtalk.config import DingTalkBotConfig
 from adapters.dingtalk.crypto import robot_webhook_url
 from adapters.http import retry_after
 from adapters.tokens import TokenCache, TokenRejected
 from bot.clock import Clock
+from bot.send_errors import PermanentSendError, SendError, TransientSendError
 
 log = logging.getLogger(__name__)
 

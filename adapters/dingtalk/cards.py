@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from adapters.dingtalk.decode import encode_action_value
+from adapters.cards import ButtonPayload
 from bot.messages import ChatKind, OutgoingMessage
 
 _COLORS = {"primary": "blue", "danger": "red", "default": "gray"}
@@ -30,7 +30,7 @@ def card_params(message: OutgoingMessage) -> dict[str, str]:
     if message.mentions:
         content += "\n\n" + " ".join(f"@{m.name}" for m in message.mentions)
     buttons = [{"text": a.label, "color": _COLORS.get(a.style, "gray"),
-                "value": encode_action_value(a.command, a.ticket, a.token)} for a in message.actions]
+                "value": ButtonPayload.of(a).to_json()} for a in message.actions]
     return {
         "title": message.title or "12345热线",
         "content": content,

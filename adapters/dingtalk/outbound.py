@@ -16,9 +16,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from adapters.base import PermanentSendError
 from adapters.text import split_utf8
 from bot.messages import OutgoingMessage
+from bot.send_errors import PermanentSendError
 
 ROBOT_BODY_LIMIT = 20_000
 MSG_PARAM_LIMIT = 15_000

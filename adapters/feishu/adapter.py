@@ -23,7 +23,6 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from adapters.base import InboxWriter, Lease, PermanentSendError, SendError, SendResult
 from adapters.feishu.api import (
     CARD_MAX_BODY,
     ROBOT_MAX_BODY,
@@ -42,6 +41,8 @@ from adapters.webhooks import Decoded, WebhookPipeline, WebhookRefused, WebhookR
 from bot.clock import Clock, SystemClock
 from bot.messages import Destination, IncomingMessage, OutgoingMessage
 from bot.metrics import DEFAULT_METRICS, Metrics
+from bot.ports import InboxWriter, Lease, SendResult
+from bot.send_errors import PermanentSendError, SendError
 
 __all__ = ["FeishuAdapter", "FeishuBotConfig"]
 

@@ -13,12 +13,12 @@ from typing import Any
 
 import aiohttp
 
-from adapters.base import PermanentSendError, TransientSendError
 from adapters.feishu.config import FeishuBotConfig
 from adapters.feishu.crypto import robot_sign
 from adapters.http import retry_after
 from adapters.tokens import TokenCache, TokenRejected
 from bot.clock import Clock
+from bot.send_errors import PermanentSendError, TransientSendError
 
 log = logging.getLogger(__name__)
 

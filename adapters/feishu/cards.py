@@ -1,7 +1,6 @@
 """Rendering an OutgoingMessage as Feishu message contents: text, markdown card, button card.
 
-Button values are compact JSON objects ``{"v": 1, "cmd", "ticket", "token"}`` (schema version 1);
-:func:`decode_button_value` is the only reader. Splitting follows ``docs/design.md`` (platform adapters, rule 5): parts are
+Button values are the objects of :class:`~adapters.cards.ButtonPayload` (``to_dict``). Splitting follows ``docs/design.md`` (platform adapters, rule 5): parts are
 cut at line boundaries until each serialized request body fits the path's byte limit.
 """
 
@@ -25,17 +24,6 @@ class RenderError(ValueError):
     """The message cannot be made to fit the platform's limits."""
 
 
-def button_value(action: Action) -> dict[str, Any]:
-    """The value carried by a card button: what comes back in ``event.action.value``."""
-    return ButtonPayload.of(action).to_dict()
-
-
-def decode_button_value(value: Any) -> dict[str, str] | None:
-    """``{"cmd", "ticket", "token"}`` from a clicked button's value, or None if it is not ours."""
-    payload = ButtonPayload.decode(value)
-    return payload.as_action() if payload else None
-
-
 def _open_id(mention: Mention) -> str:
     return mention.ids.get("feishu", "")
 
@@ -54,7 +42,7 @@ def at_md(mention: Mention) -> str:
 
 def _button(action: Action) -> dict[str, Any]:
     return {"tag": "button", "text": {"tag": "plain_text", "content": action.label},
-            "type": _BUTTON_TYPES.get(action.style, "default"), "value": button_value(action)}
+            "type": _BUTTON_TYPES.get(action.style, "default"), "value": ButtonPayload.of(action).to_dict()}
 
 
 def build_card(*, title: str, text: str, markdown: bool, mentions: tuple[Mention, ...] = (),

@@ -18,8 +18,8 @@ from typing import ClassVar
 import aiohttp
 from yarl import URL
 
-from adapters.base import PermanentSendError, SendError, TransientSendError
 from adapters.sms.templates import HttpAnswer, SendLimiter, SmsTemplateError, SmsUnknownOutcomeError, post
+from bot.send_errors import PermanentSendError, SendError, TransientSendError
 from bot.sms_port import SmsReceipt, SmsReply, SmsSendResult
 
 __all__ = [

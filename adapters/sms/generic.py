@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, model_validator
 from yarl import URL
 
-from adapters.base import PermanentSendError, TransientSendError
 from adapters.sms.base import SmsProvider, SmsRequest, SmsTemplateError
 from adapters.sms.registry import SmsProviderEntry, register
 from adapters.sms.sections import SectionModel, default_variables
@@ -41,6 +40,7 @@ from adapters.sms.templates import (
     split_segments,
 )
 from bot.clock import Clock, SystemClock
+from bot.send_errors import PermanentSendError, TransientSendError
 from bot.sms_port import SmsReceipt, SmsReply, SmsSendResult
 
 __all__ = [

@@ -23,7 +23,6 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from adapters.base import PermanentSendError
 from adapters.sms.base import SmsProvider, SmsRequest, push_items
 from adapters.sms.registry import SmsProviderEntry, register
 from adapters.sms.templates import (
@@ -39,6 +38,7 @@ from adapters.sms.templates import (
     signed_text,
 )
 from bot.privacy import mask_phone
+from bot.send_errors import PermanentSendError
 from bot.sms_port import SmsReceipt, SmsReply, SmsSendResult
 
 __all__ = ["LogSmsProvider", "LoggedSms"]

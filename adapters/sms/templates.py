@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from yarl import URL
 
-from adapters.base import PermanentSendError, SendError, TransientSendError
 from bot.clock import Clock, SystemClock
 from bot.privacy import mask_phone
+from bot.send_errors import PermanentSendError, SendError, TransientSendError
 
 __all__ = [
     "ALIYUN_FORBIDDEN",

@@ -17,7 +17,6 @@ from typing import Any
 from pydantic import Field
 from yarl import URL
 
-from adapters.base import PermanentSendError, SendError, TransientSendError
 from adapters.sms.base import SmsProvider, SmsRequest, push_items
 from adapters.sms.registry import SmsProviderEntry, register
 from adapters.sms.sections import CloudSection
@@ -35,6 +34,7 @@ from adapters.sms.templates import (
     normalize_cn_mobile,
 )
 from bot.clock import Clock, SystemClock
+from bot.send_errors import PermanentSendError, SendError, TransientSendError
 from bot.sms_port import SmsReceipt, SmsReply, SmsSendResult
 
 __all__ = [

@@ -26,13 +26,6 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from adapters.base import (
-    InboxWriter,
-    Lease,
-    PermanentSendError,
-    SendResult,
-    TransientSendError,
-)
 from adapters.webhooks import WebhookPipeline
 from adapters.wecom.api import WeComApi
 from adapters.wecom.bodies import (
@@ -50,6 +43,8 @@ from adapters.wecom.webhook import WeComEndpoint
 from bot.clock import Clock, SystemClock
 from bot.messages import Destination, OutgoingMessage
 from bot.metrics import DEFAULT_METRICS, Metrics
+from bot.ports import InboxWriter, Lease, SendResult
+from bot.send_errors import PermanentSendError, TransientSendError
 
 __all__ = ["WeComAdapter", "WeComBotConfig"]
 

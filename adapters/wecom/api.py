@@ -11,10 +11,10 @@ from typing import Any
 
 import aiohttp
 
-from adapters.base import PermanentSendError, TransientSendError
 from adapters.tokens import TokenCache, TokenRejected
 from adapters.wecom.config import WeComBotConfig
 from bot.clock import Clock
+from bot.send_errors import PermanentSendError, TransientSendError
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 """Rendering OutgoingMessage for WeCom: button keys, ``button_interaction`` cards, mentions.
 
-A button's ``key`` (returned as ``event_key`` / ``EventKey`` on a click) carries the compact JSON
-``{"v":1,"cmd":..,"ticket":..,"token":..}``; WeCom allows at most 1024 bytes.
+A button's ``key`` (returned as ``event_key`` / ``EventKey`` on a click) carries
+:class:`~adapters.cards.ButtonPayload` as JSON; WeCom allows at most 1024 bytes. The inert status
+button of an updated card has a key without ticket and token, which the codec decodes to None.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import uuid
 from typing import Any
 
 from adapters.cards import BUTTON_VERSION, ButtonPayload
-from bot.messages import Action, Destination, Mention, OutgoingMessage
+from bot.messages import Destination, Mention, OutgoingMessage
 
 MAX_KEY_BYTES = 1024
 MAX_BUTTONS = 6
@@ -24,24 +25,6 @@ _STYLE = {"primary": 1, "default": 2, "danger": 3}  # WeCom styles 1-4 [colours 
 TITLE_CHARS = 26  # main_title.title: "建议不超过26个字"
 SUB_TITLE_CHARS = 112  # sub_title_text: "建议不超过112个字"
 DEFAULT_TITLE = "12345热线工单"
-
-
-def encode_action_key(action: Action) -> str:
-    """The button key for ``action`` (:class:`~adapters.cards.ButtonPayload` as JSON); raises
-    ValueError beyond WeCom's 1024 bytes."""
-    key = ButtonPayload.of(action).to_json()
-    if len(key.encode()) > MAX_KEY_BYTES:
-        raise ValueError(f"button key is {len(key.encode())} bytes, WeCom allows {MAX_KEY_BYTES}")
-    return key
-
-
-def decode_action_key(key: str) -> dict[str, Any] | None:
-    """``{"cmd","ticket","token"}`` from a key we built, or None for any other key (and for the
-    status button of an updated card)."""
-    payload = ButtonPayload.decode(key)
-    if payload is None or payload.command == NOOP_CMD:
-        return None
-    return payload.as_action()
 
 
 def task_id_for(card_key: str | None, dest: Destination) -> str:
@@ -71,9 +54,12 @@ def card_fits(message: OutgoingMessage) -> bool:
 def button_card(message: OutgoingMessage, task_id: str, *, with_text: bool = True) -> dict[str, Any]:
     """A ``button_interaction`` template card; without actions, one inert status button."""
     buttons: list[dict[str, Any]] = [
-        {"text": a.label, "style": _STYLE.get(a.style, 2), "key": encode_action_key(a)}
+        {"text": a.label, "style": _STYLE.get(a.style, 2), "key": ButtonPayload.of(a).to_json()}
         for a in message.actions[:MAX_BUTTONS]
     ]
+    for button in buttons:
+        if len(button["key"].encode()) > MAX_KEY_BYTES:
+            raise ValueError(f"button key is {len(button['key'].encode())} bytes, WeCom allows {MAX_KEY_BYTES}")
     if not buttons:
         label = message.title or "已处理"
         buttons = [{"text": label, "style": 2,

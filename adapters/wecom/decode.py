@@ -12,7 +12,7 @@ import re
 from typing import Any
 from xml.etree import ElementTree
 
-from adapters.wecom.cards import decode_action_key
+from adapters.cards import ButtonPayload
 from bot.messages import ChatKind, IncomingMessage
 
 PLATFORM = "wecom"
@@ -104,7 +104,7 @@ def decode_aibot(bot: str, name: str, body: dict[str, Any], *,
         detail = event.get("template_card_event")
         if not isinstance(detail, dict):  # some SDK types show the fields flat on the event
             detail = event
-        action = decode_action_key(str(detail.get("event_key") or ""))
+        action = ButtonPayload.action_from(str(detail.get("event_key") or ""))
         if action is None:
             return None
         task_id = detail.get("task_id")
@@ -136,7 +136,7 @@ def decode_app_xml(bot: str, name: str, fields: dict[str, str]) -> IncomingMessa
         return IncomingMessage(**common, text=text, mentioned_bot=mentioned, event_id=msgid,
                                message_id=msgid)
     if msgtype == "event" and fields.get("Event") == "template_card_event":
-        action = decode_action_key(fields.get("EventKey", ""))
+        action = ButtonPayload.action_from(fields.get("EventKey", ""))
         if action is None:
             return None
         # App events carry no MsgId: FromUserName + CreateTime (+ which card and button).

@@ -21,10 +21,11 @@ from typing import Any
 
 import aiohttp
 
-from adapters.base import Lease, PermanentSendError, TransientSendError
 from adapters.http import backoff_delay
 from adapters.wecom.api import TOO_FAST
 from adapters.wecom.config import WeComBotConfig
+from bot.ports import Lease
+from bot.send_errors import PermanentSendError, TransientSendError
 
 log = logging.getLogger(__name__)
 

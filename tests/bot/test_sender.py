@@ -13,7 +13,7 @@ from bot.outbox import Target
 from bot.sender import Sender
 from tests.fakes.feishu_server import FeishuFake
 from tests.fakes.wecom_server import FakeWeCom
-from tests.platforms.world import (
+from tests.system.world import (
     BOT_NAME,
     WECOM_AES_KEY,
     base_url,

@@ -9,7 +9,7 @@ from bot.messages import OutgoingMessage
 from bot.outbox import Target
 from bot.sender import SENDER
 from tests.fakes.wecom_server import FakeWeCom
-from tests.platforms.world import BOT_NAME, WECOM_AES_KEY, base_url, org, outbox_rows, serve
+from tests.system.world import BOT_NAME, WECOM_AES_KEY, base_url, org, outbox_rows, serve
 
 ROBOT_PATH = ("POST", "/cgi-bin/webhook/send")
 

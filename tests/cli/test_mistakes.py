@@ -14,7 +14,7 @@ import pytest
 
 from tests.cli.conftest import ROOT, clean_env, cli_command, example_text
 from tests.conftest import PG_URL
-from tests.platforms.world import WECOM_AES_KEY
+from tests.system.world import WECOM_AES_KEY
 
 ROOT_USER = hasattr(os, "geteuid") and os.geteuid() == 0
 

@@ -25,7 +25,6 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from adapters.base import TransientSendError
 from adapters.dingtalk.adapter import MAX_BODY as DINGTALK_MAX_BODY
 from adapters.dingtalk.adapter import DingTalkAdapter, DingTalkBotConfig
 from adapters.dingtalk.api import ROBOT_RETRY_AFTER, DingTalkApi
@@ -45,11 +44,12 @@ from bot.clock import SystemClock
 from bot.config import ChatBinding, parse_config
 from bot.messages import Destination
 from bot.platform_config import platform_model
+from bot.send_errors import TransientSendError
 from tests.conftest import base_config
 from tests.fakes.dingtalk_server import http_callback, robot_message
 from tests.fakes.feishu_server import callback_request, mention, message_event
 from tests.fakes.wecom_server import aibot_text, build_callback
-from tests.platforms.world import WECOM_AES_KEY, toml
+from tests.system.world import WECOM_AES_KEY, toml
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "platforms"

@@ -16,8 +16,8 @@ from scheduler import reports
 from store.migrate import head_revision
 from tests.cli.conftest import ROOT, clean_env, cli_command, example_text
 from tests.conftest import base_config, local
-from tests.platforms.world import toml
 from tests.scheduler.conftest import Desk, monthly_files, reminders, text
+from tests.system.world import toml
 
 NOW = local(2026, 12, 1, 9, 0)  # Tue: December's first working day
 UNITS = [*base_config("sqlite://")["units"], {"code": "CGK", "name": "城管科", "parent": "BGS"}]

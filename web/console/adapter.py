@@ -18,10 +18,11 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from adapters.base import InboxWriter, PermanentSendError, SendResult
 from bot.context import BotContext
 from bot.directory import Person
 from bot.messages import ChatKind, Destination, IncomingMessage, OutgoingMessage
+from bot.ports import InboxWriter, SendResult
+from bot.send_errors import PermanentSendError
 from web import render
 from web.console import history
 from web.console.hub import Hub, chat_key

@@ -20,6 +20,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import given
 from hypothesis import strategies as st
 
+from adapters.cards import ButtonPayload
 from adapters.dingtalk.adapter import DingTalkAdapter, DingTalkBotConfig, StreamOptions
 from adapters.dingtalk.crypto import (
     CallbackRefusal,
@@ -30,8 +31,6 @@ from adapters.dingtalk.crypto import (
     verify_callback,
 )
 from adapters.dingtalk.decode import (
-    decode_action_value,
-    encode_action_value,
     make_out_track_id,
     parse_out_track_id,
 )
@@ -307,15 +306,15 @@ async def test_unknown_bot_and_not_started(make_client: Any, inbox: RecordingInb
 
 @given(cmd=st.text(min_size=1), ticket=st.text(), token=st.text())
 def test_action_value_round_trip(cmd: str, ticket: str, token: str) -> None:
-    value = encode_action_value(cmd, ticket, token)
+    value = ButtonPayload(cmd, ticket, token).to_json()
     assert json.loads(value) == {"v": 1, "cmd": cmd, "ticket": ticket, "token": token}
-    assert decode_action_value(value) == {"cmd": cmd, "ticket": ticket, "token": token}
+    assert ButtonPayload.action_from(value) == {"cmd": cmd, "ticket": ticket, "token": token}
 
 
 @pytest.mark.parametrize("value", ["", "not json", "[]", '{"v":2,"cmd":"同意","ticket":"","token":""}',
                                    '{"v":1,"cmd":"","ticket":"a","token":"b"}', '{"v":1,"cmd":"x"}'])
 def test_foreign_action_values_rejected(value: str) -> None:
-    assert decode_action_value(value) is None
+    assert ButtonPayload.action_from(value) is None
 
 
 @given(target=st.text(min_size=1), group=st.booleans())
@@ -411,7 +410,7 @@ async def test_card_click_over_stream(stream: tuple[FakeDingTalk, DingTalkAdapte
                                       inbox: RecordingInbox) -> None:
     fake, _ = stream
     out = make_out_track_id(ChatKind.GROUP, "cidGroup1==")
-    value = encode_action_value("同意", "12345/A123", "tok9")
+    value = ButtonPayload("同意", "12345/A123", "tok9").to_json()
     await fake.push(stream_frame(TOPIC_CARD, card_click(out_track_id=out, user_id="leader-1", value=value),
                                  message_id="c1"))
     await fake.wait_for(lambda: fake.ack_for("c1") is not None)

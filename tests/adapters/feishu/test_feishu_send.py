@@ -13,13 +13,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import ValidationError
 
-from adapters.base import PermanentSendError, TransientSendError
 from adapters.feishu.adapter import FeishuAdapter, FeishuBotConfig
 from adapters.feishu.config import FeishuChatOptions
 from adapters.feishu.crypto import robot_sign
 from bot.clock import FrozenClock
 from bot.messages import Action, Destination, IncomingMessage, Mention, OutgoingMessage
 from bot.metrics import Metrics
+from bot.send_errors import PermanentSendError, TransientSendError
 from tests.fakes.feishu_server import FeishuFake, callback_request, card_action_event
 
 T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)

@@ -16,7 +16,7 @@ from tests.adapters.fourth.platform import NAME, PLATFORM
 from tests.conftest import ticket_body
 from tests.fakes.fourth_server import FakeFourth, callback, click_event, message_event
 from tests.handlers.test_workflow import GOOD_REPLY
-from tests.platforms.world import BOT, BOT_NAME, base_url, metric, serve, settle, shutdown
+from tests.system.world import BOT, BOT_NAME, base_url, metric, serve, settle, shutdown
 
 NUMBER = "202611230001"
 SECRET = "fourth-secret"

@@ -11,7 +11,6 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from adapters.base import PermanentSendError, TransientSendError
 from adapters.sms.aliyun import AliyunConfig, AliyunSmsProvider, aliyun_error
 from adapters.sms.base import SmsTemplateError
 from adapters.sms.templates import (
@@ -21,6 +20,7 @@ from adapters.sms.templates import (
     is_account_error,
     is_balance_error,
 )
+from bot.send_errors import PermanentSendError, TransientSendError
 from bot.sms_port import SmsReceipt, SmsReply
 from tests.fakes.sms_servers import FakeAliyunSms, aliyun_report, aliyun_up, push_body
 

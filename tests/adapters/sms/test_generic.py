@@ -15,7 +15,6 @@ import pytest
 from aiohttp.test_utils import TestServer
 from pydantic import ValidationError
 
-from adapters.base import PermanentSendError, TransientSendError
 from adapters.sms.base import SmsTemplateError
 from adapters.sms.generic import GenericGatewayConfig, GenericGatewayProvider
 from adapters.sms.templates import (
@@ -27,6 +26,7 @@ from adapters.sms.templates import (
     split_segments,
 )
 from bot.clock import FrozenClock
+from bot.send_errors import PermanentSendError, TransientSendError
 from bot.sms_port import SmsReceipt, SmsReply
 from tests.fakes.sms_servers import FakeGenericGateway, mas_receipt, mas_reply, push_body
 

@@ -9,7 +9,6 @@ import aiohttp
 import pytest
 from pydantic import ValidationError
 
-from adapters.base import PermanentSendError, TransientSendError
 from adapters.sms.aliyun import AliyunSmsProvider
 from adapters.sms.base import SmsProvider, SmsTemplateError
 from adapters.sms.generic import GenericGatewayProvider
@@ -19,6 +18,7 @@ from adapters.sms.templates import SendLimiter, find_url, normalize_cn_mobile
 from adapters.sms.tencent import TencentSmsProvider
 from bot.clock import FrozenClock
 from bot.privacy import mask_phone
+from bot.send_errors import PermanentSendError, TransientSendError
 from bot.sms_port import SmsReceipt, SmsReply
 
 

@@ -11,7 +11,6 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from adapters.base import PermanentSendError, TransientSendError
 from adapters.sms.base import SmsTemplateError
 from adapters.sms.templates import (
     BEIJING,
@@ -23,6 +22,7 @@ from adapters.sms.templates import (
 )
 from adapters.sms.tencent import TencentConfig, TencentSmsProvider, tencent_error
 from bot.clock import FrozenClock
+from bot.send_errors import PermanentSendError, TransientSendError
 from bot.sms_port import SmsReceipt, SmsReply
 from tests.fakes.sms_servers import FakeTencentSms, push_body, tencent_reply, tencent_status
 

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from adapters.base import PermanentSendError, TransientSendError
 from adapters.wecom.adapter import WeComAdapter, WeComBotConfig
 from adapters.wecom.config import WeComChatOptions
 from bot.messages import Action, ChatKind, Destination, IncomingMessage, OutgoingMessage
 from bot.metrics import Metrics
+from bot.send_errors import PermanentSendError, TransientSendError
 from tests.fakes.wecom_server import FakeWeCom, aibot_click, aibot_event, aibot_text
 
 GROUP = Destination("wecom", "hotline", chat_id="wrGROUP1")

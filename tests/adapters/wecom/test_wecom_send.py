@@ -9,13 +9,13 @@ import pytest
 from aiohttp.test_utils import TestServer
 from pydantic import ValidationError
 
-from adapters.base import PermanentSendError, TransientSendError
+from adapters.cards import ButtonPayload
 from adapters.wecom.adapter import WeComAdapter, WeComBotConfig
-from adapters.wecom.cards import decode_action_key
 from adapters.wecom.config import WeComChatOptions
 from bot.clock import FrozenClock
 from bot.messages import Action, Destination, Mention, OutgoingMessage
 from bot.metrics import Metrics
+from bot.send_errors import PermanentSendError, TransientSendError
 from tests.fakes.wecom_server import FakeWeCom
 
 CORP, SECRET, AGENT = "wwCORP", "APPSECRET", 1000002
@@ -174,7 +174,7 @@ async def test_app_card_with_buttons(server: TestServer, clock: FrozenClock, fak
     assert card["sub_title_text"] == "张三申请延期至3月10日"
     assert [b["text"] for b in card["button_list"]] == ["签收", "退回"]
     assert [b["style"] for b in card["button_list"]] == [1, 3]
-    assert decode_action_key(card["button_list"][1]["key"]) == {
+    assert ButtonPayload.action_from(card["button_list"][1]["key"]) == {
         "cmd": "退单", "ticket": "12345/A123", "token": "tok-b"}
     assert card["task_id"].startswith("12345_A123_ext1-")
     assert result.message_id.startswith("rc:")

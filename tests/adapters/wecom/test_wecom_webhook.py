@@ -11,8 +11,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from adapters.cards import ButtonPayload
 from adapters.wecom.adapter import WeComAdapter, WeComBotConfig
-from adapters.wecom.cards import encode_action_key
 from bot.messages import Action, ChatKind, IncomingMessage
 from bot.metrics import Metrics
 from tests.fakes.wecom_server import (
@@ -193,7 +193,7 @@ async def test_duplicate_still_acks_200(client: TestClient, inbox: Inbox) -> Non
 
 
 async def test_card_click_decoded(client: TestClient, inbox: Inbox) -> None:
-    key = encode_action_key(Action("同意", "同意", "12345/A123", "tok-1", "primary"))
+    key = ButtonPayload.of(Action("同意", "同意", "12345/A123", "tok-1", "primary")).to_json()
     resp = await _post(client, json.dumps(aibot_click(key, "A123-x", msgid="CLICK1"), ensure_ascii=False))
     assert resp.status == 200
     [msg] = inbox.messages
@@ -205,7 +205,7 @@ async def test_app_xml_text_and_click(client: TestClient, inbox: Inbox) -> None:
     resp = await _post(client, app_text_xml("@热线助手 待办", corp_id=CORP), receiveid=CORP,
                        envelope="xml")
     assert resp.status == 200
-    key = encode_action_key(Action("签收", "签收", "12345/B9", "t9"))
+    key = ButtonPayload.of(Action("签收", "签收", "12345/B9", "t9")).to_json()
     resp = await _post(client, app_click_xml(key, "B9-1", "RC123", corp_id=CORP), receiveid=CORP,
                        envelope="xml")
     assert resp.status == 200

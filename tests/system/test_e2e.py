@@ -20,7 +20,7 @@ from tests.fakes.feishu_server import (
 )
 from tests.fakes.wecom_server import FakeWeCom, aibot_click, aibot_text
 from tests.handlers.test_workflow import GOOD_REPLY
-from tests.platforms.world import BOT, BOT_NAME, CHATS, IDS, base_url, org, serve, settle, shutdown
+from tests.system.world import BOT, BOT_NAME, CHATS, IDS, base_url, org, serve, settle, shutdown
 
 NUMBER = "202611230001"
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import base_config
-from tests.platforms.world import ROOT, WECOM_AES_KEY, toml
+from tests.system.world import ROOT, WECOM_AES_KEY, toml
 
 BOTS: dict[str, dict[str, Any]] = {
     "wecom": {"mode": "webhook", "name": "热线助手", "token": "tok", "aes_key": WECOM_AES_KEY,

@@ -23,7 +23,7 @@ import pytest
 
 from tests.conftest import INTAKE_SECRET, base_config, ticket_body
 from tests.fakes.feishu_server import FeishuFake, mention, message_event
-from tests.platforms.world import BOT, BOT_NAME, CHATS, IDS, ROOT, base_url, org, serve, toml, until
+from tests.system.world import BOT, BOT_NAME, CHATS, IDS, ROOT, base_url, org, serve, toml, until
 
 
 def _free_port() -> int:
@@ -37,7 +37,7 @@ class Serve:
 
     def __init__(self, config: Path, port: int, env: dict[str, str], *, hold_inbox: bool = False) -> None:
         self.url = f"http://127.0.0.1:{port}"
-        module = "tests.platforms.held_serve" if hold_inbox else "bot.cli"
+        module = "tests.system.held_serve" if hold_inbox else "bot.cli"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", module, "serve", "-c", str(config)], cwd=ROOT, env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

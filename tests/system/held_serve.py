@@ -1,4 +1,4 @@
-"""``python -m tests.platforms.held_serve serve -c CONFIG``: ``hotline-bot`` whose inbox stores and
+"""``python -m tests.system.held_serve serve -c CONFIG``: ``hotline-bot`` whose inbox stores and
 acknowledges inbound events but never processes them, so the crash test can kill the process at a
 known point (after the ack, before processing)."""
 

@@ -16,7 +16,7 @@ from tests.conftest import ticket_body
 from tests.fakes.dingtalk_server import http_callback, robot_message
 from tests.fakes.feishu_server import callback_request, mention, message_event
 from tests.fakes.wecom_server import aibot_text, build_callback
-from tests.platforms.world import (
+from tests.system.world import (
     BOT,
     BOT_NAME,
     CHATS,

@@ -1,5 +1,6 @@
-"""Shared set-up for the platform tests: an organisation whose chats live on one platform, fake
-platform servers on real sockets, and waits on store state (never on wall-clock schedules)."""
+"""Shared set-up for the whole-system tests (and other tests that drive a real server): an
+organisation whose chats live on one platform, fake platform servers on real sockets, and waits
+on store state (never on wall-clock schedules)."""
 
 from __future__ import annotations
 
