@@ -16,6 +16,7 @@ from bot.inbox import Inbox
 from bot.outbox_channels import ChatChannel, ReportChannel
 from bot.ports import ChatAdapter
 from bot.sender import SENDER, Sender, sender_ctx
+from handlers import COMMANDS
 from scheduler.runner import scheduler_ctx
 from store.leases import StoreLease
 from web import citizen as citizen_page
@@ -61,7 +62,7 @@ def install(app: web.Application, *, with_background: bool = True) -> None:
         adapter.setup_routes(app)
     ctx.channels.register("chat", ChatChannel(ctx, adapters))
     ctx.channels.register("report", ReportChannel(ctx))
-    dispatcher = Dispatcher(ctx)
+    dispatcher = Dispatcher(ctx, COMMANDS)
     app[DISPATCHER] = dispatcher
     sender = Sender(ctx) if with_background else None
     app[INBOX] = Inbox(ctx, dispatcher.handle, on_processed=sender.wake if sender else None)
