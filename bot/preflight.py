@@ -23,6 +23,7 @@ from sqlalchemy.engine.url import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from adapters.registry import platforms
+from bot.platform_config import platform_bots
 
 if TYPE_CHECKING:
     from bot.calendar import WorkCalendar
@@ -204,8 +205,6 @@ def credential_problems(config: Config) -> list[str]:
     The key shapes themselves (WeCom ``aes_key``, integer ``agent_id``…) are checked when the
     config loads; this adds what only makes sense once the mode is known.
     """
-    from bot.platform_config import platform_bots
-
     problems: list[str] = []
     for spec in platforms():
         for name, bot in platform_bots(config, spec.name).items():

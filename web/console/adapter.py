@@ -23,7 +23,7 @@ from bot.context import BotContext
 from bot.directory import Person
 from bot.messages import ChatKind, Destination, IncomingMessage, OutgoingMessage
 from web import render
-from web.console import history
+from web.console import dashboard, history, reports
 from web.console.hub import Hub, chat_key
 from web.console.login import PERSON, Gate
 from web.console.roles import roles_text
@@ -54,8 +54,6 @@ class ConsoleAdapter:
 
     def setup_routes(self, app: web.Application) -> None:
         """Mount the console sub-app at ``/console`` (chat, dashboard, forms, reports, assets)."""
-        from web.console import dashboard, reports
-
         console = web.Application(middlewares=[self.gate.middleware])
         render.setup(console)
         console.on_shutdown.append(self._on_shutdown)
