@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from adapters.registry import platform
+from bot.platforms import platform
 
 if TYPE_CHECKING:
     from bot.config import Config

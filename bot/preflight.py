@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine.url import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from adapters.registry import platforms
 from bot.platform_config import platform_bots
+from bot.platforms import platforms
 
 if TYPE_CHECKING:
     from bot.calendar import WorkCalendar

@@ -8,16 +8,16 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from adapters.registry import PlatformDeps, platforms
 from bot import sms_gateway, sms_replies
 from bot.context import CTX, BotContext
 from bot.dispatcher import Dispatcher
 from bot.inbox import Inbox
 from bot.outbox_channels import ChatChannel, ReportChannel
 from bot.platform_config import platform_bots
+from bot.platforms import PlatformDeps, platforms
+from bot.plugins import COMMANDS
 from bot.ports import ChatAdapter
 from bot.sender import SENDER, Sender, sender_ctx
-from handlers import COMMANDS
 from scheduler.runner import scheduler_ctx
 from store.leases import StoreLease
 from web import citizen as citizen_page

@@ -15,10 +15,10 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.base import InboxWriter, PermanentSendError, SendResult, TransientSendError
-from adapters.registry import PlatformDeps, PlatformSpec
 from adapters.webhooks import Decoded, WebhookPipeline, WebhookRefused, WebhookRequest
 from bot.messages import ChatKind, Destination, IncomingMessage, OutgoingMessage
 from bot.metrics import Metrics
+from bot.platforms import PlatformDeps, PlatformSpec
 from tests.fakes.fourth_server import signature
 
 NAME = "fourth"
