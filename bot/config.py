@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from adapters.sms.registry import SmsConfig
 from bot.deadlines import Rule
 from bot.platforms import platform, platform_names, platforms
 from bot.quiet_hours import parse_quiet_hours
+from bot.sms_providers import SmsConfig
 
 if TYPE_CHECKING:
     from bot.calendar import WorkCalendar

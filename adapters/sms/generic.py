@@ -25,7 +25,6 @@ from yarl import URL
 
 from adapters.base import PermanentSendError, TransientSendError
 from adapters.sms.base import SmsProvider, SmsRequest, SmsTemplateError
-from adapters.sms.registry import SmsProviderEntry, register
 from adapters.sms.sections import SectionModel, default_variables
 from adapters.sms.templates import (
     HttpAnswer,
@@ -42,6 +41,7 @@ from adapters.sms.templates import (
 )
 from bot.clock import Clock, SystemClock
 from bot.sms_port import SmsReceipt, SmsReply, SmsSendResult
+from bot.sms_providers import SmsProviderEntry, register
 
 __all__ = [
     "GenericGatewayProvider",

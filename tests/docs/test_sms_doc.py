@@ -23,10 +23,10 @@ from aiohttp import web
 from adapters.sms.aliyun import AliyunConfig, AliyunSmsProvider
 from adapters.sms.generic import GenericGatewayConfig
 from adapters.sms.log import LogSmsProvider
-from adapters.sms.registry import SmsConfig, build_provider
 from adapters.sms.templates import KINDS, count_segments, provider_template
 from adapters.sms.tencent import TencentConfig, TencentSmsProvider
 from bot.config import load_config, parse_config
+from bot.sms_providers import SmsConfig, build_provider
 from bot.sms_replies import setup_routes
 from tests.bot.sms_rig import rig
 from tests.conftest import base_config

@@ -20,11 +20,11 @@ from yarl import URL
 
 from adapters.base import PermanentSendError, TransientSendError
 from adapters.sms.base import SmsProvider, SmsRequest, push_items
-from adapters.sms.registry import SmsConfig, SmsProviderEntry
 from adapters.sms.sections import SectionModel
 from adapters.sms.templates import HttpAnswer, SendLimiter, SmsTemplateError, normalize_cn_mobile
 from bot.clock import Clock, SystemClock
 from bot.sms_port import SmsReceipt, SmsReply, SmsSendResult
+from bot.sms_providers import SmsConfig, SmsProviderEntry
 
 NAME = "pigeon"
 
