@@ -13,18 +13,16 @@ import re
 import tomllib
 from datetime import date, time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from bot.calendar import WorkCalendar
 from bot.deadlines import Rule
 from bot.platforms import platform, platform_names, platforms
 from bot.quiet_hours import parse_quiet_hours
 from bot.sms_providers import SmsConfig
-
-if TYPE_CHECKING:
-    from bot.calendar import WorkCalendar
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -128,8 +126,6 @@ class CalendarConfig(_Model):
 
     def work_calendar(self) -> WorkCalendar:
         """The working-day calendar this section describes."""
-        from bot.calendar import WorkCalendar
-
         return WorkCalendar(self.timezone, self.office_day_end, self.all_holidays, self.all_workdays,
                             official_years=self.years)
 

@@ -22,8 +22,10 @@ from adapters.base import InboxWriter, PermanentSendError, SendResult
 from bot.context import BotContext
 from bot.directory import Person
 from bot.messages import ChatKind, Destination, IncomingMessage, OutgoingMessage
+from bot.preflight import calendar_notice
 from web import render
 from web.console import dashboard, history, reports
+from web.console.demo import seed_demo_tickets
 from web.console.hub import Hub, chat_key
 from web.console.login import PERSON, Gate
 from web.console.roles import roles_text
@@ -75,8 +77,6 @@ class ConsoleAdapter:
         """Keep the inbox writer; seed the demo tickets into an empty store when configured."""
         self.inbox = inbox
         if self.config.demo_tickets:
-            from web.console.demo import seed_demo_tickets
-
             await seed_demo_tickets(self.ctx)
 
     async def stop(self) -> None:
@@ -133,8 +133,6 @@ class ConsoleAdapter:
 
     async def chat_page(self, request: web.Request) -> web.Response:
         """The chat: groups on the left, messages in the middle, the input at the bottom."""
-        from bot.preflight import calendar_notice
-
         person = request[PERSON]
         chats = self.chats_for(person)
         wanted = request.query.get("chat", "")
