@@ -4,9 +4,9 @@ The registry type and the declaration (:class:`bot.commands.CommandSpec`) live i
 composition root hands this instance to the dispatcher.
 """
 
-from bot.commands import Call, CommandError, CommandRegistry, CommandSpec
+from bot.commands import Call, CommandRegistry
 
-__all__ = ["COMMANDS", "Call", "CommandError", "CommandRegistry", "CommandSpec", "command"]
+__all__ = ["COMMANDS", "Call", "command"]  # Call: re-exported for the handler modules' imports
 
 COMMANDS = CommandRegistry()
 """Every command of the bot; the modules of :mod:`handlers` fill it when imported."""
