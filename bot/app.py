@@ -10,6 +10,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select
 
+from bot import plugins as plugins  # registers the built-in platforms, SMS providers, commands
 from bot import wiring
 from bot.bootstrap import build_context, prepare_store
 from bot.clock import Clock

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from adapters.registry import platforms
+from bot import plugins as plugins  # registers the built-in platforms, SMS providers, commands
 from bot.calendar import WorkCalendar
 from bot.clock import Clock, SystemClock
 from bot.config import Config
@@ -13,6 +13,7 @@ from bot.context import BotContext
 from bot.directory import Directory
 from bot.metrics import Metrics
 from bot.outbox import Outbox
+from bot.platforms import platforms
 from bot.presets import build_rulebook
 from bot.tickets import TicketService
 from store.db import create_engine, session_factory

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import NoReturn
 
+from bot import plugins as plugins  # registers the built-in platforms, SMS providers, commands
 from bot.config import Config, ConfigError, load_config
 from bot.logs import setup_logging, use_zone
 from bot.preflight import PreflightError

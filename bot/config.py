@@ -13,19 +13,17 @@ import re
 import tomllib
 from datetime import date, time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from adapters.registry import platform, platform_names
-from adapters.sms.registry import SmsConfig
+from bot.calendar import WorkCalendar
 from bot.deadlines import Rule
+from bot.platforms import platform, platform_names, platforms
 from bot.presets import PRESETS
 from bot.quiet_hours import parse_quiet_hours
-
-if TYPE_CHECKING:
-    from bot.calendar import WorkCalendar
+from bot.sms_providers import SmsConfig
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -129,8 +127,6 @@ class CalendarConfig(_Model):
 
     def work_calendar(self) -> WorkCalendar:
         """The working-day calendar this section describes."""
-        from bot.calendar import WorkCalendar
-
         return WorkCalendar(self.timezone, self.office_day_end, self.all_holidays, self.all_workdays,
                             official_years=self.years)
 
@@ -501,6 +497,26 @@ def _format_errors(exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
+def _validate_platform_sections(config: Config) -> None:
+    """Check every ``[platforms.<p>.<bot>]`` table and every chat binding's bot name."""
+    problems: list[str] = []
+    for spec in platforms():
+        for bot, table in config.platforms.bot_tables(spec.name).items():
+            try:
+                spec.config_model.model_validate(table)
+            except ValidationError as exc:
+                prefix = f"platforms.{spec.name}.{bot}."
+                problems += [prefix + line for line in _format_errors(exc).splitlines()]
+    for i, unit in enumerate(config.units):
+        for j, chat in enumerate(unit.chats):
+            if chat.platform == CONSOLE:
+                continue
+            if chat.bot not in config.platforms.bot_tables(chat.platform):
+                problems.append(f"units[{i}].chats[{j}].bot: no [platforms.{chat.platform}.{chat.bot}]")
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
 def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
     """Validate an already-parsed TOML document (``${ENV}`` references are resolved here)."""
     missing: list[str] = []
@@ -512,9 +528,7 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
     except ValidationError as exc:
         raise ConfigError(_format_errors(exc)) from None
     config.path = path
-    from bot.platform_config import validate_platform_sections
-
-    validate_platform_sections(config)
+    _validate_platform_sections(config)
     return config
 
 

@@ -6,7 +6,7 @@ Regenerate it after changing a config model::
 
 Every section of the TOML file is one table (key, type, default, required, description); the
 descriptions are the models' ``Field(description=...)``. The per-platform bot tables are the
-registered platforms' own models (``adapters.registry``).
+registered platforms' own models (``bot.platforms``).
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from adapters.registry import platform, platform_names, platforms
-from adapters.sms.registry import SmsConfig
-from adapters.sms.registry import entries as sms_entries
+from bot import plugins as plugins  # registers the built-in platforms, SMS providers, commands
 from bot.config import ChatBinding, Config, PlatformsConfig
+from bot.platforms import platform, platform_names, platforms
+from bot.sms_providers import SmsConfig
+from bot.sms_providers import entries as sms_entries
 
 REGENERATE = "python -m bot.config_docs > docs/configuration.md"
 

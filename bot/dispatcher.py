@@ -12,14 +12,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import action_tokens
+from bot.commands import Call, CommandRegistry, CommandSpec
 from bot.context import BotContext
 from bot.directory import Person
 from bot.grammar import Command, GrammarError, parse
 from bot.lifecycle import LifecycleError, NotAllowed, State, who_may
 from bot.messages import ChatKind, Destination, IncomingMessage, OutgoingMessage
 from bot.outbox import Outbox, Target
-from handlers import COMMANDS
-from handlers.registry import Call, CommandSpec
 from store.models import Ticket, UsedToken
 from store.queries import tickets as tickets_q
 
@@ -31,10 +30,11 @@ class Refusal(Exception):
 
 
 class Dispatcher:
-    """Turns IncomingMessages into ticket changes and answers."""
+    """Turns IncomingMessages into ticket changes and answers, by the commands of ``commands``."""
 
-    def __init__(self, ctx: BotContext) -> None:
+    def __init__(self, ctx: BotContext, commands: CommandRegistry) -> None:
         self.ctx = ctx
+        self.commands = commands
 
     async def handle(self, s: AsyncSession, message: IncomingMessage) -> None:
         """Handle one inbound message inside transaction ``s``."""
@@ -56,7 +56,7 @@ class Dispatcher:
             command, via_button = self._command(message)
             async with s.begin_nested():
                 call = Call(ctx=ctx, s=s, message=message, person=person, command=command,
-                            via_button=via_button)
+                            commands=self.commands, via_button=via_button)
                 answer = await self._run(call)
         except (GrammarError, LifecycleError, Refusal) as exc:
             name = command.name if command else "-"
@@ -70,7 +70,7 @@ class Dispatcher:
                 kind="answer")
             return
         ctx.metrics.commands.labels(command.name, "ok").inc()
-        if COMMANDS[command.name].read_only:
+        if self.commands[command.name].read_only:
             # Every command is kept in the trail (痕迹管理), the ones that change nothing too.
             t = call.ticket
             ctx.service.audit(s, t, person, f"command:{command.name}", command.raw,
@@ -95,17 +95,17 @@ class Dispatcher:
     def _command(self, message: IncomingMessage) -> tuple[Command, bool]:
         action = message.action
         if action is None:
-            return parse(message.text, COMMANDS.vocabulary), False
+            return parse(message.text, self.commands.vocabulary), False
         cmd = str(action.get("cmd", ""))
         ticket = str(action.get("ticket", ""))
-        if cmd not in COMMANDS or not COMMANDS[cmd].needs_ticket or "/" not in ticket:
+        if cmd not in self.commands or not self.commands[cmd].needs_ticket or "/" not in ticket:
             raise Refusal("这个按钮无法识别，请改用文字命令。发送「帮助」查看。")
         number = ticket.split("/", 1)[1]
         return Command(name=cmd, ref=number, rest=str(action.get("note", "")),
                        raw=f"[按钮] {cmd} {number}"), True
 
     async def _run(self, call: Call) -> str:
-        spec = COMMANDS[call.command.name]
+        spec = self.commands[call.command.name]
         if spec.needs_ticket:
             call.ticket = await self._resolve_ticket(call)
             self._check_chat(call, spec)

@@ -22,10 +22,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine.url import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from adapters.registry import platforms
+from bot.calendar import PACKAGE_YEARS, WorkCalendar
+from bot.platform_config import platform_bots
+from bot.platforms import platforms
+from store.db import create_engine
+from store.migrate import current_revision, head_revision, is_empty, upgrade
 
 if TYPE_CHECKING:
-    from bot.calendar import WorkCalendar
     from bot.config import Config
 
 #: The async driver each supported backend needs, and the module that provides it.
@@ -157,9 +160,6 @@ async def check_store(raw: str, *, connect_seconds: float = 5.0) -> URL:
 
 async def store_state(raw: str) -> tuple[str | None, bool]:
     """(revision, empty) of a store that :func:`check_store` accepted; never creates a SQLite file."""
-    from store.db import create_engine
-    from store.migrate import current_revision, is_empty
-
     url = make_url(raw)
     path = sqlite_path(url)
     if path is not None and not path.exists():
@@ -179,9 +179,6 @@ async def ready_store(config: Config) -> str:
     Commands that read the store call this, so a fresh folder or a store left behind by an update
     works without ``db upgrade`` first.
     """
-    from store.db import create_engine
-    from store.migrate import head_revision, upgrade
-
     await check_store(config.store.url)
     revision, empty = await store_state(config.store.url)
     if not empty and revision is None:
@@ -204,8 +201,6 @@ def credential_problems(config: Config) -> list[str]:
     The key shapes themselves (WeCom ``aes_key``, integer ``agent_id``…) are checked when the
     config loads; this adds what only makes sense once the mode is known.
     """
-    from bot.platform_config import platform_bots
-
     problems: list[str] = []
     for spec in platforms():
         for name, bot in platform_bots(config, spec.name).items():
@@ -291,8 +286,6 @@ def bind_listener(host: str, port: int) -> socket.socket:
 
 def calendar_notice(calendar: WorkCalendar, today: date, days: int = CALENDAR_HORIZON_DAYS) -> str | None:
     """A short Chinese notice when the next ``days`` days reach a year without official holidays."""
-    from bot.calendar import PACKAGE_YEARS
-
     missing = calendar.uncovered_days(today, days)
     if not missing:
         return None

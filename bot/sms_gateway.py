@@ -29,16 +29,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from adapters.sms.base import SmsTemplateError
-from adapters.sms.registry import (
-    SmsAccountError,
-    SmsOptOutError,
-    SmsUnknownOutcomeError,
-    build_provider,
-    is_balance_error,
-    is_opt_out_error,
-)
-from adapters.sms.templates import normalize_cn_mobile
 from bot.action_tokens import issue
 from bot.context import CTX, BotContext
 from bot.labels import error_label
@@ -47,7 +37,17 @@ from bot.outbox import Target
 from bot.privacy import mask_phone
 from bot.quiet_hours import quiet_until
 from bot.send_errors import PermanentSendError, SendError, TransientSendError
-from bot.sms_port import SmsSender
+from bot.sms_port import (
+    SmsAccountError,
+    SmsOptOutError,
+    SmsSender,
+    SmsTemplateError,
+    SmsUnknownOutcomeError,
+    is_balance_error,
+    is_opt_out_error,
+    normalize_cn_mobile,
+)
+from bot.sms_providers import build_provider
 from bot.sms_trail import KIND_LABELS
 from store.models import NotificationLedger, OutboxMessage, SmsMessage, SmsOptOut, Ticket
 

@@ -8,18 +8,21 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from adapters.registry import PlatformDeps, platforms
 from adapters.sms import webhook as sms_webhook
 from bot import sms_gateway
 from bot.context import CTX, BotContext
 from bot.dispatcher import Dispatcher
 from bot.inbox import Inbox
 from bot.outbox_channels import ChatChannel, ReportChannel
+from bot.platform_config import platform_bots
+from bot.platforms import PlatformDeps, platforms
+from bot.plugins import COMMANDS
 from bot.ports import ChatAdapter
 from bot.sender import SENDER, Sender, sender_ctx
 from scheduler.runner import scheduler_ctx
 from store.leases import StoreLease
 from web import citizen as citizen_page
+from web.console.adapter import ConsoleAdapter
 
 log = logging.getLogger("hotline.wiring")
 INBOX: web.AppKey[Inbox] = web.AppKey("hotline_inbox", Inbox)
@@ -31,13 +34,9 @@ CHAT_ADAPTERS: web.AppKey[dict[str, ChatAdapter]] = web.AppKey("hotline_chat_ada
 def build_adapters(ctx: BotContext) -> dict[str, ChatAdapter]:
     """One adapter per configured platform: the console, then every registered platform that has
     at least one ``[platforms.<name>.<bot>]`` table."""
-    from bot.platform_config import platform_bots
-
     adapters: dict[str, ChatAdapter] = {}
     cfg = ctx.config
     if cfg.platforms.console.enabled:
-        from web.console.adapter import ConsoleAdapter
-
         adapters["console"] = ConsoleAdapter(ctx)
     lease = StoreLease(ctx.sessions, ctx.clock.now)
     for spec in platforms():
@@ -62,7 +61,7 @@ def install(app: web.Application, *, with_background: bool = True) -> None:
         adapter.setup_routes(app)
     ctx.channels.register("chat", ChatChannel(ctx, adapters))
     ctx.channels.register("report", ReportChannel(ctx))
-    dispatcher = Dispatcher(ctx)
+    dispatcher = Dispatcher(ctx, COMMANDS)
     app[DISPATCHER] = dispatcher
     sender = Sender(ctx) if with_background else None
     app[INBOX] = Inbox(ctx, dispatcher.handle, on_processed=sender.wake if sender else None)

@@ -40,13 +40,16 @@ from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.calendar import WorkCalendar
+from bot.clock import SystemClock
 from bot.config import Config
 from bot.context import BotContext
 from bot.lifecycle import OWING_STATES, State, values
+from bot.messages import OutgoingMessage
 from bot.notices import fmt_time
 from bot.outbox import Target
 from scheduler import ledger, timing
 from scheduler.quiet import QuietHours
+from store.db import create_engine, session_factory
 from store.models import Ticket
 
 log = logging.getLogger("hotline.reports")
@@ -368,9 +371,6 @@ async def monthly_report_files(config: Config, month: str, out_dir: Path | None 
 
     The store must be ready (see :func:`bot.preflight.ready_store`); ``unit`` is a unit code.
     """
-    from bot.clock import SystemClock
-    from store.db import create_engine, session_factory
-
     cal = config.calendar.work_calendar()
     parse_month(cal, month)
     if unit is not None and unit not in {u.code for u in config.units}:
@@ -482,7 +482,5 @@ OVERDUE_STATES = values(OWING_STATES)
 
 
 def _to_office(ctx: BotContext, s: AsyncSession, now: datetime, text: str, kind: str) -> None:
-    from bot.messages import OutgoingMessage
-
     not_before = QuietHours(ctx.calendar, ctx.config.scheduler.quiet_hours).not_before(now)
     ctx.outbox.add(s, Target.to_office(), OutgoingMessage(text), kind=f"report_{kind}", not_before=not_before)

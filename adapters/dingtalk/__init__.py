@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from adapters.dingtalk.adapter import DingTalkAdapter
 from adapters.dingtalk.config import DingTalkBotConfig, DingTalkChatOptions
-from adapters.registry import PlatformDeps, PlatformSpec
+from bot.platforms import PlatformDeps, PlatformSpec
 
 
 def _build(bots: dict[str, DingTalkBotConfig], deps: PlatformDeps) -> DingTalkAdapter:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from adapters.feishu.adapter import FeishuAdapter
 from adapters.feishu.config import FeishuBotConfig, FeishuChatOptions
-from adapters.registry import PlatformDeps, PlatformSpec
+from bot.platforms import PlatformDeps, PlatformSpec
 
 
 def _build(bots: dict[str, FeishuBotConfig], deps: PlatformDeps) -> FeishuAdapter:

@@ -24,7 +24,6 @@ from pydantic import Field, model_validator
 from yarl import URL
 
 from adapters.sms.base import SmsProvider, SmsRequest, SmsTemplateError
-from adapters.sms.registry import SmsProviderEntry, register
 from adapters.sms.sections import SectionModel, default_variables
 from adapters.sms.templates import (
     HttpAnswer,
@@ -42,6 +41,7 @@ from adapters.sms.templates import (
 from bot.clock import Clock, SystemClock
 from bot.send_errors import PermanentSendError, TransientSendError
 from bot.sms_port import SmsReceipt, SmsReply, SmsSendResult
+from bot.sms_providers import SmsProviderEntry, register
 
 __all__ = [
     "GenericGatewayProvider",

@@ -24,7 +24,6 @@ import aiohttp
 from yarl import URL
 
 from adapters.sms.base import SmsProvider, SmsRequest, push_items
-from adapters.sms.registry import SmsProviderEntry, register
 from adapters.sms.templates import (
     DEFAULT_VARIABLES,
     TEMPLATE_TEXTS,
@@ -40,6 +39,7 @@ from adapters.sms.templates import (
 from bot.privacy import mask_phone
 from bot.send_errors import PermanentSendError
 from bot.sms_port import SmsReceipt, SmsReply, SmsSendResult
+from bot.sms_providers import SmsProviderEntry, register
 
 __all__ = ["LogSmsProvider", "LoggedSms"]
 

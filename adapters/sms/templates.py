@@ -21,6 +21,16 @@ from yarl import URL
 from bot.clock import Clock, SystemClock
 from bot.privacy import mask_phone
 from bot.send_errors import PermanentSendError, SendError, TransientSendError
+from bot.sms_port import (
+    SmsAccountError,
+    SmsOptOutError,
+    SmsTemplateError,
+    SmsUnknownOutcomeError,
+    is_account_error,
+    is_balance_error,
+    is_opt_out_error,
+    normalize_cn_mobile,
+)
 
 __all__ = [
     "ALIYUN_FORBIDDEN",
@@ -56,14 +66,6 @@ __all__ = [
     "split_segments",
 ]
 
-class SmsTemplateError(PermanentSendError):
-    """A template variable the provider would reject (too long, a link, a bad character)."""
-
-    def __init__(self, message: str, *, variable: str) -> None:
-        super().__init__(message, code="template_variable")
-        self.variable = variable
-
-
 KINDS: tuple[str, ...] = ("answer", "receipt", "feedback")
 """Message kinds the bot sends to citizens (`templates` in ``docs/configuration.md``)."""
 
@@ -77,67 +79,6 @@ DEFAULT_VARIABLES: dict[str, tuple[str, ...]] = {
 SEGMENT_SINGLE = 70
 SEGMENT_MULTI = 67
 BEIJING = ZoneInfo("Asia/Shanghai")
-
-
-# --------------------------------------------------------------------------- errors
-
-
-class SmsAccountError(PermanentSendError):
-    """The channel itself is unusable (no balance, arrears, disabled key, IP not allowed, clock).
-
-    Retrying the message cannot help until someone fixes the account: pause the channel and
-    alert the office. ``balance`` marks the out-of-money codes.
-    """
-
-    def __init__(self, message: str, *, code: str, balance: bool = False) -> None:
-        super().__init__(message, code=code)
-        self.balance = balance
-
-
-class SmsUnknownOutcomeError(TransientSendError):
-    """The request may have reached the provider (timeout, garbled answer): outcome unknown.
-
-    SMS send is not idempotent: resolve by receipt or query before sending again.
-    """
-
-
-class SmsOptOutError(PermanentSendError):
-    """The number unsubscribed (blacklisted): record the opt-out, call the citizen instead."""
-
-
-def is_balance_error(err: BaseException) -> bool:
-    """True when ``err`` says the SMS account is out of money (alert the office)."""
-    return isinstance(err, SmsAccountError) and err.balance
-
-
-def is_account_error(err: BaseException) -> bool:
-    """True when ``err`` means the whole channel must pause until the account is fixed."""
-    return isinstance(err, SmsAccountError)
-
-
-def is_opt_out_error(err: BaseException) -> bool:
-    """True when the number refuses SMS (unsubscribed / blacklisted)."""
-    return isinstance(err, SmsOptOutError)
-
-
-# --------------------------------------------------------------------------- phones
-
-_MOBILE_RE = re.compile(r"1[3-9]\d{9}")
-
-
-def normalize_cn_mobile(phone: str) -> str:
-    """Return the bare 11-digit mainland mobile number; PermanentSendError if it is not one.
-
-    Accepts ``+86``, ``0086``, ``86`` prefixes, spaces and dashes.
-    """
-    digits = re.sub(r"[\s\-()]", "", phone or "")
-    for prefix in ("+86", "0086", "86"):
-        if digits.startswith(prefix) and len(digits) == len(prefix) + 11:
-            digits = digits[len(prefix):]
-            break
-    if not _MOBILE_RE.fullmatch(digits):
-        raise PermanentSendError(f"不是有效的手机号：{mask_phone(phone)}", code="phone_invalid")
-    return digits
 
 
 # --------------------------------------------------------------------------- variables

@@ -18,7 +18,6 @@ from pydantic import Field
 from yarl import URL
 
 from adapters.sms.base import SmsProvider, SmsRequest, push_items
-from adapters.sms.registry import SmsProviderEntry, register
 from adapters.sms.sections import CloudSection
 from adapters.sms.templates import (
     BEIJING,
@@ -36,6 +35,7 @@ from adapters.sms.templates import (
 from bot.clock import Clock, SystemClock
 from bot.send_errors import PermanentSendError, SendError, TransientSendError
 from bot.sms_port import SmsReceipt, SmsReply, SmsSendResult
+from bot.sms_providers import SmsProviderEntry, register
 
 __all__ = [
     "ACTION",

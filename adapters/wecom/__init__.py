@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from adapters.registry import PlatformDeps, PlatformSpec
 from adapters.wecom.adapter import WeComAdapter
 from adapters.wecom.config import WeComBotConfig, WeComChatOptions
+from bot.platforms import PlatformDeps, PlatformSpec
 
 
 def _build(bots: dict[str, WeComBotConfig], deps: PlatformDeps) -> WeComAdapter:

@@ -9,10 +9,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from adapters.registry import platform_names
 from bot.config import Config, PlatformsConfig
 from bot.config_docs import REGENERATE, _model_of, documented_fields, render, sections
 from bot.platform_config import platform_model
+from bot.platforms import platform_names
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "configuration.md"

@@ -35,7 +35,6 @@ from adapters.feishu.adapter import FeishuAdapter, FeishuBotConfig
 from adapters.feishu.api import _check as feishu_check
 from adapters.feishu.config import FeishuChatOptions
 from adapters.feishu.crypto import event_signature, robot_sign, verify_event_signature
-from adapters.registry import platform as registered
 from adapters.wecom.adapter import WeComAdapter, WeComBotConfig
 from adapters.wecom.api import TOO_FAST
 from adapters.wecom.config import WeComChatOptions
@@ -44,6 +43,7 @@ from bot.clock import SystemClock
 from bot.config import ChatBinding, parse_config
 from bot.messages import Destination
 from bot.platform_config import platform_model
+from bot.platforms import platform as registered
 from bot.send_errors import TransientSendError
 from tests.conftest import base_config
 from tests.fakes.dingtalk_server import http_callback, robot_message

@@ -23,11 +23,11 @@ from aiohttp import web
 from adapters.sms.aliyun import AliyunConfig, AliyunSmsProvider
 from adapters.sms.generic import GenericGatewayConfig
 from adapters.sms.log import LogSmsProvider
-from adapters.sms.registry import SmsConfig, build_provider
 from adapters.sms.templates import KINDS, count_segments, provider_template
 from adapters.sms.tencent import TencentConfig, TencentSmsProvider
 from adapters.sms.webhook import setup_routes
 from bot.config import load_config, parse_config
+from bot.sms_providers import SmsConfig, build_provider
 from tests.bot.sms_rig import rig
 from tests.conftest import base_config
 from tests.docs.fenced import Block, fenced_blocks, table_rows

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.commands import Call, CommandError, CommandRegistry, CommandSpec
 from handlers import COMMANDS
-from handlers.registry import Call, CommandError, CommandRegistry, CommandSpec
 
 
 async def _noop(call: Call) -> str:

@@ -22,9 +22,11 @@ from bot.context import BotContext
 from bot.directory import Person
 from bot.messages import ChatKind, Destination, IncomingMessage, OutgoingMessage
 from bot.ports import InboxWriter, SendResult
+from bot.preflight import calendar_notice
 from bot.send_errors import PermanentSendError
 from web import render
-from web.console import history
+from web.console import dashboard, history, reports
+from web.console.demo import seed_demo_tickets
 from web.console.hub import Hub, chat_key
 from web.console.login import PERSON, Gate
 from web.console.roles import roles_text
@@ -55,8 +57,6 @@ class ConsoleAdapter:
 
     def setup_routes(self, app: web.Application) -> None:
         """Mount the console sub-app at ``/console`` (chat, dashboard, forms, reports, assets)."""
-        from web.console import dashboard, reports
-
         console = web.Application(middlewares=[self.gate.middleware])
         render.setup(console)
         console.on_shutdown.append(self._on_shutdown)
@@ -78,8 +78,6 @@ class ConsoleAdapter:
         """Keep the inbox writer; seed the demo tickets into an empty store when configured."""
         self.inbox = inbox
         if self.config.demo_tickets:
-            from web.console.demo import seed_demo_tickets
-
             await seed_demo_tickets(self.ctx)
 
     async def stop(self) -> None:
@@ -136,8 +134,6 @@ class ConsoleAdapter:
 
     async def chat_page(self, request: web.Request) -> web.Response:
         """The chat: groups on the left, messages in the middle, the input at the bottom."""
-        from bot.preflight import calendar_notice
-
         person = request[PERSON]
         chats = self.chats_for(person)
         wanted = request.query.get("chat", "")

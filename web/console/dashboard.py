@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -36,14 +36,12 @@ from bot.messages import ChatKind, IncomingMessage
 from bot.privacy import mask_name, mask_phone
 from store.models import ReviewRequest, Ticket
 from store.queries import dashboard as queries
-from store.queries import tickets as tickets_q
 from store.queries.views import load_record
 from web import render
+from web.console import forms
 from web.console.login import PERSON
 from web.console.roles import roles_text
-
-if TYPE_CHECKING:
-    from web.console.adapter import ConsoleAdapter
+from web.console.site import ConsoleSite, load_visible_ticket, sees_citizen, visible_units
 
 LIST_LIMIT = 500
 ACTION_WAIT_SECONDS = 10.0
@@ -52,10 +50,8 @@ NO_UNIT = "-"
 """The ``unit`` filter value of tickets not dispatched to any unit yet (未派单)."""
 
 
-def setup(console: web.Application, adapter: ConsoleAdapter) -> None:
+def setup(console: web.Application, adapter: ConsoleSite) -> None:
     """Mount the dashboard (with the printable forms) as the sub-app ``/console/tickets``."""
-    from web.console import forms
-
     board = Dashboard(adapter)
     tickets = web.Application()
     tickets.router.add_get("", board.list_page)
@@ -63,31 +59,6 @@ def setup(console: web.Application, adapter: ConsoleAdapter) -> None:
     tickets.router.add_post("/{source}/{number}/act", board.act)
     forms.setup(tickets, adapter)
     console.add_subapp("/tickets", tickets)
-
-
-def visible_units(adapter: ConsoleAdapter, person: Person) -> set[str] | None:
-    """Units whose tickets ``person`` may see; None means every unit (the office)."""
-    d = adapter.ctx.directory
-    if person.is_office:
-        return None
-    return {code for code in d.units if d.may_see_unit(person, code)}
-
-
-def sees_citizen(person: Person, ticket: Ticket) -> bool:
-    """Full citizen details only to the office and the ticket's 承办人 (``docs/design.md``, chat commands)."""
-    return person.is_office or (ticket.handler_id is not None and ticket.handler_id == person.id)
-
-
-async def load_visible_ticket(adapter: ConsoleAdapter, s: AsyncSession, person: Person,
-                              source: str, number: str) -> Ticket:
-    """The ticket, or 404 when unknown or not the viewer's (no hint which of the two)."""
-    ticket = await tickets_q.by_key(s, source, number)
-    units = visible_units(adapter, person)
-    if ticket is None or (units is not None and ticket.unit_code not in units):
-        raise web.HTTPNotFound(text=render.render_text("console/message.html", {
-            "title": "未找到", "heading": "没有找到该工单", "lines": ["工单不存在，或不属于您的单位。"],
-            "back_href": "/console/tickets", "back_label": "返回工单总览"}), content_type="text/html")
-    return ticket
 
 
 def tag_chips(tags: list[str] | None) -> list[tuple[str, str]]:
@@ -99,7 +70,7 @@ def tag_chips(tags: list[str] | None) -> list[tuple[str, str]]:
 class Dashboard:
     """Request handlers of the dashboard."""
 
-    def __init__(self, adapter: ConsoleAdapter) -> None:
+    def __init__(self, adapter: ConsoleSite) -> None:
         self.adapter = adapter
         self.ctx = adapter.ctx
 
@@ -332,6 +303,4 @@ def _pname(d: Any, pid: int | None) -> str:
 
 
 def _form_links() -> list[tuple[str, str]]:
-    from web.console.forms import FORMS
-
-    return [(key, f.title) for key, f in FORMS.items()]
+    return [(key, f.title) for key, f in forms.FORMS.items()]

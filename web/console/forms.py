@@ -15,7 +15,6 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,11 +26,8 @@ from bot.privacy import mask_name, mask_phone
 from store.models import ReviewRequest, Ticket
 from store.queries.views import load_record
 from web import render
-from web.console.dashboard import load_visible_ticket, sees_citizen
 from web.console.login import PERSON
-
-if TYPE_CHECKING:
-    from web.console.adapter import ConsoleAdapter
+from web.console.site import ConsoleSite, load_visible_ticket, sees_citizen
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -279,7 +275,7 @@ def render_docx(form: Form, facts: Facts, cal: WorkCalendar) -> bytes:
     return buf.getvalue()
 
 
-def setup(tickets: web.Application, adapter: ConsoleAdapter) -> None:
+def setup(tickets: web.Application, adapter: ConsoleSite) -> None:
     """Register ``/console/tickets/{source}/{number}/forms/{form}`` (and ``.docx``) on the dashboard."""
 
     async def handler(request: web.Request) -> web.Response:

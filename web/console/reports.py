@@ -19,7 +19,6 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -27,12 +26,9 @@ from aiohttp import web
 from scheduler import reports, timing
 from scheduler.reports import MonthReport, UnitFigures
 from web import render
-from web.console.dashboard import visible_units
 from web.console.login import PERSON
 from web.console.roles import roles_text
-
-if TYPE_CHECKING:
-    from web.console.adapter import ConsoleAdapter
+from web.console.site import ConsoleSite, visible_units
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
@@ -43,7 +39,7 @@ _COUNTS = ("received", "dispatched", "responded", "answered", "on_time", "overdu
 _CHART_LOCK = threading.Lock()
 
 
-def setup(console: web.Application, adapter: ConsoleAdapter) -> None:
+def setup(console: web.Application, adapter: ConsoleSite) -> None:
     """Mount the report page and its files as the sub-app ``/console/reports``."""
     view = ReportsPage(adapter)
     sub = web.Application()
@@ -80,7 +76,7 @@ def _pct(value: float | None) -> str:
 class ReportsPage:
     """Request handlers of the monthly report page and its files."""
 
-    def __init__(self, adapter: ConsoleAdapter) -> None:
+    def __init__(self, adapter: ConsoleSite) -> None:
         self.adapter = adapter
         self.ctx = adapter.ctx
 

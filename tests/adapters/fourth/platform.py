@@ -14,10 +14,10 @@ import aiohttp
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.registry import PlatformDeps, PlatformSpec
 from adapters.webhooks import Decoded, WebhookPipeline, WebhookRefused, WebhookRequest
 from bot.messages import ChatKind, Destination, IncomingMessage, OutgoingMessage
 from bot.metrics import Metrics
+from bot.platforms import PlatformDeps, PlatformSpec
 from bot.ports import InboxWriter, SendResult
 from bot.send_errors import PermanentSendError, TransientSendError
 from tests.fakes.fourth_server import signature

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from adapters.registry import platform_names, register, unregister
 from bot.config import ConfigError
+from bot.platforms import platform_names, register, unregister
 from bot.sender import Sender
 from tests.adapters.fourth.platform import NAME, PLATFORM
 from tests.conftest import ticket_body

@@ -13,13 +13,13 @@ from adapters.sms.aliyun import AliyunSmsProvider
 from adapters.sms.base import SmsProvider, SmsTemplateError
 from adapters.sms.generic import GenericGatewayProvider
 from adapters.sms.log import LogSmsProvider
-from adapters.sms.registry import SmsConfig, build_provider
 from adapters.sms.templates import SendLimiter, find_url, normalize_cn_mobile
 from adapters.sms.tencent import TencentSmsProvider
 from bot.clock import FrozenClock
 from bot.privacy import mask_phone
 from bot.send_errors import PermanentSendError, TransientSendError
 from bot.sms_port import SmsReceipt, SmsReply
+from bot.sms_providers import SmsConfig, build_provider
 
 
 async def test_log_provider_masks_and_answers_log_id(caplog: pytest.LogCaptureFixture) -> None:

@@ -14,8 +14,8 @@ import pytest
 from adapters.sms.aliyun import AliyunConfig, AliyunSmsProvider
 from adapters.sms.generic import GenericGatewayConfig, GenericGatewayProvider
 from adapters.sms.log import LogSmsProvider
-from adapters.sms.registry import SmsConfig, build_provider
 from adapters.sms.tencent import TencentConfig, TencentSmsProvider
+from bot.sms_providers import SmsConfig, build_provider
 from store.models import AuditEvent
 from tests.bot.sms_rig import NUMBER, PHONE, rig, units_with
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from adapters.sms.registry import SmsConfig, SmsProviderEntry, build_provider, entries, register, unregister
 from bot.sms_gateway import SMS_GATEWAY
+from bot.sms_providers import SmsConfig, SmsProviderEntry, build_provider, entries, register, unregister
 from tests.bot.sms_rig import NUMBER, PHONE, TOKEN, UNIT, Rig
 from tests.fakes.pigeon_sms import ENTRY, NAME, FakePigeon, PigeonSmsProvider, config_with_pigeon
 from tests.handlers.chat import Chat

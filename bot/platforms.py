@@ -1,15 +1,14 @@
 """The chat-platform registry: every platform the bot can talk on, by its config name.
 
 A platform lives in its own sub-package (``adapters/<name>/``) whose ``__init__`` exposes one
-:class:`PlatformSpec` as ``PLATFORM``; :data:`BUILTIN` names the sub-packages loaded on first use
-(one line per platform). Anything else — a test's fake platform, say — calls :func:`register`.
+:class:`PlatformSpec` as ``PLATFORM``; the composition root (:mod:`bot.plugins`) registers the
+built-in ones, one line each. Anything else — a test's fake platform, say — calls :func:`register`.
 The wiring, the config validation, the preflight and the configuration reference iterate
 :func:`platforms`; none of them names a platform.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,13 +18,6 @@ from pydantic import BaseModel
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.ports import ChatAdapter, Lease
-
-# The built-in platforms' sub-packages, in the order a person's direct messages prefer them.
-BUILTIN: tuple[str, ...] = (
-    "adapters.wecom",
-    "adapters.dingtalk",
-    "adapters.feishu",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +57,10 @@ class PlatformSpec:
 
 
 _REGISTRY: dict[str, PlatformSpec] = {}
-_loaded = False
 
 
 def register(spec: PlatformSpec) -> PlatformSpec:
     """Add ``spec``; a second platform under one name is a programming error."""
-    _load_builtin()
     if spec.name in _REGISTRY and _REGISTRY[spec.name] is not spec:
         raise ValueError(f"platform {spec.name!r} is registered twice")
     _REGISTRY[spec.name] = spec
@@ -82,19 +72,8 @@ def unregister(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
-def _load_builtin() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for module in BUILTIN:
-        spec: PlatformSpec = importlib.import_module(module).PLATFORM
-        _REGISTRY[spec.name] = spec
-
-
 def platforms() -> list[PlatformSpec]:
-    """Every registered platform, built-in ones first."""
-    _load_builtin()
+    """Every registered platform, in registration order (the built-in ones first)."""
     return list(_REGISTRY.values())
 
 
@@ -105,5 +84,4 @@ def platform_names() -> list[str]:
 
 def platform(name: str) -> PlatformSpec:
     """The platform registered as ``name`` (KeyError when there is none)."""
-    _load_builtin()
     return _REGISTRY[name]

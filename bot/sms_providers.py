@@ -1,6 +1,6 @@
 """The SMS provider registry and the ``[sms]`` configuration it shapes (``docs/configuration.md``).
 
-Each provider module (``adapters/sms/<provider>.py``) registers one :class:`SmsProviderEntry`:
+Each provider module (``adapters/sms/<provider>.py``) registers one :class:`SmsProviderEntry` here:
 its name, the model of its ``[sms.<name>]`` section, its factory and its docs line. ``[sms]
 provider`` picks an entry by name and ``[sms.<name>]`` is validated by that entry's model (a tagged
 union keyed by the name), so a new provider adds its module and one import line in
@@ -27,17 +27,17 @@ from pydantic import (
     model_validator,
 )
 
-from adapters.sms.base import SmsProvider
-from adapters.sms.templates import (
+from bot.clock import Clock
+from bot.quiet_hours import parse_quiet_hours
+from bot.sms_port import (
     SmsAccountError,
     SmsOptOutError,
+    SmsSender,
     SmsUnknownOutcomeError,
     is_account_error,
     is_balance_error,
     is_opt_out_error,
 )
-from bot.clock import Clock
-from bot.quiet_hours import parse_quiet_hours
 
 __all__ = [
     "SmsAccountError",
@@ -67,7 +67,7 @@ class SmsProviderEntry:
 
     name: str
     """The value of ``[sms] provider`` and the ``{provider}`` of ``/webhooks/sms/{provider}``."""
-    factory: Callable[[Any, SmsConfig, Clock | None], SmsProvider]
+    factory: Callable[[Any, SmsConfig, Clock | None], SmsSender]
     """(its validated section or None, the whole ``[sms]``, a clock for tests) → the provider."""
     docs: str
     """One line for ``docs/configuration.md``: what the provider is."""
@@ -240,7 +240,7 @@ class SmsConfig(_Model):
         return parse_quiet_hours(self.quiet_hours)
 
 
-def build_provider(config: SmsConfig, *, clock: Clock | None = None) -> SmsProvider:
+def build_provider(config: SmsConfig, *, clock: Clock | None = None) -> SmsSender:
     """Create the provider ``config.provider`` names; ``clock`` is for tests."""
     chosen = config.entry
     return chosen.factory(config.sections.get(chosen.name), config, clock)
