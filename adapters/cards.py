@@ -58,3 +58,10 @@ class ButtonPayload:
         if not (isinstance(cmd, str) and cmd and isinstance(ticket, str) and isinstance(token, str)):
             return None
         return cls(cmd, ticket, token)
+
+
+def decode_click(value: Any) -> dict[str, str] | None:
+    """The ``IncomingMessage.action`` of a click on a button carrying ``value``
+    (``{"cmd", "ticket", "token"}``), or None when the value is not a version-1 payload of ours."""
+    payload = ButtonPayload.decode(value)
+    return payload.as_action() if payload else None

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from typing import TypeVar
+
+D = TypeVar("D", float, None)
 
 
-def retry_after(value: str | None, default: float) -> float:
+def retry_after(value: str | None, default: D) -> float | D:
     """Seconds to wait from a ``Retry-After``-style header (a number of seconds); ``default``
-    when it is missing or not a number, never negative."""
-    if value is None:
+    when it is missing, empty or not a number (an HTTP date), never negative."""
+    if not value:
         return default
     try:
         return max(float(value), 0.0)

@@ -12,7 +12,7 @@ import json
 import uuid
 from typing import Any
 
-from adapters.cards import ButtonPayload
+from adapters.cards import ButtonPayload, decode_click
 from bot.messages import ChatKind, IncomingMessage
 
 PLATFORM = "dingtalk"
@@ -28,13 +28,6 @@ class DecodeError(ValueError):
 def encode_action_value(command: str, ticket: str, token: str) -> str:
     """The compact JSON a card button carries (:class:`~adapters.cards.ButtonPayload`)."""
     return ButtonPayload(command, ticket, token).to_json()
-
-
-def decode_action_value(value: Any) -> dict[str, str] | None:
-    """Inverse of :func:`encode_action_value` (a JSON string or an already parsed dict); None for
-    anything that is not a version-1 value of ours."""
-    payload = ButtonPayload.decode(value)
-    return payload.as_action() if payload else None
 
 
 # --- card outTrackId -------------------------------------------------------------------------
@@ -172,7 +165,7 @@ def decode_card_callback(bot: str, payload: dict[str, Any], event_id: str) -> In
     user_id = _required_str(payload, "userId")
     out_track_id = _required_str(payload, "outTrackId")
     params = _click_params(payload)
-    action = decode_action_value(params.get("value", params))
+    action = decode_click(params.get("value", params))
     if action is None:
         return None
     space_type = str(payload.get("spaceType") or "").upper()

@@ -1,7 +1,7 @@
 """Rendering an OutgoingMessage as Feishu message contents: text, markdown card, button card.
 
 Button values are compact JSON objects ``{"v": 1, "cmd", "ticket", "token"}`` (schema version 1);
-:func:`decode_button_value` is the only reader. Splitting follows ``docs/design.md`` (platform adapters, rule 5): parts are
+:func:`adapters.cards.decode_click` is the only reader. Splitting follows ``docs/design.md`` (platform adapters, rule 5): parts are
 cut at line boundaries until each serialized request body fits the path's byte limit.
 """
 
@@ -28,12 +28,6 @@ class RenderError(ValueError):
 def button_value(action: Action) -> dict[str, Any]:
     """The value carried by a card button: what comes back in ``event.action.value``."""
     return ButtonPayload.of(action).to_dict()
-
-
-def decode_button_value(value: Any) -> dict[str, str] | None:
-    """``{"cmd", "ticket", "token"}`` from a clicked button's value, or None if it is not ours."""
-    payload = ButtonPayload.decode(value)
-    return payload.as_action() if payload else None
 
 
 def _open_id(mention: Mention) -> str:

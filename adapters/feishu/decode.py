@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.feishu.cards import decode_button_value
+from adapters.cards import decode_click
 from bot.messages import ChatKind, IncomingMessage
 
 MESSAGE_EVENT = "im.message.receive_v1"
@@ -141,7 +141,7 @@ def _resolve_mentions(text: str, mentions: list[dict[str, Any]],
 
 def _click(envelope: dict[str, Any], me: BotIdentity) -> IncomingMessage | None:
     event = envelope["event"]
-    action = decode_button_value((event.get("action") or {}).get("value"))
+    action = decode_click((event.get("action") or {}).get("value"))
     if action is None:
         return None
     context = event.get("context") or {}

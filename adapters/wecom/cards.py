@@ -12,7 +12,7 @@ import re
 import uuid
 from typing import Any
 
-from adapters.cards import BUTTON_VERSION, ButtonPayload
+from adapters.cards import BUTTON_VERSION, ButtonPayload, decode_click
 from bot.messages import Action, Destination, Mention, OutgoingMessage
 
 MAX_KEY_BYTES = 1024
@@ -38,10 +38,8 @@ def encode_action_key(action: Action) -> str:
 def decode_action_key(key: str) -> dict[str, Any] | None:
     """``{"cmd","ticket","token"}`` from a key we built, or None for any other key (and for the
     status button of an updated card)."""
-    payload = ButtonPayload.decode(key)
-    if payload is None or payload.command == NOOP_CMD:
-        return None
-    return payload.as_action()
+    action = decode_click(key)
+    return None if action is None or action["cmd"] == NOOP_CMD else action
 
 
 def task_id_for(card_key: str | None, dest: Destination) -> str:

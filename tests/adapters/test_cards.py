@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.cards import ButtonPayload
-from adapters.dingtalk.decode import decode_action_value, encode_action_value
-from adapters.feishu.cards import button_value, decode_button_value
+from adapters.cards import ButtonPayload, decode_click
+from adapters.dingtalk.decode import encode_action_value
+from adapters.feishu.cards import button_value
 from adapters.wecom.cards import decode_action_key, encode_action_key
 from bot.messages import Action
 
@@ -21,8 +21,8 @@ def test_every_platform_carries_the_same_versioned_payload() -> None:
     assert button_value(ACTION) == payload.to_dict()
     assert encode_action_key(ACTION) == payload.to_json()
     assert encode_action_value(ACTION.command, ACTION.ticket, ACTION.token) == payload.to_json()
-    for decoded in (decode_button_value(button_value(ACTION)), decode_action_key(encode_action_key(ACTION)),
-                    decode_action_value(payload.to_json())):
+    for decoded in (decode_click(button_value(ACTION)), decode_action_key(encode_action_key(ACTION)),
+                    decode_click(payload.to_json())):
         assert decoded == WANTED
 
 
@@ -30,4 +30,4 @@ def test_every_platform_carries_the_same_versioned_payload() -> None:
                                    {"v": 1, "cmd": "同意", "ticket": "12345/A123"}, {"v": "1", **WANTED}])
 def test_foreign_values_are_none(value: object) -> None:
     assert ButtonPayload.decode(value) is None
-    assert decode_button_value(value) is None
+    assert decode_click(value) is None

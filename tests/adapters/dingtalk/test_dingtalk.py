@@ -20,6 +20,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import given
 from hypothesis import strategies as st
 
+from adapters.cards import decode_click
 from adapters.dingtalk.adapter import DingTalkAdapter, DingTalkBotConfig, StreamOptions
 from adapters.dingtalk.crypto import (
     CallbackRefusal,
@@ -30,12 +31,12 @@ from adapters.dingtalk.crypto import (
     verify_callback,
 )
 from adapters.dingtalk.decode import (
-    decode_action_value,
     encode_action_value,
     make_out_track_id,
     parse_out_track_id,
 )
-from adapters.dingtalk.stream import TOPIC_CARD, TOPIC_ROBOT, backoff_delay, system_ack
+from adapters.dingtalk.stream import TOPIC_CARD, TOPIC_ROBOT, system_ack
+from adapters.http import backoff_delay
 from bot.clock import FrozenClock
 from bot.messages import ChatKind, IncomingMessage
 from bot.metrics import Metrics
@@ -309,13 +310,13 @@ async def test_unknown_bot_and_not_started(make_client: Any, inbox: RecordingInb
 def test_action_value_round_trip(cmd: str, ticket: str, token: str) -> None:
     value = encode_action_value(cmd, ticket, token)
     assert json.loads(value) == {"v": 1, "cmd": cmd, "ticket": ticket, "token": token}
-    assert decode_action_value(value) == {"cmd": cmd, "ticket": ticket, "token": token}
+    assert decode_click(value) == {"cmd": cmd, "ticket": ticket, "token": token}
 
 
 @pytest.mark.parametrize("value", ["", "not json", "[]", '{"v":2,"cmd":"同意","ticket":"","token":""}',
                                    '{"v":1,"cmd":"","ticket":"a","token":"b"}', '{"v":1,"cmd":"x"}'])
 def test_foreign_action_values_rejected(value: str) -> None:
-    assert decode_action_value(value) is None
+    assert decode_click(value) is None
 
 
 @given(target=st.text(min_size=1), group=st.booleans())
@@ -328,10 +329,10 @@ def test_out_track_id_round_trip(target: str, group: bool) -> None:
 
 def test_backoff_grows_with_jitter_and_is_capped() -> None:
     options = StreamOptions(backoff_base=1.0, backoff_cap=30.0)
-    assert backoff_delay(0, options, rng=lambda: 0.0) == 0.5
-    assert backoff_delay(0, options, rng=lambda: 1.0) == 1.0
-    assert backoff_delay(3, options, rng=lambda: 1.0) == 8.0
-    assert backoff_delay(50, options, rng=lambda: 1.0) == 30.0
+    assert backoff_delay(0, options.backoff_base, options.backoff_cap, rng=lambda: 0.0) == 0.5
+    assert backoff_delay(0, options.backoff_base, options.backoff_cap, rng=lambda: 1.0) == 1.0
+    assert backoff_delay(3, options.backoff_base, options.backoff_cap, rng=lambda: 1.0) == 8.0
+    assert backoff_delay(50, options.backoff_base, options.backoff_cap, rng=lambda: 1.0) == 30.0
 
 
 # --- Stream mode -----------------------------------------------------------------------------

@@ -16,9 +16,10 @@ import pytest
 from pydantic import ValidationError
 
 from adapters.base import PermanentSendError, TransientSendError
+from adapters.cards import decode_click
 from adapters.dingtalk.adapter import DingTalkAdapter, DingTalkBotConfig
 from adapters.dingtalk.config import DingTalkChatOptions
-from adapters.dingtalk.decode import decode_action_value, decode_card_callback
+from adapters.dingtalk.decode import decode_card_callback
 from adapters.dingtalk.outbound import MSG_PARAM_LIMIT, ROBOT_BODY_LIMIT
 from bot.clock import FrozenClock
 from bot.messages import Action, ChatKind, Destination, Mention, OutgoingMessage
@@ -200,7 +201,7 @@ async def test_card_with_buttons_and_click_round_trip(env: Env) -> None:
     assert params["content"] == "**A123** 答复待审核\n\n@张三"
     buttons = json.loads(params["buttons"])
     assert [(b["text"], b["color"]) for b in buttons] == [("同意", "blue"), ("驳回", "red")]
-    assert decode_action_value(buttons[1]["value"]) == {"cmd": "驳回", "ticket": "12345/A123", "token": "tk2"}
+    assert decode_click(buttons[1]["value"]) == {"cmd": "驳回", "ticket": "12345/A123", "token": "tk2"}
     # The click DingTalk sends back for the second button decodes to the same action and chat.
     click = card_click(out_track_id=result.message_id, user_id="leader-1", value=buttons[1]["value"])
     msg = decode_card_callback("main", click, event_id="frame-1")
