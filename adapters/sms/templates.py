@@ -141,6 +141,16 @@ def normalize_cn_mobile(phone: str) -> str:
     return digits
 
 
+def callback_phone(value: object) -> str:
+    """A phone number read from a provider's receipt or reply: the bare mainland mobile when it
+    is one (:func:`normalize_cn_mobile`), otherwise the text as given, stripped."""
+    text = str(value or "").strip()
+    try:
+        return normalize_cn_mobile(text)
+    except PermanentSendError:
+        return text
+
+
 # --------------------------------------------------------------------------- variables
 
 _TLDS = (
