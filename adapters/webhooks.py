@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from adapters.http import BodyTooLarge, read_capped
 from bot.messages import IncomingMessage
 from bot.metrics import Metrics
 from bot.ports import InboxWriter
@@ -45,7 +46,6 @@ MESSAGES: dict[str, str] = {
     "undecryptable": "消息无法解密",
     "inbox_failed": "暂时无法处理，请重试",
 }
-READ_CHUNK = 64 * 1024
 
 
 class WebhookRefused(Exception):
@@ -101,21 +101,6 @@ class WebhookEndpoint(Protocol):
         ...
 
 
-async def read_capped(request: web.Request, limit: int) -> bytes:
-    """The body, refused (413 ``too_large``) before reading when its length says it is larger than
-    ``limit``, or as soon as it turns out to be."""
-    if request.content_length is not None and request.content_length > limit:
-        raise WebhookRefused(413, "too_large")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_chunked(READ_CHUNK):
-        size += len(chunk)
-        if size > limit:
-            raise WebhookRefused(413, "too_large")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def refusal_body(reason: str, message: str | None = None) -> dict[str, Any]:
     """The JSON error body of ``docs/api.md`` for a refused callback."""
     return {"error": reason, "message": message or MESSAGES.get(reason, "回调被拒绝"), "fields": {}}
@@ -154,7 +139,10 @@ class WebhookPipeline:
         inbox = self._inbox()
         if inbox is None:
             raise WebhookRefused(503, "not_ready")
-        body = await read_capped(request, endpoint.max_body(bot))
+        try:
+            body = await read_capped(request, endpoint.max_body(bot))
+        except BodyTooLarge:
+            raise WebhookRefused(413, "too_large") from None
         payload = endpoint.verify(WebhookRequest(bot, request.method, request.headers,
                                                  request.query_string, body))
         decoded = endpoint.decode(bot, payload)

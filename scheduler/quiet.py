@@ -7,26 +7,13 @@ tickets (“不得以节假日为由拖延处理”) are exempt and go out at on
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, time
+from datetime import datetime
 
 from bot.calendar import WorkCalendar
 from bot.quiet_hours import parse_quiet_hours, quiet_until
 
 EXEMPT_TAGS = frozenset({"紧急"})
 EXEMPT_CATEGORIES = frozenset({"D"})
-
-
-def quiet_end(cal: WorkCalendar, quiet: tuple[time, time] | None, now: datetime) -> datetime | None:
-    """The end of the quiet period ``now`` falls in (in the calendar's zone), or None when not quiet.
-
-    >>> from datetime import UTC
-    >>> cal = WorkCalendar()
-    >>> quiet_end(cal, (time(21), time(8)), datetime(2026, 11, 23, 14, 30, tzinfo=UTC)).isoformat()
-    '2026-11-24T08:00:00+08:00'
-    >>> quiet_end(cal, (time(21), time(8)), datetime(2026, 11, 23, 2, 0, tzinfo=UTC)) is None
-    True
-    """
-    return quiet_until(cal.local(now), quiet, cal.tz)
 
 
 def is_exempt(tags: Iterable[str] | None, category: str | None) -> bool:
@@ -46,4 +33,4 @@ class QuietHours:
         """When a reminder queued at ``now`` may go out (None: at once)."""
         if is_exempt(tags, category):
             return None
-        return quiet_end(self.cal, self.window, now)
+        return quiet_until(now, self.window, self.cal.tz)

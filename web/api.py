@@ -18,6 +18,7 @@ import orjson
 from aiohttp import web
 from pydantic import ValidationError
 
+from adapters.http import BodyTooLarge, read_capped
 from bot.context import CTX, BotContext
 from bot.errors import error_response
 from bot.intake import TicketEventIn, field_errors, parse_ticket
@@ -55,17 +56,10 @@ async def _read_signed(request: web.Request) -> bytes | web.Response:
     window = ctx.config.intake.window_seconds
     if abs(ctx.clock.now().timestamp() - ts_value) > window:
         return error_response(401, "stale", f"时间戳超出 {window} 秒有效期。")
-    if request.content_length is not None:  # within the limit, checked above
-        body = await request.read()
-    else:  # chunked: count while reading
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.content.iter_chunked(64 * 1024):
-            size += len(chunk)
-            if size > limit:
-                return _too_large(limit)
-            chunks.append(chunk)
-        body = b"".join(chunks)
+    try:
+        body = await read_capped(request, limit)
+    except BodyTooLarge:
+        return _too_large(limit)
     if not hmac.compare_digest(sign(ctx.config.intake.secret, ts, body), sig.lower()):
         return error_response(401, "bad_signature", "签名不正确。")
     if request.content_type != "application/json":

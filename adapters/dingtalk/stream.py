@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +26,7 @@ from urllib.parse import quote_plus
 import aiohttp
 
 from adapters.dingtalk.config import DingTalkBotConfig
-from adapters.http import backoff_delay as jittered_backoff
+from adapters.http import backoff_delay
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +76,6 @@ def system_ack(frame: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def backoff_delay(attempt: int, options: StreamOptions, rng: Callable[[], float] = random.random) -> float:
-    """Exponential backoff with jitter: a random point in the upper half of ``base * 2**attempt``."""
-    return jittered_backoff(attempt, options.backoff_base, options.backoff_cap, rng)
-
-
 class StreamClient:
     """Holds one bot's Stream connection until cancelled; hands CALLBACK/EVENT frames to ``handle``."""
 
@@ -127,7 +121,7 @@ class StreamClient:
                 raise
             except (TimeoutError, aiohttp.ClientError, StreamError, ValueError) as exc:
                 log.warning("dingtalk %s: stream error: %r", self.bot, exc)
-            delay = backoff_delay(attempt, self._options)
+            delay = backoff_delay(attempt, self._options.backoff_base, self._options.backoff_cap)
             attempt += 1
             log.info("dingtalk %s: stream reconnect in %.2fs", self.bot, delay)
             await asyncio.sleep(delay)

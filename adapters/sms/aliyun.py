@@ -31,6 +31,7 @@ from adapters.sms.templates import (
     SmsAccountError,
     SmsUnknownOutcomeError,
     VariableRules,
+    callback_phone,
     check_variables,
     host_header,
     normalize_cn_mobile,
@@ -215,19 +216,11 @@ def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in ("true", "1")
 
 
-def _phone(value: Any) -> str:
-    text = str(value or "").strip()
-    try:
-        return normalize_cn_mobile(text)
-    except PermanentSendError:
-        return text
-
-
 def parse_aliyun_push(body: bytes) -> list[SmsReceipt | SmsReply]:
     """Decode an SmsReport or SmsUp push (a JSON array; one object is accepted too)."""
     out: list[SmsReceipt | SmsReply] = []
     for item in push_items(body, "phone_number"):
-        phone = _phone(item["phone_number"])
+        phone = callback_phone(item["phone_number"])
         if "biz_id" in item or "success" in item or "err_code" in item:
             out.append(SmsReceipt(
                 provider_id=str(item.get("biz_id") or ""),

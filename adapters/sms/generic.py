@@ -31,6 +31,7 @@ from adapters.sms.templates import (
     SmsAccountError,
     SmsUnknownOutcomeError,
     VariableRules,
+    callback_phone,
     check_value,
     check_variables,
     count_segments,
@@ -393,14 +394,6 @@ class GenericGatewayProvider(SmsProvider):
         except (TypeError, ValueError, OverflowError, OSError):
             return None
 
-    @staticmethod
-    def _phone(value: Any) -> str:
-        text = str(value or "").strip()
-        try:
-            return normalize_cn_mobile(text)
-        except PermanentSendError:
-            return text
-
     def parse_callback(self, body: bytes, content_type: str) -> list[SmsReceipt | SmsReply]:
         """Decode a receipt or reply push using the configured field names."""
         cfg = self.config
@@ -417,7 +410,7 @@ class GenericGatewayProvider(SmsProvider):
                 status = str(item[cfg.receipt_status_field])
                 out.append(SmsReceipt(
                     provider_id=str(item.get(cfg.receipt_id_field) or ""),
-                    phone=self._phone(item.get(cfg.receipt_phone_field)),
+                    phone=callback_phone(item.get(cfg.receipt_phone_field)),
                     delivered=status in cfg.receipt_success_values,
                     code=str(item.get(cfg.receipt_code_field) or status),
                     at=self._time(item.get(cfg.receipt_time_field), cfg.receipt_time_format),
@@ -426,7 +419,7 @@ class GenericGatewayProvider(SmsProvider):
                 known = {cfg.reply_text_field, cfg.reply_phone_field, cfg.reply_time_field,
                          cfg.reply_extend_field, cfg.reply_id_field}
                 out.append(SmsReply(
-                    phone=self._phone(item.get(cfg.reply_phone_field)),
+                    phone=callback_phone(item.get(cfg.reply_phone_field)),
                     text=str(item[cfg.reply_text_field] or ""),
                     provider_msg_id=str(item.get(cfg.reply_id_field) or "") if cfg.reply_id_field else "",
                     extend_code=str(item.get(cfg.reply_extend_field) or ""),

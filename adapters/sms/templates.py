@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from yarl import URL
 
+from adapters.http import retry_after
 from bot.clock import Clock, SystemClock
 from bot.privacy import mask_phone
 from bot.send_errors import PermanentSendError, SendError, TransientSendError
@@ -79,6 +80,16 @@ DEFAULT_VARIABLES: dict[str, tuple[str, ...]] = {
 SEGMENT_SINGLE = 70
 SEGMENT_MULTI = 67
 BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def callback_phone(value: object) -> str:
+    """A phone number read from a provider's receipt or reply: the bare mainland mobile when it
+    is one (:func:`normalize_cn_mobile`), otherwise the text as given, stripped."""
+    text = str(value or "").strip()
+    try:
+        return normalize_cn_mobile(text)
+    except PermanentSendError:
+        return text
 
 
 # --------------------------------------------------------------------------- variables
@@ -370,16 +381,6 @@ class SendLimiter:
                 del self._numbers[phone]
 
 
-def retry_after_header(value: str | None) -> float | None:
-    """Parse an HTTP Retry-After header given in seconds; None when absent or a date."""
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        return None
-
-
 def error_text(err: SendError) -> str:
     """A one-line description of a send error for logs: class, code and message."""
     return f"{type(err).__name__}[{err.code}]: {err}"
@@ -413,7 +414,7 @@ async def post(http: aiohttp.ClientSession, url: URL, *, headers: Mapping[str, s
         async with http.post(url, headers=dict(headers), data=data, allow_redirects=False,
                              timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
             body = await resp.read()
-            return HttpAnswer(resp.status, body, retry_after_header(resp.headers.get("Retry-After")))
+            return HttpAnswer(resp.status, body, retry_after(resp.headers.get("Retry-After"), None))
     except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
         raise TransientSendError(f"短信通道连接失败：{exc}", code="network") from exc
     except TimeoutError as exc:

@@ -27,6 +27,7 @@ from adapters.sms.templates import (
     SmsOptOutError,
     SmsUnknownOutcomeError,
     VariableRules,
+    callback_phone,
     check_variables,
     fit_variables,
     host_header,
@@ -194,10 +195,7 @@ def _phone(mobile: Any, nationcode: Any) -> str:
     nation = str(nationcode or "86").strip().lstrip("+") or "86"
     if nation != "86":
         return f"+{nation}{mobile}"
-    try:
-        return normalize_cn_mobile(mobile)
-    except PermanentSendError:
-        return mobile
+    return callback_phone(mobile)
 
 
 def _local_time(value: Any) -> datetime | None:

@@ -15,7 +15,8 @@ import logging
 
 from aiohttp import web
 
-from adapters.webhooks import WebhookRefused, read_capped, refuse
+from adapters.http import BodyTooLarge, read_capped
+from adapters.webhooks import WebhookRefused, refuse
 from bot.config import SmsConfig
 from bot.context import CTX
 from bot.sms_gateway import SMS_GATEWAY
@@ -56,7 +57,10 @@ async def _receive(request: web.Request, name: str) -> web.StreamResponse:
         raise WebhookRefused(401, "unauthorized", "回调令牌无效或来源不被允许。")
     if provider is None or name != provider.name:
         raise WebhookRefused(404, "unknown_provider", "未配置该短信通道。")
-    body = await read_capped(request, ctx.config.intake.max_body_bytes)
+    try:
+        body = await read_capped(request, ctx.config.intake.max_body_bytes)
+    except BodyTooLarge:
+        raise WebhookRefused(413, "too_large") from None
     try:
         items = provider.parse_callback(body, request.content_type)
     except ValueError as exc:

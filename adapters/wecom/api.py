@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 
+from adapters.http import retry_after
 from adapters.tokens import TokenCache, TokenRejected
 from adapters.wecom.config import WeComBotConfig
 from bot.clock import Clock
@@ -39,13 +40,6 @@ def check_errcode(data: dict[str, Any], what: str) -> None:
     raise PermanentSendError(msg, code=code)
 
 
-def _retry_after(resp: aiohttp.ClientResponse) -> float | None:
-    try:
-        return float(resp.headers["Retry-After"])
-    except (KeyError, ValueError):
-        return None
-
-
 class WeComApi:
     """HTTP side of one bot: the robot webhook and, when configured, the self-built app."""
 
@@ -64,7 +58,7 @@ class WeComApi:
             async with http.request(method, url, params=params, json=body, timeout=timeout) as resp:
                 if resp.status >= 500 or resp.status == 429:
                     raise TransientSendError(f"{path}: HTTP {resp.status}", code=resp.status,
-                                             retry_after=_retry_after(resp))
+                                             retry_after=retry_after(resp.headers.get("Retry-After"), None))
                 if resp.status != 200:
                     raise PermanentSendError(f"{path}: HTTP {resp.status}", code=resp.status)
                 data = await resp.json(content_type=None)

@@ -6,8 +6,9 @@ from datetime import date, datetime, time, timedelta
 
 from bot.calendar import WorkCalendar
 from bot.config import parse_config
+from bot.quiet_hours import quiet_until
 from scheduler import jobs, timing
-from scheduler.quiet import QuietHours, quiet_end
+from scheduler.quiet import QuietHours
 from tests.conftest import base_config, local
 
 CAL = WorkCalendar()
@@ -50,10 +51,10 @@ def test_ladder_stages_count_working_days() -> None:
 
 def test_quiet_hours_window() -> None:
     q = (time(21, 0), time(8, 0))
-    assert quiet_end(CAL, q, local(2026, 11, 23, 22, 15)) == local(2026, 11, 24, 8, 0)
-    assert quiet_end(CAL, q, local(2026, 11, 24, 7, 59)) == local(2026, 11, 24, 8, 0)
-    assert quiet_end(CAL, q, local(2026, 11, 24, 8, 0)) is None
-    assert quiet_end(CAL, q, local(2026, 11, 24, 20, 59)) is None
+    assert quiet_until(local(2026, 11, 23, 22, 15), q, CAL.tz) == local(2026, 11, 24, 8, 0)
+    assert quiet_until(local(2026, 11, 24, 7, 59), q, CAL.tz) == local(2026, 11, 24, 8, 0)
+    assert quiet_until(local(2026, 11, 24, 8, 0), q, CAL.tz) is None
+    assert quiet_until(local(2026, 11, 24, 20, 59), q, CAL.tz) is None
     quiet = QuietHours(CAL, "21:00-08:00")
     assert quiet.not_before(local(2026, 11, 23, 23, 0), tags=["紧急"]) is None
     assert quiet.not_before(local(2026, 11, 23, 23, 0), category="D") is None

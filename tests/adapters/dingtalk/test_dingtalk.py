@@ -34,7 +34,8 @@ from adapters.dingtalk.decode import (
     make_out_track_id,
     parse_out_track_id,
 )
-from adapters.dingtalk.stream import TOPIC_CARD, TOPIC_ROBOT, backoff_delay, system_ack
+from adapters.dingtalk.stream import TOPIC_CARD, TOPIC_ROBOT, system_ack
+from adapters.http import backoff_delay
 from bot.clock import FrozenClock
 from bot.messages import ChatKind, IncomingMessage
 from bot.metrics import Metrics
@@ -327,10 +328,10 @@ def test_out_track_id_round_trip(target: str, group: bool) -> None:
 
 def test_backoff_grows_with_jitter_and_is_capped() -> None:
     options = StreamOptions(backoff_base=1.0, backoff_cap=30.0)
-    assert backoff_delay(0, options, rng=lambda: 0.0) == 0.5
-    assert backoff_delay(0, options, rng=lambda: 1.0) == 1.0
-    assert backoff_delay(3, options, rng=lambda: 1.0) == 8.0
-    assert backoff_delay(50, options, rng=lambda: 1.0) == 30.0
+    assert backoff_delay(0, options.backoff_base, options.backoff_cap, rng=lambda: 0.0) == 0.5
+    assert backoff_delay(0, options.backoff_base, options.backoff_cap, rng=lambda: 1.0) == 1.0
+    assert backoff_delay(3, options.backoff_base, options.backoff_cap, rng=lambda: 1.0) == 8.0
+    assert backoff_delay(50, options.backoff_base, options.backoff_cap, rng=lambda: 1.0) == 30.0
 
 
 # --- Stream mode -----------------------------------------------------------------------------
