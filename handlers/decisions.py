@@ -3,8 +3,8 @@ request the rule approves at once because it asks no review)."""
 
 from __future__ import annotations
 
+from bot.commands import Call
 from bot.notices import fmt_time
-from handlers.registry import Call
 from store.models import ReviewRequest, Ticket
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from bot import notices
+from bot.commands import Call
 from bot.labels import audit_label
 from bot.lifecycle import OPEN_STATES, STATE_LABELS, State, values
 from bot.messages import ChatKind
 from bot.sms_trail import sms_lines
-from handlers.registry import COMMANDS, Call, command
+from handlers.registry import COMMANDS, command
 from store.models import Ticket
 from store.queries import tickets as tickets_q
 

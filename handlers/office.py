@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from bot.commands import Call
 from bot.grammar import GrammarError
 from bot.lifecycle import Actor
 from bot.units import resolve_unit
-from handlers.registry import Call, command
+from handlers.registry import command
 
 
 def _unit_arg(call: Call) -> str:

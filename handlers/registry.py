@@ -4,9 +4,9 @@ The registry type and the declaration (:class:`bot.commands.CommandSpec`) live i
 composition root hands this instance to the dispatcher.
 """
 
-from bot.commands import Call, CommandRegistry
+from bot.commands import CommandRegistry
 
-__all__ = ["COMMANDS", "Call", "command"]  # Call: re-exported for the handler modules' imports
+__all__ = ["COMMANDS", "command"]
 
 COMMANDS = CommandRegistry()
 """Every command of the bot; the modules of :mod:`handlers` fill it when imported."""

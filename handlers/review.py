@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from bot.commands import Call
 from bot.tickets import REQUEST_LABELS
 from handlers.decisions import approved
-from handlers.registry import Call, command
+from handlers.registry import command
 
 
 @command("同意", "通过", "批准", example="同意 202611230001 （可附意见）")

@@ -7,13 +7,14 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.commands import Call
 from bot.grammar import fold, parse_extension
 from bot.lifecycle import GuardFailed, State, Transition, check
 from bot.notices import fmt_time
 from bot.registration import SYSTEM
 from bot.reply_checks import REPLY_CHECKS, result_category
 from handlers.decisions import approved
-from handlers.registry import Call, command
+from handlers.registry import command
 from store.models import Ticket
 
 

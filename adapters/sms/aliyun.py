@@ -28,17 +28,21 @@ from adapters.sms.templates import (
     COMMON_FORBIDDEN,
     HttpAnswer,
     SendLimiter,
-    SmsAccountError,
-    SmsUnknownOutcomeError,
     VariableRules,
     callback_phone,
     check_variables,
     host_header,
-    normalize_cn_mobile,
 )
 from bot.clock import Clock, SystemClock
 from bot.send_errors import PermanentSendError, SendError, TransientSendError
-from bot.sms_port import SmsReceipt, SmsReply, SmsSendResult
+from bot.sms_port import (
+    SmsAccountError,
+    SmsReceipt,
+    SmsReply,
+    SmsSendResult,
+    SmsUnknownOutcomeError,
+    normalize_cn_mobile,
+)
 from bot.sms_providers import SmsProviderEntry, register
 
 __all__ = [

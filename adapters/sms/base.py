@@ -18,9 +18,9 @@ from typing import ClassVar
 import aiohttp
 from yarl import URL
 
-from adapters.sms.templates import HttpAnswer, SendLimiter, SmsTemplateError, SmsUnknownOutcomeError, post
+from adapters.sms.templates import HttpAnswer, SendLimiter, post
 from bot.send_errors import PermanentSendError, SendError, TransientSendError
-from bot.sms_port import SmsReceipt, SmsReply, SmsSendResult
+from bot.sms_port import SmsReceipt, SmsReply, SmsSendResult, SmsTemplateError, SmsUnknownOutcomeError
 
 __all__ = [
     "PermanentSendError",

@@ -28,20 +28,24 @@ from adapters.sms.sections import SectionModel, default_variables
 from adapters.sms.templates import (
     HttpAnswer,
     SendLimiter,
-    SmsAccountError,
-    SmsUnknownOutcomeError,
     VariableRules,
     callback_phone,
     check_value,
     check_variables,
     count_segments,
     find_url,
-    normalize_cn_mobile,
     split_segments,
 )
 from bot.clock import Clock, SystemClock
 from bot.send_errors import PermanentSendError, TransientSendError
-from bot.sms_port import SmsReceipt, SmsReply, SmsSendResult
+from bot.sms_port import (
+    SmsAccountError,
+    SmsReceipt,
+    SmsReply,
+    SmsSendResult,
+    SmsUnknownOutcomeError,
+    normalize_cn_mobile,
+)
 from bot.sms_providers import SmsProviderEntry, register
 
 __all__ = [

@@ -33,12 +33,16 @@ from adapters.sms.templates import (
     count_segments,
     fill_template,
     fit_variables,
-    normalize_cn_mobile,
     signed_text,
 )
 from bot.privacy import mask_phone
 from bot.send_errors import PermanentSendError
-from bot.sms_port import SmsReceipt, SmsReply, SmsSendResult
+from bot.sms_port import (
+    SmsReceipt,
+    SmsReply,
+    SmsSendResult,
+    normalize_cn_mobile,
+)
 from bot.sms_providers import SmsProviderEntry, register
 
 __all__ = ["LogSmsProvider", "LoggedSms"]

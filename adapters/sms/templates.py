@@ -23,13 +23,8 @@ from bot.clock import Clock, SystemClock
 from bot.privacy import mask_phone
 from bot.send_errors import PermanentSendError, SendError, TransientSendError
 from bot.sms_port import (
-    SmsAccountError,
-    SmsOptOutError,
     SmsTemplateError,
     SmsUnknownOutcomeError,
-    is_account_error,
-    is_balance_error,
-    is_opt_out_error,
     normalize_cn_mobile,
 )
 
@@ -45,10 +40,6 @@ __all__ = [
     "TEMPLATE_TEXTS",
     "HttpAnswer",
     "SendLimiter",
-    "SmsAccountError",
-    "SmsOptOutError",
-    "SmsTemplateError",
-    "SmsUnknownOutcomeError",
     "VariableRules",
     "check_variables",
     "count_segments",
@@ -57,10 +48,6 @@ __all__ = [
     "fit_value",
     "fit_variables",
     "host_header",
-    "is_account_error",
-    "is_balance_error",
-    "is_opt_out_error",
-    "normalize_cn_mobile",
     "post",
     "provider_template",
     "signed_text",

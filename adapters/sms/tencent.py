@@ -23,19 +23,23 @@ from adapters.sms.templates import (
     BEIJING,
     HttpAnswer,
     SendLimiter,
-    SmsAccountError,
-    SmsOptOutError,
-    SmsUnknownOutcomeError,
     VariableRules,
     callback_phone,
     check_variables,
     fit_variables,
     host_header,
-    normalize_cn_mobile,
 )
 from bot.clock import Clock, SystemClock
 from bot.send_errors import PermanentSendError, SendError, TransientSendError
-from bot.sms_port import SmsReceipt, SmsReply, SmsSendResult
+from bot.sms_port import (
+    SmsAccountError,
+    SmsOptOutError,
+    SmsReceipt,
+    SmsReply,
+    SmsSendResult,
+    SmsUnknownOutcomeError,
+    normalize_cn_mobile,
+)
 from bot.sms_providers import SmsProviderEntry, register
 
 __all__ = [

@@ -20,10 +20,10 @@ from yarl import URL
 
 from adapters.sms.base import SmsProvider, SmsRequest, push_items
 from adapters.sms.sections import SectionModel
-from adapters.sms.templates import HttpAnswer, SendLimiter, SmsTemplateError, normalize_cn_mobile
+from adapters.sms.templates import HttpAnswer, SendLimiter
 from bot.clock import Clock, SystemClock
 from bot.send_errors import PermanentSendError, TransientSendError
-from bot.sms_port import SmsReceipt, SmsReply, SmsSendResult
+from bot.sms_port import SmsReceipt, SmsReply, SmsSendResult, SmsTemplateError, normalize_cn_mobile
 from bot.sms_providers import SmsConfig, SmsProviderEntry
 
 NAME = "pigeon"

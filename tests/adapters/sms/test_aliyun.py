@@ -15,13 +15,16 @@ from adapters.sms.aliyun import AliyunConfig, AliyunSmsProvider, aliyun_error
 from adapters.sms.base import SmsTemplateError
 from adapters.sms.templates import (
     BEIJING,
+)
+from bot.send_errors import PermanentSendError, TransientSendError
+from bot.sms_port import (
     SmsAccountError,
+    SmsReceipt,
+    SmsReply,
     SmsUnknownOutcomeError,
     is_account_error,
     is_balance_error,
 )
-from bot.send_errors import PermanentSendError, TransientSendError
-from bot.sms_port import SmsReceipt, SmsReply
 from tests.fakes.sms_servers import FakeAliyunSms, aliyun_report, aliyun_up, push_body
 
 ServerFactory = Callable[..., Awaitable[TestServer]]

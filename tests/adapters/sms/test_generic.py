@@ -19,15 +19,18 @@ from adapters.sms.base import SmsTemplateError
 from adapters.sms.generic import GenericGatewayConfig, GenericGatewayProvider
 from adapters.sms.templates import (
     BEIJING,
-    SmsAccountError,
     count_segments,
-    is_account_error,
-    is_balance_error,
     split_segments,
 )
 from bot.clock import FrozenClock
 from bot.send_errors import PermanentSendError, TransientSendError
-from bot.sms_port import SmsReceipt, SmsReply
+from bot.sms_port import (
+    SmsAccountError,
+    SmsReceipt,
+    SmsReply,
+    is_account_error,
+    is_balance_error,
+)
 from tests.fakes.sms_servers import FakeGenericGateway, mas_receipt, mas_reply, push_body
 
 ServerFactory = Callable[..., Awaitable[TestServer]]

@@ -13,12 +13,12 @@ from adapters.sms.aliyun import AliyunSmsProvider
 from adapters.sms.base import SmsProvider, SmsTemplateError
 from adapters.sms.generic import GenericGatewayProvider
 from adapters.sms.log import LogSmsProvider
-from adapters.sms.templates import SendLimiter, find_url, normalize_cn_mobile
+from adapters.sms.templates import SendLimiter, find_url
 from adapters.sms.tencent import TencentSmsProvider
 from bot.clock import FrozenClock
 from bot.privacy import mask_phone
 from bot.send_errors import PermanentSendError, TransientSendError
-from bot.sms_port import SmsReceipt, SmsReply
+from bot.sms_port import SmsReceipt, SmsReply, normalize_cn_mobile
 from bot.sms_providers import SmsConfig, build_provider
 
 

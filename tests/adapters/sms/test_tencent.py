@@ -14,16 +14,19 @@ from aiohttp.test_utils import TestServer
 from adapters.sms.base import SmsTemplateError
 from adapters.sms.templates import (
     BEIJING,
-    SmsAccountError,
-    SmsOptOutError,
-    SmsUnknownOutcomeError,
-    is_balance_error,
-    is_opt_out_error,
 )
 from adapters.sms.tencent import TencentConfig, TencentSmsProvider, tencent_error
 from bot.clock import FrozenClock
 from bot.send_errors import PermanentSendError, TransientSendError
-from bot.sms_port import SmsReceipt, SmsReply
+from bot.sms_port import (
+    SmsAccountError,
+    SmsOptOutError,
+    SmsReceipt,
+    SmsReply,
+    SmsUnknownOutcomeError,
+    is_balance_error,
+    is_opt_out_error,
+)
 from tests.fakes.sms_servers import FakeTencentSms, push_body, tencent_reply, tencent_status
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
