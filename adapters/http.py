@@ -23,8 +23,10 @@ class BodyTooLarge(Exception):
 async def read_capped(request: web.Request, limit: int) -> bytes:
     """The body, refused with :class:`BodyTooLarge` before reading when its Content-Length is
     larger than ``limit``, or as soon as it turns out to be while reading (chunked bodies)."""
-    if request.content_length is not None and request.content_length > limit:
-        raise BodyTooLarge(limit)
+    if request.content_length is not None:
+        if request.content_length > limit:
+            raise BodyTooLarge(limit)
+        return await request.read()  # the declared length is within the cap: one read, no loop
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.content.iter_chunked(READ_CHUNK):
