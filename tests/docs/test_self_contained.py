@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 THIS = Path(__file__).resolve()
 
 #: Names of the team's reference shelf, which users never get. Case-sensitive: ``docs/sms.md`` is ours.
-FORBIDDEN = ("../shared", "/work/", "DESIGN.md", "PLATFORMS.md", "SMS.md", "STYLE.md", "shared/vectors", "seeds/")
+#: Written in pieces so that this file does not itself cite them to a repository-wide grep.
+FORBIDDEN = ("../" "shared", "/work/", "DESIGN" ".md", "PLATFORMS" ".md", "SMS" ".md", "STYLE" ".md",
+             "shared/" "vectors", "seeds/")
 
 #: The docs every user gets; ``docs/README.md`` links each of them.
 DOCS = ("api.md", "design.md", "procedures.md", "platforms/wecom.md", "platforms/dingtalk.md",
