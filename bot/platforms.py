@@ -36,6 +36,13 @@ def _no_problems(name: str, bot: Any) -> list[str]:
     return []
 
 
+def missing_keys(platform: str, name: str, bot: BaseModel, keys: tuple[str, ...], where: str) -> list[str]:
+    """One line per empty key of ``[platforms.<platform>.<name>]``, saying ``where`` in the
+    platform's console its value is found (a ``credential_problems`` building block)."""
+    return [f"platforms.{platform}.{name}.{key}：不能为空（{where}） / {key} is required"
+            for key in keys if not getattr(bot, key)]
+
+
 @dataclass(frozen=True, slots=True)
 class PlatformSpec:
     """One chat platform: its config name, its per-bot config model, how to build its adapter,

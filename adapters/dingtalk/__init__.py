@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from adapters.dingtalk.adapter import DingTalkAdapter
 from adapters.dingtalk.config import DingTalkBotConfig, DingTalkChatOptions
-from bot.platforms import PlatformDeps, PlatformSpec
+from bot.platforms import PlatformDeps, PlatformSpec, missing_keys
 
 
 def _build(bots: dict[str, DingTalkBotConfig], deps: PlatformDeps) -> DingTalkAdapter:
@@ -12,8 +12,7 @@ def _build(bots: dict[str, DingTalkBotConfig], deps: PlatformDeps) -> DingTalkAd
 
 
 def _credential_problems(name: str, bot: DingTalkBotConfig) -> list[str]:
-    return [f"platforms.dingtalk.{name}.{key}：不能为空（钉钉开放平台 → 应用凭证） / {key} is required"
-            for key in ("app_key", "app_secret") if not getattr(bot, key)]
+    return missing_keys("dingtalk", name, bot, ("app_key", "app_secret"), "钉钉开放平台 → 应用凭证")
 
 
 PLATFORM = PlatformSpec(name="dingtalk", config_model=DingTalkBotConfig, factory=_build,

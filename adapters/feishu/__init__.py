@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from adapters.feishu.adapter import FeishuAdapter
 from adapters.feishu.config import FeishuBotConfig, FeishuChatOptions
-from bot.platforms import PlatformDeps, PlatformSpec
+from bot.platforms import PlatformDeps, PlatformSpec, missing_keys
 
 
 def _build(bots: dict[str, FeishuBotConfig], deps: PlatformDeps) -> FeishuAdapter:
@@ -12,8 +12,7 @@ def _build(bots: dict[str, FeishuBotConfig], deps: PlatformDeps) -> FeishuAdapte
 
 
 def _credential_problems(name: str, bot: FeishuBotConfig) -> list[str]:
-    return [f"platforms.feishu.{name}.{key}：不能为空（飞书开发者后台 → 凭证与基础信息） / {key} is required"
-            for key in ("app_id", "app_secret") if not getattr(bot, key)]
+    return missing_keys("feishu", name, bot, ("app_id", "app_secret"), "飞书开发者后台 → 凭证与基础信息")
 
 
 PLATFORM = PlatformSpec(name="feishu", config_model=FeishuBotConfig, factory=_build,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,12 +35,6 @@ TEMPLATES = {
     "SMS_300": "工单${number}已办结，请回复1满意，2不满意。",
 }
 PARAMS = {"number": "20261123-0001", "unit": "某某区住建局"}
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -36,12 +36,6 @@ from tests.fakes.sms_servers import FakeGenericGateway, mas_receipt, mas_reply, 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 STATIC = {"ecName": "某某市人力资源和社会保障局", "apId": "hotline", "sign": "abcDEF123", "addSerial": ""}
 PARAMS = {"number": "20261123-0001", "unit": "某某区住建局", "text": "经核实，小区供暖已恢复。"}
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def start(aiohttp_server: ServerFactory, path: str = "/sms/norsubmit", clock: Any = None,

@@ -24,12 +24,6 @@ SIGN = "热线助手"
 ANSWER_FRAME = "【热线助手】您反映的问题（工单）已由答复，回复1满意，2不满意。"
 
 
-@pytest.fixture
-async def http() -> aiohttp.ClientSession:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 def test_log_provider_renders_the_answer_as_the_phone_shows_it() -> None:
     provider = LogSmsProvider(sign_name=SIGN)
     text = provider.render("answer", {"number": "202611230001", "unit": "养老服务科", "unit_short": "养老科"})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,12 +34,6 @@ SECRET_ID, SECRET_KEY, APP_ID = "AKIDTEST", "tencent-secret", "1400000000"
 TEMPLATES = {"1001": "您的工单{1}已由{2}答复，回复1满意，2不满意。", "1002": "工单{1}已受理。",
              "1003": "工单{1}已办结，请回复1满意，2不满意。"}
 PARAMS = {"number": "0001", "unit": "住建局"}
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 @pytest.fixture
