@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 DurationKind = Literal["wd", "d", "h", "same-day"]
-ReplyCheckName = Literal["songjiang"]
+ReplyCheckName = Literal["songjiang", "songjiang-consult", "xinfang"]
 """The answer checks a rule may name (``bot.reply_checks.REPLY_CHECKS``)."""
 
 #: Largest ``n`` a duration may have: a typo such as ``7000wd`` is a config error, not a scan.
@@ -212,7 +212,10 @@ class Rule(BaseModel):
     giveback_within: str | None = Field(
         None, description="退单时限：退单获批后，办公室须在此时限内在热线系统中退回（不写则不提示时限）")
     reply_check: ReplyCheckName | None = Field(
-        None, description="答复内容检查：songjiang（松江办结规范：写明结果类别及与来电人沟通的方式和时间）")
+        None, description="答复内容检查：songjiang（松江求助/投诉类）、songjiang-consult（松江咨询/建议类）、xinfang（信访答复模板，含复查告知）")
+    reconsider_days: int | None = Field(
+        None, ge=1, description="答复后来电人可申请复查的天数（信访：30），记在工单上并显示")
+    progress_to_office: bool = Field(False, description="每次进展同时报送办公室群（摘要、脱敏、工单链接）")
     feedback: Literal["all", "sampled", "none"] = Field("all", description="回访：all 全部、sampled 抽样、none 不回访")
     receipt_sms: bool = Field(False, description="受理后给来电人发受理短信")
     leader_at_accept: bool = Field(False, description="签收时须指定负责领导")

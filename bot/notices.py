@@ -67,9 +67,27 @@ def summary(ticket: Ticket, cal: WorkCalendar, unit_name: str, state_label: str,
         f"来电人：{name or '—'} {phone or ''}".rstrip(),
         f"诉求：{short_content(ticket.content, 200)}",
     ]
+    if ticket.reconsider_until:
+        lines.append(f"复查期限：来电人可于 {fmt_time(cal, ticket.reconsider_until)} 前申请复查")
     if ticket.extension_state:
         ext = label(EXTENSION_LABELS, ticket.extension_state)
         lines.append(f"延期：{ext}，至 {fmt_time(cal, ticket.extension_granted_until or ticket.extension_requested_until)}")
     return "\n".join(lines)
 
 
+
+
+def progress_report(ticket: Ticket, cal: WorkCalendar, unit_name: str, who: str, content: str,
+                    link: str | None) -> str:
+    """A 进展 as the office chat gets it: the ticket's summary with the citizen masked, the
+    report, and the ticket page."""
+    lines = [
+        f"【进展报送】{tag_line(ticket)}工单 {ticket.number}（{unit_name} {who}）",
+        f"来电人：{mask_name(ticket.citizen_name) or '—'} {mask_phone(ticket.citizen_phone) or ''}".rstrip(),
+        f"诉求：{short_content(ticket.content, 60)}",
+        f"进展：{short_content(content, 200)}",
+        f"办结时限：{fmt_time(cal, ticket.deadline)}",
+    ]
+    if link:
+        lines.append(f"详情：{link}")
+    return "\n".join(lines)

@@ -18,7 +18,7 @@ from bot.calendar import WorkCalendar
 from bot.citizen_sms import CitizenSms
 from bot.clock import Clock
 from bot.config import Config
-from bot.deadlines import Rule, RuleBook, TicketFacts, apply_duration
+from bot.deadlines import Duration, Rule, RuleBook, TicketFacts, apply_duration
 from bot.directory import Directory, Person
 from bot.hotline_reports import HotlineReports
 from bot.intake import TicketEventIn
@@ -32,6 +32,7 @@ from bot.lifecycle import (
     Transition,
     check,
 )
+from bot.links import ticket_page
 from bot.messages import OutgoingMessage
 from bot.outbox import Outbox, Target
 from bot.registration import SYSTEM, RegisterResult, Registration
@@ -154,6 +155,11 @@ class TicketService(Registration):
         self._move(s, ticket, Transition.PROGRESS, person, text, self.capacities(person, ticket),
                    {"content": content})
         ticket.last_progress_at = self.clock.now()
+        if self.policy(ticket).progress_to_office:
+            self.outbox.add(s, Target.to_office(), OutgoingMessage(
+                notices.progress_report(ticket, self.calendar, self.directory.unit_name(ticket.unit_code),
+                                        person.name, content, ticket_page(self.config, ticket)),
+                ticket=ticket.key), ticket_id=ticket.id, kind="progress_office")
 
     async def reply(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
                     content: str, category: str | None) -> ReviewRequest:
@@ -268,6 +274,9 @@ class TicketService(Registration):
         if req.kind == "reply":
             self._move(s, ticket, Transition.APPROVE_REPLY, person, text, caps, {"note": note, "request": req.id})
             ticket.answered_at = now
+            days = self.policy(ticket).reconsider_days
+            if days:  # 信访: “自收到处理意见之日起30日内…提出复查申请”
+                ticket.reconsider_until = apply_duration(self.calendar, now, Duration("d", days), roll=True)
             self._decide(req, person, "approved", note)
             self._owe_answer(s, ticket, req)
             return

@@ -46,6 +46,7 @@ def ticket_view(ticket: Ticket, events: list[AuditEvent], cal: WorkCalendar, dir
             "granted_until": iso(cal, ticket.extension_granted_until),
         },
         "feedback": ticket.feedback,
+        "reconsider_until": iso(cal, ticket.reconsider_until),
         "citizen": {"name": mask_name(ticket.citizen_name), "phone": mask_phone(ticket.citizen_phone)},
         "events": [
             {"at": iso(cal, e.at), "actor": e.actor, "action": e.action, "text": e.text,

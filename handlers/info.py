@@ -1,12 +1,14 @@
-"""Looking things up: 查询, 待办, 帮助."""
+"""Looking things up: 查询, 模板, 待办, 帮助."""
 
 from __future__ import annotations
 
 from bot import notices
+from bot.answers import MARK
 from bot.commands import Call
 from bot.labels import audit_label
 from bot.lifecycle import OPEN_STATES, STATE_LABELS, State, values
 from bot.messages import ChatKind
+from bot.reply_checks import template_text
 from bot.sms_trail import sms_lines
 from handlers.registry import COMMANDS, command
 from store.models import Ticket
@@ -33,6 +35,23 @@ async def query(call: Call) -> str:
         text += "\n最近：" + "；".join(
             f"{notices.fmt_time(ctx.calendar, e.at)} {e.actor} {audit_label(e.action)}" for e in events)
     return text
+
+
+@command("模板", "答复模板", example="模板 202611230001", read_only=True, office_sees_all=True)
+async def template(call: Call) -> str:
+    """模板 NO: the answer template of the ticket's rule (by preset, source and kind)."""
+    assert call.ticket is not None
+    t = call.ticket
+    lines: list[str] = []
+    if t.duplicate_of is not None:
+        lines.append(f"此件为重复件，可直接回复「答复 {t.number} {MARK}」，系统会写明原工单的答复时间并附上原答复。")
+    check = call.ctx.service.policy(t).reply_check
+    if check is not None:
+        lines.append(template_text(check, t.number))
+    elif not lines:
+        lines.append(f"工单 {t.number} 的答复没有固定模板，请写明处理结果及与来电人沟通的情况，例如：\n"
+                     f"答复 {t.number} 实际解决。11月24日10时电话联系来电人……来电人表示接受。")
+    return "\n".join(lines)
 
 
 @command("待办", "我的", example="待办", needs_ticket=False, read_only=True)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from bot.answers import duplicate_text
 from bot.commands import Call
 from bot.grammar import fold, parse_extension
 from bot.lifecycle import GuardFailed, State, Transition, check
@@ -15,7 +14,6 @@ from bot.registration import SYSTEM
 from bot.reply_checks import REPLY_CHECKS, result_category
 from handlers.decisions import approved
 from handlers.registry import command
-from store.models import Ticket
 
 
 @command("签收", "接单", example="签收 202611230001")
@@ -56,30 +54,19 @@ async def reply(call: Call) -> str:
     content = call.command.rest
     probe = fold(content)[0]  # keywords are matched on the folded copy; ``content`` is stored as typed
     category = result_category(probe)
-    duplicate = await _duplicate_answer(call.s, ticket, content)
+    duplicate = await duplicate_text(call.s, ticket, content, ctx.calendar, ctx.config)
     if duplicate is not None:
-        # 利川: a repeat ticket is answered as 重复件, pointing at the earlier ticket's answer.
+        # 利川: “可以在重复件上回复“于什么时间回复，该件为重复件”” — filled in from the earlier ticket.
         content, category = duplicate, "重复件"
     else:
         rule = ctx.service.policy(ticket).reply_check
         if rule is not None and not REPLY_CHECKS[rule].passes(probe):
-            raise GuardFailed(REPLY_CHECKS[rule].template.format(number=ticket.number),
+            raise GuardFailed(REPLY_CHECKS[rule].refusal(ticket.number, probe),
                               state=State(ticket.state), code="reply_incomplete")
     req = await ctx.service.reply(call.s, ticket, call.person, call.raw, content, category)
     if req.state == "approved":  # the rule asks no review
         return f"工单 {ticket.number} 已答复。"
     return f"工单 {ticket.number} 的答复已提交，等待领导审核。"
-
-
-async def _duplicate_answer(s: AsyncSession, ticket: Ticket, content: str) -> str | None:
-    """``答复 NO 重复件`` on a ticket linked to an earlier one: the answer points at it."""
-    if ticket.duplicate_of is None or not content.strip().startswith("重复件"):
-        return None
-    earlier = await s.get(Ticket, ticket.duplicate_of)
-    if earlier is None:
-        return None
-    note = content.strip().removeprefix("重复件").strip(" ：:，,。")
-    return f"重复件：与工单 {earlier.number} 反映的是同一事项，答复见该工单。{note}".rstrip()
 
 
 @dataclass(frozen=True)

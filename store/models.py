@@ -168,6 +168,7 @@ class Ticket(Base):
     extension_granted_until: Mapped[datetime | None]
     feedback: Mapped[str | None] = mapped_column(String(16))  # 满意 / 不满意 / 认可 / 未评价
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    reconsider_until: Mapped[datetime | None]  # 信访: the last day the citizen may ask for 复查 (revision 0008)
     urge_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

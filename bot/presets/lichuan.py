@@ -14,7 +14,7 @@ RULES: tuple[Rule, ...] = (
     Rule(name="lichuan-复杂", label="利川·复杂件", category="复杂", deadline="3wd"),
     # “对确实无法在3天内办结的疑难事项，需将办理进展情况告知局办公室、局信访股，
     #  并在收到工单和诉求之日起7个工作日内办结”
-    Rule(name="lichuan-疑难", label="利川·疑难件", deadline="7wd", progress="3wd"),
+    Rule(name="lichuan-疑难", label="利川·疑难件", deadline="7wd", progress="3wd", progress_to_office=True),
     # Every ticket:
     # “承办单位不能在7天内办结的应在办结时限前2天将情况书面反馈至局办公室，由局办公室向市长热线办申请延期
     #  （市长热线办确定的延期时限不能再更改）” -> notice 2 working days, one extension, final;

@@ -37,9 +37,19 @@ RULES: tuple[Rule, ...] = (
     Rule(name="songjiang-12345-先行联系", label="松江·12345先行联系", overlay=True, source="12345", first_contact="1wd"),
     # “市民反映问题涉稳、涉扬言、涉众时，承办责任科室在接收工单之日直到工单办结为止，
     #  每日需向办公室报送热线问题处置情况”
-    Rule(name="songjiang-每日报送", label="松江·每日报送", overlay=True, tags=["涉稳", "扬言", "涉众"], progress="daily"),
+    Rule(name="songjiang-每日报送", label="松江·每日报送", overlay=True, tags=["涉稳", "扬言", "涉众"], progress="daily",
+         progress_to_office=True),
     # “退单流程应于1个工作日内完成”
     Rule(name="songjiang-退单", label="松江·退单时限", overlay=True, giveback_within="1wd"),
+    # The answer template by source and kind (overlays: the first that sets reply_check wins):
+    # “填写处理表（附件1）及信访答复模板（附件2）” — whose notice reads “如不服本意见，您可自收到本处理意见
+    #  之日起 30 日内向[上一级行政机关]提出复查申请” -> its own check and a 30-day 复查 window;
+    Rule(name="songjiang-信访答复", label="松江·信访答复模板", overlay=True, source="xinfang", reply_check="xinfang",
+         reconsider_days=30),
+    # 附件3 “二、咨询类或意见建议类办结报告填报模板” for 咨询 and 建议; 962200 and the rest use
+    # “一、求助类或投诉类办结报告填报模板” (962200: “填好处理表（附件1）及市民热线答复模板（附件3）”).
+    Rule(name="songjiang-咨询答复", label="松江·咨询/建议答复模板", overlay=True, kind=["咨询", "建议"],
+         reply_check="songjiang-consult"),
     # “（二）办结规范：工单答复内容中一般包含以下要素…对不符合规范的，一律退回承办责任科室重办”
     Rule(name="songjiang-办结规范", label="松江·办结规范", overlay=True, reply_check="songjiang"),
 )

@@ -12,7 +12,10 @@ RULES: tuple[Rule, ...] = (
     Rule(name="xinfang-复查复核", label="信访·复查复核", kind=["复查", "复核"], deadline="30d", roll=True, receipt_sms=True),
     # 信访工作条例 第三十二条 “信访事项应当自受理之日起60日内办结”; the 接待处理制度: “對於當場無法答復的
     # 信訪事項,要向來訪群眾說明情況,告知其處理程序和預計辦理時間” -> a 受理告知 SMS.
-    Rule(name="xinfang-办理", label="信访·办理", deadline="60d", roll=True, receipt_sms=True),
+    # “信訪群眾對信訪事項的處理結果不滿意的,可以自收到處理意見之日起30日內,向市政府辦提出復查申請” ->
+    # the answer carries the 复查 notice (reply_check) and the 30-day window is kept on the ticket.
+    Rule(name="xinfang-办理", label="信访·办理", deadline="60d", roll=True, receipt_sms=True, reply_check="xinfang",
+         reconsider_days=30),
 )
 
 PRESET = Preset(name="xinfang", label="信访", rules=RULES, source="市政府办信访接待处理制度, with 信访工作条例 (2022)")

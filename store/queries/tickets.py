@@ -46,6 +46,14 @@ async def pending_review(s: AsyncSession, ticket_id: int) -> ReviewRequest | Non
     return (await s.execute(q)).scalar_one_or_none()
 
 
+async def approved_answer(s: AsyncSession, ticket_id: int) -> ReviewRequest | None:
+    """The latest approved answer (答复) of a ticket, or None."""
+    q = (select(ReviewRequest).where(ReviewRequest.ticket_id == ticket_id, ReviewRequest.kind == "reply",
+                                     ReviewRequest.state == "approved")
+         .order_by(ReviewRequest.id.desc()).limit(1))
+    return (await s.execute(q)).scalar_one_or_none()
+
+
 async def of_sent_message(s: AsyncSession, provider_message_id: str) -> Ticket | None:
     """The ticket a message we sent (known by the platform's message id) was about, or None."""
     q = (select(OutboxMessage.ticket_id).where(OutboxMessage.provider_message_id == provider_message_id,

@@ -192,7 +192,8 @@ def test_preset_rule(case: Case) -> None:
 
 
 def test_every_preset_rule_has_a_case() -> None:
-    covered = {c.rule for c in CASES} | {"lichuan-all", "songjiang-退单", "songjiang-办结规范"}  # policy-only overlays, below
+    covered = {c.rule for c in CASES} | {"lichuan-all", "songjiang-退单", "songjiang-办结规范",
+                                         "songjiang-信访答复", "songjiang-咨询答复"}  # policy-only overlays, below
     assert covered == {rule.name for preset in PRESETS.values() for rule in preset.rules}
 
 
@@ -214,7 +215,14 @@ def test_songjiang_giveback_progress_and_first_contact() -> None:
     book = build_rulebook("songjiang")
     for facts in (TicketFacts(), TicketFacts(source="962200"), TicketFacts(source="xinfang")):
         assert book.match(facts).giveback_within == "1wd"
-        assert book.match(facts).reply_check == "songjiang"  # （二）办结规范 for every answer
+    # （二）办结规范 for every answer, each source and kind to its own template (附件2, 附件3 一/二)
+    assert book.match(TicketFacts()).reply_check == "songjiang"
+    assert book.match(TicketFacts(source="962200")).reply_check == "songjiang"
+    assert book.match(TicketFacts(kind="咨询")).reply_check == "songjiang-consult"
+    assert book.match(TicketFacts(kind="建议", source="962200")).reply_check == "songjiang-consult"
+    assert book.match(TicketFacts(source="xinfang")).reply_check == "xinfang"
+    assert book.match(TicketFacts(source="xinfang")).reconsider_days == 30
+    assert book.match(TicketFacts()).reconsider_days is None
     assert book.match(TicketFacts(tags=tags("扬言"))).progress == "daily"
     assert book.match(TicketFacts(tags=tags("扬言"))).name == "songjiang-3wd"
     assert book.match(TicketFacts(source="962200", tags=tags("涉稳"))).progress == "daily"
@@ -344,8 +352,9 @@ def test_duplicate_config_rule_names_are_an_error() -> None:
         build_rulebook("jilin", [Rule(name="x"), Rule(name="x")])
 
 
-def test_only_songjiang_checks_the_answer() -> None:
+def test_answer_checks_by_preset() -> None:
     assert set(get_args(ReplyCheckName)) == set(REPLY_CHECKS)
+    expected = {"songjiang": {"songjiang"}, "xinfang": {"xinfang"}}
     for preset in PRESETS:
         checks = {build_rulebook(preset).match(TicketFacts(category=c)).reply_check for c in ("A", None)}
-        assert checks == ({"songjiang"} if preset == "songjiang" else {None}), preset
+        assert checks == expected.get(preset, {None}), preset

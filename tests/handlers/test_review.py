@@ -35,6 +35,9 @@ async def test_repeat_ticket_answered_as_duplicate(make_bot) -> None:
     await bot.post_ticket(ticket_body(number="A0001", unit="YLK"))
     r = await bot.post_ticket(ticket_body(number="A0002", unit="YLK"))
     assert "重复件" in (await r.json())["tags"]
+    await chat.say("张承办", "签收 A0001")
+    await chat.say("张承办", f"答复 A0001 {GOOD_REPLY}")
+    await chat.say("李科长", "同意 A0001")
     await chat.say("张承办", "签收 A0002")
     rows = await chat.say("张承办", "答复 A0002 重复件")
     review = next(r for r in rows if r.kind == "review")
