@@ -8,7 +8,7 @@ from datetime import datetime
 from bot.calendar import WorkCalendar
 from bot.deadlines import Rule
 from bot.labels import EXTENSION_LABELS, label, rule_label
-from bot.privacy import mask_name, mask_phone
+from bot.privacy import mask_in_text, mask_name, mask_phone
 from store.models import Ticket
 
 SENSITIVE_TAGS = frozenset({"涉稳", "扬言", "涉众"})
@@ -84,8 +84,8 @@ def progress_report(ticket: Ticket, cal: WorkCalendar, unit_name: str, who: str,
     lines = [
         f"【进展报送】{tag_line(ticket)}工单 {ticket.number}（{unit_name} {who}）",
         f"来电人：{mask_name(ticket.citizen_name) or '—'} {mask_phone(ticket.citizen_phone) or ''}".rstrip(),
-        f"诉求：{short_content(ticket.content, 60)}",
-        f"进展：{short_content(content, 200)}",
+        f"诉求：{short_content(mask_in_text(ticket.content, ticket.citizen_name), 60)}",
+        f"进展：{short_content(mask_in_text(content, ticket.citizen_name), 200)}",
         f"办结时限：{fmt_time(cal, ticket.deadline)}",
     ]
     if link:

@@ -44,3 +44,18 @@ def mask_name(name: str | None) -> str | None:
     if not name:
         return name
     return name[0] + "*" * (len(name) - 1)
+
+
+_MOBILE_IN_TEXT = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+def mask_in_text(text: str, name: str | None = None) -> str:
+    """Mask every mainland mobile number in free text, and the citizen's ``name`` where it appears.
+
+    >>> mask_in_text("张三丰（13812341234）同意上门", "张三丰")
+    '张**（138****1234）同意上门'
+    """
+    text = _MOBILE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)), text)
+    if name and len(name) > 1:
+        text = text.replace(name, mask_name(name) or name)
+    return text

@@ -84,3 +84,18 @@ def sensitive_duty(number: str, tags: list[str] | None) -> str:
 def sensitive_chase(number: str, tags: list[str] | None) -> str:
     """To the 承办人 and the leader: no 进展 yet today."""
     return (f"【报送催办】{marks(tags)}工单 {number} 今天尚未报送进展，请立即回复「进展 {number} 今日进展」。")
+
+
+def progress_reminder(cal: WorkCalendar, number: str, tags: list[str] | None, due: datetime, late: bool) -> str:
+    """To the 承办人 (late: and the leaders): the next progress report of the rule's cadence."""
+    if late:
+        return (f"【报送逾期】{marks(tags)}工单 {number} 应于 {fmt_time(cal, due)} 前向办公室报送的进展尚未报送，"
+                f"请立即回复「进展 {number} 办理进展」。")
+    return (f"【进展报送】{marks(tags)}工单 {number} 须于 {fmt_time(cal, due)} 前向办公室报送办理进展，"
+            f"请回复「进展 {number} 办理进展」。")
+
+
+def progress_office(cal: WorkCalendar, number: str, unit: str, handler: str | None, due: datetime) -> str:
+    """To the office: a progress report one working day late (or a day missed under a daily duty)."""
+    who = f"，承办人 {handler}" if handler else ""
+    return f"【报送督办】工单 {number}（{unit}{who}）应于 {fmt_time(cal, due)} 前报送的进展逾期未报，请督办。"
