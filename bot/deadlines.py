@@ -215,6 +215,7 @@ class Rule(BaseModel):
         None, description="答复内容检查：songjiang（松江求助/投诉类）、songjiang-consult（松江咨询/建议类）、xinfang（信访答复模板，含复查告知）")
     reconsider_days: int | None = Field(
         None, ge=1, description="答复后来电人可申请复查的天数（信访：30），记在工单上并显示")
+    delay_sms: bool = Field(False, description="超过办结时限仍未答复时短信告知来电人（有新承诺日期的写明日期），每次超期一条")
     progress_to_office: bool = Field(False, description="每次进展同时报送办公室群（摘要、脱敏、工单链接）")
     feedback: Literal["all", "sampled", "none"] = Field("all", description="回访：all 全部、sampled 抽样、none 不回访")
     receipt_sms: bool = Field(False, description="受理后给来电人发受理短信")

@@ -42,7 +42,7 @@ AUDIT_LABELS: dict[str, str] = {
 }
 """Audit (痕迹) actions; ``command:<名称>`` rows are labelled by :func:`audit_label`."""
 
-SMS_KIND_LABELS: dict[str, str] = {"answer": "答复", "receipt": "受理告知", "feedback": "回访"}
+SMS_KIND_LABELS: dict[str, str] = {"answer": "答复", "receipt": "受理告知", "feedback": "回访", "delay": "延迟告知"}
 SMS_STATE_LABELS: dict[str, str] = {
     "queued": "待发送", "sending": "发送中", "sent": "已发出", "delivered": "已送达",
     "failed": "发送失败", "unknown": "结果未知",

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.citizen_sms import receipt_params
 from bot.deadlines import TicketFacts
 from bot.intake import TicketIn
 from bot.lifecycle import State
@@ -292,7 +293,7 @@ class Registration:
                        {"of": earlier.key}, actor_name=SYSTEM)
         policy = self.policy(ticket)
         if policy.receipt_sms and ticket.citizen_phone:
-            self.sms.queue(s, ticket, "receipt", {"number": ticket.number})
+            self.sms.queue(s, ticket, "receipt", receipt_params(self.calendar, ticket))
         unit = data.unit or self._route(ticket)
         if unit is not None:
             if unit not in self.directory.units:

@@ -16,7 +16,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.calendar import WorkCalendar
 from bot.config import Config
-from scheduler import progress, reports, scans, timing
+from scheduler import delays, progress, reports, scans, timing
 from scheduler.scans import Scan
 
 Days = Literal["all", "work", "first_workday"]
@@ -43,6 +43,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("sensitive_duty", "0 9 * * *", scans.sensitive_duty, "all"),
     JobSpec("sensitive_chase", "0 17 * * *", scans.sensitive_chase, "all"),
     JobSpec("progress_duty", "0 9,14 * * *", progress.progress_duty, "all"),
+    JobSpec("delay_sms", "*/30 * * * *", delays.delay_sms, "all", timedelta(days=1)),
     JobSpec("unit_digest", "0 9 * * *", scans.unit_digest, "work"),
     JobSpec("weekly_analysis", "0 9 * * mon", reports.weekly_analysis, "all", timedelta(days=6)),
     JobSpec("monthly_report", "0 9 * * *", reports.monthly_report, "first_workday", timedelta(days=20)),

@@ -33,6 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.deadlines import TicketFacts
 from scheduler.ledger import Key
 from store.models import NotificationLedger, Ticket, UtcDateTime
 
@@ -64,6 +65,12 @@ class Item:
     def key(self) -> str:
         """``source/number`` as on a card button."""
         return f"{self.source}/{self.number}"
+
+    @property
+    def facts(self) -> TicketFacts:
+        """What a rule matches on (``RuleBook.match``)."""
+        return TicketFacts(source=self.source, kind=self.kind, category=self.category, channel=self.channel,
+                           tags=frozenset(self.tags or ()))
 
     @property
     def subject(self) -> str:

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import JSONB, array
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import BotContext
-from bot.deadlines import TicketFacts, extension_request_by
+from bot.deadlines import extension_request_by
 from bot.directory import Person
 from bot.lifecycle import (
     AWAITING_ACCEPT,
@@ -200,8 +200,7 @@ async def extension_window(ctx: BotContext, now: datetime) -> int:
         for o in await pending(s, [owed(where, "ext_window", slot)]):
             it = o.item
             assert it.deadline is not None
-            rule = ctx.rulebook.match(TicketFacts(source=it.source, kind=it.kind, category=it.category,
-                                                  channel=it.channel, tags=frozenset(it.tags or ())))
+            rule = ctx.rulebook.match(it.facts)
             last = extension_request_by(cal, it.deadline, rule)
             if last is not None and cal.local_date(last) == today and now <= last:
                 wanted[it.id] = last

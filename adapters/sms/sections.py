@@ -24,8 +24,8 @@ class CloudSection(SectionModel):
     """Keys shared by the cloud providers."""
 
     sign_name: str = Field("", description="短信签名（在服务商控制台审核通过的）")
-    templates: dict[str, str] = Field(default_factory=dict, description="消息类别（answer 答复、receipt 受理、feedback 回访）→ 服务商的模板 ID")
-    """Message kind (answer, receipt, feedback) → the provider's template id."""
+    templates: dict[str, str] = Field(default_factory=dict, description="消息类别（answer 答复、receipt 受理、feedback 回访、delay 超期告知）→ 服务商的模板 ID")
+    """Message kind (answer, receipt, feedback, delay) → the provider's template id."""
     variables: dict[str, list[str]] = Field(default_factory=default_variables, description="消息类别 → 模板变量名，按模板中的顺序")
     """Message kind → the template's variable names, in Tencent's positional order."""
     timeout: float = Field(default=10.0, gt=0, description="调用接口的超时（秒）")

@@ -54,13 +54,14 @@ __all__ = [
     "split_segments",
 ]
 
-KINDS: tuple[str, ...] = ("answer", "receipt", "feedback")
+KINDS: tuple[str, ...] = ("answer", "receipt", "feedback", "delay")
 """Message kinds the bot sends to citizens (`templates` in ``docs/configuration.md``)."""
 
 DEFAULT_VARIABLES: dict[str, tuple[str, ...]] = {
     "answer": ("number", "unit"),
-    "receipt": ("number",),
+    "receipt": ("number", "due"),
     "feedback": ("number",),
+    "delay": ("number", "due"),
 }
 """Variables of each kind's template, in Tencent's positional order."""
 
@@ -188,8 +189,9 @@ def split_segments(text: str, prefix_length: int = 0) -> list[str]:
 
 TEMPLATE_TEXTS: dict[str, str] = {
     "answer": "您反映的问题（工单{number}）已由{unit}答复，回复1满意，2不满意。",
-    "receipt": "您反映的问题已受理，工单{number}。",
+    "receipt": "您反映的问题已受理，工单{number}，预计答复日期：{due}。",
     "feedback": "您的工单{number}已办结，请回复1满意，2不满意。",
+    "delay": "您反映的问题（工单{number}）未能按期办结，正在加紧办理，预计答复日期：{due}，敬请谅解。",
 }
 """The text to register as each kind's template (docs/sms.md), with ``{name}`` placeholders.
 

@@ -13,6 +13,8 @@ RULES: tuple[Rule, ...] = (
     # “应第一时间到现场调查核实，并立即做出应急处置，同时将处置情况直报市长电话室” -> every 进展 to the office
     Rule(name="jilin-紧急", label="吉林·紧急类诉求", category="紧急", deadline="24h", first_contact="24h", feedback="all",
          progress_to_office=True),
+    # Every 诉求: “未在规定时限内解决的，要向诉求人做好解释说明，取得理解，并承诺办结时限” -> delay_sms.
+    Rule(name="jilin-all", label="吉林·超期告知", overlay=True, delay_sms=True),
     # “一般类诉求，承办单位要…在 24 小时内对诉求事项进行核实”;
     # “一般类诉求具备解决条件的要在 5 个工作日内办结”; “一般类诉求抽查回访”
     Rule(name="jilin-一般", label="吉林·一般类诉求", deadline="5wd", first_contact="24h", feedback="sampled"),

@@ -193,7 +193,7 @@ def test_preset_rule(case: Case) -> None:
 
 def test_every_preset_rule_has_a_case() -> None:
     covered = {c.rule for c in CASES} | {"lichuan-all", "songjiang-退单", "songjiang-办结规范",
-                                         "songjiang-信访答复", "songjiang-咨询答复"}  # policy-only overlays, below
+                                         "songjiang-信访答复", "songjiang-咨询答复", "jilin-all"}  # policy-only overlays, below
     assert covered == {rule.name for preset in PRESETS.values() for rule in preset.rules}
 
 
@@ -256,6 +256,9 @@ def test_jilin_feedback() -> None:
     assert book.match(TicketFacts(category="紧急")).feedback == "all"
     assert book.match(TicketFacts(category="一般")).feedback == "sampled"
     assert book.match(TicketFacts()).feedback == "sampled"
+    # “未在规定时限内解决的，要向诉求人做好解释说明，取得理解，并承诺办结时限”: every 诉求
+    assert book.match(TicketFacts(category="紧急")).delay_sms and book.match(TicketFacts()).delay_sms
+    assert not build_rulebook("songjiang").match(TicketFacts()).delay_sms
 
 
 def test_xinfang_roll_and_kinds() -> None:

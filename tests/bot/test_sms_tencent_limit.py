@@ -71,8 +71,9 @@ async def test_default_account_receipt_sms(make_bot, aiohttp_server, clock) -> N
     assert (await r.bot.post_ticket(body)).status == 201
     await r.drain()
     [sent] = r.accepted()
-    assert sent.template == "1002" and sent.params == [TAIL_PREFIX + NUMBER[-4:]]
-    assert sent.text == signed_text(SIGN, f"您反映的问题已受理，工单{TAIL_PREFIX}{NUMBER[-4:]}。")
+    due = (await r.sms())[0].params["due"]
+    assert sent.template == "1002" and sent.params == [TAIL_PREFIX + NUMBER[-4:], due] and len(due) <= 6
+    assert sent.text == signed_text(SIGN, f"您反映的问题已受理，工单{TAIL_PREFIX}{NUMBER[-4:]}，预计答复日期：{due}。")
 
 
 async def test_raised_limit_keeps_the_full_number(make_bot, aiohttp_server, clock) -> None:

@@ -84,7 +84,7 @@ async def test_fresh_nonce_per_try(server: TestServer, fake: FakeAliyunSms,
                                    http: aiohttp.ClientSession) -> None:
     provider = provider_for(server)
     for i in range(3):
-        await provider.send(http, "13800138000", "receipt", dict(PARAMS), f"o{i}")
+        await provider.send(http, "13800138000", "receipt", dict(PARAMS, due="12月2日"), f"o{i}")
     nonces = {r.headers["x-acs-signature-nonce"] for r in fake.requests}
     assert len(nonces) == 3
 

@@ -124,10 +124,10 @@ def test_send_limiter_release_and_rolling() -> None:
 
 
 def test_bot_style_params_and_number_limit() -> None:
-    """The ticket core queues receipt with {number} only and answer with {number, unit}."""
+    """The ticket core queues receipt with {number, due} and answer with {number, unit}."""
     tencent = TencentSmsProvider(SmsConfig().section("tencent").model_copy(
         update={"templates": {"answer": "1", "receipt": "2", "feedback": "3"}}))
-    tencent.validate("receipt", {"number": "0001"})
+    tencent.validate("receipt", {"number": "0001", "due": "12月2日"})
     tencent.validate("answer", {"number": "0001", "unit": "住建局"})
     tencent.validate("feedback", {"number": "0001"})
     # One per-number limiter: the provider's, per natural day (Tencent) or rolling 24 h (Alibaba).

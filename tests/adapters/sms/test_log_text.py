@@ -28,9 +28,10 @@ def test_log_provider_renders_the_answer_as_the_phone_shows_it() -> None:
     provider = LogSmsProvider(sign_name=SIGN)
     text = provider.render("answer", {"number": "202611230001", "unit": "养老服务科", "unit_short": "养老科"})
     assert text == "【热线助手】您反映的问题（工单202611230001）已由养老服务科答复，回复1满意，2不满意。"
-    assert provider.render("receipt", {"number": "202611230001"}) == "【热线助手】您反映的问题已受理，工单202611230001。"
+    assert provider.render("receipt", {"number": "202611230001", "due": "12月2日"}) == \
+        "【热线助手】您反映的问题已受理，工单202611230001，预计答复日期：12月2日。"
     assert provider.render("feedback", {"number": "0001"}) == "【热线助手】您的工单0001已办结，请回复1满意，2不满意。"
-    assert LogSmsProvider().render("receipt", {"number": "1"}) == "您反映的问题已受理，工单1。"  # no sign configured
+    assert LogSmsProvider().render("feedback", {"number": "1"}) == "您的工单1已办结，请回复1满意，2不满意。"  # no sign configured
 
 
 def test_log_provider_fits_variables_like_a_default_tencent_account() -> None:
@@ -55,11 +56,11 @@ async def test_log_line_shows_text_and_segments_with_the_number_masked(
         http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="hotline.sms")
     provider = build_provider(SmsConfig(log_sign_name=SIGN))
-    await provider.send(http, "+86" + PHONE, "receipt", {"number": NUMBER}, "t9-receipt-r1")
+    await provider.send(http, "+86" + PHONE, "receipt", {"number": NUMBER, "due": "另行告知"}, "t9-receipt-r1")
     [record] = [r for r in caplog.records if r.name == "hotline.sms"]
     line = record.getMessage()
     assert "138****1234" in line and PHONE not in caplog.text
-    assert f"text=【热线助手】您反映的问题已受理，工单{NUMBER}。" in line and "segments=1" in line
+    assert f"text=【热线助手】您反映的问题已受理，工单{NUMBER}，预计答复日期：另行告知。" in line and "segments=1" in line
 
 
 async def test_log_sends_through_the_app_store_text_and_segments(make_bot, aiohttp_server, clock,

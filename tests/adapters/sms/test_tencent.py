@@ -31,7 +31,7 @@ from tests.fakes.sms_servers import FakeTencentSms, push_body, tencent_reply, te
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 SECRET_ID, SECRET_KEY, APP_ID = "AKIDTEST", "tencent-secret", "1400000000"
-TEMPLATES = {"1001": "您的工单{1}已由{2}答复，回复1满意，2不满意。", "1002": "工单{1}已受理。",
+TEMPLATES = {"1001": "您的工单{1}已由{2}答复，回复1满意，2不满意。", "1002": "工单{1}已受理，预计答复日期：{2}。",
              "1003": "工单{1}已办结，请回复1满意，2不满意。"}
 PARAMS = {"number": "0001", "unit": "住建局"}
 
@@ -133,7 +133,7 @@ async def test_daily_limit_per_number(server: TestServer, fake: FakeTencentSms,
     await provider.send(http, "13800138000", "answer", dict(PARAMS), "o1")
     await provider.send(http, "13800138000", "feedback", {"number": "0001"}, "o2")
     with pytest.raises(TransientSendError) as info:
-        await provider.send(http, "13800138000", "receipt", dict(PARAMS), "o3")
+        await provider.send(http, "13800138000", "receipt", dict(PARAMS, due="12月2日"), "o3")
     assert info.value.code == "LimitExceeded.PhoneNumberDailyLimit"
     assert info.value.retry_after is not None and 0 < info.value.retry_after <= 86400
     assert fake.count_for("13800138000") == 2
@@ -260,7 +260,7 @@ def test_validate_six_chars_by_default() -> None:
     TencentSmsProvider(TencentConfig(templates={"answer": "1001"}, param_max_length=12)).validate(
         "answer", {"number": "1234567", "unit": "住建局"})
     with pytest.raises(PermanentSendError) as missing:
-        provider.validate("receipt", dict(PARAMS))
+        provider.validate("receipt", dict(PARAMS, due="12月2日"))
     assert missing.value.code == "template_missing"
 
 
