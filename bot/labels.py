@@ -81,6 +81,8 @@ OUTBOX_KIND_LABELS: dict[str, str] = {
     "sms_answer": "答复短信",
     "sms_receipt": "受理告知短信",
     "sms_feedback": "回访短信",
+    "sms_delay": "超期告知短信",
+    "progress_office": "进展报送办公室",
 }
 """Kinds of the messages the bot owes (outbox rows)."""
 
@@ -98,6 +100,7 @@ ERROR_LABELS: dict[str, str] = {
     "missing_content": "缺少内容",
     "nothing_pending": "没有待审核的申请",
     "reply_incomplete": "答复不符合办结规范",
+    "duplicate_unanswered": "重复件的原件尚未答复",
     # sending (SMS and chat platforms)
     "template_missing": "未配置短信模板",
     "template_variable": "短信变量不符合平台要求",

@@ -50,6 +50,8 @@ def assignment(ticket: Ticket, cal: WorkCalendar, unit_name: str) -> str:
         lines.append(f"先行联系：{fmt_time(cal, ticket.first_contact_due)} 前")
     if ticket.progress == "daily":
         lines.append("此件需每日报送进展。")
+    if ticket.duplicate_of is not None:
+        lines.append(f"此件为重复件：原件答复后，可回复「答复 {ticket.number} 重复件」一步答复。")
     if ticket.round > 1:
         lines.insert(1, f"（第{ticket.round}轮重办）")
     return "\n".join(lines)

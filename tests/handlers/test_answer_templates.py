@@ -92,6 +92,8 @@ async def test_duplicate_answered_in_one_step_with_the_earlier_answer(make_bot, 
                                 config={"server": {"public_url": "https://bot.example.cn"},
                                         "platforms": {"console": {"enabled": True}}})
     await bot.post_ticket(ticket_body(number="A0002", unit="YLK"))
+    assignment = next(r for r in await chat.new_rows() if r.kind == "assignment")
+    assert "「答复 A0002 重复件」" in assignment.payload["text"]
     await chat.say("张承办", "签收 A0002")
     refused = only_answer(await chat.say("张承办", "答复 A0002 重复件"))
     assert "尚未答复" in refused and "A0001" in refused

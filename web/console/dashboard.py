@@ -192,6 +192,8 @@ class Dashboard:
                         if t.extension_state else "")),
             ("需领导审核", "是" if policy.review else "否"),
         ]
+        if t.reconsider_until:  # 信访: the 复查 window of the approved answer
+            deadline.append(("复查期限", f"{ft(t.reconsider_until)} 前可申请复查"))
         timeline = [{
             "outcome": ev.outcome, "at": ft(ev.at), "actor": ev.actor, "action": audit_label(ev.action),
             "failed": ev.outcome != "ok",
