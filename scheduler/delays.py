@@ -16,12 +16,12 @@ from sqlalchemy import select
 
 from bot.citizen_sms import delay_promise, sms_date
 from bot.context import BotContext
-from bot.lifecycle import REPORTING_STATES, State, values
+from bot.lifecycle import WORKING_STATES, values
 from scheduler.ledger import compact_sql
 from scheduler.owed import CHUNK, Owed, claim, owed, pending
 from store.models import Ticket
 
-UNANSWERED = (*values(REPORTING_STATES), State.DISPATCHED.value)
+UNANSWERED = values(WORKING_STATES)  # assigned and not yet answered
 
 
 async def delay_sms(ctx: BotContext, now: datetime) -> int:
