@@ -29,7 +29,7 @@ from scheduler import texts, timing
 from scheduler.ledger import compact
 from scheduler.notifier import Notifier
 from scheduler.owed import claim, owed
-from scheduler.scans import _is_sensitive
+from scheduler.scans import is_sensitive
 from store.models import Ticket
 
 REPORTING = values(REPORTING_STATES)
@@ -71,7 +71,7 @@ def owed_reports(ctx: BotContext, now: datetime, progress: str | None, sensitive
 async def progress_duty(ctx: BotContext, now: datetime) -> int:
     """Remind, chase and escalate the progress reports the tickets' rules ask for."""
     cal = ctx.calendar
-    sensitive = _is_sensitive(ctx.engine.dialect.name)
+    sensitive = is_sensitive(ctx.engine.dialect.name)
     where = [Ticket.state.in_(REPORTING), Ticket.unit_code.is_not(None),
              or_(Ticket.progress.is_not(None), sensitive)]
     async with ctx.sessions.begin() as s:
@@ -79,8 +79,8 @@ async def progress_duty(ctx: BotContext, now: datetime) -> int:
                                        Ticket.accepted_at).where(*where))).all()
         groups: dict[Key, list[int]] = {}
         dues: dict[tuple[int, str], datetime] = {}
-        for tid, progress, is_sensitive, last, accepted in rows:
-            for kind, slot, due in owed_reports(ctx, now, progress, bool(is_sensitive), last, accepted):
+        for tid, cadence, flagged, last, accepted in rows:
+            for kind, slot, due in owed_reports(ctx, now, cadence, bool(flagged), last, accepted):
                 groups.setdefault((kind, slot), []).append(tid)
                 dues[(tid, kind)] = due
         if not groups:

@@ -219,7 +219,7 @@ async def extension_window(ctx: BotContext, now: datetime) -> int:
 
 # ---- sensitive duty ----------------------------------------------------------------------------
 
-def _is_sensitive(dialect: str) -> ColumnElement[bool]:
+def is_sensitive(dialect: str) -> ColumnElement[bool]:
     """SQL twin of ``Item.sensitive``: a cheap LIKE on the tags' JSON text first, then the exact
     test on the JSON array (a tag such as "非涉稳" passes the LIKE, not the test)."""
     text = sql_cast(Ticket.tags, Text)
@@ -237,7 +237,7 @@ def _is_sensitive(dialect: str) -> ColumnElement[bool]:
 
 
 async def _sensitive(ctx: BotContext, now: datetime, kind: str, chase: bool) -> int:
-    where = [Ticket.state.in_(REPORTING), Ticket.unit_code.is_not(None), _is_sensitive(ctx.engine.dialect.name)]
+    where = [Ticket.state.in_(REPORTING), Ticket.unit_code.is_not(None), is_sensitive(ctx.engine.dialect.name)]
     if chase:  # no 进展 yet today (local)
         start, end = _day_bounds(ctx, now)
         where.append(or_(Ticket.last_progress_at.is_(None),
