@@ -16,7 +16,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.calendar import WorkCalendar
 from bot.config import Config
-from scheduler import reports, scans, timing
+from scheduler import followups, reports, scans, timing
 from scheduler.scans import Scan
 
 Days = Literal["all", "work", "first_workday"]
@@ -43,6 +43,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("sensitive_duty", "0 9 * * *", scans.sensitive_duty, "all"),
     JobSpec("sensitive_chase", "0 17 * * *", scans.sensitive_chase, "all"),
     JobSpec("unit_digest", "0 9 * * *", scans.unit_digest, "work"),
+    JobSpec("verdict_watch", "30 9 * * *", followups.verdict_watch, "work"),
     JobSpec("weekly_analysis", "0 9 * * mon", reports.weekly_analysis, "all", timedelta(days=6)),
     JobSpec("monthly_report", "0 9 * * *", reports.monthly_report, "first_workday", timedelta(days=20)),
 )
