@@ -16,7 +16,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.calendar import WorkCalendar
 from bot.config import Config
-from scheduler import followups, reports, scans, timing
+from scheduler import followups, period_reports, reports, scans, timing
 from scheduler.scans import Scan
 
 Days = Literal["all", "work", "first_workday"]
@@ -46,6 +46,8 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("verdict_watch", "30 9 * * *", followups.verdict_watch, "work"),
     JobSpec("weekly_analysis", "0 9 * * mon", reports.weekly_analysis, "all", timedelta(days=6)),
     JobSpec("monthly_report", "0 9 * * *", reports.monthly_report, "first_workday", timedelta(days=20)),
+    JobSpec("weekly_units", "0 9 * * mon", period_reports.weekly_units, "all", timedelta(days=6)),
+    JobSpec("period_reports", "0 9 * * *", period_reports.period_reports, "first_workday", timedelta(days=20)),
 )
 BY_NAME = {j.name: j for j in JOBS}
 
