@@ -229,14 +229,17 @@ def weigher(rulebook: RuleBook) -> Callable[[CohortRow], float]:
 
 
 async def build_period_report(s: AsyncSession, names: dict[str, str], weight: Callable[[CohortRow], float],
-                              period: Period, now: datetime) -> PeriodReport:
-    """The period's figures (one cohort read); ``names`` maps unit codes to names."""
+                              period: Period, now: datetime, units: set[str] | None = None) -> PeriodReport:
+    """The period's figures (one cohort read); ``names`` maps unit codes to names; ``units``: only
+    those units' tickets count (None: every ticket)."""
     cutoff = min(period.end, now)
     figures = {code: Figures(code, name) for code, name in names.items()}
     total = Figures("*", "合计")
     categories: Counter[str] = Counter()
     places: Counter[str] = Counter()
     for row in await reports_q.cohort(s, period.start, period.end):
+        if units is not None and row.unit_code not in units:
+            continue
         code = row.unit_code or reports.NO_UNIT
         f = figures.get(code)
         if f is None:
