@@ -150,6 +150,8 @@ class ProcedureConfig(_Model):
     routing: list[RoutingRule] = Field([], description="自动派单规则，新工单命中即派往对应单位")
     office_may_review: bool = Field(True, description="办公室可以像分管领导一样同意或驳回")
     duplicate_window_days: int = Field(30, ge=0, description="同一来电人同样内容在这么多天内再来，记为重复件")
+    feedback_seed: str = Field("hotline", description="抽样回访的种子：同一种子、同一工单号，抽样结果总相同")
+    verdict_wait_wd: int = Field(3, ge=1, le=60, description="已答复这么多个工作日仍无满意度评价的工单，列入办公室核查清单")
 
     @field_validator("preset")
     @classmethod

@@ -218,6 +218,11 @@ class Rule(BaseModel):
     delay_sms: bool = Field(False, description="超过办结时限仍未答复时短信告知来电人（有新承诺日期的写明日期），每次超期一条")
     progress_to_office: bool = Field(False, description="每次进展同时报送办公室群（摘要、脱敏、工单链接）")
     feedback: Literal["all", "sampled", "none"] = Field("all", description="回访：all 全部、sampled 抽样、none 不回访")
+    feedback_share: float = Field(0.2, ge=0, le=1, description="抽样回访（feedback = sampled）的比例，0–1；按工单号可重复抽取")
+    feedback_via: Literal["sms", "office"] = Field(
+        "sms", description="回访方式：sms 有来电号码时发回访短信，office 给办公室派电话回访任务（无号码时也派任务）")
+    followup_by_unit: bool = Field(False, description="承办单位也可以用「回访」命令登记电话回访（默认仅办公室）")
+    report_weight: float = Field(1.0, gt=0, le=10, description="报表考核权重：本规则的工单在各项比率中按此权重计（如紧急类 2）")
     receipt_sms: bool = Field(False, description="受理后给来电人发受理短信")
     leader_at_accept: bool = Field(False, description="签收时须指定负责领导")
     deadline_by_office: bool = Field(False, description="最终时限由办公室另行确定")

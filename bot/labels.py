@@ -83,6 +83,9 @@ OUTBOX_KIND_LABELS: dict[str, str] = {
     "sms_feedback": "回访短信",
     "sms_delay": "超期告知短信",
     "progress_office": "进展报送办公室",
+    "followup_task": "回访任务",
+    "followup_unclear": "回访待定（回复无法判断）",
+    "report_verdicts": "待回访核查清单",
 }
 """Kinds of the messages the bot owes (outbox rows)."""
 

@@ -149,10 +149,12 @@ TABLE: dict[Transition, Rule] = {
                                       frozenset({A.LEADER, A.OFFICE})),
     Transition.REJECT_GIVEBACK: Rule(frozenset({S.GIVEBACK_PENDING}), PREVIOUS,
                                      frozenset({A.LEADER, A.OFFICE})),
+    # 回访: the citizen (SMS, page), the hotline, the office; the unit's handlers and leaders only
+    # where the ticket's rule sets ``followup_by_unit`` (checked in bot.followup, beside the rule).
     Transition.FEEDBACK_SATISFIED: Rule(frozenset({S.ANSWERED}), S.ARCHIVED,
-                                        frozenset({A.CITIZEN, A.HOTLINE, A.OFFICE})),
+                                        frozenset({A.CITIZEN, A.HOTLINE, A.OFFICE, A.HANDLER, A.LEADER})),
     Transition.FEEDBACK_UNSATISFIED: Rule(frozenset({S.ANSWERED, S.ARCHIVED}), S.REOPENED,
-                                          frozenset({A.CITIZEN, A.HOTLINE, A.OFFICE})),
+                                          frozenset({A.CITIZEN, A.HOTLINE, A.OFFICE, A.HANDLER, A.LEADER})),
     Transition.REOPEN: Rule(frozenset({S.ANSWERED, S.ARCHIVED, S.RETURNED}), S.REOPENED,
                             frozenset({A.HOTLINE, A.OFFICE})),
     Transition.URGE: Rule(OPEN_STATES, None, frozenset({A.HOTLINE, A.OFFICE})),

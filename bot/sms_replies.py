@@ -11,7 +11,9 @@ push is a no-op) and matched to the newest answer/回访 SMS *sent* to that numb
 ``reply_window``; only such a match lets a reply change a ticket, so a forged push for a number we
 never answered changes nothing. Interpretation: 满意 / 1 → satisfied (archives), 不满意 / 2 → not
 satisfied (reopens: new round, group, leader and the office's 督办 told), 认可 → recorded (archives,
-``docs/design.md``, lifecycle), free text → recorded and shown to the 承办人; TD / 退订 → no more SMS to that number.
+``docs/design.md``, lifecycle), TD / 退订 → no more SMS to that number; free text is read by
+:mod:`bot.reply_classifier` ("还没解决" is 不满意, "满意，谢谢" 满意), and a reply that stays unclear is
+recorded, shown to the 承办人 and put to the office, who records the verdict with ``回访``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from bot.lifecycle import STATE_LABELS, Actor, LifecycleError, State, Transition
 from bot.messages import OutgoingMessage
 from bot.outbox import Target
 from bot.privacy import mask_phone
+from bot.reply_classifier import Reading, classify
 from bot.sms_gateway import (
     KIND_LABELS,
     message_by_out_id,
@@ -51,16 +54,21 @@ _SATISFIED_WORDS = frozenset({"1", "满意", "1满意", "很满意", "非常满�
 _UNSATISFIED_WORDS = frozenset({"2", "不满意", "2不满意", "很不满意", "非常不满意"})
 _OPT_OUT_WORDS = frozenset({"TD", "T", "R", "N", "退订", "退订短信", "取消订阅"})
 _NOISE = re.compile(r"[\s。．.，,、！!？?~～…：:；;\"'“”‘’（）()【】\[\]]+")
+_READINGS: dict[Reading, str | None] = {Reading.SATISFIED: SATISFIED, Reading.UNSATISFIED: UNSATISFIED,
+                                        Reading.UNCLEAR: None}
 ANSWER_KINDS = ("answer", "feedback")
 SENT_STATES = ("sent", "delivered")
 MAX_TEXT = 2000
 
 
 def interpret(text: str) -> str | None:
-    """满意 / 不满意 / 认可 / 退订 for a reply the rules recognise, None for free text.
+    """满意 / 不满意 / 认可 / 退订 for a reply, None when it stays unclear.
 
-    >>> [interpret(t) for t in ("1", " 满意。", "２", "不满意！", "认可", "td", "退订", "还没修好")]
-    ['满意', '满意', '不满意', '不满意', '认可', '退订', '退订', None]
+    The template's words and codes first, then free text read as people write it
+    (:func:`bot.reply_classifier.classify`).
+
+    >>> [interpret(t) for t in ("1", " 满意。", "２", "不满意！", "认可", "td", "退订", "还没修好", "几点来？")]
+    ['满意', '满意', '不满意', '不满意', '认可', '退订', '退订', '不满意', None]
     """
     word = _NOISE.sub("", unicodedata.normalize("NFKC", text or ""))
     if word.upper() in _OPT_OUT_WORDS:
@@ -71,7 +79,7 @@ def interpret(text: str) -> str | None:
         return UNSATISFIED
     if word == ACCEPTED:
         return ACCEPTED
-    return None
+    return _READINGS[classify(text)]
 
 
 def reply_dedupe_key(provider: str, reply: SmsReply) -> str:
@@ -223,6 +231,12 @@ async def apply_citizen_verdict(ctx: BotContext, s: AsyncSession, ticket: Ticket
         note = f"{said}。工单当前为「{STATE_LABELS[state]}」，未登记为满意度评价，请承办人跟进。"
     else:
         note = f"{said}，已记录，请承办人跟进。"
+    if outcome == "recorded" and verdict is None and state is State.ANSWERED:
+        # An unclear reply: the office decides, after a phone 回访 (handlers/followup.py).
+        ctx.outbox.add(s, Target.to_office(), OutgoingMessage(
+            f"【回访待定】{said}，无法判断是否满意。请电话回访后发送「回访 {ticket.number} 满意」或"
+            f"「回访 {ticket.number} 不满意 原因」登记。", ticket=ticket.key),
+            ticket_id=ticket.id, kind="followup_unclear")
     mentions = (handler.mention(),) if handler else ()
     if ticket.unit_code:
         ctx.outbox.add(s, Target.to_unit(ticket.unit_code), OutgoingMessage(note, mentions=mentions,

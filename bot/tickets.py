@@ -20,6 +20,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.deadlines import Duration, Rule, RuleBook, TicketFacts, apply_duration
 from bot.directory import Directory, Person
+from bot.followup import ARCHIVE, FollowupRecord, followup_caps, owe_followup
 from bot.hotline_reports import HotlineReports
 from bot.intake import TicketEventIn
 from bot.lifecycle import (
@@ -359,6 +360,8 @@ class TicketService(Registration):
             self.sms.queue(s, ticket, "answer", {"number": ticket.number, "unit": unit}, text=req.content)
         self.reports.queue(s, ticket, "answer", {"content": req.content, "category": req.result_category,
                                            "unit": ticket.unit_code})
+        # the preset's 回访 policy (Rule.feedback)
+        owe_followup(self.policy(ticket), self.config.procedure.feedback_seed, self.outbox, self.directory, s, ticket)
 
     # ---- feedback and hotline events -----------------------------------------------------
 
@@ -381,6 +384,24 @@ class TicketService(Registration):
         self.audit(s, ticket, None, "feedback", text, ticket.state, ticket.state, {"via": via, "verdict": verdict},
                    actor_name="来电人")
         return "recorded"
+
+    async def phone_followup(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
+                             record: FollowupRecord) -> str:
+        """电话回访 recorded by the office (or the unit, ``Rule.followup_by_unit``): ``"archived"``, or
+        ``"reopened"`` with a new round (平顶山 “对回访中发现办理结果不属实的事项，发回责任单位重新办理”)."""
+        caps = followup_caps(self.capacities(person, ticket), self.policy(ticket), ticket)
+        detail = {"via": "phone", "process": record.process, "result": record.result, "opinion": record.opinion,
+                  "outcome": record.outcome, "reason": record.reason, "verdict": record.verdict}
+        if record.outcome == ARCHIVE:
+            self._move(s, ticket, Transition.FEEDBACK_SATISFIED, person, text, caps, detail)
+            ticket.feedback = record.verdict
+            ticket.closed_at = self.clock.now()
+            return "archived"
+        self._move(s, ticket, Transition.FEEDBACK_UNSATISFIED, person, text, caps, detail)
+        ticket.feedback = record.verdict
+        self._new_round(ticket, None)
+        self._announce_reopen(s, ticket, f"电话回访{'不满意' if record.verdict == '不满意' else ''}，重办原因：{record.reason}")
+        return "reopened"
 
     def _new_round(self, ticket: Ticket, deadline: datetime | None) -> None:
         """重办: a new round with a new deadline counted from now (or the hotline's date)."""

@@ -16,7 +16,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.calendar import WorkCalendar
 from bot.config import Config
-from scheduler import delays, progress, reports, scans, timing
+from scheduler import delays, followups, period_reports, progress, reports, scans, timing
 from scheduler.scans import Scan
 
 Days = Literal["all", "work", "first_workday"]
@@ -45,8 +45,11 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("progress_duty", "0 9,14 * * *", progress.progress_duty, "all"),
     JobSpec("delay_sms", "*/30 * * * *", delays.delay_sms, "all", timedelta(days=1)),
     JobSpec("unit_digest", "0 9 * * *", scans.unit_digest, "work"),
+    JobSpec("verdict_watch", "30 9 * * *", followups.verdict_watch, "work"),
     JobSpec("weekly_analysis", "0 9 * * mon", reports.weekly_analysis, "all", timedelta(days=6)),
     JobSpec("monthly_report", "0 9 * * *", reports.monthly_report, "first_workday", timedelta(days=20)),
+    JobSpec("weekly_units", "0 9 * * mon", period_reports.weekly_units, "all", timedelta(days=6)),
+    JobSpec("period_reports", "0 9 * * *", period_reports.period_reports, "first_workday", timedelta(days=20)),
 )
 BY_NAME = {j.name: j for j in JOBS}
 

@@ -305,32 +305,43 @@ def cjk_font() -> str | None:
 
 def write_chart(report: MonthReport, path: Path, units: list[UnitFigures]) -> Path:
     """A grouped bar chart of the three rates per unit."""
+    shown = [u for u in units if u.received]
+    year, mon = report.month.split("-")
+    return bar_chart(path, f"{year}年{int(mon)}月 热线办理三率", f"{report.month} rates",
+                     [(u.name, u.unit) for u in shown],
+                     [("及时响应率", "response", [u.response_rate for u in shown]),
+                      ("按期办结率", "on time", [u.on_time_rate for u in shown]),
+                      ("满意率", "satisfied", [u.satisfaction_rate for u in shown])])
+
+
+def bar_chart(path: Path, title: str, plain_title: str, labels: list[tuple[str, str]],
+              series: list[tuple[str, str, list[float | None]]]) -> Path:
+    """A grouped bar chart of rates (percent) written as a PNG, rendered here (Agg, no network).
+
+    ``labels`` and ``series`` carry a Chinese and a plain name each: without a CJK font on the
+    system the plain ones are drawn, so the chart stays legible.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
     font = cjk_font()
-    shown = [u for u in units if u.received]
-    labels = [u.name if font else u.unit for u in shown]
-    series = [("及时响应率" if font else "response", [u.response_rate or 0 for u in shown]),
-              ("按期办结率" if font else "on time", [u.on_time_rate or 0 for u in shown]),
-              ("满意率" if font else "satisfied", [u.satisfaction_rate or 0 for u in shown])]
     if font is None:
         log.warning("no CJK font found (install fonts-noto-cjk); the chart uses unit codes")
     rc = {"font.family": [font, "sans-serif"], "axes.unicode_minus": False} if font else {}
     with plt.rc_context(rc):
-        fig, ax = plt.subplots(figsize=(max(6.0, 1.4 * len(shown) + 2), 4.5), dpi=110)
-        width = 0.26
-        xs = range(len(shown))
-        for i, (name, values) in enumerate(series):
-            ax.bar([x + (i - 1) * width for x in xs], values, width, label=name)
-        ax.set_xticks(list(xs), labels, rotation=20 if len(shown) > 6 else 0)
+        fig, ax = plt.subplots(figsize=(max(6.0, 1.4 * len(labels) + 2), 4.5), dpi=110)
+        width = 0.8 / max(1, len(series))
+        xs = range(len(labels))
+        for i, (name, plain, values) in enumerate(series):
+            offset = (i - (len(series) - 1) / 2) * width
+            ax.bar([x + offset for x in xs], [v or 0 for v in values], width, label=name if font else plain)
+        ax.set_xticks(list(xs), [zh if font else plain for zh, plain in labels], rotation=20 if len(labels) > 6 else 0)
         ax.set_ylim(0, 125)  # headroom above 100 % for the legend
         ax.set_ylabel("%")
-        year, mon = report.month.split("-")
-        ax.set_title(f"{year}年{int(mon)}月 热线办理三率" if font else f"{report.month} rates")
-        ax.legend(loc="upper center", ncol=3, frameon=False)
+        ax.set_title(title if font else plain_title)
+        ax.legend(loc="upper center", ncol=len(series), frameon=False)
         fig.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path)
@@ -434,7 +445,7 @@ async def monthly_report(ctx: BotContext, now: datetime) -> int:
             await asyncio.to_thread(write_files, report, reports_dir(ctx.config))
         except OSError as exc:
             log.error("monthly report files not written: %s", exc)
-        _to_office(ctx, s, now, month_text(report, report_link(ctx.config, month)), "monthly")
+        to_office(ctx, s, now, month_text(report, report_link(ctx.config, month)), "monthly")
     return 1
 
 
@@ -474,13 +485,14 @@ async def weekly_analysis(ctx: BotContext, now: datetime) -> int:
             lines.append("热点类型：" + "、".join(f"{k} {c}" for k, c in kinds.most_common(5)))
         if tags:
             lines.append("热点标签：" + "、".join(f"{k} {c}" for k, c in tags.most_common(5)))
-        _to_office(ctx, s, now, "\n".join(lines), "weekly")
+        to_office(ctx, s, now, "\n".join(lines), "weekly")
     return 1
 
 
 OVERDUE_STATES = values(OWING_STATES)
 
 
-def _to_office(ctx: BotContext, s: AsyncSession, now: datetime, text: str, kind: str) -> None:
+def to_office(ctx: BotContext, s: AsyncSession, now: datetime, text: str, kind: str) -> None:
+    """Queue a report for the office chat (held through quiet hours)."""
     not_before = QuietHours(ctx.calendar, ctx.config.scheduler.quiet_hours).not_before(now)
     ctx.outbox.add(s, Target.to_office(), OutgoingMessage(text), kind=f"report_{kind}", not_before=not_before)

@@ -26,6 +26,11 @@ RULES: tuple[Rule, ...] = (
     # “B类事项：即一般事项…应确定专人负责，在5个工作日内处理完毕，并及时回复市长热线办公室” (also
     # a ticket without a category)
     Rule(name="pingdingshan-B", label="平顶山·B类事项", deadline="5wd"),
+    # “群众反映事项办结后,市长热线一级、二级网络单位要对反映人进行回访。回访内容包括:反映诉求是否得到
+    #  解决,服务过程满意度,办理结果满意度,是否有意见和建议等,并做好详细记录。” -> every ticket gets a
+    #  phone 回访 task, which the unit (二级网络单位) may record as well as the office
+    Rule(name="pingdingshan-回访", label="平顶山·回访", overlay=True, feedback="all", feedback_via="office",
+         followup_by_unit=True),
 )
 # Every category keeps the default max_extensions=1: “由市长热线办公室根据具体情况重新确定办理时限，
 # 原则上每件事项只能提出1次延期申请”.

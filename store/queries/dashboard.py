@@ -30,6 +30,7 @@ class TicketFilter:
     deadline_before: datetime | None = None
     deadline_from: datetime | None = None
     deadline_until: datetime | None = None  # exclusive
+    answered_before: datetime | None = None  # only answered before this and still without a verdict
 
 
 def _visible(stmt: Select[Any], units: Collection[str] | None) -> Select[Any]:
@@ -56,6 +57,8 @@ async def list_tickets(s: AsyncSession, units: Collection[str] | None, f: Ticket
         stmt = stmt.where(Ticket.deadline >= f.deadline_from)
     if f.deadline_until is not None:
         stmt = stmt.where(Ticket.deadline < f.deadline_until)
+    if f.answered_before is not None:
+        stmt = stmt.where(Ticket.answered_at < f.answered_before, Ticket.feedback.is_(None))
     stmt = stmt.order_by(Ticket.deadline.is_(None), Ticket.deadline, Ticket.id).limit(limit)
     return list((await s.execute(stmt)).scalars())
 

@@ -193,7 +193,8 @@ def test_preset_rule(case: Case) -> None:
 
 def test_every_preset_rule_has_a_case() -> None:
     covered = {c.rule for c in CASES} | {"lichuan-all", "songjiang-退单", "songjiang-办结规范",
-                                         "songjiang-信访答复", "songjiang-咨询答复", "jilin-all"}  # policy-only overlays, below
+                                         "songjiang-信访答复", "songjiang-咨询答复", "jilin-all",
+                                         "pingdingshan-回访"}  # policy-only overlays, below
     assert covered == {rule.name for preset in PRESETS.values() for rule in preset.rules}
 
 
@@ -246,6 +247,10 @@ def test_pingdingshan_policies() -> None:
     c = book.match(TicketFacts(category="C"))
     assert c.deadline_by_office is True and c.leader_at_accept is True
     assert book.match(TicketFacts(category=None)).name == "pingdingshan-B"
+    # “市长热线一级、二级网络单位要对反映人进行回访” (the 回访 overlay fills every category)
+    for category in ("A", "B", "C", "D", None):
+        policy = book.match(TicketFacts(category=category))
+        assert (policy.feedback, policy.feedback_via, policy.followup_by_unit) == ("all", "office", True)
     for category in ("A", "B", "C", "D", None):
         assert book.match(TicketFacts(category=category)).max_extensions == 1
     assert book.match(TicketFacts(category="B")).leader_at_accept is False

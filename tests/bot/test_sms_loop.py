@@ -90,20 +90,35 @@ async def test_satisfied_reply_archives(make_bot, aiohttp_server, clock) -> None
     assert ticket.state == "archived" and ticket.feedback == "满意"
 
 
-async def test_free_text_is_recorded_and_shown_to_the_handler(make_bot, aiohttp_server, clock) -> None:
+async def test_unclear_text_is_recorded_and_shown_to_the_handler_and_the_office(make_bot, aiohttp_server,
+                                                                                 clock) -> None:
     r = await rig(make_bot, aiohttp_server, clock, "tencent")
     await r.answered()
     await r.drain()
-    resp = await r.push(r.reply("服务站还是没开门"))
+    resp = await r.push(r.reply("服务站什么时候开门？"))
     assert resp.status == 200
     ticket = await r.ticket()
     assert ticket.state == "answered" and ticket.feedback is None
     [reply] = await r.replies()
     assert reply.ticket_id == ticket.id and reply.verdict is None
     told = [row.payload for row in await r.chat_rows(chat_id="ylk", kind="citizen_reply")]
-    assert len(told) == 1 and "服务站还是没开门" in told[0]["text"]
+    assert len(told) == 1 and "服务站什么时候开门？" in told[0]["text"]
     assert [m["name"] for m in told[0]["mentions"]] == ["张承办"]
-    assert [e.text for e in await r.audit("citizen_reply")] == ["服务站还是没开门"]
+    assert [e.text for e in await r.audit("citizen_reply")] == ["服务站什么时候开门？"]
+    [office] = [row.payload for row in await r.chat_rows(chat_id="bgs", kind="followup_unclear")]
+    assert "无法判断是否满意" in office["text"] and f"回访 {ticket.number} 满意" in office["text"]
+    assert PHONE not in office["text"]  # masked
+
+
+async def test_free_text_complaint_reopens_the_ticket(make_bot, aiohttp_server, clock) -> None:
+    r = await rig(make_bot, aiohttp_server, clock, "tencent")
+    await r.answered()
+    await r.drain()
+    assert (await r.push(r.reply("不满意，敬老院根本没有改"))).status == 200
+    ticket = await r.ticket()
+    assert (ticket.state, ticket.feedback, ticket.round) == ("reopened", "不满意", 2)
+    [reply] = await r.replies()
+    assert reply.verdict == "不满意"
 
 
 async def test_token_is_checked_before_anything(make_bot, aiohttp_server, clock) -> None:

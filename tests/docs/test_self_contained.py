@@ -20,7 +20,7 @@ FORBIDDEN = ("../" "shared", "/work/", "DESIGN" ".md", "PLATFORMS" ".md", "SMS" 
 
 #: The docs every user gets; ``docs/README.md`` links each of them.
 DOCS = ("api.md", "design.md", "procedures.md", "platforms/wecom.md", "platforms/dingtalk.md",
-        "platforms/feishu.md", "sms.md", "operations.md", "configuration.md", "import.md")
+        "platforms/feishu.md", "sms.md", "operations.md", "configuration.md", "import.md", "reports.md")
 
 _LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 

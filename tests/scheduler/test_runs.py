@@ -82,7 +82,8 @@ async def test_year_change(sched, clock) -> None:
     from store.models import NotificationLedger as L
     async with bot.ctx.sessions() as s:
         slots = set((await s.execute(select(L.kind, L.slot).where(L.subject == "office"))).all())
-    assert slots == {("weekly", "2026-W53"), ("monthly", "2026-12")}
+    assert slots == {("weekly", "2026-W53"), ("monthly", "2026-12"), ("period_week", "2026-W53"),
+                     ("period_month", "2026-12"), ("period_quarter", "2026-Q4"), ("period_year", "2026")}
 
 
 async def test_restart_after_three_days_does_not_flood(sched, clock) -> None:

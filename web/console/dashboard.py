@@ -34,8 +34,10 @@ from bot.labels import (
 from bot.lifecycle import OPEN_STATES, STATE_LABELS, LifecycleError, State, Transition, check
 from bot.messages import ChatKind, IncomingMessage
 from bot.privacy import mask_name, mask_phone
+from scheduler.followups import verdict_cutoff
 from store.models import ReviewRequest, Ticket
 from store.queries import dashboard as queries
+from store.queries import followups as followups_q
 from store.queries.views import load_record
 from web import render
 from web.console import forms
@@ -92,8 +94,12 @@ class Dashboard:
         open_states = [str(x) for x in OPEN_STATES]
         due = q.get("due") == "today"
         start, end = self._today(now)
+        # 松江 “办公室对反馈不满意和未回复工单进行核查”: answered, no verdict after the wait (scheduler/followups.py)
+        verdicts = bool(q.get("verdict"))
+        cutoff = verdict_cutoff(ctx.calendar, now, ctx.config.procedure.verdict_wait_wd)
         wanted = queries.TicketFilter(
-            state=q.get("state", ""), unit=q.get("unit", ""), unassigned=q.get("unit") == NO_UNIT,
+            state=State.ANSWERED.value if verdicts else q.get("state", ""), answered_before=cutoff if verdicts else None,
+            unit=q.get("unit", ""), unassigned=q.get("unit") == NO_UNIT,
             source=q.get("source", ""), open_only=bool(q.get("overdue") or q.get("due")),
             deadline_before=now if q.get("overdue") else None,
             deadline_from=start if due else None, deadline_until=end if due else None)
@@ -102,6 +108,7 @@ class Dashboard:
             unit_counts = await queries.counts_by(s, units, Ticket.unit_code)
             overdue_count = await queries.count_open_due(s, units, open_states, before=now)
             due_today_count = await queries.count_open_due(s, units, open_states, before=end, since=start)
+            verdict_count = len(await followups_q.awaiting_verdict(s, State.ANSWERED.value, cutoff, units))
             tickets = await queries.list_tickets(s, units, wanted, open_states, LIST_LIMIT)
             sources = await queries.sources(s)
             tags = _sensitive_first(await queries.tags_in_use(s, units))
@@ -133,7 +140,8 @@ class Dashboard:
             "overdue_count": overdue_count, "overdue_query": urlencode({"overdue": "1"}),
             "due_today_count": due_today_count,
             "due_query": urlencode({"due": "today"}),
-            "q": {k: q.get(k, "") for k in ("state", "unit", "tag", "source", "overdue", "due")},
+            "verdict_count": verdict_count, "verdict_query": urlencode({"verdict": "1"}),
+            "q": {k: q.get(k, "") for k in ("state", "unit", "tag", "source", "overdue", "due", "verdict")},
             "state_pairs": [(st.value, STATE_LABELS[st]) for st in State], "unit_pairs": unit_pairs,
             "tag_pairs": [(t, t) for t in tags], "source_pairs": [(x, source_label(x)) for x in sources],
             "rows": rows})

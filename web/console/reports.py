@@ -16,7 +16,6 @@ import asyncio
 import dataclasses
 import re
 import tempfile
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
@@ -26,17 +25,16 @@ from aiohttp import web
 from scheduler import reports, timing
 from scheduler.reports import MonthReport, UnitFigures
 from web import render
+from web.console import period_reports
 from web.console.login import PERSON
+from web.console.report_files import CHART_LOCK, XLSX_TYPE
 from web.console.roles import roles_text
 from web.console.site import ConsoleSite, visible_units
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 _SAFE = re.compile(r"[^A-Za-z0-9_-]")  # file names in a header stay ASCII
 _COUNTS = ("received", "dispatched", "responded", "answered", "on_time", "overdue", "satisfied",
            "unsatisfied", "extensions", "givebacks")
-# pyplot keeps global state: one chart at a time across the worker threads.
-_CHART_LOCK = threading.Lock()
 
 
 def setup(console: web.Application, adapter: ConsoleSite) -> None:
@@ -46,6 +44,7 @@ def setup(console: web.Application, adapter: ConsoleSite) -> None:
     sub.router.add_get("", view.page)
     sub.router.add_get("/chart.png", view.chart)
     sub.router.add_get("/report.xlsx", view.workbook)
+    period_reports.setup(sub, adapter)  # /console/reports/period: week, month, quarter, year
     console.add_subapp("/reports", sub)
 
 
@@ -175,7 +174,7 @@ def _stem(month: str, report: MonthReport, office: bool) -> str:
 
 
 def _locked_chart(report: MonthReport, path: Path, units: list[UnitFigures]) -> Path:
-    with _CHART_LOCK:
+    with CHART_LOCK:
         return reports.write_chart(report, path, units)
 
 
