@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -18,7 +19,8 @@ from adapters.feishu.crypto import robot_sign
 from adapters.http import retry_after
 from adapters.tokens import TokenCache, TokenRejected
 from bot.clock import Clock
-from bot.send_errors import PermanentSendError, TransientSendError
+from bot.ports import DownloadFailed, read_limited
+from bot.send_errors import PermanentSendError, SendError, TransientSendError
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,35 @@ class FeishuApi:
         """GET /bot/v3/info: the bot's own open_id."""
         data = await self.call(http, "GET", BOT_INFO_PATH, None)
         return str((data.get("bot") or {}).get("open_id", ""))
+
+    async def download_resource(self, http: aiohttp.ClientSession, message_id: str, key: str,
+                                kind: str, max_bytes: int) -> tuple[bytes, str]:
+        """GET /im/v1/messages/{message_id}/resources/{key}?type=image|file with the tenant token:
+        the file's bytes and declared type. A JSON answer is an error (token refreshed once)."""
+        if not self.cfg.has_app:
+            raise DownloadFailed("飞书应用未配置 app_id/app_secret")
+        self._http = http
+        url = f"{self.cfg.api_base}{MESSAGES_PATH}/{quote(message_id, safe='')}/resources/{quote(key, safe='')}"
+
+        async def attempt(token: str) -> tuple[bytes, str]:
+            try:
+                async with http.get(url, params={"type": kind}, timeout=TIMEOUT,
+                                    headers={"Authorization": f"Bearer {token}"}) as resp:
+                    ctype = resp.headers.get("Content-Type", "")
+                    if resp.status == 200 and not ctype.startswith("application/json"):
+                        return await read_limited(resp, max_bytes), ctype
+                    data = await resp.json(content_type=None)
+            except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+                raise DownloadFailed(f"feishu resource: {exc!r}") from exc
+            code = data.get("code") if isinstance(data, dict) else None
+            if code in TOKEN_INVALID:
+                raise TokenRejected(DownloadFailed("飞书 token 刷新后仍无效"))
+            raise DownloadFailed(f"feishu resource: HTTP {resp.status} code {code}")
+
+        try:
+            return await self.tokens.authorized(attempt, what="feishu resource")
+        except SendError as exc:  # the token fetch failed
+            raise DownloadFailed(str(exc)) from exc
 
     async def call(self, http: aiohttp.ClientSession, method: str, path: str,
                    body: dict[str, Any] | None, *, params: dict[str, str] | None = None,

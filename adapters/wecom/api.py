@@ -15,7 +15,8 @@ from adapters.http import retry_after
 from adapters.tokens import TokenCache, TokenRejected
 from adapters.wecom.config import WeComBotConfig
 from bot.clock import Clock
-from bot.send_errors import PermanentSendError, TransientSendError
+from bot.ports import DownloadFailed, read_limited
+from bot.send_errors import PermanentSendError, SendError, TransientSendError
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,35 @@ class WeComApi:
             return data
 
         return await self.tokens.authorized(attempt, what=f"wecom {path}")
+
+    async def get_media(self, http: aiohttp.ClientSession, media_id: str,
+                        max_bytes: int) -> tuple[bytes, str]:
+        """``GET /cgi-bin/media/get?access_token=&media_id=``: a temporary media file the app
+        received. A JSON answer is an errcode (token-invalid: refresh once and retry)."""
+        if not self._cfg.has_app:
+            raise DownloadFailed("自建应用未配置 (corp_id/agent_id/app_secret)")
+        self._http = http
+        timeout = aiohttp.ClientTimeout(total=self._cfg.request_timeout)
+
+        async def attempt(token: str) -> tuple[bytes, str]:
+            try:
+                async with http.get(self._cfg.api_base + "/cgi-bin/media/get", timeout=timeout,
+                                    params={"access_token": token, "media_id": media_id}) as resp:
+                    ctype = resp.headers.get("Content-Type", "")
+                    if resp.status == 200 and "json" not in ctype and "text/plain" not in ctype:
+                        return await read_limited(resp, max_bytes), ctype
+                    data = await resp.json(content_type=None)
+            except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+                raise DownloadFailed(f"media/get: {exc!r}") from exc
+            code = data.get("errcode") if isinstance(data, dict) else None
+            if code in TOKEN_INVALID:
+                raise TokenRejected(DownloadFailed(f"media/get: errcode {code}"))
+            raise DownloadFailed(f"media/get: errcode {code}")
+
+        try:
+            return await self.tokens.authorized(attempt, what="wecom media/get")
+        except SendError as exc:  # the token fetch failed
+            raise DownloadFailed(str(exc)) from exc
 
     async def call_robot(self, http: aiohttp.ClientSession, key: str,
                          body: dict[str, Any]) -> dict[str, Any]:
