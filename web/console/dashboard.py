@@ -155,6 +155,7 @@ class Dashboard:
                                           request.match_info["number"])
             record = await load_record(s, t, reviews=True)
             flash = await self._flash(s, person, request.query.get("msg", ""))
+            files = await evidence.listing(ctx, s, t)
         events, reviews, sms, replies = record.events, record.reviews, record.sms, record.replies
         full = sees_citizen(person, t)
         phone = t.citizen_phone if full else mask_phone(t.citizen_phone)
@@ -213,6 +214,7 @@ class Dashboard:
             "number": t.number, "source": t.source, "unit_code": t.unit_code, "tags": tag_chips(t.tags),
             "flash": flash, "info": info, "deadline": deadline, "timeline": timeline,
             "reviews": review_rows, "sms": sms_rows, "replies": reply_rows, "forms": _form_links(),
+            "files": files, "evidence_commands": evidence.COMMANDS,
             "actions": self._actions(person, t, reviews),
             "dispatch_units": [(c, u.name) for c, u in d.units.items() if c not in d.office_units()]})
 

@@ -8,10 +8,16 @@ own (``dashboard.run_command``), so the chat's rules apply and the command claim
 
 from __future__ import annotations
 
-from aiohttp import web
+from typing import Any
 
-from bot.attachments import FILE, AttachmentRefused
-from store.models import Attachment
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.attachments import FILE, PURPOSE_LABELS, AttachmentRefused
+from bot.context import BotContext
+from bot.notices import fmt_time
+from store.models import Attachment, Ticket
+from store.queries import attachments as attachments_q
 from store.queries import dashboard as queries
 from web import render
 from web.console.login import PERSON
@@ -20,6 +26,20 @@ from web.files import file_response
 
 COMMANDS = ("进展", "答复", "退单", "说明")
 FORM_OVERHEAD = 64 * 1024  # the other fields of the multipart form
+
+
+async def listing(ctx: BotContext, s: AsyncSession, t: Ticket) -> list[dict[str, Any]]:
+    """The ticket's attachments as the ticket page and the forms show them: what for, the file,
+    who attached it (name, title, phone: 平顶山 "负责人信息（含姓名、职务、联系方式）") and when."""
+    out = []
+    for a in await attachments_q.of_ticket(s, t.id):
+        who = ctx.attachments.who(a)
+        out.append({"id": a.id, "name": a.filename, "image": a.kind == "image", "size": a.size,
+                    "purpose": PURPOSE_LABELS.get(a.purpose or "", a.purpose or ""), "round": a.round,
+                    "who": "，".join(x for x in (who["name"], who["title"], who["phone"]) if x),
+                    "at": fmt_time(ctx.calendar, a.attached_at),
+                    "url": f"/console/tickets/{t.source}/{t.number}/attachments/{a.id}"})
+    return out
 
 
 def _refused(source: str, number: str, status: int, line: str) -> web.Response:
