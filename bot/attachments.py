@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -76,10 +77,10 @@ def _mb(n: int) -> str:
     return f"{n / 1048576:.1f}".rstrip("0").rstrip(".") + "MB"
 
 
-def default_name(kind: str, content_type: str, at: datetime) -> str:
-    """A name for an image the platform sent without one (``图片-20261123-1000.jpg``)."""
+def default_name(kind: str, content_type: str, at: datetime, sha256: str) -> str:
+    """A name for an image the platform sent without one (``图片-20261123-100000-3fa2c1.png``)."""
     ext = mimetypes.guess_extension(content_type) or ""
-    return f"{'图片' if kind == 'image' else '文件'}-{at:%Y%m%d-%H%M%S}{ext}"
+    return f"{'图片' if kind == 'image' else '文件'}-{at:%Y%m%d-%H%M%S}-{sha256[:6]}{ext}"
 
 
 @dataclass(frozen=True)
@@ -124,8 +125,10 @@ class Attachments:
         ctype = self.check(data, name)
         now = self.clock.now()
         kind = "image" if ctype.startswith("image/") else "file" if kind != "image" else kind
-        row = Attachment(sha256=self.files.put(data), size=len(data), content_type=ctype,
-                         filename=(name or default_name(kind, ctype, now))[:255], kind=kind,
+        local = now.astimezone(ZoneInfo(self.config.calendar.timezone))
+        digest = self.files.put(data)
+        row = Attachment(sha256=digest, size=len(data), content_type=ctype,
+                         filename=(name or default_name(kind, ctype, local, digest))[:255], kind=kind,
                          platform=platform, chat_id=chat_id, message_id=message_id,
                          person_id=person_id, received_at=now)
         s.add(row)

@@ -6,7 +6,7 @@ rows and tickets can reference people by id.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.config import ChatBinding, Config, PersonConfig, UnitConfig
 from bot.messages import Destination, Mention
@@ -77,7 +77,7 @@ class Directory:
         for name, pid in ids.items():
             if name in self.people:
                 old = self.people[name]
-                new = Person(old.name, old.mobile, old.ids, old.roles, pid, old.password_hash)
+                new = replace(old, id=pid)
                 self.people[name] = new
                 for key, p in list(self.by_platform_id.items()):
                     if p.name == name:
