@@ -73,8 +73,11 @@ def sniff(data: bytes, name: str) -> str:
     return "application/octet-stream"
 
 
-def _mb(n: int) -> str:
-    return f"{n / 1048576:.1f}".rstrip("0").rstrip(".") + "MB"
+def size_label(n: int) -> str:
+    """``3.5MB`` / ``120KB``: a size as people read it."""
+    if n >= 1048576:
+        return f"{n / 1048576:.1f}".rstrip("0").rstrip(".") + "MB"
+    return f"{max(1, round(n / 1024))}KB"
 
 
 def default_name(kind: str, content_type: str, at: datetime, sha256: str) -> str:
@@ -109,7 +112,7 @@ class Attachments:
         """The content type of an acceptable file; raises AttachmentRefused (in Chinese)."""
         label = f"「{name}」" if name else ""
         if len(data) > self.limits.max_bytes:
-            raise AttachmentRefused(f"附件{label}有 {_mb(len(data))}，超过 {_mb(self.limits.max_bytes)} 的上限，"
+            raise AttachmentRefused(f"附件{label}有 {size_label(len(data))}，超过 {size_label(self.limits.max_bytes)} 的上限，"
                                     "未保存。请压缩或拆分后重新发送。")
         if not data:
             raise AttachmentRefused(f"附件{label}是空文件，未保存。")
@@ -158,7 +161,7 @@ class Attachments:
         try:
             data, _declared = await source.download(http, message.bot, ref, max_bytes=self.limits.max_bytes)
         except FileTooLarge:
-            raise AttachmentRefused(f"附件{label}超过 {_mb(self.limits.max_bytes)} 的上限，未保存。"
+            raise AttachmentRefused(f"附件{label}超过 {size_label(self.limits.max_bytes)} 的上限，未保存。"
                                     "请压缩或拆分后重新发送。") from None
         except DownloadFailed as exc:
             log.warning("download of %s %s failed: %s", message.platform, ref.kind, exc)
@@ -222,8 +225,4 @@ def summary_line(row: Attachment, who: dict[str, str], at: str) -> str:
     """One line of the 附件 list: purpose, name, size, who (name, title, phone), when."""
     person = "，".join(x for x in (who["name"], who["title"], who["phone"]) if x)
     return (f"【{PURPOSE_LABELS.get(row.purpose or '', row.purpose or '')}】{row.filename}"
-            f"（{_kb(row.size)}）{person} {at}")
-
-
-def _kb(n: int) -> str:
-    return _mb(n) if n >= 1048576 else f"{max(1, round(n / 1024))}KB"
+            f"（{size_label(row.size)}）{person} {at}")

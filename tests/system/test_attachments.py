@@ -6,11 +6,13 @@ and reach the ticket page, the printable form and the signed report to the hotli
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import select
 
 from bot.sender import Sender
+from bot.wiring import INBOX
 from store.models import Attachment
 from tests.conftest import ticket_body
 from tests.fakes.dingtalk_server import FakeDingTalk, file_message, robot_message, stream_frame
@@ -68,6 +70,7 @@ async def test_feishu_image_and_file_reach_page_form_and_report(make_bot: Any, m
         await say("进展 0001 已到现场核实，附现场照片")
         await post(message_event("", chat_id=ylk, sender=zhang, message_id="om_proof", message_type="file",
                                  content={"file_key": "file_v3_proof", "file_name": "领导签发.pdf"}))
+        await bot.client.app[INBOX].drain()  # kept now, then the clock moves
         clock.advance(minutes=30)  # past the window: only quoting the file attaches it now
         await say(f"答复 0001 {GOOD_REPLY}", parent_id="om_proof")
         await say("同意 0001", who=IDS["feishu"]["李科长"])
@@ -160,6 +163,58 @@ async def test_wecom_image_and_mixed_message_reach_page_form_and_report(make_bot
         direct = [m for m in fake.aibot_messages if m.get("chatid") == zhang]
         assert any("已收到附件" in str(m) for m in direct)  # a file alone in a direct chat is acknowledged
         await check_outputs(bot, make_user, hotline, {rows[0].filename: photo, rows[1].filename: signed})
+    finally:
+        await hotline.close()
+        await shutdown(server, *bots)
+
+
+async def test_chat_files_refused_by_limits_and_kept_only_for_their_sender(make_bot: Any, clock: Any) -> None:
+    """Too large, a type not allowed, a download the platform refuses: a polite answer in Chinese,
+    nothing kept. A file is only ever claimed by its own sender's command in that chat, within the
+    window."""
+    fake, hotline = FeishuFake(clock=clock, chat_qps=50), Hotline()
+    server = await serve(fake.app)
+    bots: list[Any] = []
+    try:
+        bot = await make_bot(**evidence_org("feishu", {
+            "mode": "webhook", "name": BOT_NAME, "app_id": "cli_test", "app_secret": "secret",
+            "verification_token": "vtoken", "encrypt_key": ENCRYPT_KEY, "api_base": base_url(server)},
+            await hotline.start(), max_bytes=2048, window_minutes=5))
+        bots.append(bot)
+        sender = Sender(bot.ctx)
+        ylk, zhang, li = CHATS["feishu"]["YLK"], IDS["feishu"]["张承办"], IDS["feishu"]["李科长"]
+        at_bot = [mention("@_user_1", fake.bot_open_id, BOT_NAME)]
+
+        async def post(envelope: dict[str, Any]) -> None:
+            body, headers = callback_request(envelope, encrypt_key=ENCRYPT_KEY,
+                                             timestamp=str(int(clock.now().timestamp())))
+            assert (await bot.client.post(f"/webhooks/feishu/{BOT}", data=body, headers=headers)).status == 200
+
+        async def send_file(mid: str, key: str, name: str, data: bytes | None, who: str = zhang) -> None:
+            if data is not None:
+                fake.add_resource(mid, key, "file", data)
+            await post(message_event("", chat_id=ylk, sender=who, message_id=mid, message_type="file",
+                                     content={"file_key": key, "file_name": name}))
+
+        await _intake(bot)
+        await post(message_event("@_user_1 签收 0001", chat_id=ylk, mentions=at_bot, sender=zhang))
+        await send_file("om_big", "file_big", "大文件.pdf", pdf("x" * 4000))
+        await send_file("om_exe", "file_exe", "setup.exe", b"MZ\x90\x00" + bytes(64))
+        await send_file("om_gone", "file_gone", "过期.pdf", None)  # the platform no longer has it
+        await send_file("om_li", "file_li", "科长的.pdf", pdf("leader"), who=li)
+        await send_file("om_old", "file_old", "早先的.pdf", pdf("old"))
+        await bot.client.app[INBOX].drain()  # kept now, then the clock moves
+        clock.advance(minutes=6)  # past window_minutes=5
+        await send_file("om_new", "file_new", "现场记录.pdf", pdf("new"))
+        await post(message_event("@_user_1 进展 0001 已核实", chat_id=ylk, mentions=at_bot, sender=zhang))
+        await settle(bot, sender, 8)
+        told = "\n".join(json.dumps(m["content"], ensure_ascii=False) for m in fake.messages)
+        assert "附件「大文件.pdf」超过 2KB 的上限" in told
+        assert "附件「setup.exe」的类型不在允许范围内" in told
+        assert "附件「过期.pdf」下载失败，请重新发送" in told
+        rows = await _attached(bot)
+        assert [(r.filename, r.ticket_id is not None) for r in rows] == [
+            ("科长的.pdf", False), ("早先的.pdf", False), ("现场记录.pdf", True)]
     finally:
         await hotline.close()
         await shutdown(server, *bots)

@@ -9,6 +9,7 @@ own (``dashboard.run_command``), so the chat's rules apply and the command claim
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,9 +84,11 @@ def setup(tickets: web.Application, site: ConsoleSite) -> None:
         if not isinstance(upload, web.FileField):
             return _refused(source, number, 400, "请选择要上传的图片或文件。")
         data = upload.file.read()
+        # browsers send the UTF-8 name as is; some clients (aiohttp's FormData) percent-encode it
+        name = unquote(upload.filename or "")
         try:
             async with ctx.sessions.begin() as s:
-                ctx.attachments.keep(s, data, name=upload.filename or "", kind=FILE, platform="console",
+                ctx.attachments.keep(s, data, name=name, kind=FILE, platform="console",
                                      chat_id=f"dm:{person.name}", message_id=None, person_id=person.id)
         except AttachmentRefused as exc:
             return _refused(source, number, 413 if len(data) > limit else 415, str(exc))
