@@ -103,7 +103,8 @@ class Attachments:
         self.limits = config.attachments
         self.clock = clock
         self.directory = directory
-        root = Path(self.limits.dir) if self.limits.dir else sibling_dir(config.store.url)
+        config_dir = config.path.parent if config.path else None
+        root = Path(self.limits.dir) if self.limits.dir else sibling_dir(config.store.url, config_dir)
         self.files = files or FileStore(root)
 
     # ---- receiving ------------------------------------------------------------------------

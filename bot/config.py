@@ -300,7 +300,7 @@ DEFAULT_ATTACHMENT_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"
 class AttachmentsConfig(_Model):
     """``[attachments]``: photos and files attached to 进展, 答复, 退单 and 说明."""
 
-    dir: str = Field("", description="附件保存目录；留空则放在 SQLite 数据库文件旁的 <库名>.files 目录（PostgreSQL 时为 ./attachments）")
+    dir: str = Field("", description="附件保存目录；留空则放在 SQLite 数据库文件旁的 <库名>.files 目录（PostgreSQL 时为配置文件旁的 attachments 目录）")
     max_bytes: int = Field(10 * 1024 * 1024, ge=1, description="单个附件的大小上限（字节），超过则拒收")
     types: list[str] = Field(DEFAULT_ATTACHMENT_TYPES, description="允许的文件类型（MIME），其余拒收")
     window_minutes: int = Field(10, ge=0, description="同一人在同一会话发来图片或文件后，这么多分钟内的命令会带上它")

@@ -16,14 +16,14 @@ from pathlib import Path
 _SHA = re.compile(r"[0-9a-f]{64}")
 
 
-def sibling_dir(store_url: str) -> Path:
+def sibling_dir(store_url: str, config_dir: Path | None = None) -> Path:
     """Where attachments go when no directory is configured: ``<db file>.files`` beside a SQLite
-    file, else ``./attachments``."""
+    file, else ``attachments`` beside the config file (or in the working directory)."""
     if store_url.startswith("sqlite") and ":///" in store_url:
         db = store_url.split(":///", 1)[1].split("?", 1)[0]
         if db and db != ":memory:":
             return Path(db + ".files")
-    return Path("attachments")
+    return (config_dir or Path()) / "attachments"
 
 
 class FileStore:
