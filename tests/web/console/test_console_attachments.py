@@ -5,17 +5,19 @@ type (refused in Chinese), and never uploaded or served across units or without 
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
 import aiohttp
 from sqlalchemy import func, select
 
+from bot.sender import Sender
 from store.models import Attachment
 from tests.conftest import ticket_body
 from tests.handlers.chat import Chat, answers
 from tests.handlers.test_workflow import GOOD_REPLY
-from tests.system.evidence_rig import pdf, png
+from tests.system.evidence_rig import REPORT_SECRET, Hotline, pdf, png
 from tests.web.console.conftest import console_overrides
 
 NUMBER = "202611230001"
@@ -142,3 +144,32 @@ async def test_rights_other_unit_no_session_no_csrf(make_bot: Any, make_user: An
     async with bot.ctx.sessions() as s:
         assert (await s.execute(select(func.count()).select_from(Attachment))).scalar_one() == 1
     assert re.fullmatch(r"[0-9a-f]{64}", row.sha256)
+
+
+async def test_report_carries_the_files_themselves_stored_once(make_bot: Any, make_user: Any) -> None:
+    """``[attachments] report = "files"``: the hotline gets the bytes (base64); the same photo
+    attached twice is two attachments and one stored file."""
+    hotline = Hotline()
+    try:
+        bot = await make_bot(**console_overrides(), attachments={"report": "files"}, server={"public_url": "http://bot.example"},
+                             hotline={"report_url": await hotline.start(), "report_secret": REPORT_SECRET})
+        assert (await bot.post_ticket(ticket_body(NUMBER, unit="YLK"))).status == 201
+        chat = Chat(bot)
+        await chat.say("张承办", "签收 0001")
+        zhang = make_user(bot)
+        await zhang.login("张承办")
+        await zhang.page(TICKET)
+        photo = png(11)
+        assert (await _upload(zhang, "进展", "已到现场", "现场.png", photo)).status == 303
+        assert (await _upload(zhang, "答复", GOOD_REPLY, "现场-复核.png", photo)).status == 303
+        await chat.say("李科长", "同意 0001")
+        await Sender(bot.ctx).drain()
+        rows = await _rows(bot)
+        assert len(rows) == 2 and rows[0].sha256 == rows[1].sha256
+        assert bot.ctx.attachments.files.count() == 1
+        [report] = hotline.reports
+        assert [(a["name"], a["purpose"], base64.b64decode(a["data"])) for a in report["attachments"]] == [
+            ("现场.png", "进展", photo), ("现场-复核.png", "答复", photo)]
+        assert all("url" not in a for a in report["attachments"])
+    finally:
+        await hotline.close()
