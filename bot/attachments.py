@@ -106,6 +106,8 @@ class Attachments:
         config_dir = config.path.parent if config.path else None
         root = Path(self.limits.dir) if self.limits.dir else sibling_dir(config.store.url, config_dir)
         self.files = files or FileStore(root)
+        # (platform, event id, file key) → the bytes (or the refusal) fetched before the event's transaction
+        self._fetched: dict[tuple[str, str, str], bytes | AttachmentRefused] = {}
 
     # ---- receiving ------------------------------------------------------------------------
 
@@ -128,7 +130,7 @@ class Attachments:
         """Check ``data``, store it once and add a pending row; raises AttachmentRefused."""
         ctype = self.check(data, name)
         now = self.clock.now()
-        kind = "image" if ctype.startswith("image/") else "file" if kind != "image" else kind
+        kind = IMAGE if ctype.startswith("image/") else FILE  # by the content, whatever the platform said
         local = now.astimezone(ZoneInfo(self.config.calendar.timezone))
         digest = self.files.put(data)
         row = Attachment(sha256=digest, size=len(data), content_type=ctype,
@@ -138,14 +140,29 @@ class Attachments:
         s.add(row)
         return row
 
+    async def prefetch(self, http: aiohttp.ClientSession | None, source: FileSource | None,
+                       message: IncomingMessage) -> None:
+        """Download the files of ``message`` ahead of its transaction (kept in memory for
+        :meth:`receive`), so no transaction or inbox write waits for a platform's download."""
+        for ref in message.files:
+            key = (message.platform, message.event_id, ref.key)
+            try:
+                self._fetched[key] = await self._download(http, source, message, ref)
+            except AttachmentRefused as exc:
+                self._fetched[key] = exc
+
     async def receive(self, s: AsyncSession, http: aiohttp.ClientSession | None,
                       source: FileSource | None, message: IncomingMessage, person_id: int) -> Received:
-        """Download and keep the files of ``message`` (pending); refusals are returned, not raised."""
+        """Keep the files of ``message`` (pending), downloading those not prefetched; refusals are
+        returned, not raised."""
         stored: list[Attachment] = []
         refusals: list[str] = []
         for ref in message.files:
+            fetched = self._fetched.pop((message.platform, message.event_id, ref.key), None)
             try:
-                data = await self._download(http, source, message, ref)
+                if isinstance(fetched, AttachmentRefused):
+                    raise fetched
+                data = fetched if fetched is not None else await self._download(http, source, message, ref)
                 stored.append(self.keep(s, data, name=ref.name, kind=ref.kind, platform=message.platform,
                                         chat_id=message.chat_id, message_id=message.message_id,
                                         person_id=person_id))

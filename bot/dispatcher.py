@@ -77,8 +77,10 @@ class Dispatcher:
             ctx.service.audit(s, ticket, person, f"command:{name}", message.text or _action_text(message),
                               ticket.state if ticket else None, ticket.state if ticket else None,
                               {"reason": str(exc)[:500]}, outcome="refused")
+            refusals = received.refusals if received is not None else []
             ctx.outbox.add(s, Target.to_chat(reply_to), OutgoingMessage(
-                str(exc), mentions=(person.mention(),) if message.chat_kind is ChatKind.GROUP else ()),
+                "\n".join([str(exc), *refusals]),
+                mentions=(person.mention(),) if message.chat_kind is ChatKind.GROUP else ()),
                 kind="answer")
             return
         ctx.metrics.commands.labels(command.name, "ok").inc()
@@ -92,6 +94,11 @@ class Dispatcher:
             ticket_id=call.ticket.id if call.ticket else None)
         if via_button and message.message_id:
             self._update_card(s, message, reply_to, person, command, call)
+
+    async def prefetch(self, message: IncomingMessage) -> None:
+        """Download the message's files before its transaction (the inbox calls this at ingest)."""
+        if self.ctx.directory.sender(message.platform, message.sender_id) is not None:
+            await self.ctx.attachments.prefetch(self.ctx.http, self.file_sources.get(message.platform), message)
 
     async def _receive(self, s: AsyncSession, message: IncomingMessage, person: Person) -> Received:
         """Download and keep the message's files, pending for the sender's next command."""

@@ -66,7 +66,8 @@ def install(app: web.Application, *, with_background: bool = True) -> None:
         name: a for name, a in adapters.items() if isinstance(a, FileSource)})
     app[DISPATCHER] = dispatcher
     sender = Sender(ctx) if with_background else None
-    app[INBOX] = Inbox(ctx, dispatcher.handle, on_processed=sender.wake if sender else None)
+    app[INBOX] = Inbox(ctx, dispatcher.handle, on_processed=sender.wake if sender else None,
+                       prefetch=dispatcher.prefetch)
     app.cleanup_ctx.append(_inbox_ctx)
     sms_gateway.install(app)
     sms_webhook.setup_routes(app)

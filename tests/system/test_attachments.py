@@ -20,7 +20,18 @@ from tests.fakes.feishu_server import FeishuFake, callback_request, mention, mes
 from tests.fakes.wecom_server import FakeWeCom, aibot_media, aibot_text
 from tests.handlers.test_workflow import GOOD_REPLY
 from tests.system.evidence_rig import NUMBER, Hotline, check_outputs, evidence_org, pdf, png
-from tests.system.world import BOT, BOT_NAME, CHATS, IDS, base_url, serve, settle, shutdown
+from tests.system.world import (
+    BOT,
+    BOT_NAME,
+    CHATS,
+    IDS,
+    base_url,
+    inbox_count,
+    serve,
+    settle,
+    shutdown,
+    until,
+)
 
 ENCRYPT_KEY = "feishu-encrypt-key"
 
@@ -218,3 +229,42 @@ async def test_chat_files_refused_by_limits_and_kept_only_for_their_sender(make_
     finally:
         await hotline.close()
         await shutdown(server, *bots)
+
+
+async def test_a_slow_download_never_holds_up_the_inbox(make_bot: Any, clock: Any) -> None:
+    """The file is fetched at ingest, outside the inbox's write turn and any transaction: while the
+    platform holds the download, later events are still written to the inbox (and acknowledged)."""
+    fake, hotline = FakeWeCom(clock=clock), Hotline()
+    server = await serve(fake.app)
+    bots: list[Any] = []
+    try:
+        url = base_url(server)
+        bot = await make_bot(**evidence_org("wecom", {
+            "mode": "longconn", "name": BOT_NAME, "bot_id": "BOTID", "secret": "BOTSECRET",
+            "api_base": url, "ws_url": url.replace("http", "ws", 1) + "/ws",
+            "reconnect_min": 0.05, "reconnect_max": 0.2}, await hotline.start()))
+        bots.append(bot)
+        from bot.wiring import CHAT_ADAPTERS
+        assert await bot.client.app[CHAT_ADAPTERS]["wecom"].connection(BOT).wait_ready(10.0)
+        zhang = IDS["wecom"]["张承办"]
+        await _intake(bot)
+        photo = png(5)
+        media = fake.aibot_upload(url, photo)
+        fake.hold()
+        await fake.push(aibot_media("image", media, userid=zhang, msgid="s1"))
+        await fake.wait_for(lambda: fake.held == 1)
+        for i in range(3):
+            await fake.push(aibot_text("查询 0001", userid=zhang, chatid=None, msgid=f"s{i + 2}"))
+        await until(lambda: _inbox_rows(bot, 4))  # written while the download is held
+        assert await _attached(bot) == []
+        fake.release()
+        await settle(bot, Sender(bot.ctx), 4)
+        [row] = await _attached(bot)
+        assert bot.ctx.attachments.content(row) == photo and row.ticket_id is None
+    finally:
+        await hotline.close()
+        await shutdown(server, *bots)
+
+
+async def _inbox_rows(bot: Any, n: int) -> bool:
+    return await inbox_count(bot) >= n
