@@ -43,8 +43,8 @@ class Dispatcher:
 
     async def handle(self, s: AsyncSession, message: IncomingMessage) -> None:
         """Handle one inbound message inside transaction ``s``."""
-        if message.files and message.action is None and not message.text.strip():
-            await self._keep_files(s, message)
+        if message.files and message.action is None and (not message.text.strip() or not self._for_us(message)):
+            await self._keep_files(s, message)  # a photo alone, or a group post not for the bot
             return
         if not self._for_us(message):
             return

@@ -159,21 +159,24 @@ async def test_wecom_image_and_mixed_message_reach_page_form_and_report(make_bot
 
         await _intake(bot)
         await fake.push(aibot_text(f"@{BOT_NAME} 签收 0001", userid=zhang, chatid=ylk, msgid="w1"))
-        photo, signed = png(3), png(4)
-        # 单聊: a photo alone, then the command in the same chat
+        photo, signed, record = png(3), png(4), pdf("现场核查记录")
+        # 单聊: a photo and a file alone, then the command in the same chat
         await fake.push(aibot_media("image", fake.aibot_upload(url, photo), userid=zhang, msgid="w2"))
+        await fake.push(aibot_media("file", fake.aibot_upload(url, record), userid=zhang, msgid="w2f"))
         await fake.push(aibot_text("进展 0001 现场照片", userid=zhang, chatid=None, msgid="w3"))
         # group: the command and the 领导签发 photo in one 图文混排 message
         await fake.push(aibot_media("image", fake.aibot_upload(url, signed), userid=zhang, chatid=ylk,
                                     msgid="w4", text=f"@{BOT_NAME} 答复 0001 {GOOD_REPLY}"))
         await fake.push(aibot_text(f"@{BOT_NAME} 同意 0001", userid=IDS["wecom"]["李科长"], chatid=ylk, msgid="w5"))
-        await settle(bot, sender, 5)
-        assert len(fake.downloads) == 2
+        await settle(bot, sender, 6)
+        assert len(fake.downloads) == 3
         rows = await _attached(bot)
-        assert [(r.purpose, r.kind, r.chat_id) for r in rows] == [("进展", "image", zhang), ("答复", "image", ylk)]
+        assert [(r.purpose, r.kind, r.chat_id) for r in rows] == [
+            ("进展", "image", zhang), ("进展", "file", zhang), ("答复", "image", ylk)]
         direct = [m for m in fake.aibot_messages if m.get("chatid") == zhang]
         assert any("已收到附件" in str(m) for m in direct)  # a file alone in a direct chat is acknowledged
-        await check_outputs(bot, make_user, hotline, {rows[0].filename: photo, rows[1].filename: signed})
+        await check_outputs(bot, make_user, hotline, {rows[0].filename: photo, rows[1].filename: record,
+                                                      rows[2].filename: signed})
     finally:
         await hotline.close()
         await shutdown(server, *bots)
