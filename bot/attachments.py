@@ -125,12 +125,13 @@ class Attachments:
                                     "可发送图片（jpg/png/gif/webp）、PDF、Word、Excel 或文本文件。")
         return ctype
 
-    def keep(self, s: AsyncSession, data: bytes, *, name: str, kind: str, platform: str, chat_id: str,
+    def keep(self, s: AsyncSession, data: bytes, *, name: str, platform: str, chat_id: str,
              message_id: str | None, person_id: int | None) -> Attachment:
-        """Check ``data``, store it once and add a pending row; raises AttachmentRefused."""
+        """Check ``data``, store it once and add a pending row; raises AttachmentRefused. Image or
+        file is read from the content, whatever the platform called it."""
         ctype = self.check(data, name)
         now = self.clock.now()
-        kind = IMAGE if ctype.startswith("image/") else FILE  # by the content, whatever the platform said
+        kind = IMAGE if ctype.startswith("image/") else FILE
         local = now.astimezone(ZoneInfo(self.config.calendar.timezone))
         digest = self.files.put(data)
         row = Attachment(sha256=digest, size=len(data), content_type=ctype,
@@ -163,7 +164,7 @@ class Attachments:
                 if isinstance(fetched, AttachmentRefused):
                     raise fetched
                 data = fetched if fetched is not None else await self._download(http, source, message, ref)
-                stored.append(self.keep(s, data, name=ref.name, kind=ref.kind, platform=message.platform,
+                stored.append(self.keep(s, data, name=ref.name, platform=message.platform,
                                         chat_id=message.chat_id, message_id=message.message_id,
                                         person_id=person_id))
             except AttachmentRefused as exc:

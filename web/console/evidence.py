@@ -14,7 +14,7 @@ from urllib.parse import unquote
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.attachments import FILE, PURPOSE_LABELS, AttachmentRefused
+from bot.attachments import PURPOSE_LABELS, AttachmentRefused, size_label
 from bot.context import BotContext
 from bot.notices import fmt_time
 from store.models import Attachment, Ticket
@@ -75,7 +75,7 @@ def setup(tickets: web.Application, site: ConsoleSite) -> None:
         try:
             form = await request.clone(client_max_size=limit + FORM_OVERHEAD).post()
         except web.HTTPRequestEntityTooLarge:
-            return _refused(source, number, 413, f"文件超过 {limit // 1048576 or 1}MB 的上限，请压缩或拆分后重新上传。")
+            return _refused(source, number, 413, f"文件超过 {size_label(limit)} 的上限，请压缩或拆分后重新上传。")
         cmd = str(form.get("cmd", ""))
         note = " ".join(str(form.get("note", "")).split())
         upload = form.get("file")
@@ -88,7 +88,7 @@ def setup(tickets: web.Application, site: ConsoleSite) -> None:
         name = unquote(upload.filename or "")
         try:
             async with ctx.sessions.begin() as s:
-                ctx.attachments.keep(s, data, name=name, kind=FILE, platform="console",
+                ctx.attachments.keep(s, data, name=name, platform="console",
                                      chat_id=f"dm:{person.name}", message_id=None, person_id=person.id)
         except AttachmentRefused as exc:
             return _refused(source, number, 413 if len(data) > limit else 415, str(exc))
