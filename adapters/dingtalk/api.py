@@ -16,10 +16,10 @@ import aiohttp
 
 from adapters.dingtalk.config import DingTalkBotConfig
 from adapters.dingtalk.crypto import robot_webhook_url
-from adapters.http import retry_after
+from adapters.http import download, retry_after
 from adapters.tokens import TokenCache, TokenRejected
 from bot.clock import Clock
-from bot.ports import DownloadFailed, read_limited
+from bot.ports import DownloadFailed
 from bot.send_errors import PermanentSendError, SendError, TransientSendError
 
 log = logging.getLogger(__name__)
@@ -117,13 +117,7 @@ class DingTalkApi:
         url = data.get("downloadUrl")
         if not isinstance(url, str) or not url:
             raise DownloadFailed("dingtalk messageFiles/download: no downloadUrl")
-        try:
-            async with http.get(url, timeout=TIMEOUT) as resp:
-                if resp.status != 200:
-                    raise DownloadFailed(f"dingtalk downloadUrl HTTP {resp.status}")
-                return await read_limited(resp, max_bytes), resp.headers.get("Content-Type", "")
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise DownloadFailed(f"dingtalk downloadUrl: {exc!r}") from exc
+        return await download(http, url, max_bytes=max_bytes, client_timeout=TIMEOUT, what="dingtalk downloadUrl")
 
     async def robot_send(self, http: aiohttp.ClientSession, access_token: str, secret: str,
                          timestamp_ms: int, body: dict[str, Any]) -> None:

@@ -16,11 +16,11 @@ import aiohttp
 
 from adapters.feishu.config import FeishuBotConfig
 from adapters.feishu.crypto import robot_sign
-from adapters.http import retry_after
+from adapters.http import authorized_download, download, retry_after
 from adapters.tokens import TokenCache, TokenRejected
 from bot.clock import Clock
-from bot.ports import DownloadFailed, read_limited
-from bot.send_errors import PermanentSendError, SendError, TransientSendError
+from bot.ports import DownloadFailed
+from bot.send_errors import PermanentSendError, TransientSendError
 
 log = logging.getLogger(__name__)
 
@@ -92,24 +92,11 @@ class FeishuApi:
         url = f"{self.cfg.api_base}{MESSAGES_PATH}/{quote(message_id, safe='')}/resources/{quote(key, safe='')}"
 
         async def attempt(token: str) -> tuple[bytes, str]:
-            try:
-                async with http.get(url, params={"type": kind}, timeout=TIMEOUT,
-                                    headers={"Authorization": f"Bearer {token}"}) as resp:
-                    ctype = resp.headers.get("Content-Type", "")
-                    if resp.status == 200 and not ctype.startswith("application/json"):
-                        return await read_limited(resp, max_bytes), ctype
-                    data = await resp.json(content_type=None)
-            except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
-                raise DownloadFailed(f"feishu resource: {exc!r}") from exc
-            code = data.get("code") if isinstance(data, dict) else None
-            if code in TOKEN_INVALID:
-                raise TokenRejected(DownloadFailed("飞书 token 刷新后仍无效"))
-            raise DownloadFailed(f"feishu resource: HTTP {resp.status} code {code}")
+            return await download(http, url, max_bytes=max_bytes, client_timeout=TIMEOUT, what="feishu resource",
+                                  params={"type": kind}, headers={"Authorization": f"Bearer {token}"},
+                                  token_invalid=lambda d: d.get("code") in TOKEN_INVALID)
 
-        try:
-            return await self.tokens.authorized(attempt, what="feishu resource")
-        except SendError as exc:  # the token fetch failed
-            raise DownloadFailed(str(exc)) from exc
+        return await authorized_download(self.tokens, attempt, "feishu resource")
 
     async def call(self, http: aiohttp.ClientSession, method: str, path: str,
                    body: dict[str, Any] | None, *, params: dict[str, str] | None = None,

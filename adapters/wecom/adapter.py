@@ -26,6 +26,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from adapters.http import download
 from adapters.webhooks import WebhookPipeline
 from adapters.wecom.api import WeComApi
 from adapters.wecom.bodies import (
@@ -44,7 +45,7 @@ from adapters.wecom.webhook import WeComEndpoint
 from bot.clock import Clock, SystemClock
 from bot.messages import Destination, FileRef, OutgoingMessage
 from bot.metrics import DEFAULT_METRICS, Metrics
-from bot.ports import DownloadFailed, InboxWriter, Lease, SendResult, read_limited
+from bot.ports import DownloadFailed, InboxWriter, Lease, SendResult
 from bot.send_errors import PermanentSendError, TransientSendError
 
 __all__ = ["WeComAdapter", "WeComBotConfig"]
@@ -136,15 +137,13 @@ class WeComAdapter:
             key = media_key(ref.extra["aeskey"]) if ref.extra.get("aeskey") else aes_key_from_encoding(cfg.aes_key)
         except (DecryptError, ValueError) as exc:
             raise DownloadFailed(f"no key for the AI bot media: {exc}") from exc
+        # AES adds at most one 32-byte block of padding
+        data, _ = await download(http, ref.key, max_bytes=max_bytes + 32, what="AI bot media",
+                                 client_timeout=aiohttp.ClientTimeout(total=cfg.request_timeout))
         try:
-            # AES adds at most one 32-byte block of padding
-            async with http.get(ref.key, timeout=aiohttp.ClientTimeout(total=cfg.request_timeout)) as resp:
-                if resp.status != 200:
-                    raise DownloadFailed(f"AI bot media HTTP {resp.status}")
-                data = await read_limited(resp, max_bytes + 32)
             return decrypt_media(key, data), ""
-        except (TimeoutError, aiohttp.ClientError, DecryptError) as exc:
-            raise DownloadFailed(f"AI bot media: {exc!r}") from exc
+        except DecryptError as exc:
+            raise DownloadFailed(f"AI bot media: {exc}") from exc
 
     def _callback_handler(self, bot: str) -> Any:
         async def handle(frame: dict[str, Any]) -> None:

@@ -11,12 +11,12 @@ from typing import Any
 
 import aiohttp
 
-from adapters.http import retry_after
+from adapters.http import authorized_download, download, retry_after
 from adapters.tokens import TokenCache, TokenRejected
 from adapters.wecom.config import WeComBotConfig
 from bot.clock import Clock
-from bot.ports import DownloadFailed, read_limited
-from bot.send_errors import PermanentSendError, SendError, TransientSendError
+from bot.ports import DownloadFailed
+from bot.send_errors import PermanentSendError, TransientSendError
 
 log = logging.getLogger(__name__)
 
@@ -112,24 +112,12 @@ class WeComApi:
         timeout = aiohttp.ClientTimeout(total=self._cfg.request_timeout)
 
         async def attempt(token: str) -> tuple[bytes, str]:
-            try:
-                async with http.get(self._cfg.api_base + "/cgi-bin/media/get", timeout=timeout,
-                                    params={"access_token": token, "media_id": media_id}) as resp:
-                    ctype = resp.headers.get("Content-Type", "")
-                    if resp.status == 200 and "json" not in ctype and "text/plain" not in ctype:
-                        return await read_limited(resp, max_bytes), ctype
-                    data = await resp.json(content_type=None)
-            except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
-                raise DownloadFailed(f"media/get: {exc!r}") from exc
-            code = data.get("errcode") if isinstance(data, dict) else None
-            if code in TOKEN_INVALID:
-                raise TokenRejected(DownloadFailed(f"media/get: errcode {code}"))
-            raise DownloadFailed(f"media/get: errcode {code}")
+            return await download(http, self._cfg.api_base + "/cgi-bin/media/get", max_bytes=max_bytes,
+                                  client_timeout=timeout, what="wecom media/get",
+                                  params={"access_token": token, "media_id": media_id},
+                                  token_invalid=lambda d: d.get("errcode") in TOKEN_INVALID)
 
-        try:
-            return await self.tokens.authorized(attempt, what="wecom media/get")
-        except SendError as exc:  # the token fetch failed
-            raise DownloadFailed(str(exc)) from exc
+        return await authorized_download(self.tokens, attempt, "wecom media/get")
 
     async def call_robot(self, http: aiohttp.ClientSession, key: str,
                          body: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.sender import Sender
-from bot.wiring import INBOX
+from bot.wiring import CHAT_ADAPTERS, INBOX
 from store.models import Attachment
 from tests.conftest import ticket_body
 from tests.fakes.dingtalk_server import FakeDingTalk, file_message, robot_message, stream_frame
@@ -46,6 +46,34 @@ async def _attached(bot: Any) -> list[Attachment]:
         return list((await s.execute(select(Attachment).order_by(Attachment.id))).scalars())
 
 
+async def _feishu_bot(make_bot: Any, server: Any, hotline: Hotline, **attachments: Any) -> Any:
+    """The bot on the Feishu fake, webhook mode with an Encrypt Key."""
+    return await make_bot(**evidence_org("feishu", {
+        "mode": "webhook", "name": BOT_NAME, "app_id": "cli_test", "app_secret": "secret",
+        "verification_token": "vtoken", "encrypt_key": ENCRYPT_KEY, "api_base": base_url(server)},
+        await hotline.start(), **attachments))
+
+
+def _feishu_poster(bot: Any, clock: Any) -> Any:
+    """``await post(envelope)``: a signed, encrypted Feishu callback, answered 200."""
+    async def post(envelope: dict[str, Any]) -> None:
+        body, headers = callback_request(envelope, encrypt_key=ENCRYPT_KEY,
+                                         timestamp=str(int(clock.now().timestamp())))
+        r = await bot.client.post(f"/webhooks/feishu/{BOT}", data=body, headers=headers)
+        assert r.status == 200, await r.text()
+    return post
+
+
+async def _wecom_bot(make_bot: Any, url: str, hotline: Hotline) -> Any:
+    """The bot on the WeCom fake's AI bot long connection, connected."""
+    bot = await make_bot(**evidence_org("wecom", {
+        "mode": "longconn", "name": BOT_NAME, "bot_id": "BOTID", "secret": "BOTSECRET",
+        "api_base": url, "ws_url": url.replace("http", "ws", 1) + "/ws",
+        "reconnect_min": 0.05, "reconnect_max": 0.2}, await hotline.start()))
+    assert await bot.client.app[CHAT_ADAPTERS]["wecom"].connection(BOT).wait_ready(10.0)
+    return bot
+
+
 # -- Feishu: image and file messages, the message resource API --------------------------------
 
 async def test_feishu_image_and_file_reach_page_form_and_report(make_bot: Any, make_user: Any, clock: Any) -> None:
@@ -53,20 +81,11 @@ async def test_feishu_image_and_file_reach_page_form_and_report(make_bot: Any, m
     server = await serve(fake.app)
     bots: list[Any] = []
     try:
-        bot = await make_bot(**evidence_org("feishu", {
-            "mode": "webhook", "name": BOT_NAME, "app_id": "cli_test", "app_secret": "secret",
-            "verification_token": "vtoken", "encrypt_key": ENCRYPT_KEY, "api_base": base_url(server)},
-            await hotline.start()))
+        bot = await _feishu_bot(make_bot, server, hotline)
         bots.append(bot)
-        sender = Sender(bot.ctx)
+        sender, post = Sender(bot.ctx), _feishu_poster(bot, clock)
         ylk, zhang = CHATS["feishu"]["YLK"], IDS["feishu"]["张承办"]
         at_bot = [mention("@_user_1", fake.bot_open_id, BOT_NAME)]
-
-        async def post(envelope: dict[str, Any]) -> None:
-            body, headers = callback_request(envelope, encrypt_key=ENCRYPT_KEY,
-                                             timestamp=str(int(clock.now().timestamp())))
-            r = await bot.client.post(f"/webhooks/feishu/{BOT}", data=body, headers=headers)
-            assert r.status == 200, await r.text()
 
         async def say(text: str, who: str = zhang, **kw: Any) -> None:
             await post(message_event(f"@_user_1 {text}", chat_id=ylk, mentions=at_bot, sender=who, **kw))
@@ -147,13 +166,8 @@ async def test_wecom_image_and_mixed_message_reach_page_form_and_report(make_bot
     bots: list[Any] = []
     try:
         url = base_url(server)
-        bot = await make_bot(**evidence_org("wecom", {
-            "mode": "longconn", "name": BOT_NAME, "bot_id": "BOTID", "secret": "BOTSECRET",
-            "api_base": url, "ws_url": url.replace("http", "ws", 1) + "/ws",
-            "reconnect_min": 0.05, "reconnect_max": 0.2}, await hotline.start()))
+        bot = await _wecom_bot(make_bot, url, hotline)
         bots.append(bot)
-        from bot.wiring import CHAT_ADAPTERS
-        assert await bot.client.app[CHAT_ADAPTERS]["wecom"].connection(BOT).wait_ready(10.0)
         sender = Sender(bot.ctx)
         ylk, zhang = CHATS["wecom"]["YLK"], IDS["wecom"]["张承办"]
 
@@ -190,19 +204,11 @@ async def test_chat_files_refused_by_limits_and_kept_only_for_their_sender(make_
     server = await serve(fake.app)
     bots: list[Any] = []
     try:
-        bot = await make_bot(**evidence_org("feishu", {
-            "mode": "webhook", "name": BOT_NAME, "app_id": "cli_test", "app_secret": "secret",
-            "verification_token": "vtoken", "encrypt_key": ENCRYPT_KEY, "api_base": base_url(server)},
-            await hotline.start(), max_bytes=2048, window_minutes=5))
+        bot = await _feishu_bot(make_bot, server, hotline, max_bytes=2048, window_minutes=5)
         bots.append(bot)
-        sender = Sender(bot.ctx)
+        sender, post = Sender(bot.ctx), _feishu_poster(bot, clock)
         ylk, zhang, li = CHATS["feishu"]["YLK"], IDS["feishu"]["张承办"], IDS["feishu"]["李科长"]
         at_bot = [mention("@_user_1", fake.bot_open_id, BOT_NAME)]
-
-        async def post(envelope: dict[str, Any]) -> None:
-            body, headers = callback_request(envelope, encrypt_key=ENCRYPT_KEY,
-                                             timestamp=str(int(clock.now().timestamp())))
-            assert (await bot.client.post(f"/webhooks/feishu/{BOT}", data=body, headers=headers)).status == 200
 
         async def send_file(mid: str, key: str, name: str, data: bytes | None, who: str = zhang) -> None:
             if data is not None:
@@ -242,13 +248,8 @@ async def test_a_slow_download_never_holds_up_the_inbox(make_bot: Any, clock: An
     bots: list[Any] = []
     try:
         url = base_url(server)
-        bot = await make_bot(**evidence_org("wecom", {
-            "mode": "longconn", "name": BOT_NAME, "bot_id": "BOTID", "secret": "BOTSECRET",
-            "api_base": url, "ws_url": url.replace("http", "ws", 1) + "/ws",
-            "reconnect_min": 0.05, "reconnect_max": 0.2}, await hotline.start()))
+        bot = await _wecom_bot(make_bot, url, hotline)
         bots.append(bot)
-        from bot.wiring import CHAT_ADAPTERS
-        assert await bot.client.app[CHAT_ADAPTERS]["wecom"].connection(BOT).wait_ready(10.0)
         zhang = IDS["wecom"]["张承办"]
         await _intake(bot)
         photo = png(5)
