@@ -6,7 +6,9 @@ type (refused in Chinese), and never uploaded or served across units or without 
 from __future__ import annotations
 
 import base64
+import io
 import re
+import zipfile
 from typing import Any
 
 import aiohttp
@@ -89,6 +91,13 @@ async def test_giveback_with_proof_and_explanation_with_policy_file(make_bot: An
     assert f'<img src="{TICKET}/attachments/{rows[1].id}"' in page and "情况说明" in page
     image = await zhang.get(f"{TICKET}/attachments/{rows[1].id}")
     assert image.headers["Content-Type"] == "image/png" and "inline;" in image.headers["Content-Disposition"]
+    # the Word form lists both and carries the image itself
+    docx = await zhang.get(f"{TICKET}/forms/signoff.docx")
+    with zipfile.ZipFile(io.BytesIO(await docx.read())) as z:
+        media = [n for n in z.namelist() if n.startswith("word/media/")]
+        assert [z.read(n) for n in media] == [policy]
+        body = z.read("word/document.xml").decode()
+    assert "【退单】职责划分.pdf" in body and "【情况说明】补贴政策.png" in body
 
 
 async def test_limits_are_refused_politely_and_nothing_is_kept(make_bot: Any, make_user: Any) -> None:
