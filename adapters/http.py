@@ -7,10 +7,15 @@ long a refusal asks us to wait, and how long to back off before reconnecting.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
+import aiohttp
 from aiohttp import web
+
+from adapters.tokens import TokenCache, TokenRejected
+from bot.ports import DownloadFailed, read_limited
+from bot.send_errors import SendError
 
 D = TypeVar("D", float, None)
 READ_CHUNK = 64 * 1024
@@ -53,3 +58,34 @@ def backoff_delay(attempt: int, base: float, cap: float, rng: Callable[[], float
     ``min(cap, base * 2**attempt)`` (``attempt`` counts from 0)."""
     ceiling = min(cap, base * (2 ** min(max(attempt, 0), 30)))
     return ceiling * (0.5 + rng() / 2)
+
+
+async def download(http: aiohttp.ClientSession, url: str, *, max_bytes: int, client_timeout: aiohttp.ClientTimeout,
+                   what: str, params: dict[str, str] | None = None, headers: dict[str, str] | None = None,
+                   token_invalid: Callable[[dict[str, Any]], bool] = lambda _: False) -> tuple[bytes, str]:
+    """GET a file a platform holds: a 200 that is not JSON is the file (read up to ``max_bytes``,
+    else FileTooLarge) with its declared type; a JSON answer is the platform's error, raised as
+    TokenRejected when ``token_invalid`` says so (the caller's cache refreshes once), else as
+    DownloadFailed, like a network error."""
+    try:
+        async with http.get(url, params=params, headers=headers, timeout=client_timeout) as resp:
+            ctype = resp.headers.get("Content-Type", "")
+            if resp.status == 200 and "json" not in ctype:
+                return await read_limited(resp, max_bytes), ctype
+            status = resp.status
+            data = await resp.json(content_type=None) if "json" in ctype else None
+    except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+        raise DownloadFailed(f"{what}: {exc!r}") from exc
+    if isinstance(data, dict) and token_invalid(data):
+        raise TokenRejected(DownloadFailed(f"{what}: token refused"))
+    raise DownloadFailed(f"{what}: HTTP {status} {str(data)[:200]}")
+
+
+async def authorized_download(tokens: TokenCache, fetch: Callable[[str], Awaitable[tuple[bytes, str]]],
+                              what: str) -> tuple[bytes, str]:
+    """``fetch(token)`` through the token cache (refreshed once on a refusal); a failure to get a
+    token at all is a DownloadFailed too."""
+    try:
+        return await tokens.authorized(fetch, what=what)
+    except SendError as exc:
+        raise DownloadFailed(str(exc)) from exc

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from bot import plugins as plugins  # registers the built-in platforms, SMS providers, commands
+from bot.attachments import Attachments
 from bot.calendar import WorkCalendar
 from bot.clock import Clock, SystemClock
 from bot.config import Config
@@ -48,7 +49,8 @@ def build_context(config: Config, clock: Clock | None = None, metrics: Metrics |
                             clock=clock, outbox=outbox)
     return BotContext(config=config, clock=clock, calendar=calendar, rulebook=rulebook,
                       directory=directory, metrics=metrics or Metrics(), engine=engine,
-                      sessions=session_factory(engine), outbox=outbox, service=service)
+                      sessions=session_factory(engine), outbox=outbox, service=service,
+                      attachments=Attachments(config, clock, directory))
 
 
 async def prepare_store(ctx: BotContext, *, migrate: bool = True) -> None:

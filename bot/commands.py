@@ -81,6 +81,7 @@ class CommandSpec:
     button_note: bool = False  # a card click must carry a note (the click becomes a text reply)
     help_example: HelpExample | None = None  # 帮助's example naming a configured unit
     list_aliases: bool = True  # 帮助 lists the aliases
+    evidence: bool = False  # takes the sender's pending photos and files (bot.attachments)
 
     @property
     def words(self) -> tuple[str, ...]:

@@ -247,6 +247,8 @@ class PersonConfig(_Model):
     ids: dict[str, str] = Field({}, description="各平台的用户 ID，如 { wecom = \"zhangsan\" }")
     roles: list[RoleBinding] = Field([], description="在哪些单位担任什么角色")
     password_hash: str = Field("", description="控制台登录密码的哈希，用 hotline-bot password-hash 生成")
+    title: str = Field("", description="职务，如 科员；随附件和回传结果写明承办人信息")
+    phone: str = Field("", description="办公电话；留空则用手机号")
 
 
 class ConsoleConfig(_Model):
@@ -290,6 +292,24 @@ class HotlineConfig(_Model):
     report_secret: str = Field("", description="回传请求的 HMAC 签名密钥（签法同受理接口）")
 
 
+DEFAULT_ATTACHMENT_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf",
+                            "application/msword", "application/vnd.ms-excel",
+                            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                            "text/plain"]
+
+
+class AttachmentsConfig(_Model):
+    """``[attachments]``: photos and files attached to 进展, 答复, 退单 and 说明."""
+
+    dir: str = Field("", description="附件保存目录；留空则放在 SQLite 数据库文件旁的 <库名>.files 目录（PostgreSQL 时为配置文件旁的 attachments 目录）")
+    max_bytes: int = Field(10 * 1024 * 1024, ge=1, description="单个附件的大小上限（字节），超过则拒收")
+    types: list[str] = Field(DEFAULT_ATTACHMENT_TYPES, description="允许的文件类型（MIME），其余拒收")
+    window_minutes: int = Field(10, ge=0, description="同一人在同一会话发来图片或文件后，这么多分钟内的命令会带上它")
+    report: Literal["links", "files"] = Field("links", description="回传热线时附件的形式：links 签名且会过期的链接，files 文件本身（base64）")
+    link_hours: int = Field(72, ge=1, description="回传链接的有效期（小时）")
+
+
 class JobConfig(_Model):
     """``[scheduler.jobs.<job>]``."""
 
@@ -331,6 +351,7 @@ class Config(_Model):
     people: list[PersonConfig] = Field([], description="人员及其角色")
     platforms: PlatformsConfig = Field(PlatformsConfig(), description="聊天平台")
     hotline: HotlineConfig = Field(HotlineConfig(), description="向热线系统回传结果")
+    attachments: AttachmentsConfig = Field(AttachmentsConfig(), description="附件：照片和文件")
     scheduler: SchedulerConfig = Field(SchedulerConfig(), description="定时提醒和报表")
     sms: SmsConfig = Field(SmsConfig(), description="短信")
     import_: ImportConfig = Field(ImportConfig(), alias="import", description="Excel/CSV 导入")

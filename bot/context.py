@@ -9,6 +9,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.attachments import Attachments
 from bot.calendar import WorkCalendar
 from bot.channels import Channels
 from bot.clock import Clock
@@ -37,6 +38,8 @@ class BotContext:
     sessions: async_sessionmaker[AsyncSession]
     outbox: Outbox
     service: TicketService
+    attachments: Attachments
+    """Photos and files attached to tickets (limits, file store, signed links)."""
     instance_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     http: aiohttp.ClientSession | None = None
     channels: Channels = field(default_factory=Channels)

@@ -6,7 +6,7 @@ rows and tickets can reference people by id.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.config import ChatBinding, Config, PersonConfig, UnitConfig
 from bot.messages import Destination, Mention
@@ -22,6 +22,13 @@ class Person:
     roles: frozenset[tuple[str, str]]  # (unit code, role)
     id: int = 0
     password_hash: str = ""
+    title: str = ""  # 职务
+    phone: str = ""  # 办公电话 (the mobile when none is configured)
+
+    @property
+    def contact(self) -> dict[str, str]:
+        """负责人信息: name, title and phone, as attachments and hotline reports carry them."""
+        return {"name": self.name, "title": self.title, "phone": self.phone or self.mobile}
 
     def has_role(self, role: str, unit: str | None = None) -> bool:
         """Whether the person holds ``role`` (in ``unit`` when given)."""
@@ -70,7 +77,7 @@ class Directory:
         for name, pid in ids.items():
             if name in self.people:
                 old = self.people[name]
-                new = Person(old.name, old.mobile, old.ids, old.roles, pid, old.password_hash)
+                new = replace(old, id=pid)
                 self.people[name] = new
                 for key, p in list(self.by_platform_id.items()):
                     if p.name == name:
@@ -160,4 +167,5 @@ Destination(platform=c.platform, bot=c.bot, chat_id=c.chat_id) for c in self.cha
 
 def _person(p: PersonConfig) -> Person:
     return Person(name=p.name, mobile=p.mobile, ids=dict(p.ids),
-                  roles=frozenset((r.unit, r.role) for r in p.roles), password_hash=p.password_hash)
+                  roles=frozenset((r.unit, r.role) for r in p.roles), password_hash=p.password_hash,
+                  title=p.title, phone=p.phone)

@@ -7,11 +7,13 @@ and the inbox row's ``processed_at`` commit together, so a replayed event does n
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import action_tokens
+from bot.attachments import Received
 from bot.commands import Call, CommandRegistry, CommandSpec
 from bot.context import BotContext
 from bot.directory import Person
@@ -19,6 +21,7 @@ from bot.grammar import Command, GrammarError, parse
 from bot.lifecycle import LifecycleError, NotAllowed, State, who_may
 from bot.messages import ChatKind, Destination, IncomingMessage, OutgoingMessage
 from bot.outbox import Outbox, Target
+from bot.ports import FileSource
 from store.models import Ticket, UsedToken
 from store.queries import tickets as tickets_q
 
@@ -32,12 +35,17 @@ class Refusal(Exception):
 class Dispatcher:
     """Turns IncomingMessages into ticket changes and answers, by the commands of ``commands``."""
 
-    def __init__(self, ctx: BotContext, commands: CommandRegistry) -> None:
+    def __init__(self, ctx: BotContext, commands: CommandRegistry,
+                 file_sources: Mapping[str, FileSource] | None = None) -> None:
         self.ctx = ctx
         self.commands = commands
+        self.file_sources = dict(file_sources or {})  # platform → the adapter that downloads its files
 
     async def handle(self, s: AsyncSession, message: IncomingMessage) -> None:
         """Handle one inbound message inside transaction ``s``."""
+        if message.files and message.action is None and (not message.text.strip() or not self._for_us(message)):
+            await self._keep_files(s, message)  # a photo alone, or a group post not for the bot
+            return
         if not self._for_us(message):
             return
         ctx = self.ctx
@@ -52,12 +60,16 @@ class Dispatcher:
                 "抱歉，您还不在本系统的人员名单中，暂时无法办理工单。请联系办公室添加。"), kind="answer")
             return
         command: Command | None = None
+        received = await self._receive(s, message, person) if message.files else None
         try:
             command, via_button = self._command(message)
             async with s.begin_nested():
                 call = Call(ctx=ctx, s=s, message=message, person=person, command=command,
                             commands=self.commands, via_button=via_button)
                 answer = await self._run(call)
+                answer += await self._attach(call)
+            if received is not None and received.refusals:
+                answer += "\n" + "\n".join(received.refusals)
         except (GrammarError, LifecycleError, Refusal) as exc:
             name = command.name if command else "-"
             ctx.metrics.commands.labels(name, "refused").inc()
@@ -65,8 +77,10 @@ class Dispatcher:
             ctx.service.audit(s, ticket, person, f"command:{name}", message.text or _action_text(message),
                               ticket.state if ticket else None, ticket.state if ticket else None,
                               {"reason": str(exc)[:500]}, outcome="refused")
+            refusals = received.refusals if received is not None else []
             ctx.outbox.add(s, Target.to_chat(reply_to), OutgoingMessage(
-                str(exc), mentions=(person.mention(),) if message.chat_kind is ChatKind.GROUP else ()),
+                "\n".join([str(exc), *refusals]),
+                mentions=(person.mention(),) if message.chat_kind is ChatKind.GROUP else ()),
                 kind="answer")
             return
         ctx.metrics.commands.labels(command.name, "ok").inc()
@@ -80,6 +94,48 @@ class Dispatcher:
             ticket_id=call.ticket.id if call.ticket else None)
         if via_button and message.message_id:
             self._update_card(s, message, reply_to, person, command, call)
+
+    async def prefetch(self, message: IncomingMessage) -> None:
+        """Download the message's files before its transaction (the inbox calls this at ingest)."""
+        if self.ctx.directory.sender(message.platform, message.sender_id) is not None:
+            await self.ctx.attachments.prefetch(self.ctx.http, self.file_sources.get(message.platform), message)
+
+    async def _receive(self, s: AsyncSession, message: IncomingMessage, person: Person) -> Received:
+        """Download and keep the message's files, pending for the sender's next command."""
+        return await self.ctx.attachments.receive(s, self.ctx.http, self.file_sources.get(message.platform),
+                                                  message, person.id)
+
+    async def _keep_files(self, s: AsyncSession, message: IncomingMessage) -> None:
+        """A photo or file alone: kept for the command that follows it (or quotes it). The sender
+        hears of a refusal, and in a direct chat of the file kept too; a group stays quiet."""
+        person = self.ctx.directory.sender(message.platform, message.sender_id)
+        if person is None:
+            return
+        received = await self._receive(s, message, person)
+        lines = list(received.refusals)
+        if received.stored and message.chat_kind is ChatKind.DIRECT:
+            minutes = self.ctx.config.attachments.window_minutes
+            names = "、".join(a.filename for a in received.stored)
+            lines.insert(0, f"已收到附件：{names}。请在 {minutes} 分钟内发送「进展/答复/退单/说明 工单号 内容」，"
+                            "附件会一并附到工单上。")
+        if lines:
+            self.ctx.outbox.add(s, Target.to_chat(self._reply_destination(message)), OutgoingMessage(
+                "\n".join(lines), mentions=(person.mention(),) if message.chat_kind is ChatKind.GROUP else ()),
+                kind="answer")
+
+    async def _attach(self, call: Call) -> str:
+        """A command that takes evidence claims the sender's pending files; the answer's suffix."""
+        spec = self.commands[call.command.name]
+        if not spec.evidence or call.ticket is None:
+            return ""
+        rows = await self.ctx.attachments.claim(call.s, call.message, call.person.id, call.ticket, spec.name)
+        if not rows:
+            return ""
+        t = call.ticket
+        self.ctx.service.audit(call.s, t, call.person, "attach", None, t.state, t.state,
+                               {"purpose": spec.name, "files": [a.filename for a in rows],
+                                "ids": [a.id for a in rows]})
+        return f"（已附 {len(rows)} 个附件：{'、'.join(a.filename for a in rows)}）"
 
     def _for_us(self, message: IncomingMessage) -> bool:
         """In a group, only @mentions, quotes of our messages and card clicks are for the bot."""

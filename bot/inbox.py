@@ -22,15 +22,20 @@ from store.models import InboxEvent
 log = logging.getLogger("hotline.inbox")
 Processor = Callable[[AsyncSession, IncomingMessage], Awaitable[None]]
 """Handles one event inside the transaction that also marks the event processed (exactly once)."""
+Prefetch = Callable[[IncomingMessage], Awaitable[None]]
+"""Slow work an event needs before its transaction (downloading its files), started at ingest."""
 
 
 class Inbox:
     """Writes inbound events and hands them to the dispatcher in the background."""
 
     def __init__(self, ctx: BotContext, process: Processor, *,
-                 on_processed: Callable[[], None] | None = None) -> None:
+                 on_processed: Callable[[], None] | None = None, prefetch: Prefetch | None = None) -> None:
         self.ctx = ctx
         self._process = process
+        # Downloads run outside the write turn and the transaction, so ingest never waits for them.
+        self._prefetch = prefetch
+        self._prefetching: dict[int, asyncio.Task[None]] = {}
         self._on_processed = on_processed  # e.g. wake the sender: the event may have queued replies
         self._queue: asyncio.Queue[int] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -103,21 +108,24 @@ class Inbox:
                 pass  # a duplicate among them: commit one by one below to tell which
             else:
                 for (values, done), row_id in zip(batch, ids, strict=True):
-                    self._committed(values["platform"], row_id, done)
+                    self._committed(values, row_id, done)
                 return
         for values, done in batch:
             try:
                 [row_id] = await self._insert([values])
             except IntegrityError:
-                self._committed(values["platform"], None, done)
+                self._committed(values, None, done)
             except Exception as exc:
                 done.set_exception(exc)
             else:
-                self._committed(values["platform"], row_id, done)
+                self._committed(values, row_id, done)
 
-    def _committed(self, platform: str, row_id: int | None, done: asyncio.Future[bool]) -> None:
+    def _committed(self, values: dict[str, Any], row_id: int | None, done: asyncio.Future[bool]) -> None:
         """Count the event, queue it for processing if new (``row_id``), and release its caller."""
-        self.ctx.metrics.inbox_events.labels(platform, "duplicate" if row_id is None else "accepted").inc()
+        self.ctx.metrics.inbox_events.labels(values["platform"], "duplicate" if row_id is None else "accepted").inc()
+        if row_id is not None and self._prefetch is not None and values["payload"].get("files"):
+            self._prefetching[row_id] = asyncio.create_task(
+                self._prefetch(IncomingMessage.from_dict(values["payload"])), name=f"inbox-prefetch-{row_id}")
         if row_id is not None:
             self.idle.clear()
             self._queue.put_nowait(row_id)
@@ -139,6 +147,9 @@ class Inbox:
     async def stop(self) -> None:
         """Stop after the event being processed; the rest stays in the store for next start."""
         await cancel_and_wait(self._task)
+        for fetching in self._prefetching.values():  # a replay downloads again, in its transaction
+            await cancel_and_wait(fetching)
+        self._prefetching.clear()
 
     async def drain(self) -> None:
         """Wait until every queued event is processed (tests and shutdown)."""
@@ -148,6 +159,9 @@ class Inbox:
         while True:
             row_id = await self._queue.get()
             try:
+                fetching = self._prefetching.pop(row_id, None)
+                if fetching is not None:
+                    await asyncio.gather(fetching, return_exceptions=True)
                 async with self._write_turn:
                     await self.process_one(row_id)
             except Exception:  # never let one event stop the loop

@@ -39,6 +39,8 @@ AUDIT_LABELS: dict[str, str] = {
     "sms_receipt": "短信回执",
     "sms_opt_out": "来电人退订短信",
     "citizen_reply": "来电人回复",
+    "attach": "附上附件",
+    "explanation": "情况说明",
 }
 """Audit (痕迹) actions; ``command:<名称>`` rows are labelled by :func:`audit_label`."""
 

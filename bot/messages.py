@@ -29,6 +29,30 @@ class TargetKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class FileRef:
+    """An image or file carried by an inbound message, as the platform names it.
+
+    ``key`` is the platform's handle (WeCom media_id or download URL, DingTalk downloadCode,
+    Feishu image_key/file_key); ``extra`` holds what the download needs besides it (an AES key,
+    the message id). The adapter that decoded it downloads it (``bot.ports.FileSource``)."""
+
+    kind: str  # image | file
+    key: str
+    name: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form, as stored in the inbox."""
+        return {"kind": self.kind, "key": self.key, "name": self.name, "extra": dict(self.extra)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FileRef:
+        """Inverse of :meth:`to_dict`."""
+        return cls(kind=str(data["kind"]), key=str(data["key"]), name=str(data.get("name", "")),
+                   extra={str(k): str(v) for k, v in (data.get("extra") or {}).items()})
+
+
+@dataclass(frozen=True, slots=True)
 class IncomingMessage:
     """One event from a chat platform, decoded and verified.
 
@@ -48,6 +72,7 @@ class IncomingMessage:
     action: dict[str, Any] | None = None
     event_id: str = ""
     message_id: str | None = None
+    files: tuple[FileRef, ...] = ()  # images and files sent with the message
     raw: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,6 +90,7 @@ class IncomingMessage:
             "action": self.action,
             "event_id": self.event_id,
             "message_id": self.message_id,
+            **({"files": [f.to_dict() for f in self.files]} if self.files else {}),
         }
 
     @classmethod
@@ -83,6 +109,7 @@ class IncomingMessage:
             action=data.get("action"),
             event_id=data.get("event_id", ""),
             message_id=data.get("message_id"),
+            files=tuple(FileRef.from_dict(f) for f in data.get("files", ())),
         )
 
 

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +19,8 @@ from bot.messages import Destination, OutgoingMessage
 from bot.outbox import Target
 from bot.ports import ChatAdapter
 from bot.send_errors import PermanentSendError, TransientSendError
-from store.models import OutboxMessage
+from store.models import OutboxMessage, Ticket
+from store.queries import attachments as attachments_q
 
 
 def delivery_key(row: OutboxMessage) -> str:
@@ -89,7 +91,7 @@ class ReportChannel:
         ctx = self.ctx
         assert ctx.http is not None
         dest = Destination.from_dict(row.destination)
-        raw = json.dumps(row.payload, ensure_ascii=False).encode()
+        raw = json.dumps(await self.with_evidence(row), ensure_ascii=False).encode()
         ts = str(int(ctx.clock.now().timestamp()))
         secret = ctx.config.hotline.report_secret.encode()
         sig = hmac.new(secret, ts.encode() + b"." + raw, hashlib.sha256).hexdigest()
@@ -108,3 +110,22 @@ class ReportChannel:
     async def after_dead(self, s: AsyncSession, row: OutboxMessage, exc: Exception) -> None:
         """The office hears of it."""
         alert_office(self.ctx, s, row, exc)
+
+    async def with_evidence(self, row: OutboxMessage) -> dict[str, Any]:
+        """The report with the 承办人 (name, title, phone) and the round's attachments, as signed
+        expiring links or the files themselves (``[attachments] report``); 平顶山 "上传领导签发及办理过程
+        图片", "注明…负责人信息（含姓名、职务、联系方式）". Read at delivery, so links are fresh."""
+        payload = dict(row.payload)
+        if row.ticket_id is None:
+            return payload
+        ctx = self.ctx
+        async with ctx.sessions() as s:
+            ticket = await s.get(Ticket, row.ticket_id)
+            rows = await attachments_q.of_ticket(s, row.ticket_id, int(payload.get("round", 0)) or None)
+        handler = ctx.directory.person_by_id(ticket.handler_id) if ticket else None
+        if handler is not None:
+            payload["handler"] = handler.contact
+        if rows:
+            now = ctx.clock.now()
+            payload["attachments"] = [ctx.attachments.report_entry(a, now) for a in rows]
+        return payload

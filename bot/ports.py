@@ -5,12 +5,12 @@ The bot imports these, never an adapter."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import aiohttp
 from aiohttp import web
 
-from bot.messages import Destination, IncomingMessage, OutgoingMessage
+from bot.messages import Destination, FileRef, IncomingMessage, OutgoingMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,41 @@ class ChatAdapter(Protocol):
         repeat (Feishu's ``uuid``) gets it, so a retry after a lost answer is not a second
         message in the group."""
         ...
+
+
+class FileTooLarge(Exception):
+    """A download stopped at the size limit (the platform's file is larger)."""
+
+
+class DownloadFailed(Exception):
+    """The platform would not hand the file over (expired key, refused token, network)."""
+
+
+@runtime_checkable
+class FileSource(Protocol):
+    """A chat adapter that can fetch the images and files its messages carry, with the bot's own
+    credentials (access token, AES key). Adapters without it leave files undownloaded."""
+
+    async def download(self, http: aiohttp.ClientSession, bot: str, ref: FileRef, *,
+                       max_bytes: int) -> tuple[bytes, str]:
+        """``(content, content type the platform declared)``; raises FileTooLarge past
+        ``max_bytes`` and DownloadFailed when the platform refuses."""
+        ...
+
+
+async def read_limited(resp: aiohttp.ClientResponse, max_bytes: int) -> bytes:
+    """A download's body, stopping with FileTooLarge once it passes ``max_bytes``."""
+    declared = resp.content_length
+    if declared is not None and declared > max_bytes:
+        raise FileTooLarge(f"{declared} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > max_bytes:
+            raise FileTooLarge(f"more than {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class Lease(Protocol):

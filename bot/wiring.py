@@ -17,11 +17,12 @@ from bot.outbox_channels import ChatChannel, ReportChannel
 from bot.platform_config import platform_bots
 from bot.platforms import PlatformDeps, platforms
 from bot.plugins import COMMANDS
-from bot.ports import ChatAdapter
+from bot.ports import ChatAdapter, FileSource
 from bot.sender import SENDER, Sender, sender_ctx
 from scheduler.runner import scheduler_ctx
 from store.leases import StoreLease
 from web import citizen as citizen_page
+from web import files as file_links
 from web.console.adapter import ConsoleAdapter
 
 log = logging.getLogger("hotline.wiring")
@@ -61,14 +62,17 @@ def install(app: web.Application, *, with_background: bool = True) -> None:
         adapter.setup_routes(app)
     ctx.channels.register("chat", ChatChannel(ctx, adapters))
     ctx.channels.register("report", ReportChannel(ctx))
-    dispatcher = Dispatcher(ctx, COMMANDS)
+    dispatcher = Dispatcher(ctx, COMMANDS, file_sources={
+        name: a for name, a in adapters.items() if isinstance(a, FileSource)})
     app[DISPATCHER] = dispatcher
     sender = Sender(ctx) if with_background else None
-    app[INBOX] = Inbox(ctx, dispatcher.handle, on_processed=sender.wake if sender else None)
+    app[INBOX] = Inbox(ctx, dispatcher.handle, on_processed=sender.wake if sender else None,
+                       prefetch=dispatcher.prefetch)
     app.cleanup_ctx.append(_inbox_ctx)
     sms_gateway.install(app)
     sms_webhook.setup_routes(app)
     citizen_page.setup_routes(app)
+    file_links.setup_routes(app)
     if sender is not None:
         app[SENDER] = sender
         app.cleanup_ctx.append(sender_ctx)

@@ -36,7 +36,7 @@ async def first_contact(call: Call) -> str:
 
 
 @command("进展", "报送", example="进展 202611230001 已协调社区，明日现场核实",
-         content="请写明进展内容。")
+         content="请写明进展内容。", evidence=True)
 async def progress(call: Call) -> str:
     """进展 / 报送: an interim report."""
     assert call.ticket is not None
@@ -45,7 +45,7 @@ async def progress(call: Call) -> str:
 
 
 @command("答复", "回复", "办结", example="答复 202611230001 实际解决。11月23日10时电话沟通……来电人表示接受",
-         content="请写明答复内容。")
+         content="请写明答复内容。", evidence=True)
 async def reply(call: Call) -> str:
     """答复 / 回复 / 办结: the reply draft, checked by the ticket's rule (``reply_check``)."""
     assert call.ticket is not None
@@ -98,7 +98,7 @@ async def extension(call: Call) -> str:
     return f"工单 {call.ticket.number} 的延期申请已提交，等待审核。"
 
 
-@command("退单", "退回", example="退单 202611230001 不属于本单位职责，建议转住建局")
+@command("退单", "退回", example="退单 202611230001 不属于本单位职责，建议转住建局", evidence=True)
 async def giveback(call: Call) -> str:
     """退单 / 退回 NO 理由."""
     assert call.ticket is not None

@@ -334,3 +334,29 @@ class UsedToken(Base):
     __tablename__ = "used_tokens"
     token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     used_at: Mapped[datetime]
+
+
+class Attachment(Base):
+    """An image or file a person sent or uploaded: pending (no ticket yet) until a command attaches
+    it. The bytes live once per content hash in the file store (``store.files``)."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (
+        Index("ix_attachment_pending", "platform", "chat_id", "person_id", "received_at"),
+        Index("ix_attachment_ticket", "ticket_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    content_type: Mapped[str] = mapped_column(String(100))
+    filename: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))  # image | file
+    platform: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str] = mapped_column(String(200))
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    received_at: Mapped[datetime]
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    round: Mapped[int | None]
+    purpose: Mapped[str | None] = mapped_column(String(16))  # 进展 / 答复 / 退单 / 说明
+    attached_at: Mapped[datetime | None]

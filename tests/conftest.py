@@ -103,9 +103,12 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def make_config(store_url: str) -> Callable[..., Config]:
-    """Build a validated config on the test's store, with overrides."""
+def make_config(store_url: str, tmp_path: Path) -> Callable[..., Config]:
+    """Build a validated config on the test's store, with overrides; attachments go to the
+    test's directory (beside a SQLite file anyway; a PostgreSQL store has no file to go beside)."""
     def make(**overrides: Any) -> Config:
+        if not store_url.startswith("sqlite"):
+            overrides["attachments"] = {"dir": str(tmp_path / "attachments"), **overrides.get("attachments", {})}
         return parse_config(base_config(store_url, **overrides))
     return make
 

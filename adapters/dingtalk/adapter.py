@@ -46,9 +46,9 @@ from adapters.dingtalk.stream import (
 )
 from adapters.webhooks import Decoded, WebhookPipeline, WebhookRefused, WebhookRequest
 from bot.clock import Clock, SystemClock
-from bot.messages import ChatKind, Destination, OutgoingMessage
+from bot.messages import ChatKind, Destination, FileRef, OutgoingMessage
 from bot.metrics import DEFAULT_METRICS, Metrics
-from bot.ports import InboxWriter, Lease, SendResult
+from bot.ports import DownloadFailed, InboxWriter, Lease, SendResult
 from bot.send_errors import PermanentSendError, TransientSendError
 
 __all__ = ["DingTalkAdapter", "DingTalkBotConfig", "StreamOptions"]
@@ -152,6 +152,14 @@ class DingTalkAdapter:
         return callback_ack(message_id, None if topic == TOPIC_ROBOT else {})
 
     # --- sending -----------------------------------------------------------------------------
+
+    async def download(self, http: aiohttp.ClientSession, bot: str, ref: FileRef, *,
+                       max_bytes: int) -> tuple[bytes, str]:
+        """A received picture or file, through the robot file download API with the app's token."""
+        api = self._apis.get(bot)
+        if api is None:
+            raise DownloadFailed(f"unknown dingtalk bot {bot!r}")
+        return await api.download_file(http, ref.key, max_bytes)
 
     def _api(self, bot: str) -> DingTalkApi:
         api = self._apis.get(bot)

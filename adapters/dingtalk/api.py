@@ -16,9 +16,10 @@ import aiohttp
 
 from adapters.dingtalk.config import DingTalkBotConfig
 from adapters.dingtalk.crypto import robot_webhook_url
-from adapters.http import retry_after
+from adapters.http import download, retry_after
 from adapters.tokens import TokenCache, TokenRejected
 from bot.clock import Clock
+from bot.ports import DownloadFailed
 from bot.send_errors import PermanentSendError, SendError, TransientSendError
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,20 @@ class DingTalkApi:
             raise error
 
         return await self.tokens.authorized(attempt, what=f"dingtalk {self.bot}")
+
+    async def download_file(self, http: aiohttp.ClientSession, download_code: str,
+                            max_bytes: int) -> tuple[bytes, str]:
+        """A received picture or file: ``POST /v1.0/robot/messageFiles/download`` (downloadCode and
+        robotCode, with the app's token) names a short-lived ``downloadUrl``, then GET it."""
+        try:
+            data = await self.api(http, "POST", "/v1.0/robot/messageFiles/download",
+                                  {"downloadCode": download_code, "robotCode": self.config.robot_code})
+        except SendError as exc:
+            raise DownloadFailed(str(exc)) from exc
+        url = data.get("downloadUrl")
+        if not isinstance(url, str) or not url:
+            raise DownloadFailed("dingtalk messageFiles/download: no downloadUrl")
+        return await download(http, url, max_bytes=max_bytes, client_timeout=TIMEOUT, what="dingtalk downloadUrl")
 
     async def robot_send(self, http: aiohttp.ClientSession, access_token: str, secret: str,
                          timestamp_ms: int, body: dict[str, Any]) -> None:

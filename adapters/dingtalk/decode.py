@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 from adapters.cards import ButtonPayload
-from bot.messages import ChatKind, IncomingMessage
+from bot.messages import ChatKind, FileRef, IncomingMessage
 
 PLATFORM = "dingtalk"
 _OUT_TRACK_PREFIX = "ht"
@@ -65,6 +65,26 @@ def _text_of(payload: dict[str, Any]) -> str | None:
     return None
 
 
+def _files_of(payload: dict[str, Any]) -> tuple[FileRef, ...]:
+    """The pictures and files of a ``picture``, ``file`` or ``richText`` message, by their
+    ``downloadCode`` (fetched through ``/v1.0/robot/messageFiles/download``)."""
+    msgtype = payload.get("msgtype")
+    content = payload.get("content")
+    if not isinstance(content, dict):
+        return ()
+    if msgtype in ("picture", "file"):
+        code = content.get("downloadCode")
+        if not isinstance(code, str) or not code:
+            raise DecodeError("content.downloadCode missing")
+        name = content.get("fileName") if msgtype == "file" else ""
+        return (FileRef("image" if msgtype == "picture" else "file", code, str(name or "")),)
+    if msgtype == "richText":
+        items = content.get("richText") or []
+        return tuple(FileRef("image", i["downloadCode"]) for i in items
+                     if isinstance(i, dict) and i.get("type") == "picture" and isinstance(i.get("downloadCode"), str))
+    return ()
+
+
 def _required_str(payload: dict[str, Any], key: str) -> str:
     value = payload.get(key)
     if not isinstance(value, str) or not value:
@@ -91,12 +111,14 @@ def strip_bot_mention(text: str, bot_name: str) -> str:
 def decode_robot_message(bot: str, bot_name: str, payload: dict[str, Any]) -> IncomingMessage | None:
     """A robot message (topic ``/v1.0/im/bot/messages/get`` or HTTP mode) → IncomingMessage.
 
-    None for message types the bot does not handle (pictures, files, audio …).
-    Raises :class:`DecodeError` when a field DingTalk always sends is missing.
+    Pictures and files come with empty text and their ``files``; None for other message types
+    (audio, video …). Raises :class:`DecodeError` when a field DingTalk always sends is missing.
     """
     text = _text_of(payload)
-    if text is None:
+    files = _files_of(payload)
+    if text is None and not files:
         return None
+    text = text or ""
     msg_id = _required_str(payload, "msgId")
     conversation_type = payload.get("conversationType")
     if conversation_type not in ("1", "2"):
@@ -131,6 +153,7 @@ def decode_robot_message(bot: str, bot_name: str, payload: dict[str, Any]) -> In
         quoted_message_id=_quoted_id(payload),
         event_id=msg_id,
         message_id=msg_id,
+        files=files,
         raw=payload,
     )
 

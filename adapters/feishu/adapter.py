@@ -39,9 +39,9 @@ from adapters.feishu.decode import BotIdentity, EventDecodeError, decode_event
 from adapters.feishu.ws import FeishuLongConnection
 from adapters.webhooks import Decoded, WebhookPipeline, WebhookRefused, WebhookRequest
 from bot.clock import Clock, SystemClock
-from bot.messages import Destination, IncomingMessage, OutgoingMessage
+from bot.messages import Destination, FileRef, IncomingMessage, OutgoingMessage
 from bot.metrics import DEFAULT_METRICS, Metrics
-from bot.ports import InboxWriter, Lease, SendResult
+from bot.ports import DownloadFailed, InboxWriter, Lease, SendResult
 from bot.send_errors import PermanentSendError, SendError
 
 __all__ = ["FeishuAdapter", "FeishuBotConfig"]
@@ -252,6 +252,14 @@ class FeishuAdapter:
         if api is None:
             raise PermanentSendError(f"未配置的飞书机器人: {bot}", code="unknown_bot")
         return api
+
+    async def download(self, http: aiohttp.ClientSession, bot: str, ref: FileRef, *,
+                       max_bytes: int) -> tuple[bytes, str]:
+        """A message's image or file, through the message resource API with the bot's token."""
+        api = self._apis.get(bot)
+        if api is None or "message_id" not in ref.extra:
+            raise DownloadFailed(f"cannot download from feishu bot {bot}")
+        return await api.download_resource(http, ref.extra["message_id"], ref.key, ref.kind, max_bytes)
 
     def _chat(self, dest: Destination) -> FeishuChatOptions:
         """The group's own options (its send-only robot), from its chat binding."""

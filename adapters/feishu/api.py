@@ -10,14 +10,16 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
 from adapters.feishu.config import FeishuBotConfig
 from adapters.feishu.crypto import robot_sign
-from adapters.http import retry_after
+from adapters.http import authorized_download, download, retry_after
 from adapters.tokens import TokenCache, TokenRejected
 from bot.clock import Clock
+from bot.ports import DownloadFailed
 from bot.send_errors import PermanentSendError, TransientSendError
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,22 @@ class FeishuApi:
         """GET /bot/v3/info: the bot's own open_id."""
         data = await self.call(http, "GET", BOT_INFO_PATH, None)
         return str((data.get("bot") or {}).get("open_id", ""))
+
+    async def download_resource(self, http: aiohttp.ClientSession, message_id: str, key: str,
+                                kind: str, max_bytes: int) -> tuple[bytes, str]:
+        """GET /im/v1/messages/{message_id}/resources/{key}?type=image|file with the tenant token:
+        the file's bytes and declared type. A JSON answer is an error (token refreshed once)."""
+        if not self.cfg.has_app:
+            raise DownloadFailed("飞书应用未配置 app_id/app_secret")
+        self._http = http
+        url = f"{self.cfg.api_base}{MESSAGES_PATH}/{quote(message_id, safe='')}/resources/{quote(key, safe='')}"
+
+        async def attempt(token: str) -> tuple[bytes, str]:
+            return await download(http, url, max_bytes=max_bytes, client_timeout=TIMEOUT, what="feishu resource",
+                                  params={"type": kind}, headers={"Authorization": f"Bearer {token}"},
+                                  token_invalid=lambda d: d.get("code") in TOKEN_INVALID)
+
+        return await authorized_download(self.tokens, attempt, "feishu resource")
 
     async def call(self, http: aiohttp.ClientSession, method: str, path: str,
                    body: dict[str, Any] | None, *, params: dict[str, str] | None = None,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.cards import ButtonPayload
-from bot.messages import ChatKind, IncomingMessage
+from bot.messages import ChatKind, FileRef, IncomingMessage
 
 MESSAGE_EVENT = "im.message.receive_v1"
 CARD_EVENT = "card.action.trigger"
@@ -83,10 +83,18 @@ def _message(envelope: dict[str, Any], me: BotIdentity) -> IncomingMessage | Non
     mentions = msg.get("mentions") or []
     content = json.loads(msg["content"]) if msg.get("content") else {}
     mtype = msg["message_type"]
+    files: tuple[FileRef, ...] = ()
     if mtype == "text":
         raw_text = str(content.get("text", ""))
     elif mtype == "post":
         raw_text = _post_text(content)
+        files = _post_images(content, msg["message_id"])
+    elif mtype in ("image", "file"):
+        # Downloaded with GET /open-apis/im/v1/messages/{message_id}/resources/{key}?type=image|file
+        key = content["image_key"] if mtype == "image" else content["file_key"]
+        raw_text = ""
+        files = (FileRef(mtype, str(key), str(content.get("file_name", "")),
+                         {"message_id": msg["message_id"]}),)
     else:
         return None
     text, mentioned_bot, others = _resolve_mentions(raw_text, mentions, me)
@@ -103,14 +111,27 @@ def _message(envelope: dict[str, Any], me: BotIdentity) -> IncomingMessage | Non
         quoted_message_id=msg.get("parent_id") or None,
         event_id=envelope["header"]["event_id"],
         message_id=msg["message_id"],
+        files=files,
         raw=_without_token(envelope),
     )
 
 
+def _post_body(content: dict[str, Any]) -> dict[str, Any]:
+    if "content" not in content:  # some payloads wrap the post in a locale key
+        return next((v for v in content.values() if isinstance(v, dict)), {})
+    return content
+
+
+def _post_images(content: dict[str, Any], message_id: str) -> tuple[FileRef, ...]:
+    """The images of a rich-text (post) message: ``{"tag": "img", "image_key": …}`` elements."""
+    return tuple(FileRef("image", str(el["image_key"]), "", {"message_id": message_id})
+                 for paragraph in _post_body(content).get("content") or [] for el in paragraph or []
+                 if el.get("tag") == "img" and el.get("image_key"))
+
+
 def _post_text(content: dict[str, Any]) -> str:
     """Plain text of a rich-text (post) message; @ elements become their placeholder keys."""
-    if "content" not in content:  # some payloads wrap the post in a locale key
-        content = next((v for v in content.values() if isinstance(v, dict)), {})
+    content = _post_body(content)
     lines = []
     for paragraph in content.get("content") or []:
         words = []

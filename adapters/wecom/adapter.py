@@ -26,6 +26,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from adapters.http import download
 from adapters.webhooks import WebhookPipeline
 from adapters.wecom.api import WeComApi
 from adapters.wecom.bodies import (
@@ -37,13 +38,14 @@ from adapters.wecom.bodies import (
 )
 from adapters.wecom.cards import button_card, task_id_for
 from adapters.wecom.config import WeComBotConfig, WeComChatOptions
+from adapters.wecom.crypto import DecryptError, aes_key_from_encoding, decrypt_media, media_key
 from adapters.wecom.decode import PayloadError, decode_aibot
 from adapters.wecom.stream import CMD_EVENT_CALLBACK, CMD_SEND, CMD_UPDATE, WeComLongConnection
 from adapters.wecom.webhook import WeComEndpoint
 from bot.clock import Clock, SystemClock
-from bot.messages import Destination, OutgoingMessage
+from bot.messages import Destination, FileRef, OutgoingMessage
 from bot.metrics import DEFAULT_METRICS, Metrics
-from bot.ports import InboxWriter, Lease, SendResult
+from bot.ports import DownloadFailed, InboxWriter, Lease, SendResult
 from bot.send_errors import PermanentSendError, TransientSendError
 
 __all__ = ["WeComAdapter", "WeComBotConfig"]
@@ -121,6 +123,27 @@ class WeComAdapter:
     def token_cache(self, bot: str) -> Any:
         """The app access-token cache of ``bot`` (its ``fetch_count`` is useful in tests)."""
         return self._apis[bot].tokens
+
+    async def download(self, http: aiohttp.ClientSession, bot: str, ref: FileRef, *,
+                       max_bytes: int) -> tuple[bytes, str]:
+        """A received image or file: the app's media (``media/get`` with the access token), or an
+        AI bot's encrypted download URL, decrypted with the item's aeskey or the bot's key."""
+        cfg = self._bots.get(bot)
+        if cfg is None:
+            raise DownloadFailed(f"unknown wecom bot {bot!r}")
+        if ref.extra.get("via") == "media":
+            return await self._apis[bot].get_media(http, ref.key, max_bytes)
+        try:
+            key = media_key(ref.extra["aeskey"]) if ref.extra.get("aeskey") else aes_key_from_encoding(cfg.aes_key)
+        except (DecryptError, ValueError) as exc:
+            raise DownloadFailed(f"no key for the AI bot media: {exc}") from exc
+        # AES adds at most one 32-byte block of padding
+        data, _ = await download(http, ref.key, max_bytes=max_bytes + 32, what="AI bot media",
+                                 client_timeout=aiohttp.ClientTimeout(total=cfg.request_timeout))
+        try:
+            return decrypt_media(key, data), ""
+        except DecryptError as exc:
+            raise DownloadFailed(f"AI bot media: {exc}") from exc
 
     def _callback_handler(self, bot: str) -> Any:
         async def handle(frame: dict[str, Any]) -> None:

@@ -11,10 +11,11 @@ from typing import Any
 
 import aiohttp
 
-from adapters.http import retry_after
+from adapters.http import authorized_download, download, retry_after
 from adapters.tokens import TokenCache, TokenRejected
 from adapters.wecom.config import WeComBotConfig
 from bot.clock import Clock
+from bot.ports import DownloadFailed
 from bot.send_errors import PermanentSendError, TransientSendError
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,23 @@ class WeComApi:
             return data
 
         return await self.tokens.authorized(attempt, what=f"wecom {path}")
+
+    async def get_media(self, http: aiohttp.ClientSession, media_id: str,
+                        max_bytes: int) -> tuple[bytes, str]:
+        """``GET /cgi-bin/media/get?access_token=&media_id=``: a temporary media file the app
+        received. A JSON answer is an errcode (token-invalid: refresh once and retry)."""
+        if not self._cfg.has_app:
+            raise DownloadFailed("自建应用未配置 (corp_id/agent_id/app_secret)")
+        self._http = http
+        timeout = aiohttp.ClientTimeout(total=self._cfg.request_timeout)
+
+        async def attempt(token: str) -> tuple[bytes, str]:
+            return await download(http, self._cfg.api_base + "/cgi-bin/media/get", max_bytes=max_bytes,
+                                  client_timeout=timeout, what="wecom media/get",
+                                  params={"access_token": token, "media_id": media_id},
+                                  token_invalid=lambda d: d.get("errcode") in TOKEN_INVALID)
+
+        return await authorized_download(self.tokens, attempt, "wecom media/get")
 
     async def call_robot(self, http: aiohttp.ClientSession, key: str,
                          body: dict[str, Any]) -> dict[str, Any]:

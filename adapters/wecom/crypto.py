@@ -91,6 +91,30 @@ def encrypt(key: bytes, msg: bytes, receiveid: str, random16: bytes | None = Non
     return base64.b64encode(encryptor.update(body) + encryptor.finalize()).decode()
 
 
+def decrypt_media(key: bytes, data: bytes) -> bytes:
+    """An AI bot's downloaded image or file: AES-256-CBC with ``iv = key[:16]``, PKCS#7 padded to
+    32 bytes, no random prefix or length (unlike callbacks); raises DecryptError."""
+    if not data or len(data) % 16:
+        raise DecryptError("media length is not a multiple of the AES block")
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).decryptor()
+    plain = decryptor.update(data) + decryptor.finalize()
+    pad = plain[-1]
+    if not 1 <= pad <= BLOCK or plain[-pad:] != bytes([pad]) * pad:
+        raise DecryptError("bad PKCS#7 padding")
+    return plain[:-pad]
+
+
+def media_key(aeskey: str) -> bytes:
+    """The 32-byte key of a media item's ``aeskey`` (base64, with or without its padding)."""
+    try:
+        key = base64.b64decode(aeskey + "=" * (-len(aeskey) % 4), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise DecryptError("aeskey is not base64") from exc
+    if len(key) != 32:
+        raise DecryptError("aeskey must decode to 32 bytes")
+    return key
+
+
 class WeComCrypto:
     """Token + EncodingAESKey of one callback configuration."""
 

@@ -13,7 +13,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from adapters.cards import ButtonPayload
-from bot.messages import ChatKind, IncomingMessage
+from bot.messages import ChatKind, FileRef, IncomingMessage
 
 PLATFORM = "wecom"
 _MENTION_GAP = "[\\s\u2005\u00a0]*"  # WeCom puts U+2005 after an @mention
@@ -78,6 +78,29 @@ def _aibot_text(body: dict[str, Any]) -> str | None:
     return None
 
 
+def _media(item: dict[str, Any], kind: str) -> FileRef | None:
+    """An AI bot image or file item (``{"url": …, "aeskey": …}``): downloaded from ``url`` and
+    decrypted with its ``aeskey`` (long connection) or the bot's EncodingAESKey (webhook)."""
+    body = item.get(kind)
+    if not isinstance(body, dict) or not isinstance(body.get("url"), str) or not body["url"]:
+        return None
+    aeskey = body.get("aeskey")
+    return FileRef(kind, body["url"], str(body.get("filename") or body.get("name") or ""),
+                   {"aeskey": aeskey} if isinstance(aeskey, str) and aeskey else {})
+
+
+def _aibot_files(body: dict[str, Any]) -> tuple[FileRef, ...]:
+    msgtype = body.get("msgtype")
+    if msgtype in ("image", "file"):
+        ref = _media(body, msgtype)
+        return (ref,) if ref else ()
+    if msgtype == "mixed":  # 图文混排: its image items
+        items = (body.get("mixed") or {}).get("msg_item") or []
+        return tuple(ref for i in items if isinstance(i, dict) and i.get("msgtype") == "image"
+                     for ref in [_media(i, "image")] if ref)
+    return ()
+
+
 def decode_aibot(bot: str, name: str, body: dict[str, Any], *,
                  frame_req_id: str | None = None) -> IncomingMessage | None:
     """An AI bot message or card click; None for other messages and events.
@@ -113,11 +136,13 @@ def decode_aibot(bot: str, name: str, body: dict[str, Any], *,
             message_id = f"ws:{frame_req_id}" + (f":{task_id}" if isinstance(task_id, str) and task_id else "")
         return IncomingMessage(**common, action=action, message_id=message_id)
     text = _aibot_text(body)
-    if text is None:
+    files = _aibot_files(body)
+    if text is None and not files:
         return None
-    text, mentioned = strip_bot_mention(text, name)
+    text, mentioned = strip_bot_mention(text or "", name)
     # The platform delivers group messages only when the bot was @mentioned (or quoted).
-    return IncomingMessage(**common, text=text, mentioned_bot=mentioned or group, message_id=msgid)
+    return IncomingMessage(**common, text=text, mentioned_bot=mentioned or group, message_id=msgid,
+                           files=files)
 
 
 def decode_app_xml(bot: str, name: str, fields: dict[str, str]) -> IncomingMessage | None:
@@ -135,6 +160,13 @@ def decode_app_xml(bot: str, name: str, fields: dict[str, str]) -> IncomingMessa
         text, mentioned = strip_bot_mention(fields.get("Content", ""), name)
         return IncomingMessage(**common, text=text, mentioned_bot=mentioned, event_id=msgid,
                                message_id=msgid)
+    if msgtype in ("image", "file") and fields.get("MediaId"):
+        # 1:1 image or file to the app: fetched with GET /cgi-bin/media/get?access_token=&media_id=
+        msgid = fields.get("MsgId", "")
+        if not msgid:
+            raise PayloadError(f"{msgtype} message lacks MsgId")
+        ref = FileRef(msgtype, fields["MediaId"], fields.get("FileName", ""), {"via": "media"})
+        return IncomingMessage(**common, event_id=msgid, message_id=msgid, files=(ref,))
     if msgtype == "event" and fields.get("Event") == "template_card_event":
         action = ButtonPayload.action_from(fields.get("EventKey", ""))
         if action is None:

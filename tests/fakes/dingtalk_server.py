@@ -85,6 +85,10 @@ class FakeDingTalk:
         self.cards: dict[str, dict[str, Any]] = {}
         self.card_updates: list[dict[str, Any]] = []
         self.invalid_users: set[str] = set()
+        # received pictures and files: downloadCode -> (bytes, content type); issued download URLs
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self.download_urls: dict[str, str] = {}
+        self.downloads: list[str] = []
         self.flow_controlled_users: set[str] = set()
         self._fail: deque[int] = deque()
         self._api_calls: deque[datetime] = deque()
@@ -153,6 +157,8 @@ class FakeDingTalk:
         app.router.add_post("/v1.0/card/instances/createAndDeliver", self._create_and_deliver)
         app.router.add_put("/v1.0/card/instances", self._update_card)
         app.router.add_post("/robot/send", self._robot_send)
+        app.router.add_post("/v1.0/robot/messageFiles/download", self._message_file)
+        app.router.add_get("/oss/{nonce}", self._oss)
         app.router.add_post("/v1.0/gateway/connections/open", self._open_connection)
         app.router.add_get("/connect", self._connect)
         return app
@@ -192,6 +198,34 @@ class FakeDingTalk:
         return None
 
     # --- OpenAPI -----------------------------------------------------------------------------
+
+    def add_file(self, download_code: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        """A picture or file a robot message carries under ``download_code``."""
+        self.files[download_code] = (data, content_type)
+
+    async def _message_file(self, request: web.Request) -> web.Response:
+        """POST /v1.0/robot/messageFiles/download {downloadCode, robotCode} → {downloadUrl}."""
+        if (denied := self._check_token_and_qps(request)) is not None:
+            return denied
+        body = await self._json(request)
+        if body is None or not body.get("downloadCode") or not body.get("robotCode"):
+            return self._api_error(400, "MissingParameter", "缺少参数 downloadCode/robotCode")
+        if body["robotCode"] != self.app_key:
+            return self._api_error(400, "InvalidParameter.RobotCode", "robotCode无效")
+        if body["downloadCode"] not in self.files:
+            return self._api_error(400, "InvalidParameter.DownloadCode", "downloadCode无效或已过期")
+        nonce = uuid.uuid4().hex
+        self.download_urls[nonce] = body["downloadCode"]
+        return web.json_response({"downloadUrl": f"{request.scheme}://{request.host}/oss/{nonce}"})
+
+    async def _oss(self, request: web.Request) -> web.Response:
+        """The short-lived download URL: the bytes, once per issued URL."""
+        code = self.download_urls.pop(request.match_info["nonce"], None)
+        if code is None:
+            return web.Response(status=403, text="AccessDenied: Request has expired.")
+        self.downloads.append(code)
+        data, ctype = self.files[code]
+        return web.Response(body=data, headers={"Content-Type": ctype})
 
     async def _access_token(self, request: web.Request) -> web.Response:
         body = await self._json(request)
@@ -435,6 +469,18 @@ def robot_message(*, text: str = " 签收 A123", msg_id: str = "msgA1", group: b
     if group:
         payload["conversationTitle"] = "测试群"
     payload.update(extra)
+    return payload
+
+
+def file_message(kind: str, download_code: str, *, file_name: str = "", **kw: Any) -> dict[str, Any]:
+    """A ``picture`` or ``file`` robot message (no text; ``content.downloadCode``)."""
+    payload = robot_message(**kw)
+    del payload["text"]
+    payload["msgtype"] = kind
+    payload["content"] = ({"downloadCode": download_code, "pictureDownloadCode": f"pic-{download_code}"}
+                          if kind == "picture" else
+                          {"downloadCode": download_code, "fileName": file_name, "fileId": "1001",
+                           "spaceId": "2002"})
     return payload
 
 

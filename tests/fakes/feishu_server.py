@@ -93,6 +93,9 @@ class FeishuFake:
         self.messages: list[dict[str, Any]] = []
         self.robot_messages: list[dict[str, Any]] = []
         self.patches: list[dict[str, Any]] = []
+        # message resources: (message_id, key) -> (type, bytes, content type), and downloads made
+        self.resources: dict[tuple[str, str], tuple[str, bytes, str]] = {}
+        self.downloads: list[tuple[str, str, str]] = []
         self.requests: list[tuple[str, str]] = []
         self._sent: dict[str, dict[str, Any]] = {}
         self._uuids: dict[str, str] = {}
@@ -134,6 +137,7 @@ class FeishuFake:
         app.router.add_get("/open-apis/bot/v3/info", self._bot_info)
         app.router.add_post("/open-apis/im/v1/messages", self._send)
         app.router.add_patch("/open-apis/im/v1/messages/{message_id}", self._patch)
+        app.router.add_get("/open-apis/im/v1/messages/{message_id}/resources/{file_key}", self._resource)
         app.router.add_post("/open-apis/bot/v2/hook/{hook}", self._robot)
         app.router.add_post("/callback/ws/endpoint", self._ws_endpoint)
         app.router.add_get("/ws", self._ws_handler)
@@ -182,6 +186,26 @@ class FeishuFake:
                         headers={"x-ogw-ratelimit-limit": str(self.app_qps),
                                  "x-ogw-ratelimit-reset": "1"})
         return None
+
+    def add_resource(self, message_id: str, key: str, kind: str, data: bytes,
+                     content_type: str = "application/octet-stream") -> None:
+        """An image (``img_…``) or file (``file_…``) that message ``message_id`` carries."""
+        self.resources[(message_id, key)] = (kind, data, content_type)
+
+    async def _resource(self, request: web.Request) -> web.StreamResponse:
+        """GET /open-apis/im/v1/messages/:message_id/resources/:file_key?type=image|file: the
+        binary stream, to a valid tenant token, for a key the message really carries."""
+        if (denied := self._auth(request)) is not None:
+            return denied
+        message_id, key = request.match_info["message_id"], request.match_info["file_key"]
+        kind = request.query.get("type", "")
+        if kind not in ("image", "file"):
+            return _err(234001, "Invalid request param.")
+        found = self.resources.get((message_id, key))
+        if found is None or found[0] != kind:
+            return _err(234003, "File not in msg.")
+        self.downloads.append((message_id, key, kind))
+        return web.Response(body=found[1], headers={"Content-Type": found[2]})
 
     async def _bot_info(self, request: web.Request) -> web.Response:
         if (denied := self._auth(request)) is not None:

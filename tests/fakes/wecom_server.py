@@ -107,6 +107,33 @@ def aibot_text(content: str, *, userid: str = "zhangsan", chatid: str | None = "
     return body
 
 
+def aibot_media(msgtype: str, media: dict[str, str], *, userid: str = "zhangsan",
+                chatid: str | None = None, msgid: str | None = None, text: str = "") -> dict[str, Any]:
+    """An AI bot ``image`` or ``file`` message (``media`` = ``{"url", "aeskey"}``, as
+    :meth:`FakeWeCom.aibot_upload` gives), or with ``text`` a ``mixed`` one: the text (an
+    @mention and a command) followed by the image, as a group sends it."""
+    body = aibot_text(text, userid=userid, chatid=chatid, msgid=msgid)
+    del body["text"]
+    if text:
+        body["msgtype"] = "mixed"
+        body["mixed"] = {"msg_item": [{"msgtype": "text", "text": {"content": text}},
+                                      {"msgtype": "image", "image": media}]}
+    else:
+        body["msgtype"] = msgtype
+        body[msgtype] = media
+    return body
+
+
+def app_media_xml(msgtype: str, media_id: str, *, user: str = "zhangsan", corp_id: str = "wwCORP",
+                  msgid: str = "4561255354251345930", agent_id: int = 1000002) -> str:
+    """A self-built app image (or file) message: MediaId for ``/cgi-bin/media/get``."""
+    pic = f"<PicUrl><![CDATA[https://wework.qpic.cn/{media_id}]]></PicUrl>" if msgtype == "image" else ""
+    return (f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName>"
+            f"<FromUserName><![CDATA[{user}]]></FromUserName><CreateTime>1700000000</CreateTime>"
+            f"<MsgType><![CDATA[{msgtype}]]></MsgType>{pic}<MediaId><![CDATA[{media_id}]]></MediaId>"
+            f"<MsgId>{msgid}</MsgId><AgentID>{agent_id}</AgentID></xml>")
+
+
 def aibot_click(event_key: str, task_id: str, *, userid: str = "lisi",
                 chatid: str | None = "wrGROUP1", msgid: str | None = None) -> dict[str, Any]:
     """An AI bot ``template_card_event`` (button click)."""
@@ -183,6 +210,10 @@ class FakeWeCom:
         self.aibot_messages: list[dict[str, Any]] = []
         self.aibot_updates: list[dict[str, Any]] = []
         self.dropped: list[dict[str, Any]] = []
+        # received media: the app's media_id -> (bytes, type); the AI bot's encrypted downloads
+        self.media: dict[str, tuple[bytes, str]] = {}
+        self._aibot_media: dict[str, tuple[str, bytes]] = {}  # id -> (sign, ciphertext)
+        self.downloads: list[str] = []
         self.requests: list[tuple[str, str]] = []
         self.token_fetches = 0
         self.subscriptions = 0
@@ -206,6 +237,8 @@ class FakeWeCom:
         self.app.router.add_post("/cgi-bin/webhook/send", self._webhook_send)
         self.app.router.add_post("/cgi-bin/message/update_template_card", self._update_card)
         self.app.router.add_get("/ws", self._websocket)
+        self.app.router.add_get("/cgi-bin/media/get", self._media_get)
+        self.app.router.add_get("/aibot/media/{id}", self._aibot_download)
 
     # -- controls ---------------------------------------------------------------------------
 
@@ -272,6 +305,37 @@ class FakeWeCom:
         if ws is not None:
             await self._send_kick(ws)
         await self._notify()
+
+    def aibot_upload(self, base: str, data: bytes) -> dict[str, str]:
+        """An AI bot image/file item for ``data``: a signed download URL on this fake serving it
+        AES-256-CBC encrypted (iv = key[:16], PKCS#7 to 32 bytes) with a per-item ``aeskey``."""
+        key = os.urandom(32)
+        pad = 32 - len(data) % 32
+        enc = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
+        media_id, sign = uuid.uuid4().hex, uuid.uuid4().hex
+        self._aibot_media[media_id] = (sign, enc.update(data + bytes([pad]) * pad) + enc.finalize())
+        return {"url": f"{base}/aibot/media/{media_id}?sign={sign}", "aeskey": base64.b64encode(key).decode()}
+
+    def add_media(self, media_id: str, data: bytes, content_type: str = "image/jpeg") -> None:
+        """A temporary media file the app received (``/cgi-bin/media/get``)."""
+        self.media[media_id] = (data, content_type)
+
+    async def _aibot_download(self, request: web.Request) -> web.Response:
+        found = self._aibot_media.get(request.match_info["id"])
+        if found is None or request.query.get("sign") != found[0]:
+            return web.Response(status=403, text="forbidden")
+        self.downloads.append(request.match_info["id"])
+        return web.Response(body=found[1], headers={"Content-Type": "application/octet-stream"})
+
+    async def _media_get(self, request: web.Request) -> web.Response:
+        if (error := self._token_error(request)) is not None:
+            return error
+        found = self.media.get(request.query.get("media_id", ""))
+        if found is None:
+            return _err(40007, "invalid media_id")
+        self.downloads.append(request.query["media_id"])
+        return web.Response(body=found[0], headers={
+            "Content-Type": found[1], "Content-Disposition": 'attachment; filename="photo.jpg"'})
 
     # -- HTTP -------------------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ command in their direct conversation with the bot, so exactly the chat's rules a
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,7 +31,6 @@ from bot.labels import (
     source_label,
 )
 from bot.lifecycle import OPEN_STATES, STATE_LABELS, LifecycleError, State, Transition, check
-from bot.messages import ChatKind, IncomingMessage
 from bot.privacy import mask_name, mask_phone
 from scheduler.followups import verdict_cutoff
 from store.models import ReviewRequest, Ticket
@@ -40,13 +38,12 @@ from store.queries import dashboard as queries
 from store.queries import followups as followups_q
 from store.queries.views import load_record
 from web import render
-from web.console import forms
+from web.console import evidence, forms
 from web.console.login import PERSON
 from web.console.roles import roles_text
-from web.console.site import ConsoleSite, load_visible_ticket, sees_citizen, visible_units
+from web.console.site import ConsoleSite, load_visible_ticket, run_command, sees_citizen, visible_units
 
 LIST_LIMIT = 500
-ACTION_WAIT_SECONDS = 10.0
 URGENT = notices.URGENT_TAGS
 NO_UNIT = "-"
 """The ``unit`` filter value of tickets not dispatched to any unit yet (未派单)."""
@@ -60,6 +57,7 @@ def setup(console: web.Application, adapter: ConsoleSite) -> None:
     tickets.router.add_get("/{source}/{number}", board.ticket_page)
     tickets.router.add_post("/{source}/{number}/act", board.act)
     forms.setup(tickets, adapter)
+    evidence.setup(tickets, adapter)
     console.add_subapp("/tickets", tickets)
 
 
@@ -165,6 +163,7 @@ class Dashboard:
                                           request.match_info["number"])
             record = await load_record(s, t, reviews=True)
             flash = await self._flash(s, person, request.query.get("msg", ""))
+            files = await evidence.listing(ctx, s, t)
         events, reviews, sms, replies = record.events, record.reviews, record.sms, record.replies
         full = sees_citizen(person, t)
         phone = t.citizen_phone if full else mask_phone(t.citizen_phone)
@@ -225,6 +224,7 @@ class Dashboard:
             "number": t.number, "source": t.source, "unit_code": t.unit_code, "tags": tag_chips(t.tags),
             "flash": flash, "info": info, "deadline": deadline, "timeline": timeline,
             "reviews": review_rows, "sms": sms_rows, "replies": reply_rows, "forms": _form_links(),
+            "files": files, "evidence_commands": evidence.COMMANDS,
             "actions": self._actions(person, t, reviews),
             "dispatch_units": [(c, u.name) for c, u in d.units.items() if c not in d.office_units()]})
 
@@ -282,23 +282,8 @@ class Dashboard:
             text = f"{cmd} {t.number} {note}".strip()
         else:
             raise web.HTTPBadRequest(text="unknown action")
-        event_id = str(form.get("event_id", "")) or uuid.uuid4().hex
-        message = IncomingMessage(platform="console", bot="console", chat_id=f"dm:{person.name}",
-                                  chat_kind=ChatKind.DIRECT, sender_id=person.name, text=text,
-                                  event_id=f"{person.name}:web:{event_id[:64]}")
-        if self.adapter.inbox is None:
-            raise web.HTTPServiceUnavailable(text="starting")
-        await self.adapter.inbox(message)
-        drain = getattr(self.adapter.inbox, "drain", None)
-        if drain is not None:
-            try:
-                await asyncio.wait_for(drain(), ACTION_WAIT_SECONDS)
-            except TimeoutError:
-                pass
-        async with ctx.sessions() as s:
-            answer = await queries.first_outbox_after(s, before, f"console:console:dm:{person.name}")
-        target = f"/console/tickets/{t.source}/{t.number}" + (f"?msg={answer}" if answer else "")
-        raise web.HTTPSeeOther(target)
+        await run_command(self.adapter, person, t, text, str(form.get("event_id", "")), before)
+
 
 
 def _sensitive_first(found: set[str]) -> list[str]:

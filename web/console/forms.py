@@ -15,17 +15,20 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.calendar import WorkCalendar
+from bot.context import BotContext
 from bot.directory import Directory, Person
 from bot.labels import source_label
 from bot.privacy import mask_name, mask_phone
-from store.models import ReviewRequest, Ticket
+from store.models import Attachment, ReviewRequest, Ticket
 from store.queries.views import load_record
 from web import render
+from web.console import evidence
 from web.console.login import PERSON
 from web.console.site import ConsoleSite, load_visible_ticket, sees_citizen
 
@@ -61,6 +64,7 @@ class Facts:
     progress: list[str] = field(default_factory=list)
     reply: ReviewRequest | None = None  # the approved (or latest) reply of this round
     reviewer: str = ""
+    files: list[dict[str, Any]] = field(default_factory=list)  # attachments (evidence.listing)
 
 
 @dataclass(frozen=True)
@@ -194,7 +198,7 @@ FORMS: dict[str, Form] = {
 }
 
 
-async def gather(s: AsyncSession, t: Ticket, viewer: Person, directory: Directory) -> Facts:
+async def gather(s: AsyncSession, t: Ticket, viewer: Person, directory: Directory, ctx: BotContext) -> Facts:
     """Read what the forms need about ``t``; citizen data masked unless ``viewer`` may see it."""
     record = await load_record(s, t, reviews=True)
     events = [ev for ev in record.events if ev.outcome == "ok"]
@@ -218,7 +222,8 @@ async def gather(s: AsyncSession, t: Ticket, viewer: Person, directory: Director
         first_contact_at=t.first_contact_at,
         first_contact_note=str((contact.detail or {}).get("note", "")) if contact else "",
         progress=[str((ev.detail or {}).get("content", "")) for ev in events if ev.action == "progress"],
-        reply=reply, reviewer=reviewer.name if reviewer else "")
+        reply=reply, reviewer=reviewer.name if reviewer else "",
+        files=await evidence.listing(ctx, s, t))
 
 
 def render_html(form: Form, facts: Facts, cal: WorkCalendar) -> str:
@@ -227,11 +232,27 @@ def render_html(form: Form, facts: Facts, cal: WorkCalendar) -> str:
         "title": f"{form.title} {facts.ticket.number}", "styles": ("forms.css",), "scripts": ("forms.js",),
         "body_class": "print-form", "source": facts.ticket.source, "number": facts.ticket.number,
         "heading": form.heading, "issuer": form.issuer, "widths": form.widths,
-        "rows": form.rows(facts, cal)})
+        "rows": form.rows(facts, cal), "files": facts.files})
 
 
-def render_docx(form: Form, facts: Facts, cal: WorkCalendar) -> bytes:
-    """The same form as a Word file."""
+def _docx_files(doc: Any, files: list[dict[str, Any]], images: dict[int, bytes]) -> None:
+    """附件: one line per file, the images inline below their line."""
+    from docx.shared import Cm
+
+    if not files:
+        return
+    doc.add_paragraph("附件：")
+    for i, f in enumerate(files, 1):
+        doc.add_paragraph(f"{i}. 【{f['purpose']}】{f['name']}（{f['who']}，{f['at']}）")
+        if f["id"] in images:
+            try:
+                doc.add_picture(io.BytesIO(images[f["id"]]), width=Cm(12))
+            except Exception:  # an image python-docx cannot read (webp…) stays a line
+                continue
+
+
+def render_docx(form: Form, facts: Facts, cal: WorkCalendar, images: dict[int, bytes] | None = None) -> bytes:
+    """The same form as a Word file (``images``: attachment id → bytes, shown inline)."""
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml.ns import qn
@@ -269,10 +290,20 @@ def render_docx(form: Form, facts: Facts, cal: WorkCalendar) -> bytes:
             if c.tall:
                 table.rows[r].height = Cm(2.5)
             col += c.span
+    _docx_files(doc, facts.files, images or {})
     doc.add_paragraph(f"工单 {facts.ticket.number} · 由热线工单机器人生成")
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()
+
+
+async def _images(ctx: BotContext, s_ids: list[int]) -> dict[int, bytes]:
+    """The bytes of the image attachments ``s_ids`` (already listed for a ticket the viewer sees)."""
+    if not s_ids:
+        return {}
+    async with ctx.sessions() as s:
+        rows = [await s.get(Attachment, i) for i in s_ids]
+    return {r.id: ctx.attachments.content(r) for r in rows if r is not None}
 
 
 def setup(tickets: web.Application, adapter: ConsoleSite) -> None:
@@ -289,12 +320,13 @@ def setup(tickets: web.Application, adapter: ConsoleSite) -> None:
         async with ctx.sessions() as s:
             t = await load_visible_ticket(adapter, s, person, request.match_info["source"],
                                           request.match_info["number"])
-            facts = await gather(s, t, person, ctx.directory)
+            facts = await gather(s, t, person, ctx.directory, ctx)
         if as_docx:
             filename = f"{form.title}-{t.number}.docx"
             from urllib.parse import quote
 
-            return web.Response(body=render_docx(form, facts, ctx.calendar), content_type=DOCX_TYPE,
+            images = await _images(ctx, s_ids=[f["id"] for f in facts.files if f["image"]])
+            return web.Response(body=render_docx(form, facts, ctx.calendar, images), content_type=DOCX_TYPE,
                                 headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
         return web.Response(text=render_html(form, facts, ctx.calendar), content_type="text/html")
 

@@ -6,18 +6,24 @@ The pages (dashboard, forms, reports) depend on this module, not on the adapter 
 
 from __future__ import annotations
 
-from typing import Protocol
+import asyncio
+import uuid
+from typing import NoReturn, Protocol
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import BotContext
 from bot.directory import Person
+from bot.messages import ChatKind, IncomingMessage
 from bot.ports import InboxWriter
 from store.models import Ticket
+from store.queries import dashboard as queries
 from store.queries import tickets as tickets_q
 from web import render
 from web.console.login import Gate
+
+ACTION_WAIT_SECONDS = 10.0
 
 
 class ConsoleSite(Protocol):
@@ -51,3 +57,26 @@ async def load_visible_ticket(site: ConsoleSite, s: AsyncSession, person: Person
             "title": "未找到", "heading": "没有找到该工单", "lines": ["工单不存在，或不属于您的单位。"],
             "back_href": "/console/tickets", "back_label": "返回工单总览"}), content_type="text/html")
     return ticket
+
+
+async def run_command(adapter: ConsoleSite, person: Person, t: Ticket, text: str, event_id: str,
+                      before: int) -> NoReturn:
+    """Send ``text`` as the viewer's own command in their direct chat with the bot, wait for the
+    answer, and redirect to the ticket page showing it (outbox rows after ``before``)."""
+    event_id = event_id or uuid.uuid4().hex
+    message = IncomingMessage(platform="console", bot="console", chat_id=f"dm:{person.name}",
+                              chat_kind=ChatKind.DIRECT, sender_id=person.name, text=text,
+                              event_id=f"{person.name}:web:{event_id[:64]}")
+    if adapter.inbox is None:
+        raise web.HTTPServiceUnavailable(text="starting")
+    await adapter.inbox(message)
+    drain = getattr(adapter.inbox, "drain", None)
+    if drain is not None:
+        try:
+            await asyncio.wait_for(drain(), ACTION_WAIT_SECONDS)
+        except TimeoutError:
+            pass
+    async with adapter.ctx.sessions() as s:
+        answer = await queries.first_outbox_after(s, before, f"console:console:dm:{person.name}")
+    target = f"/console/tickets/{t.source}/{t.number}" + (f"?msg={answer}" if answer else "")
+    raise web.HTTPSeeOther(target)

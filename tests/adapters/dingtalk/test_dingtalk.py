@@ -200,9 +200,10 @@ async def test_duplicate_still_acknowledged(make_client: Any, inbox: RecordingIn
 
 async def test_unhandled_message_type_is_ignored(make_client: Any, inbox: RecordingInbox) -> None:
     client, _ = await make_client()
-    picture = robot_message(msgtype="picture", content={"downloadCode": "abc"})
-    picture.pop("text")
-    assert (await post_callback(client, picture)).status == 200
+    audio = robot_message(msgtype="audio", content={"duration": "4000", "downloadCode": "abc",
+                                                    "recognition": "语音"})
+    audio.pop("text")  # pictures and files are attachments now (tests/adapters/test_downloads.py)
+    assert (await post_callback(client, audio)).status == 200
     assert inbox.messages == []
 
 

@@ -208,11 +208,11 @@ async def test_card_click_is_decoded(make: Make) -> None:
 
 @pytest.mark.parametrize("envelope", [
     card_action_event({"act": "foreign"}),
-    message_event("", message_type="image", content={"image_key": "img"}),
+    message_event("", message_type="audio", content={"file_key": "file_v3_audio", "duration": 2000}),
     {"schema": "2.0", "header": {"event_id": "j", "event_type": "im.chat.member.user.added_v1",
                                  "token": TOKEN}, "event": {}},
     {"uuid": "u1", "token": TOKEN, "event": {"type": "message"}},
-], ids=["foreign-button", "image", "member-added", "schema1"])
+], ids=["foreign-button", "audio", "member-added", "schema1"])
 async def test_unhandled_events_are_acked_and_ignored(make: Make, envelope: dict[str, Any]) -> None:
     h = await make()
     resp = await h.post(*callback_request(envelope, encrypt_key=KEY))

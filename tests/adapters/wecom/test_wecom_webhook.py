@@ -219,7 +219,8 @@ async def test_app_xml_text_and_click(client: TestClient, inbox: Inbox) -> None:
     aibot_event("enter_chat"),
     aibot_event("feedback_event"),
     aibot_click("not-our-key", "T"),
-    {**aibot_text("x"), "msgtype": "image", "image": {"url": "https://x"}},
+    {**aibot_text("x"), "msgtype": "voice", "voice": {"content": "语音转文字"}},
+    {**aibot_text("x"), "msgtype": "image", "image": {}},  # an image without its download URL
 ])
 async def test_unhandled_events_are_acked_not_stored(client: TestClient, inbox: Inbox,
                                                      body: dict[str, Any]) -> None:
