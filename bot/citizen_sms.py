@@ -29,12 +29,13 @@ class CitizenSms:
         self._clock = clock
 
     def queue(self, s: AsyncSession, ticket: Ticket, kind: str, params: dict[str, str],
-              text: str = "") -> SmsMessage | None:
-        """Queue the ``kind`` SMS of the ticket's current round; None when it has no phone."""
+              text: str = "", seq: int | None = None) -> SmsMessage | None:
+        """Queue the ``kind`` SMS of the ticket's current round (its ``seq``-th, for a kind sent more
+        than once a round, such as a granted extension); None when it has no phone."""
         if not ticket.citizen_phone:
             return None
         now = self._clock.now()
-        out_id = f"t{ticket.id}-{kind}-r{ticket.round}"
+        out_id = f"t{ticket.id}-{kind}-r{ticket.round}" + (f"-{seq}" if seq is not None else "")
         sms = SmsMessage(ticket_id=ticket.id, phone=ticket.citizen_phone, kind=kind, params=params,
                          text=text, provider=self._config.provider, out_id=out_id,
                          state="queued", created_at=now, updated_at=now)

@@ -190,6 +190,7 @@ class Dispatcher:
             raise Refusal("该按钮已失效，请用文字命令操作，例如：" + spec.example) from None
         if claims.purpose != call.command.name or claims.ticket != call.ticket.key:  # type: ignore[union-attr]
             raise Refusal("该按钮无效。")
+        call.bound = dict(claims.extra) or None
         if spec.button_note and not call.command.rest:
             name, number = spec.name, call.ticket.number  # type: ignore[union-attr]
             raise GrammarError(f"{name}需要写明意见，请回复：{name} {number} 意见")

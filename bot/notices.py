@@ -68,8 +68,17 @@ def summary(ticket: Ticket, cal: WorkCalendar, unit_name: str, state_label: str,
         f"诉求：{short_content(ticket.content, 200)}",
     ]
     if ticket.extension_state:
-        ext = label(EXTENSION_LABELS, ticket.extension_state)
-        lines.append(f"延期：{ext}，至 {fmt_time(cal, ticket.extension_granted_until or ticket.extension_requested_until)}")
+        lines.append(f"延期：{extension_line(ticket, cal)}")
     return "\n".join(lines)
 
 
+def extension_line(ticket: Ticket, cal: WorkCalendar) -> str:
+    """Where a ticket's extension stands: 延期申请中 (the old deadline still counts), granted (and
+    final when the hotline fixed it) or refused."""
+    ext = label(EXTENSION_LABELS, ticket.extension_state or "")
+    if ticket.extension_state == "pending":
+        return f"{ext}（申请延至 {fmt_time(cal, ticket.extension_requested_until)}，原办结时限照常计算）"
+    if ticket.extension_state == "granted":
+        final = "，市长热线办确定，不能再更改" if ticket.extension_final else ""
+        return f"{ext}，至 {fmt_time(cal, ticket.extension_granted_until)}{final}"
+    return ext

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.calendar import WorkCalendar
 from bot.directory import Directory
+from bot.labels import EXTENSION_LABELS
 from bot.privacy import mask_name, mask_phone
 from store.models import AuditEvent, SmsMessage, SmsReplyRecord, Ticket
 
@@ -44,6 +45,9 @@ def ticket_view(ticket: Ticket, events: list[AuditEvent], cal: WorkCalendar, dir
             "state": ticket.extension_state,
             "requested_until": iso(cal, ticket.extension_requested_until),
             "granted_until": iso(cal, ticket.extension_granted_until),
+            "label": EXTENSION_LABELS.get(ticket.extension_state or "", None),
+            "applications": ticket.extension_applications,
+            "final": ticket.extension_final,
         },
         "feedback": ticket.feedback,
         "citizen": {"name": mask_name(ticket.citizen_name), "phone": mask_phone(ticket.citizen_phone)},

@@ -105,6 +105,7 @@ class GenericGatewayConfig(SectionModel):
         "answer": "您反映的问题（工单{number}）已由{unit}答复：{text}回复1满意，2不满意。",
         "receipt": "您反映的问题已受理，工单号{number}。",
         "feedback": "您的工单{number}已办结，请回复1满意，2不满意。",
+        "extension": "您反映的问题（工单{number}）办理时限延至{date}，我们将在此前办结并答复您。",
     }, description="text 模式：消息类别 → 带 {变量} 的短信文字（答复内容为 {text}）")
     """text mode: kind → text with {variable} placeholders (the answer itself is {text})."""
     templates: dict[str, str] = Field(default_factory=dict, description="template 模式：消息类别 → 网关的模板 ID")

@@ -54,13 +54,14 @@ __all__ = [
     "split_segments",
 ]
 
-KINDS: tuple[str, ...] = ("answer", "receipt", "feedback")
+KINDS: tuple[str, ...] = ("answer", "receipt", "feedback", "extension")
 """Message kinds the bot sends to citizens (`templates` in ``docs/configuration.md``)."""
 
 DEFAULT_VARIABLES: dict[str, tuple[str, ...]] = {
     "answer": ("number", "unit"),
     "receipt": ("number",),
     "feedback": ("number",),
+    "extension": ("number", "date"),
 }
 """Variables of each kind's template, in Tencent's positional order."""
 
@@ -190,6 +191,7 @@ TEMPLATE_TEXTS: dict[str, str] = {
     "answer": "您反映的问题（工单{number}）已由{unit}答复，回复1满意，2不满意。",
     "receipt": "您反映的问题已受理，工单{number}。",
     "feedback": "您的工单{number}已办结，请回复1满意，2不满意。",
+    "extension": "您反映的问题（工单{number}）办理时限延至{date}，我们将在此前办结并答复您。",
 }
 """The text to register as each kind's template (docs/sms.md), with ``{name}`` placeholders.
 

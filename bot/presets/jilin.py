@@ -10,7 +10,9 @@ RULES: tuple[Rule, ...] = (
     # “紧急类诉求，要急事急办、优先处理、24 小时响应，具体承办单位接到转办通知后，应第一时间到现场调查核实”;
     # “紧急类诉求能立即处理的要在最短时间内处理解决，最迟不超过 24 小时办结”;
     # “紧急类诉求实行全过程跟踪回访”
-    Rule(name="jilin-紧急", label="吉林·紧急类诉求", category="紧急", deadline="24h", first_contact="24h", feedback="all"),
+    # “紧急类诉求，根据各级承办单位管理职能直接转至具体承办单位办理…同时转至其上级单位督促解决”
+    Rule(name="jilin-紧急", label="吉林·紧急类诉求", category="紧急", deadline="24h", first_contact="24h", feedback="all",
+         copy_to_parent=True),
     # “一般类诉求，承办单位要…在 24 小时内对诉求事项进行核实”;
     # “一般类诉求具备解决条件的要在 5 个工作日内办结”; “一般类诉求抽查回访”
     Rule(name="jilin-一般", label="吉林·一般类诉求", deadline="5wd", first_contact="24h", feedback="sampled"),

@@ -26,6 +26,11 @@ RULES: tuple[Rule, ...] = (
     # “B类事项：即一般事项…应确定专人负责，在5个工作日内处理完毕，并及时回复市长热线办公室” (also
     # a ticket without a category)
     Rule(name="pingdingshan-B", label="平顶山·B类事项", deadline="5wd"),
+    # “网络单位应及时提交延期申请,由市长热线办公室根据具体情况重新确定办理时限” -> the unit (its
+    # leader) submits, the hotline decides; “原则上每件事项只能提出1次延期申请” -> max_extensions=1
+    # counts applications, a refused one too.
+    Rule(name="pingdingshan-all", label="平顶山·通用规定", overlay=True, max_extensions=1,
+         extension_chain=("leader", "hotline")),
 )
 # Every category keeps the default max_extensions=1: “由市长热线办公室根据具体情况重新确定办理时限，
 # 原则上每件事项只能提出1次延期申请”.

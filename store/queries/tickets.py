@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import AuditEvent, OutboxMessage, ReviewRequest, Ticket
@@ -39,11 +39,26 @@ async def by_reference(s: AsyncSession, ref: str, *, units: set[str] | None = No
     return list((await s.execute(q)).scalars())
 
 
-async def pending_review(s: AsyncSession, ticket_id: int) -> ReviewRequest | None:
-    """The request waiting for review on a ticket, oldest first."""
-    q = (select(ReviewRequest).where(ReviewRequest.ticket_id == ticket_id, ReviewRequest.state == "pending")
-         .order_by(ReviewRequest.id).limit(1))
-    return (await s.execute(q)).scalar_one_or_none()
+async def pending_review(s: AsyncSession, ticket_id: int, *, kind: str | None = None) -> ReviewRequest | None:
+    """The request waiting for review on a ticket (of ``kind`` when given), oldest first."""
+    q = select(ReviewRequest).where(ReviewRequest.ticket_id == ticket_id, ReviewRequest.state == "pending")
+    if kind is not None:
+        q = q.where(ReviewRequest.kind == kind)
+    return (await s.execute(q.order_by(ReviewRequest.id).limit(1))).scalar_one_or_none()
+
+
+async def request_version(s: AsyncSession, req: ReviewRequest) -> int:
+    """Which version of its kind ``req`` is on its ticket: 1 for the first 答复, 2 for the next…"""
+    q = select(func.count()).select_from(ReviewRequest).where(
+        ReviewRequest.ticket_id == req.ticket_id, ReviewRequest.kind == req.kind, ReviewRequest.id <= req.id)
+    return int((await s.execute(q)).scalar_one())
+
+
+async def review_cards(s: AsyncSession, ticket_id: int, card_key: str) -> list[OutboxMessage]:
+    """The review cards queued for one request (every platform's copy), sent or not."""
+    q = (select(OutboxMessage).where(OutboxMessage.ticket_id == ticket_id, OutboxMessage.kind == "review")
+         .order_by(OutboxMessage.id))
+    return [row for row in (await s.execute(q)).scalars() if row.payload.get("card_key") == card_key]
 
 
 async def of_sent_message(s: AsyncSession, provider_message_id: str) -> Ticket | None:

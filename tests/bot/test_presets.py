@@ -192,7 +192,8 @@ def test_preset_rule(case: Case) -> None:
 
 
 def test_every_preset_rule_has_a_case() -> None:
-    covered = {c.rule for c in CASES} | {"lichuan-all", "songjiang-退单", "songjiang-办结规范"}  # policy-only overlays, below
+    covered = {c.rule for c in CASES} | {"lichuan-all", "songjiang-退单", "songjiang-办结规范",
+                                      "pingdingshan-all"}  # policy-only overlays, below
     assert covered == {rule.name for preset in PRESETS.values() for rule in preset.rules}
 
 
@@ -207,6 +208,8 @@ def test_lichuan_extension_and_giveback() -> None:
         assert policy.max_extensions == 1
         assert policy.giveback_within == "same-day@17:30"
         assert policy.review is True
+        # “由局办公室向市长热线办申请延期”
+        assert policy.extension_chain == ("office", "hotline")
     assert book.match(TicketFacts(category="即办")).first_contact is None  # “此类事项不需先行核实”
 
 
@@ -240,6 +243,8 @@ def test_pingdingshan_policies() -> None:
     assert book.match(TicketFacts(category=None)).name == "pingdingshan-B"
     for category in ("A", "B", "C", "D", None):
         assert book.match(TicketFacts(category=category)).max_extensions == 1
+        # “网络单位应及时提交延期申请,由市长热线办公室根据具体情况重新确定办理时限”
+        assert book.match(TicketFacts(category=category)).extension_chain == ("leader", "hotline")
     assert book.match(TicketFacts(category="B")).leader_at_accept is False
 
 
@@ -248,6 +253,10 @@ def test_jilin_feedback() -> None:
     assert book.match(TicketFacts(category="紧急")).feedback == "all"
     assert book.match(TicketFacts(category="一般")).feedback == "sampled"
     assert book.match(TicketFacts()).feedback == "sampled"
+    # “紧急类诉求…同时转至其上级单位督促解决”: only the 紧急 class is copied to the parent unit
+    assert book.match(TicketFacts(category="紧急")).copy_to_parent is True
+    assert book.match(TicketFacts()).copy_to_parent is False
+    assert book.match(TicketFacts()).extension_chain == ("leader",)
 
 
 def test_xinfang_roll_and_kinds() -> None:
