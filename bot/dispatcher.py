@@ -108,7 +108,9 @@ class Dispatcher:
         spec = self.commands[call.command.name]
         if spec.needs_ticket:
             call.ticket = await self._resolve_ticket(call)
-            self._check_chat(call, spec)
+            assisting = {r.unit_code for r in await tickets_q.ticket_units(
+                call.s, call.ticket.id, call.ticket.round, role="assist")}
+            self._check_chat(call, spec, assisting)
             if call.via_button:
                 await self._use_token(call, spec)
         self._check_roles(call, spec)
@@ -165,20 +167,21 @@ class Dispatcher:
             return None
         return await tickets_q.of_sent_message(s, msg.quoted_message_id)
 
-    def _check_chat(self, call: Call, spec: CommandSpec) -> None:
-        """A unit never sees another unit's citizen data: the group must be the ticket's unit's."""
+    def _check_chat(self, call: Call, spec: CommandSpec, assisting: set[str]) -> None:
+        """A unit never sees another unit's citizen data: the group must be the ticket's unit's (or
+        an assisting unit's, ``assisting``)."""
         ticket, msg, person = call.ticket, call.message, call.person
         assert ticket is not None
         d = self.ctx.directory
         if not d.may_see_unit(person, ticket.unit_code) and not (
-                spec.office_sees_all and person.is_office):
+                spec.office_sees_all and person.is_office) and not assisting & person.units():
             raise Refusal(f"工单 {ticket.number} 不属于您的单位。")
         if msg.chat_kind is ChatKind.DIRECT:
             return
         chat_unit = d.unit_of_chat(msg.platform, msg.bot, msg.chat_id)
         if chat_unit is not None and chat_unit in d.office_units():
             return  # the office's own group may speak of every ticket
-        if chat_unit is None or chat_unit != ticket.unit_code:
+        if chat_unit is None or (chat_unit != ticket.unit_code and chat_unit not in assisting):
             raise Refusal(f"工单 {ticket.number} 不属于本群对应的单位，请在承办单位的群里或私聊中操作。")
 
     async def _use_token(self, call: Call, spec: CommandSpec) -> None:

@@ -39,6 +39,10 @@ AUDIT_LABELS: dict[str, str] = {
     "sms_receipt": "短信回执",
     "sms_opt_out": "来电人退订短信",
     "citizen_reply": "来电人回复",
+    "assign_units": "指定牵头与配合单位",
+    "assist_accept": "配合单位签收",
+    "assist_progress": "配合单位报送",
+    "waive_assists": "不等配合单位",
 }
 """Audit (痕迹) actions; ``command:<名称>`` rows are labelled by :func:`audit_label`."""
 

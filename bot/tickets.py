@@ -7,12 +7,14 @@ to it, so a state change, its audit row and the messages it owes commit together
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import notices
+from bot.assists import Assists
 from bot.buttons import TicketButtons
 from bot.calendar import WorkCalendar
 from bot.citizen_sms import CitizenSms
@@ -37,14 +39,14 @@ from bot.messages import Destination, OutgoingMessage
 from bot.outbox import Outbox, Target
 from bot.registration import SYSTEM, RegisterResult, Registration
 from bot.ticket_rows import AUDIT_ROWS
-from store.models import AuditEvent, ReviewRequest, Ticket
+from store.models import AuditEvent, ReviewRequest, Ticket, TicketUnit
 from store.queries import tickets as tickets_q
 
 REQUEST_LABELS = {"reply": "答复", "extension": "延期申请", "giveback": "退单申请"}
 """What each kind of review request is called in messages."""
 
 
-class TicketService(Registration, Extensions):
+class TicketService(Registration, Extensions, Assists):
     """The ticket lifecycle over the store; platform-neutral."""
 
     def __init__(self, *, config: Config, directory: Directory, rulebook: RuleBook,
@@ -110,8 +112,9 @@ class TicketService(Registration, Extensions):
     # ---- dispatch and accept -------------------------------------------------------------
 
     async def dispatch(self, s: AsyncSession, ticket: Ticket, unit: str, person: Person | None,
-                       text: str | None) -> None:
-        """派单 / 转办: assign to ``unit`` and post the assignment into its group chats."""
+                       text: str | None, assists: Sequence[str] = ()) -> None:
+        """派单 / 转办: assign to ``unit`` (the lead unit when ``assists`` are named) and post the
+        assignment into its group chats; the assisting units get theirs (``bot.assists``)."""
         if unit not in self.directory.units:
             raise GuardFailed(f"没有代码为「{unit}」的承办单位。", state=State(ticket.state))
         caps = {Actor.HOTLINE} if person is None else self.capacities(person, ticket)
@@ -130,12 +133,19 @@ class TicketService(Registration, Extensions):
         if previous and previous != unit:
             self.outbox.add(s, Target.to_unit(previous), OutgoingMessage(
                 f"工单 {ticket.number} 已改派至{name}，本单位无需再办理。"), ticket_id=ticket.id)
+        await self.assign_units(s, ticket, assists, person, replace=previous is not None)
 
-    async def accept(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None) -> None:
-        """签收: the sender becomes the 承办人."""
+    async def accept(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None) -> TicketUnit | None:
+        """签收: the sender becomes the 承办人; from an assisting unit, that unit takes its part
+        (returned)."""
+        assist = await self.assist_of(s, ticket, person)
+        if assist is not None:
+            await self.assist_accept(s, ticket, assist, person, text)
+            return assist
         self._move(s, ticket, Transition.ACCEPT, person, text, self.capacities(person, ticket))
         ticket.handler_id = person.id
         ticket.accepted_at = self.clock.now()
+        return None
 
     # ---- working the ticket --------------------------------------------------------------
 
@@ -147,14 +157,20 @@ class TicketService(Registration, Extensions):
         ticket.first_contact_at = self.clock.now()
 
     async def progress(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
-                       content: str) -> None:
-        """进展 / 报送: an interim report; satisfies the daily report duty."""
+                       content: str) -> TicketUnit | None:
+        """进展 / 报送: an interim report; satisfies the daily report duty. From an assisting unit it
+        is that unit's report, relayed to the lead unit (its row is returned)."""
+        assist = await self.assist_of(s, ticket, person)
+        if assist is not None:
+            await self.assist_progress(s, ticket, assist, person, text, content)
+            return assist
         if not content.strip():
             raise GuardFailed("请写明进展内容，例如：进展 12345 已联系社区，明日上门核实。",
                               state=State(ticket.state), code="missing_content")
         self._move(s, ticket, Transition.PROGRESS, person, text, self.capacities(person, ticket),
                    {"content": content})
         ticket.last_progress_at = self.clock.now()
+        return None
 
     async def reply(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
                     content: str, category: str | None) -> ReviewRequest:
@@ -164,6 +180,8 @@ class TicketService(Registration, Extensions):
         ``content`` and its result ``category`` were checked by the 答复 handler."""
         caps = self.capacities(person, ticket)
         before = ticket.state
+        check(Transition.REPLY, before, caps)
+        await self.check_assists_reported(s, ticket)
         self._move(s, ticket, Transition.REPLY, person, text, caps,
                    {"content": content, "category": category})
         req = ReviewRequest(ticket_id=ticket.id, kind="reply", round=ticket.round, requested_by=person.id,

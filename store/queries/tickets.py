@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import AuditEvent, OutboxMessage, ReviewRequest, Ticket
+from store.models import AuditEvent, OutboxMessage, ReviewRequest, Ticket, TicketUnit
 
 SUFFIX_MIN = 4
 """A reference shorter than this must be a whole number; longer ones may be a suffix."""
@@ -29,14 +29,30 @@ async def by_reference(s: AsyncSession, ref: str, *, units: set[str] | None = No
     """
     q = select(Ticket).where(Ticket.number == ref)
     if units is not None:
-        q = q.where(Ticket.unit_code.in_(units))
+        q = q.where(_of_units(units))
     exact = list((await s.execute(q)).scalars())
     if exact or len(ref) < SUFFIX_MIN:
         return exact
     q = select(Ticket).where(Ticket.number.like(f"%{escape_like(ref)}", escape="\\")).limit(SUFFIX_LIMIT)
     if units is not None:
-        q = q.where(Ticket.unit_code.in_(units))
+        q = q.where(_of_units(units))
     return list((await s.execute(q)).scalars())
+
+
+def _of_units(units: set[str]) -> ColumnElement[bool]:
+    """Tickets led by one of ``units``, or one of them assists in the ticket's current round."""
+    assisted = (select(TicketUnit.ticket_id).where(TicketUnit.unit_code.in_(units), TicketUnit.role == "assist",
+                                                   TicketUnit.ticket_id == Ticket.id,
+                                                   TicketUnit.round == Ticket.round))
+    return or_(Ticket.unit_code.in_(units), assisted.exists())
+
+
+async def ticket_units(s: AsyncSession, ticket_id: int, round_: int, *, role: str | None = None) -> list[TicketUnit]:
+    """The assisting (``assist``) and copied (``copy``) units of a ticket's round, oldest first."""
+    q = select(TicketUnit).where(TicketUnit.ticket_id == ticket_id, TicketUnit.round == round_)
+    if role is not None:
+        q = q.where(TicketUnit.role == role)
+    return list((await s.execute(q.order_by(TicketUnit.id))).scalars())
 
 
 async def pending_review(s: AsyncSession, ticket_id: int, *, kind: str | None = None) -> ReviewRequest | None:
