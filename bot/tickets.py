@@ -222,7 +222,7 @@ class TicketService(Registration, Extensions, Assists):
         await s.flush()  # the request's id
         version = await tickets_q.request_version(s, req)
         leaders = () if office else self.directory.leaders(ticket.unit_code)
-        bound = {"req": str(req.id), "ver": str(version)}
+        bound = {"req": str(req.id), "ver": str(version), "step": req.stage or ""}
         msg = OutgoingMessage(
             text=text, title=f"{what}待审核 {ticket.number}（第{version}版）", ticket=ticket.key,
             mentions=tuple(p.mention() for p in leaders), card_key=review_card_key(ticket, req),
@@ -252,6 +252,9 @@ class TicketService(Registration, Extensions, Assists):
         if req is None:
             raise GuardFailed(f"工单 {ticket.number} 没有待审核的申请（当前：{STATE_LABELS[state]}）。",
                               state=state, code="nothing_pending")
+        if bound and "step" in bound and bound["step"] != (req.stage or ""):
+            raise GuardFailed(f"该卡片上的审批步骤已处理，工单 {ticket.number} 的{REQUEST_LABELS[req.kind]}"
+                              "已转下一步审核。", state=state, code="stale_card")
         return req
 
     async def _close_cards(self, s: AsyncSession, ticket: Ticket, req: ReviewRequest, verdict: str,
@@ -462,8 +465,9 @@ class TicketService(Registration, Extensions, Assists):
 
 
 def review_card_key(ticket: Ticket, req: ReviewRequest) -> str:
-    """The card key of a request's review cards: one per request, whatever the platform."""
-    return f"review:{ticket.key}:{req.id}"
+    """The card key of a request's review cards: one per request (and step of an extension's
+    chain), whatever the platform."""
+    return f"review:{ticket.key}:{req.id}" + (f":{req.stage}" if req.stage else "")
 
 
 def _facts(ticket: Ticket) -> TicketFacts:

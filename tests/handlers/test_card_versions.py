@@ -175,3 +175,23 @@ async def test_a_wecom_ai_bot_card_is_left_alone(make_bot: Any, clock: Any) -> N
         assert [r for r in rows if r.kind == "card_update" or r.state == "dead"] == []
     finally:
         await shutdown(server, *bots)
+
+
+async def test_an_extension_card_decides_only_its_own_step(make_bot) -> None:
+    rules = [{"name": "领导再办公室", "deadline": "7wd", "extension_chain": ["leader", "office"]}]
+    bot = await make_bot(procedure={"preset": "songjiang", "rules": rules})
+    chat = Chat(bot)
+    await bot.post_ticket(ticket_body(NUMBER, unit="YLK"))
+    await chat.say("张承办", f"签收 {NUMBER}")
+    old = (await chat.ticket(NUMBER)).deadline
+    [leader_card] = [r for r in await chat.say("张承办", f"延期 {NUMBER} 5天 需协调") if r.kind == "review"]
+    rows = await chat.click("李科长", leader_card, "同意")
+    assert "已转办公室" in only_answer(rows)
+    [office_card] = [r for r in rows if r.kind == "review"]
+    assert office_card.destination["chat_id"] == "bgs"
+    # the leader's card still carries an unused 驳回: it no longer decides anything
+    refused = only_answer(await chat.click("王办公", leader_card, "驳回", note="不同意", chat="bgs"))
+    assert "审批步骤已处理" in refused
+    assert (await chat.ticket(NUMBER)).deadline == old
+    assert "已批准" in only_answer(await chat.click("王办公", office_card, "同意", chat="bgs"))
+    assert (await chat.ticket(NUMBER)).deadline > old
