@@ -11,10 +11,12 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.sender import Sender
+from scheduler import scans
 from store.models import OutboxMessage
 from tests.bot.sms_rig import PHONE, rig
 from tests.conftest import local, ticket_body
 from tests.handlers.chat import Chat, only_answer
+from tests.scheduler.conftest import reminders
 
 NUMBER = "202611230001"
 REPORT = {"report_url": "http://127.0.0.1:9/report", "report_secret": "report-secret"}
@@ -169,3 +171,50 @@ async def test_leader_decides_where_the_rule_says_so(make_bot, clock) -> None:
     [sms] = await _rows(bot, "sms_extension")
     assert sms.payload["params"]["number"] == NUMBER
     await Sender(bot.ctx).drain()
+
+
+async def test_the_old_deadline_keeps_counting_while_the_hotline_decides(make_bot, clock) -> None:
+    # 平顶山 “由市长热线办公室根据具体情况重新确定办理时限”: until it has, the ladder runs on the old date.
+    bot = await make_bot(procedure=PINGDINGSHAN)
+    chat = Chat(bot)
+    await _accepted(bot, chat, category="B")
+    old = (await chat.ticket(NUMBER)).deadline
+    clock.set(local(2026, 11, 24, 10, 0))
+    await chat.say("张承办", f"延期 {NUMBER} 2026-12-10 需协调")
+    await chat.say("李科长", f"同意 {NUMBER}")
+    clock.set(bot.ctx.calendar.local(old).replace(hour=9, minute=0))  # the morning of the old deadline
+    await scans.deadline_ladder(bot.ctx, clock.now())
+    [today] = await reminders(bot.ctx, "remind_ladder_today")
+    assert f"工单 {NUMBER} 今天到期" in today.payload["text"] and today.ticket_id is not None
+    fixed = local(2026, 12, 10, 17, 30)
+    await chat.say("王办公", f"延期结果 {NUMBER} 同意 2026-12-10", chat="bgs")
+    clock.set(local(2026, 12, 1, 9, 0))  # past the old deadline, before the hotline's
+    await scans.deadline_ladder(bot.ctx, clock.now())
+    assert await reminders(bot.ctx, "remind_ladder_overdue") == []
+    assert (await chat.ticket(NUMBER)).deadline == fixed
+
+
+async def test_lichuan_across_national_day_and_the_make_up_saturday(make_bot, clock) -> None:
+    # 利川 疑难 received Tue 09-29: 7 working days skip 10-01…10-07 and count Sat 10-10 (调休):
+    # 09-30, 10-08, 10-09, 10-10, 10-12, 10-13, 10-14 → Wed 10-14 17:30.
+    # “应在办结时限前2天将情况书面反馈至局办公室，由局办公室向市长热线办申请延期”
+    clock.set(local(2026, 9, 29, 9, 30))
+    bot = await make_bot(procedure=LICHUAN)
+    chat = Chat(bot)
+    r = await bot.post_ticket(ticket_body(NUMBER, unit="YLK", received_at="2026-09-29T09:30:00+08:00"))
+    assert r.status == 201
+    await chat.say("张承办", f"签收 {NUMBER}")
+    old = (await chat.ticket(NUMBER)).deadline
+    assert old == local(2026, 10, 14, 17, 30)
+    clock.set(local(2026, 10, 10, 10, 0))  # the make-up Saturday is a working day: the office works
+    await chat.say("张承办", f"延期 {NUMBER} 2026-10-23 需调取社保缴费记录")
+    assert "已转市长热线办" in only_answer(await chat.say("王办公", f"同意 {NUMBER}", chat="bgs"))
+    clock.set(local(2026, 10, 12, 9, 0))
+    assert (await chat.ticket(NUMBER)).deadline == old  # still counting on Monday
+    resp = await bot.post_event("12345", NUMBER, {"id": "ev-nd", "type": "extension_decision",
+                                                  "granted": True, "deadline": "2026-10-21T17:30:00+08:00"})
+    assert resp.status == 200
+    t = await chat.ticket(NUMBER)
+    assert t.deadline == local(2026, 10, 21, 17, 30) and t.extension_final
+    [sms] = await _rows(bot, "sms_extension")
+    assert sms.payload["params"] == {"number": NUMBER, "date": "10月21日"}
