@@ -38,6 +38,11 @@ async def test_page_and_forms_show_the_extension_and_the_units(make_bot, make_us
         xml = z.read("word/document.xml").decode()
     assert "社会救助科（已签收）" in xml and "延期申请中" in xml
 
+    assisting = make_user(bot)
+    await assisting.login("陈承办")  # 社会救助科 assists: it may open the ticket, citizen data masked
+    seen = await assisting.page(PAGE)
+    assert units in seen and "138****1234" in seen and "13812341234" not in seen
+
     await chat.say("陈承办", f"进展 {NUMBER} 已核实", chat="shjzk")
     await chat.say("王办公", f"延期结果 {NUMBER} 同意 2026-12-09", chat="bgs")
     page = await office.page(PAGE)
