@@ -418,6 +418,9 @@ class TicketService(Registration, Extensions, Assists):
         ticket.extension_requested_until = None
         ticket.extension_granted_until = None
         ticket.extensions_granted = 0
+        ticket.extension_applications = 0  # a new round, a new deadline: its own extension
+        ticket.extension_final = False
+        ticket.assists_waived = False
 
     def _announce_reopen(self, s: AsyncSession, ticket: Ticket, why: str) -> None:
         if not ticket.unit_code:
