@@ -19,7 +19,9 @@ class TicketButtons:
         self._secret = secret
         self._clock = clock
 
-    def button(self, label: str, command: str, ticket_key: str, style: str = "default") -> Action:
-        """A button that runs ``command`` on the ticket ``ticket_key`` when clicked."""
-        token = issue_token(self._secret, command, ticket_key, self._clock.now(), BUTTON_TTL)
+    def button(self, label: str, command: str, ticket_key: str, style: str = "default",
+               bound: dict[str, str] | None = None) -> Action:
+        """A button that runs ``command`` on the ticket ``ticket_key`` when clicked; ``bound`` is
+        signed into its token (the review request and version the card shows)."""
+        token = issue_token(self._secret, command, ticket_key, self._clock.now(), BUTTON_TTL, bound)
         return Action(label=label, command=command, ticket=ticket_key, token=token, style=style)

@@ -32,7 +32,7 @@ class CitizenSms:
     def queue(self, s: AsyncSession, ticket: Ticket, kind: str, params: dict[str, str],
               text: str = "", *, event: str = "") -> SmsMessage | None:
         """Queue the ``kind`` SMS of the ticket's current round (one per ``event`` of the round where
-        a kind may come more than once); None when it has no phone."""
+        a kind may come more than once, such as a granted extension); None when it has no phone."""
         if not ticket.citizen_phone:
             return None
         now = self._clock.now()

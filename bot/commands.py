@@ -41,6 +41,7 @@ class Call:
     ticket: Ticket | None = None
     via_button: bool = False
     args: Any = None  # the command's typed arguments, parsed by its declared ``args`` parser
+    bound: dict[str, str] | None = None  # what a clicked card showed (its signed token's ``extra``)
 
     @property
     def raw(self) -> str:

@@ -36,6 +36,8 @@ __all__ = [
 
 DurationKind = Literal["wd", "d", "h", "same-day"]
 ReplyCheckName = Literal["songjiang", "songjiang-consult", "xinfang"]
+ExtensionStep = Literal["leader", "office", "hotline"]
+"""Who decides an extension, in order: the unit leader, the office, the hotline."""
 """The answer checks a rule may name (``bot.reply_checks.REPLY_CHECKS``)."""
 
 #: Largest ``n`` a duration may have: a typo such as ``7000wd`` is a config error, not a scan.
@@ -205,7 +207,10 @@ class Rule(BaseModel):
     internal_due: str | None = Field(None, description="单位内部时限（早于办理时限，留出审核时间）")
     first_contact: str | None = Field(None, description="先行联系时限")
     progress: str | None = Field(None, description="进展报送周期：daily（每天）或一个时长")
-    max_extensions: int = Field(default=1, ge=0, description="最多可申请延期的次数")
+    max_extensions: int = Field(default=1, ge=0, description="最多可申请延期的次数（按申请计，被驳回的也算）")
+    extension_chain: tuple[ExtensionStep, ...] = Field(
+        default=("leader",), min_length=1,
+        description="延期审批链，按顺序：leader 单位领导、office 办公室、hotline 市长热线办（热线决定前原时限照常计算）")
     extension_notice_wd: int | None = Field(default=None, ge=1, description="延期须在期满前至少这么多个工作日申请")
     roll: bool = Field(False, description="自然日期限的最后一天不是工作日时顺延到下一个工作日")
     review: bool = Field(True, description="答复须经分管领导审核")
@@ -226,6 +231,7 @@ class Rule(BaseModel):
     receipt_sms: bool = Field(False, description="受理后给来电人发受理短信")
     leader_at_accept: bool = Field(False, description="签收时须指定负责领导")
     deadline_by_office: bool = Field(False, description="最终时限由办公室另行确定")
+    copy_to_parent: bool = Field(False, description="转办时同时抄送承办单位的上级单位（units 的 parent）")
     overlay: bool = Field(False, description="叠加规则：不单独胜出，只补全胜出规则未设的字段")
 
     @field_validator(*_MATCH_FIELDS)
@@ -245,6 +251,14 @@ class Rule(BaseModel):
     def _check_duration(cls, value: str | None) -> str | None:
         if value is not None:
             parse_duration(value)
+        return value
+
+    @field_validator("extension_chain")
+    @classmethod
+    def _check_chain(cls, value: tuple[ExtensionStep, ...]) -> tuple[ExtensionStep, ...]:
+        order = ("leader", "office", "hotline")
+        if list(value) != sorted(set(value), key=order.index):
+            raise ValueError("extension_chain lists each of leader, office, hotline at most once, in that order")
         return value
 
     @field_validator("progress")

@@ -164,7 +164,9 @@ class Dispatcher:
         spec = self.commands[call.command.name]
         if spec.needs_ticket:
             call.ticket = await self._resolve_ticket(call)
-            self._check_chat(call, spec)
+            assisting = {r.unit_code for r in await tickets_q.ticket_units(
+                call.s, call.ticket.id, call.ticket.round, role="assist")}
+            self._check_chat(call, spec, assisting)
             if call.via_button:
                 await self._use_token(call, spec)
         self._check_roles(call, spec)
@@ -221,20 +223,21 @@ class Dispatcher:
             return None
         return await tickets_q.of_sent_message(s, msg.quoted_message_id)
 
-    def _check_chat(self, call: Call, spec: CommandSpec) -> None:
-        """A unit never sees another unit's citizen data: the group must be the ticket's unit's."""
+    def _check_chat(self, call: Call, spec: CommandSpec, assisting: set[str]) -> None:
+        """A unit never sees another unit's citizen data: the group must be the ticket's unit's (or
+        an assisting unit's, ``assisting``)."""
         ticket, msg, person = call.ticket, call.message, call.person
         assert ticket is not None
         d = self.ctx.directory
         if not d.may_see_unit(person, ticket.unit_code) and not (
-                spec.office_sees_all and person.is_office):
+                spec.office_sees_all and person.is_office) and not assisting & person.units():
             raise Refusal(f"工单 {ticket.number} 不属于您的单位。")
         if msg.chat_kind is ChatKind.DIRECT:
             return
         chat_unit = d.unit_of_chat(msg.platform, msg.bot, msg.chat_id)
         if chat_unit is not None and chat_unit in d.office_units():
             return  # the office's own group may speak of every ticket
-        if chat_unit is None or chat_unit != ticket.unit_code:
+        if chat_unit is None or (chat_unit != ticket.unit_code and chat_unit not in assisting):
             raise Refusal(f"工单 {ticket.number} 不属于本群对应的单位，请在承办单位的群里或私聊中操作。")
 
     async def _use_token(self, call: Call, spec: CommandSpec) -> None:
@@ -246,6 +249,7 @@ class Dispatcher:
             raise Refusal("该按钮已失效，请用文字命令操作，例如：" + spec.example) from None
         if claims.purpose != call.command.name or claims.ticket != call.ticket.key:  # type: ignore[union-attr]
             raise Refusal("该按钮无效。")
+        call.bound = dict(claims.extra) or None
         if spec.button_note and not call.command.rest:
             name, number = spec.name, call.ticket.number  # type: ignore[union-attr]
             raise GrammarError(f"{name}需要写明意见，请回复：{name} {number} 意见")

@@ -21,8 +21,10 @@ class HotlineReports:
         self.config = config
         self.clock = clock
 
-    def queue(self, s: AsyncSession, ticket: Ticket, result: str, data: dict[str, Any]) -> None:
-        """Owe the hotline the report ``result`` (``answer`` / ``giveback``) of this round, once."""
+    def queue(self, s: AsyncSession, ticket: Ticket, result: str, data: dict[str, Any],
+              seq: int | None = None) -> None:
+        """Owe the hotline the report ``result`` (``answer`` / ``giveback`` / ``extension_request``)
+        of this round (its ``seq``-th, for a result sent more than once a round), once."""
         url = self.config.report_url
         if not url:
             return
@@ -31,4 +33,5 @@ class HotlineReports:
         body = {"source": ticket.source, "number": ticket.number, "result": result, "round": ticket.round,
                 "at": now.isoformat(), **data}
         s.add(Outbox.row(dest, body, channel="report", ticket_id=ticket.id, kind=f"report_{result}",
-                         now=now, dedupe_key=f"report:{ticket.key}:{result}:{ticket.round}"))
+                         now=now, dedupe_key=f"report:{ticket.key}:{result}:{ticket.round}"
+                         + (f":{seq}" if seq is not None else "")))

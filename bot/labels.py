@@ -41,17 +41,22 @@ AUDIT_LABELS: dict[str, str] = {
     "citizen_reply": "来电人回复",
     "attach": "附上附件",
     "explanation": "情况说明",
+    "assign_units": "指定牵头与配合单位",
+    "assist_accept": "配合单位签收",
+    "assist_progress": "配合单位报送",
+    "waive_assists": "不等配合单位",
 }
 """Audit (痕迹) actions; ``command:<名称>`` rows are labelled by :func:`audit_label`."""
 
-SMS_KIND_LABELS: dict[str, str] = {"answer": "答复", "receipt": "受理告知", "feedback": "回访", "delay": "延迟告知"}
+SMS_KIND_LABELS: dict[str, str] = {"answer": "答复", "receipt": "受理告知", "feedback": "回访", "delay": "延迟告知",
+                                   "extension": "延期告知"}
 SMS_STATE_LABELS: dict[str, str] = {
     "queued": "待发送", "sending": "发送中", "sent": "已发出", "delivered": "已送达",
     "failed": "发送失败", "unknown": "结果未知",
 }
 REVIEW_KIND_LABELS: dict[str, str] = {"reply": "答复", "extension": "延期", "giveback": "退单"}
 REVIEW_STATE_LABELS: dict[str, str] = {"pending": "待审核", "approved": "已同意", "rejected": "已驳回"}
-EXTENSION_LABELS: dict[str, str] = {"pending": "待审核", "granted": "已批准", "rejected": "已驳回"}
+EXTENSION_LABELS: dict[str, str] = {"pending": "延期申请中", "granted": "已批准", "rejected": "已驳回"}
 ROLE_LABELS: dict[str, str] = {"office": "办公室", "leader": "领导", "handler": "承办人"}
 CHANNEL_LABELS: dict[str, str] = {"chat": "群消息", "sms": "短信", "report": "结果回传"}
 OUTBOX_STATE_LABELS: dict[str, str] = {"pending": "待发送", "sent": "已发送", "dead": "已停止重试"}
@@ -88,6 +93,12 @@ OUTBOX_KIND_LABELS: dict[str, str] = {
     "followup_task": "回访任务",
     "followup_unclear": "回访待定（回复无法判断）",
     "report_verdicts": "待回访核查清单",
+    "sms_extension": "延期告知短信",
+    "extension_office": "延期报热线告知办公室",
+    "assist": "配合单位通知",
+    "assist_progress": "配合单位进展转告",
+    "copy": "抄送上级单位",
+    "report_extension_request": "延期申请报热线",
 }
 """Kinds of the messages the bot owes (outbox rows)."""
 
@@ -101,6 +112,10 @@ ERROR_LABELS: dict[str, str] = {
     "extension_limit": "延期次数已用完",
     "extension_not_later": "延期日期不晚于原时限",
     "extension_pending": "已有待审核的延期申请",
+    "extension_final": "热线确定的时限不能再更改",
+    "extension_at_hotline": "延期申请等待热线决定",
+    "stale_card": "卡片不是当前版本",
+    "assists_pending": "配合单位尚未报送",
     "missing_reason": "缺少理由",
     "missing_content": "缺少内容",
     "nothing_pending": "没有待审核的申请",

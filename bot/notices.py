@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from bot.calendar import WorkCalendar
 from bot.deadlines import Rule
 from bot.labels import EXTENSION_LABELS, label, rule_label
 from bot.privacy import mask_in_text, mask_name, mask_phone
-from store.models import Ticket
+from store.models import Ticket, TicketUnit
 
 SENSITIVE_TAGS = frozenset({"涉稳", "扬言", "涉众"})
 URGENT_TAGS = frozenset({"紧急", "次紧急", "疫情"})
@@ -72,8 +72,7 @@ def summary(ticket: Ticket, cal: WorkCalendar, unit_name: str, state_label: str,
     if ticket.reconsider_until:
         lines.append(f"复查期限：来电人可于 {fmt_time(cal, ticket.reconsider_until)} 前申请复查")
     if ticket.extension_state:
-        ext = label(EXTENSION_LABELS, ticket.extension_state)
-        lines.append(f"延期：{ext}，至 {fmt_time(cal, ticket.extension_granted_until or ticket.extension_requested_until)}")
+        lines.append(f"延期：{extension_line(ticket, cal)}")
     return "\n".join(lines)
 
 
@@ -93,3 +92,32 @@ def progress_report(ticket: Ticket, cal: WorkCalendar, unit_name: str, who: str,
     if link:
         lines.append(f"详情：{link}")
     return "\n".join(lines)
+def extension_line(ticket: Ticket, cal: WorkCalendar) -> str:
+    """Where a ticket's extension stands: 延期申请中 (the old deadline still counts), granted (and
+    final when the hotline fixed it) or refused."""
+    ext = label(EXTENSION_LABELS, ticket.extension_state or "")
+    if ticket.extension_state == "pending":
+        return f"{ext}（申请延至 {fmt_time(cal, ticket.extension_requested_until)}，原办结时限照常计算）"
+    if ticket.extension_state == "granted":
+        final = "，市长热线办确定，不能再更改" if ticket.extension_final else ""
+        return f"{ext}，至 {fmt_time(cal, ticket.extension_granted_until)}{final}"
+    return ext
+
+
+def assists_line(ticket: Ticket, rows: Iterable[TicketUnit], unit_name: Callable[[str | None], str]) -> str:
+    """The lead unit and this round's assisting and copied units, for the console and the forms:
+    ``养老服务科（牵头）；配合：社会救助科（已报送）；抄送：民政局``; "" for a one-unit ticket."""
+    current = [r for r in rows if r.round == ticket.round]
+    assists = [r for r in current if r.role == "assist"]
+    copies = [r for r in current if r.role == "copy"]
+    if not current:
+        return ""
+    parts = [f"{unit_name(ticket.unit_code)}（牵头）" if assists else unit_name(ticket.unit_code)]
+    if assists:
+        def status(r: TicketUnit) -> str:
+            return "已报送" if r.reported_at else ("已签收" if r.accepted_at else "未签收")
+        waived = "，办公室已同意不等配合" if ticket.assists_waived else ""
+        parts.append("配合：" + "、".join(f"{unit_name(r.unit_code)}（{status(r)}）" for r in assists) + waived)
+    if copies:
+        parts.append("抄送：" + "、".join(unit_name(r.unit_code) for r in copies))
+    return "；".join(parts)

@@ -62,6 +62,17 @@ class ChatChannel:
             raise PermanentSendError(f"platform {dest.platform} is not configured")
         message = OutgoingMessage.from_dict(row.payload)
         update_id = row.payload.get("update_message_id")
+        if update_id and row.payload.get("update_only"):
+            # Marking a card handled after a decision elsewhere: only where the platform can
+            # update that card; never a new message, and a refused update is no alert.
+            can = getattr(adapter, "can_update", None)
+            if not (hasattr(adapter, "update_card") and can and can(str(update_id))):
+                return ""
+            try:
+                await adapter.update_card(http, dest, update_id, message)
+            except PermanentSendError:
+                return ""
+            return str(update_id)
         if update_id and hasattr(adapter, "update_card"):
             await adapter.update_card(http, dest, update_id, message)
             return str(update_id)

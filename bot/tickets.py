@@ -7,12 +7,14 @@ to it, so a state change, its audit row and the messages it owes commit together
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import notices
+from bot.assists import Assists
 from bot.buttons import TicketButtons
 from bot.calendar import WorkCalendar
 from bot.citizen_sms import CitizenSms
@@ -20,6 +22,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.deadlines import Duration, Rule, RuleBook, TicketFacts, apply_duration
 from bot.directory import Directory, Person
+from bot.extensions import Extensions
 from bot.followup import ARCHIVE, FollowupRecord, followup_caps, owe_followup
 from bot.hotline_reports import HotlineReports
 from bot.intake import TicketEventIn
@@ -34,18 +37,18 @@ from bot.lifecycle import (
     check,
 )
 from bot.links import ticket_page
-from bot.messages import OutgoingMessage
+from bot.messages import Destination, OutgoingMessage
 from bot.outbox import Outbox, Target
 from bot.registration import SYSTEM, RegisterResult, Registration
 from bot.ticket_rows import AUDIT_ROWS
-from store.models import AuditEvent, ReviewRequest, Ticket
+from store.models import AuditEvent, ReviewRequest, Ticket, TicketUnit
 from store.queries import tickets as tickets_q
 
 REQUEST_LABELS = {"reply": "答复", "extension": "延期申请", "giveback": "退单申请"}
 """What each kind of review request is called in messages."""
 
 
-class TicketService(Registration):
+class TicketService(Registration, Extensions, Assists):
     """The ticket lifecycle over the store; platform-neutral."""
 
     def __init__(self, *, config: Config, directory: Directory, rulebook: RuleBook,
@@ -111,8 +114,9 @@ class TicketService(Registration):
     # ---- dispatch and accept -------------------------------------------------------------
 
     async def dispatch(self, s: AsyncSession, ticket: Ticket, unit: str, person: Person | None,
-                       text: str | None) -> None:
-        """派单 / 转办: assign to ``unit`` and post the assignment into its group chats."""
+                       text: str | None, assists: Sequence[str] = ()) -> None:
+        """派单 / 转办: assign to ``unit`` (the lead unit when ``assists`` are named) and post the
+        assignment into its group chats; the assisting units get theirs (``bot.assists``)."""
         if unit not in self.directory.units:
             raise GuardFailed(f"没有代码为「{unit}」的承办单位。", state=State(ticket.state))
         caps = {Actor.HOTLINE} if person is None else self.capacities(person, ticket)
@@ -131,12 +135,19 @@ class TicketService(Registration):
         if previous and previous != unit:
             self.outbox.add(s, Target.to_unit(previous), OutgoingMessage(
                 f"工单 {ticket.number} 已改派至{name}，本单位无需再办理。"), ticket_id=ticket.id)
+        await self.assign_units(s, ticket, assists, person, replace=previous is not None)
 
-    async def accept(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None) -> None:
-        """签收: the sender becomes the 承办人."""
+    async def accept(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None) -> TicketUnit | None:
+        """签收: the sender becomes the 承办人; from an assisting unit, that unit takes its part
+        (returned)."""
+        assist = await self.assist_of(s, ticket, person)
+        if assist is not None:
+            await self.assist_accept(s, ticket, assist, person, text)
+            return assist
         self._move(s, ticket, Transition.ACCEPT, person, text, self.capacities(person, ticket))
         ticket.handler_id = person.id
         ticket.accepted_at = self.clock.now()
+        return None
 
     # ---- working the ticket --------------------------------------------------------------
 
@@ -148,8 +159,13 @@ class TicketService(Registration):
         ticket.first_contact_at = self.clock.now()
 
     async def progress(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
-                       content: str) -> None:
-        """进展 / 报送: an interim report; satisfies the daily report duty."""
+                       content: str) -> TicketUnit | None:
+        """进展 / 报送: an interim report; satisfies the daily report duty. From an assisting unit it
+        is that unit's report, relayed to the lead unit (its row is returned)."""
+        assist = await self.assist_of(s, ticket, person)
+        if assist is not None:
+            await self.assist_progress(s, ticket, assist, person, text, content)
+            return assist
         if not content.strip():
             raise GuardFailed("请写明进展内容，例如：进展 12345 已联系社区，明日上门核实。",
                               state=State(ticket.state), code="missing_content")
@@ -161,6 +177,7 @@ class TicketService(Registration):
                 notices.progress_report(ticket, self.calendar, self.directory.unit_name(ticket.unit_code),
                                         person.name, content, ticket_page(self.config, ticket)),
                 ticket=ticket.key), ticket_id=ticket.id, kind="progress_office")
+        return None
 
     async def reply(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
                     content: str, category: str | None) -> ReviewRequest:
@@ -170,6 +187,8 @@ class TicketService(Registration):
         ``content`` and its result ``category`` were checked by the 答复 handler."""
         caps = self.capacities(person, ticket)
         before = ticket.state
+        check(Transition.REPLY, before, caps)
+        await self.check_assists_reported(s, ticket)
         self._move(s, ticket, Transition.REPLY, person, text, caps,
                    {"content": content, "category": category})
         req = ReviewRequest(ticket_id=ticket.id, kind="reply", round=ticket.round, requested_by=person.id,
@@ -179,50 +198,8 @@ class TicketService(Registration):
         if not self.policy(ticket).review:
             await self._approve(s, ticket, req, None, None, "")
             return req
-        self._ask_review(s, ticket, f"{person.name} 提交了工单 {ticket.number} 的答复，请审核：\n{content}",
-                         "答复")
-        return req
-
-    async def request_extension(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
-                                until: datetime, reason: str) -> ReviewRequest:
-        """延期: ask for a new deadline; at most ``max_extensions``; 利川 asks it early enough."""
-        caps = self.capacities(person, ticket)
-        state = State(ticket.state)
-        check(Transition.REQUEST_EXTENSION, state, caps)
-        policy = self.policy(ticket)
-        if ticket.extension_state == "pending":
-            raise GuardFailed("该工单已有延期申请在等待审核。", state=state, code="extension_pending")
-        if ticket.extensions_granted >= ticket.max_extensions:
-            raise GuardFailed(f"该工单已延期 {ticket.extensions_granted} 次，按规定不能再次延期。",
-                              state=state, code="extension_limit")
-        if not reason.strip():
-            raise GuardFailed("请写明延期理由，例如：延期 12345 5天 需协调街道现场核实。", state=state,
-                              code="missing_reason")
-        if ticket.deadline is not None:
-            if until <= ticket.deadline:
-                raise GuardFailed("延期后的时限必须晚于当前时限。", state=state, code="extension_not_later")
-            notice = policy.extension_notice_wd
-            if notice:
-                # 利川 三(三)4: 承办单位不能在7天内办结的应在办结时限前2天将情况书面反馈至局办公室
-                today = self.calendar.local_date(self.clock.now())
-                due_day = self.calendar.local_date(ticket.deadline)
-                if self.calendar.workdays_between(today, due_day) < notice:
-                    raise GuardFailed(
-                        f"延期须在办结时限前 {notice} 个工作日提出，本工单已过申请期限。",
-                        state=state, code="extension_late")
-        self._move(s, ticket, Transition.REQUEST_EXTENSION, person, text, caps,
-                   {"until": until.isoformat(), "reason": reason})
-        ticket.extension_state = "pending"
-        ticket.extension_requested_until = until
-        req = ReviewRequest(ticket_id=ticket.id, kind="extension", round=ticket.round,
-                            requested_by=person.id, requested_at=self.clock.now(), content=reason,
-                            until=until, state_before=ticket.state)
-        s.add(req)
-        if not policy.review:
-            await self._approve(s, ticket, req, None, None, "")
-            return req
-        self._ask_review(s, ticket, f"{person.name} 申请工单 {ticket.number} 延期至 "
-                         f"{notices.fmt_time(self.calendar, until)}，理由：{reason}", "延期")
+        await self._ask_review(s, ticket, f"{person.name} 提交了工单 {ticket.number} 的答复，请审核：\n{content}",
+                               "答复", req)
         return req
 
     async def request_giveback(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
@@ -241,29 +218,80 @@ class TicketService(Registration):
         if not self.policy(ticket).review:
             await self._approve(s, ticket, req, None, None, "")
             return req
-        self._ask_review(s, ticket, f"{person.name} 申请退回工单 {ticket.number}，理由：{reason}", "退单")
+        await self._ask_review(s, ticket, f"{person.name} 申请退回工单 {ticket.number}，理由：{reason}", "退单", req)
         return req
 
-    def _ask_review(self, s: AsyncSession, ticket: Ticket, text: str, what: str) -> None:
+    async def _ask_review(self, s: AsyncSession, ticket: Ticket, text: str, what: str, req: ReviewRequest, *,
+                          office: bool = False) -> None:
+        """Post the review card of ``req`` to the unit's leaders (or the office): its buttons are
+        bound to this request and its version, so a click decides only what the card shows."""
         assert ticket.unit_code is not None
-        leaders = self.directory.leaders(ticket.unit_code)
+        await s.flush()  # the request's id
+        version = await tickets_q.request_version(s, req)
+        leaders = () if office else self.directory.leaders(ticket.unit_code)
+        bound = {"req": str(req.id), "ver": str(version), "step": req.stage or ""}
         msg = OutgoingMessage(
-            text=text, title=f"{what}待审核 {ticket.number}", ticket=ticket.key,
-            mentions=tuple(p.mention() for p in leaders),
-            card_key=f"review:{ticket.key}:{what}:{self.clock.now().timestamp():.0f}",
-            actions=(self.buttons.button("同意", "同意", ticket.key, "primary"),
-                     self.buttons.button("驳回", "驳回", ticket.key, "danger")))
-        self.outbox.add(s, Target.to_unit(ticket.unit_code), msg, ticket_id=ticket.id, kind="review")
+            text=text, title=f"{what}待审核 {ticket.number}（第{version}版）", ticket=ticket.key,
+            mentions=tuple(p.mention() for p in leaders), card_key=review_card_key(ticket, req),
+            actions=(self.buttons.button("同意", "同意", ticket.key, "primary", bound),
+                     self.buttons.button("驳回", "驳回", ticket.key, "danger", bound)))
+        target = Target.to_office() if office else Target.to_unit(ticket.unit_code)
+        self.outbox.add(s, target, msg, ticket_id=ticket.id, kind="review")
 
-    # ---- review --------------------------------------------------------------------------
+    async def _pending_for(self, s: AsyncSession, ticket: Ticket, bound: dict[str, str] | None) -> ReviewRequest:
+        """The request a 同意 / 驳回 decides: the pending one, and from a card only the very
+        request and version the card showed (a click on an older version is refused)."""
+        req = await tickets_q.pending_review(s, ticket.id)
+        state = State(ticket.state)
+        wanted = int(bound["req"]) if bound and bound.get("req", "").isdigit() else None
+        if wanted is not None and (req is None or req.id != wanted):
+            shown = await s.get(ReviewRequest, wanted)
+            what = REQUEST_LABELS[shown.kind] if shown else "申请"
+            old = f"第{bound['ver']}版" if bound and bound.get("ver") else "旧版本"  # type: ignore[index]
+            if req is None:
+                raise GuardFailed(f"该卡片上的{what}（{old}）已处理，工单 {ticket.number} 现在没有待审核的申请。",
+                                  state=state, code="stale_card")
+            current = await tickets_q.request_version(s, req)
+            raise GuardFailed(
+                f"该卡片上的{what}是{old}，已不是当前版本；工单 {ticket.number} 当前待审核的是"
+                f"{REQUEST_LABELS[req.kind]}第{current}版，请在最新卡片上操作或发送文字命令。",
+                state=state, code="stale_card")
+        if req is None:
+            raise GuardFailed(f"工单 {ticket.number} 没有待审核的申请（当前：{STATE_LABELS[state]}）。",
+                              state=state, code="nothing_pending")
+        if bound and "step" in bound and bound["step"] != (req.stage or ""):
+            raise GuardFailed(f"该卡片上的审批步骤已处理，工单 {ticket.number} 的{REQUEST_LABELS[req.kind]}"
+                              "已转下一步审核。", state=state, code="stale_card")
+        return req
+
+    async def _close_cards(self, s: AsyncSession, ticket: Ticket, req: ReviewRequest, verdict: str,
+                           who: str, clicked: str | None) -> None:
+        """Mark every open card of ``req`` as handled: sent cards are updated where the platform
+        can update them (the clicked one is updated by the dispatcher); cards not sent yet go out
+        without buttons."""
+        key = review_card_key(ticket, req)
+        version = await tickets_q.request_version(s, req)
+        text = f"【已处理】{who} 已{verdict}工单 {ticket.number} 的{REQUEST_LABELS[req.kind]}（第{version}版）。"
+        for row in await tickets_q.review_cards(s, ticket.id, key):
+            if row.state == "pending":
+                row.payload = {**row.payload, "actions": [], "text": f"{text}\n{row.payload.get('text', '')}"}
+            elif row.state == "sent" and row.provider_message_id and row.provider_message_id != clicked:
+                payload = OutgoingMessage(text, ticket=ticket.key, card_key=key).to_dict()
+                payload["update_message_id"] = row.provider_message_id
+                payload["update_only"] = True
+                s.add(Outbox.row(Destination.from_dict(row.destination), payload, channel="chat",
+                                 ticket_id=ticket.id, kind="card_update", now=self.clock.now()))
+
+    # ---- review ---    # ---- review --------------------------------------------------------------------------
 
     async def approve(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
-                      note: str) -> ReviewRequest:
-        """同意: approve whatever waits for review on the ticket; returns the decided request."""
-        req = await tickets_q.pending_review(s, ticket.id)
-        if req is None:
-            raise GuardFailed(f"工单 {ticket.number} 没有待审核的申请（当前：{STATE_LABELS[State(ticket.state)]}）。",
-                              state=State(ticket.state), code="nothing_pending")
+                      note: str, bound: dict[str, str] | None = None, clicked: str | None = None
+                      ) -> ReviewRequest:
+        """同意: approve what waits for review on the ticket (from a card: only the request the card
+        shows, ``clicked`` being that card's message); returns the decided request (still pending
+        when an extension goes to its next step)."""
+        req = await self._pending_for(s, ticket, bound)
+        await self._close_cards(s, ticket, req, "同意", person.name, clicked)
         await self._approve(s, ticket, req, person, text, note)
         return req
 
@@ -282,16 +310,16 @@ class TicketService(Registration):
             self._owe_answer(s, ticket, req)
             return
         if req.kind == "extension":
-            self._move(s, ticket, Transition.APPROVE_EXTENSION, person, text, caps, {"note": note, "until": req.until.isoformat() if req.until else None})
+            self.check_step(ticket, req, person, caps)
+            self._move(s, ticket, Transition.APPROVE_EXTENSION, person, text, caps,
+                       {"note": note, "until": req.until.isoformat() if req.until else None, "step": req.stage})
+            step = self.next_step(ticket, req)
+            if step is not None:
+                await self.forward(s, ticket, req, step, person)
+                return
             self._decide(req, person, "approved", note)
-            ticket.extension_state = "granted"
-            ticket.extension_granted_until = req.until
-            ticket.extensions_granted += 1
-            ticket.deadline = req.until
-            if ticket.internal_due and req.until and ticket.internal_due < req.until:
-                ticket.internal_due = None  # the granted date is the unit's own deadline now
-            self._tell_assignee(s, ticket, f"{who} 已批准工单 {ticket.number} 延期至 "
-                                f"{notices.fmt_time(self.calendar, req.until)}。")
+            assert req.until is not None
+            self.grant_extension(s, ticket, req.until, who, final=False)
             return
         # giveback
         self._move(s, ticket, Transition.APPROVE_GIVEBACK, person, text, caps, {"note": note})
@@ -307,14 +335,12 @@ class TicketService(Registration):
         self.reports.queue(s, ticket, "giveback", {"reason": req.content})
 
     async def reject(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
-                     note: str) -> ReviewRequest:
+                     note: str, bound: dict[str, str] | None = None, clicked: str | None = None
+                     ) -> ReviewRequest:
         """驳回: the reason goes back to the 承办人; the ticket returns to where it was; returns the
         decided request."""
-        req = await tickets_q.pending_review(s, ticket.id)
+        req = await self._pending_for(s, ticket, bound)
         state = State(ticket.state)
-        if req is None:
-            raise GuardFailed(f"工单 {ticket.number} 没有待审核的申请（当前：{STATE_LABELS[state]}）。",
-                              state=state, code="nothing_pending")
         if not note.strip():
             raise GuardFailed("驳回请写明意见，例如：驳回 12345 请补充与来电人沟通的时间。", state=state,
                               code="missing_reason")
@@ -323,12 +349,14 @@ class TicketService(Registration):
         if req.kind == "reply":
             self._move(s, ticket, Transition.REJECT_REPLY, person, text, caps, {"note": note})
         elif req.kind == "extension":
-            self._move(s, ticket, Transition.REJECT_EXTENSION, person, text, caps, {"note": note})
+            self.check_step(ticket, req, person, caps)
+            self._move(s, ticket, Transition.REJECT_EXTENSION, person, text, caps, {"note": note, "step": req.stage})
             ticket.extension_state = "rejected"
         else:
             self._move(s, ticket, Transition.REJECT_GIVEBACK, person, text, caps, {"note": note},
                        previous=req.state_before or State.DISPATCHED)
         self._decide(req, person, "rejected", note)
+        await self._close_cards(s, ticket, req, "驳回", person.name, clicked)
         self._tell_assignee(s, ticket, f"{person.name} 驳回了工单 {ticket.number} 的{what}：{note}",
                             requester=req.requested_by)
         return req
@@ -420,6 +448,9 @@ class TicketService(Registration):
         ticket.extension_requested_until = None
         ticket.extension_granted_until = None
         ticket.extensions_granted = 0
+        ticket.extension_applications = 0  # a new round, a new deadline: its own extension
+        ticket.extension_final = False
+        ticket.assists_waived = False
 
     def _announce_reopen(self, s: AsyncSession, ticket: Ticket, why: str) -> None:
         if not ticket.unit_code:
@@ -458,26 +489,18 @@ class TicketService(Registration):
             self._announce_reopen(s, ticket, f"热线退回重办{('：' + note) if note else ''}")
             return "reopened"
         if event.type == "extension_decision":
-            self._move(s, ticket, Transition.EXTENSION_DECISION, None, note, caps,
-                       {"event": event.id, "granted": event.granted,
-                        "deadline": event.deadline.isoformat() if event.deadline else None})
-            if event.granted is not False and event.deadline is not None:
-                # 利川: 市长热线办确定的延期时限不能再更改 — the hotline's date is final.
-                ticket.deadline = event.deadline
-                ticket.extension_granted_until = event.deadline
-                ticket.extension_state = "granted"
-                ticket.internal_due = None
-                text = f"热线已确定工单 {ticket.number} 的办结时限为 {notices.fmt_time(self.calendar, event.deadline)}。"
-            else:
-                ticket.extension_state = "rejected"
-                text = f"热线未同意工单 {ticket.number} 延期，请按原时限办结。"
-            if ticket.unit_code:
-                self.outbox.add(s, Target.to_unit(ticket.unit_code), OutgoingMessage(text, ticket=ticket.key),
-                                ticket_id=ticket.id)
+            await self.extension_decision(s, ticket, None, note, event.granted is not False, event.deadline,
+                                          note, {"event": event.id})
             return "decided"
         self._move(s, ticket, Transition.CLOSE, None, note, caps, {"event": event.id})
         ticket.closed_at = self.clock.now()
         return "closed"
+
+
+def review_card_key(ticket: Ticket, req: ReviewRequest) -> str:
+    """The card key of a request's review cards: one per request (and step of an extension's
+    chain), whatever the platform."""
+    return f"review:{ticket.key}:{req.id}" + (f":{req.stage}" if req.stage else "")
 
 
 def _facts(ticket: Ticket) -> TicketFacts:

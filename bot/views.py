@@ -7,8 +7,9 @@ from typing import Any
 
 from bot.calendar import WorkCalendar
 from bot.directory import Directory
+from bot.labels import EXTENSION_LABELS
 from bot.privacy import mask_name, mask_phone
-from store.models import AuditEvent, SmsMessage, SmsReplyRecord, Ticket
+from store.models import AuditEvent, SmsMessage, SmsReplyRecord, Ticket, TicketUnit
 
 
 def iso(cal: WorkCalendar, when: datetime | None) -> str | None:
@@ -18,8 +19,10 @@ def iso(cal: WorkCalendar, when: datetime | None) -> str | None:
 
 def ticket_view(ticket: Ticket, events: list[AuditEvent], cal: WorkCalendar, directory: Directory,
                 sms: list[SmsMessage] | None = None,
-                sms_replies: list[SmsReplyRecord] | None = None) -> dict[str, Any]:
-    """The public JSON of a ticket, events oldest first (newest last)."""
+                sms_replies: list[SmsReplyRecord] | None = None,
+                units: list[TicketUnit] | None = None) -> dict[str, Any]:
+    """The public JSON of a ticket, events oldest first (newest last); ``units``: its assisting
+    (配合) and copied units, of every round (the current round's are shown)."""
     handler = directory.person_by_id(ticket.handler_id)
     view: dict[str, Any] = {
         "source": ticket.source,
@@ -44,7 +47,15 @@ def ticket_view(ticket: Ticket, events: list[AuditEvent], cal: WorkCalendar, dir
             "state": ticket.extension_state,
             "requested_until": iso(cal, ticket.extension_requested_until),
             "granted_until": iso(cal, ticket.extension_granted_until),
+            "label": EXTENSION_LABELS.get(ticket.extension_state or "", None),
+            "applications": ticket.extension_applications,
+            "final": ticket.extension_final,
         },
+        "assists": [
+            {"unit": u.unit_code, "role": u.role, "accepted_at": iso(cal, u.accepted_at),
+             "reported_at": iso(cal, u.reported_at)}
+            for u in units or () if u.round == ticket.round
+        ],
         "feedback": ticket.feedback,
         "reconsider_until": iso(cal, ticket.reconsider_until),
         "citizen": {"name": mask_name(ticket.citizen_name), "phone": mask_phone(ticket.citizen_phone)},

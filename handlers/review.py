@@ -12,7 +12,8 @@ from handlers.registry import command
 async def approve(call: Call) -> str:
     """同意 / 通过 / 批准 NO [意见]."""
     assert call.ticket is not None
-    req = await call.ctx.service.approve(call.s, call.ticket, call.person, call.raw, call.command.rest)
+    req = await call.ctx.service.approve(call.s, call.ticket, call.person, call.raw, call.command.rest,
+                                             call.bound, _clicked(call))
     return approved(call, call.ticket, req, call.person.name)
 
 
@@ -20,5 +21,11 @@ async def approve(call: Call) -> str:
 async def reject(call: Call) -> str:
     """驳回 / 不同意 NO 意见."""
     assert call.ticket is not None
-    req = await call.ctx.service.reject(call.s, call.ticket, call.person, call.raw, call.command.rest)
+    req = await call.ctx.service.reject(call.s, call.ticket, call.person, call.raw, call.command.rest,
+                                            call.bound, _clicked(call))
     return f"已驳回工单 {call.ticket.number} 的{REQUEST_LABELS[req.kind]}。"
+
+
+def _clicked(call: Call) -> str | None:
+    """The clicked card's message (the dispatcher updates that one itself), or None when typed."""
+    return call.message.message_id if call.via_button else None

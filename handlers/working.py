@@ -21,7 +21,11 @@ async def accept(call: Call) -> str:
     """签收: the sender becomes the 承办人."""
     assert call.ticket is not None
     ctx, ticket = call.ctx, call.ticket
-    await ctx.service.accept(call.s, ticket, call.person, call.raw)
+    assist = await ctx.service.accept(call.s, ticket, call.person, call.raw)
+    if assist is not None:
+        return (f"{call.person.name} 已代表{ctx.directory.unit_name(assist.unit_code)}签收工单 {ticket.number}"
+                f"（配合办理，牵头单位：{ctx.directory.unit_name(ticket.unit_code)}），"
+                f"请用「进展 {ticket.number} 配合情况」报送。")
     extra = "（D类工单：请同时明确包案领导。）" if ctx.service.policy(ticket).leader_at_accept else ""
     return f"{call.person.name} 已签收工单 {ticket.number}，办结时限 {fmt_time(ctx.calendar, ticket.deadline)}。{extra}"
 
@@ -40,7 +44,9 @@ async def first_contact(call: Call) -> str:
 async def progress(call: Call) -> str:
     """进展 / 报送: an interim report."""
     assert call.ticket is not None
-    await call.ctx.service.progress(call.s, call.ticket, call.person, call.raw, call.command.rest)
+    assist = await call.ctx.service.progress(call.s, call.ticket, call.person, call.raw, call.command.rest)
+    if assist is not None:
+        return f"已记录{call.ctx.directory.unit_name(assist.unit_code)}对工单 {call.ticket.number} 的配合情况，已转告牵头单位。"
     return f"已记录工单 {call.ticket.number} 的进展。"
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -166,6 +167,9 @@ class Ticket(Base):
     extension_state: Mapped[str | None] = mapped_column(String(16))  # pending | granted | rejected
     extension_requested_until: Mapped[datetime | None]
     extension_granted_until: Mapped[datetime | None]
+    extension_applications: Mapped[int] = mapped_column(default=0, server_default="0")  # asked, granted or not
+    extension_final: Mapped[bool] = mapped_column(default=False, server_default=false())  # fixed by the hotline
+    assists_waived: Mapped[bool] = mapped_column(default=False, server_default=false())  # 不等配合 (office)
     feedback: Mapped[str | None] = mapped_column(String(16))  # 满意 / 不满意 / 认可 / 未评价
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     reconsider_until: Mapped[datetime | None]  # 信访: the last day the citizen may ask for 复查 (revision 0008)
@@ -215,6 +219,27 @@ class ReviewRequest(Base):
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     decided_at: Mapped[datetime | None]
     decision_note: Mapped[str | None] = mapped_column(Text)
+    stage: Mapped[str | None] = mapped_column(String(16))  # extension chain: leader | office | hotline
+
+
+class TicketUnit(Base):
+    """A unit beside a ticket's lead unit: a 配合单位 (``assist``) or a copied parent (``copy``)."""
+
+    __tablename__ = "ticket_units"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "unit_code", "round", name="uq_ticket_unit_round"),
+        Index("ix_ticket_units_unit", "unit_code", "ticket_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    role: Mapped[str] = mapped_column(String(16))  # assist | copy
+    round: Mapped[int] = mapped_column(default=1)
+    assigned_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    accepted_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    reported_at: Mapped[datetime | None]
+    report: Mapped[str | None] = mapped_column(Text)
 
 
 class InboxEvent(Base):

@@ -103,7 +103,8 @@ async def _signed_model(request: web.Request, parse: Callable[[Any], M], what: s
 
 def _view_of(ctx: BotContext, record: TicketRecord) -> dict[str, Any]:
     """The public view of a ticket record."""
-    return ticket_view(record.ticket, record.events, ctx.calendar, ctx.directory, record.sms, record.replies)
+    return ticket_view(record.ticket, record.events, ctx.calendar, ctx.directory, record.sms, record.replies,
+                       record.units)
 
 
 async def _view(ctx: BotContext, s: Any, ticket: Ticket) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from adapters.dingtalk.decode import (
     decode_card_callback,
     decode_robot_message,
     make_out_track_id,
+    parse_out_track_id,
 )
 from adapters.dingtalk.outbound import api_messages, robot_bodies
 from adapters.dingtalk.stream import (
@@ -223,6 +224,10 @@ class DingTalkAdapter:
             reason = failed[0].get("errorMsg") if failed else data.get("message")
             raise PermanentSendError(f"card not delivered: {reason}", code="deliver_failed")
         return SendResult(str(result.get("outTrackId") or out_track_id))
+
+    def can_update(self, message_id: str) -> bool:
+        """Whether a sent message can be updated later: an interactive card (its outTrackId)."""
+        return parse_out_track_id(message_id) is not None
 
     async def update_card(self, http: aiohttp.ClientSession, dest: Destination, message_id: str,
                           message: OutgoingMessage) -> None:

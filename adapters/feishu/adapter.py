@@ -307,6 +307,11 @@ class FeishuAdapter:
             await api.send_robot(http, robot.robot_token, robot.robot_secret, msg_type, content)
         return SendResult("")
 
+    def can_update(self, message_id: str) -> bool:
+        """Whether a sent message can be updated later: an app bot's message (a custom bot's
+        messages have no id)."""
+        return bool(message_id)
+
     async def update_card(self, http: aiohttp.ClientSession, dest: Destination, message_id: str,
                           message: OutgoingMessage) -> None:
         """Replace a sent card (PATCH /im/v1/messages/{id}), e.g. to show who approved."""

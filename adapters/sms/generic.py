@@ -106,6 +106,7 @@ class GenericGatewayConfig(SectionModel):
         "receipt": "您反映的问题已受理，工单号{number}，预计答复日期：{due}。",
         "feedback": "您的工单{number}已办结，请回复1满意，2不满意。",
         "delay": "您反映的问题（工单号{number}）未能按期办结，正在加紧办理，预计答复日期：{due}，敬请谅解。",
+        "extension": "您反映的问题（工单{number}）办理时限延至{date}，我们将在此前办结并答复您。",
     }, description="text 模式：消息类别 → 带 {变量} 的短信文字（答复内容为 {text}）")
     """text mode: kind → text with {variable} placeholders (the answer itself is {text})."""
     templates: dict[str, str] = Field(default_factory=dict, description="template 模式：消息类别 → 网关的模板 ID")

@@ -54,7 +54,7 @@ __all__ = [
     "split_segments",
 ]
 
-KINDS: tuple[str, ...] = ("answer", "receipt", "feedback", "delay")
+KINDS: tuple[str, ...] = ("answer", "receipt", "feedback", "delay", "extension")
 """Message kinds the bot sends to citizens (`templates` in ``docs/configuration.md``)."""
 
 DEFAULT_VARIABLES: dict[str, tuple[str, ...]] = {
@@ -62,6 +62,7 @@ DEFAULT_VARIABLES: dict[str, tuple[str, ...]] = {
     "receipt": ("number", "due"),
     "feedback": ("number",),
     "delay": ("number", "due"),
+    "extension": ("number", "date"),
 }
 """Variables of each kind's template, in Tencent's positional order."""
 
@@ -192,6 +193,7 @@ TEMPLATE_TEXTS: dict[str, str] = {
     "receipt": "您反映的问题已受理，工单{number}，预计答复日期：{due}。",
     "feedback": "您的工单{number}已办结，请回复1满意，2不满意。",
     "delay": "您反映的问题（工单{number}）未能按期办结，正在加紧办理，预计答复日期：{due}，敬请谅解。",
+    "extension": "您反映的问题（工单{number}）办理时限延至{date}，我们将在此前办结并答复您。",
 }
 """The text to register as each kind's template (docs/sms.md), with ``{name}`` placeholders.
 

@@ -248,6 +248,11 @@ class WeComAdapter:
             message_id = f"rc:{code}" if code else str(data.get("msgid", ""))
         return SendResult(message_id=message_id)
 
+    def can_update(self, message_id: str) -> bool:
+        """Whether a sent message can be updated later: an app card (``rc:<response_code>``); an AI
+        bot's card only within 5 s of a click, so never from a later decision."""
+        return message_id.startswith("rc:")
+
     async def update_card(self, http: aiohttp.ClientSession, dest: Destination, message_id: str,
                           message: OutgoingMessage) -> None:
         """Update a clicked card to show who did what.

@@ -25,6 +25,8 @@ RULES: tuple[Rule, ...] = (
         overlay=True,
         extension_notice_wd=2,
         max_extensions=1,
+        # “书面反馈至局办公室，由局办公室向市长热线办申请延期” -> the office, then the hotline decides.
+        extension_chain=("office", "hotline"),
         giveback_within="same-day@17:30",
         review=True,
     ),

@@ -31,6 +31,11 @@ RULES: tuple[Rule, ...] = (
     #  phone 回访 task, which the unit (二级网络单位) may record as well as the office
     Rule(name="pingdingshan-回访", label="平顶山·回访", overlay=True, feedback="all", feedback_via="office",
          followup_by_unit=True),
+    # “网络单位应及时提交延期申请,由市长热线办公室根据具体情况重新确定办理时限” -> the unit (its
+    # leader) submits, the hotline decides; “原则上每件事项只能提出1次延期申请” -> max_extensions=1
+    # counts applications, a refused one too.
+    Rule(name="pingdingshan-all", label="平顶山·通用规定", overlay=True, max_extensions=1,
+         extension_chain=("leader", "hotline")),
 )
 # Every category keeps the default max_extensions=1: “由市长热线办公室根据具体情况重新确定办理时限，
 # 原则上每件事项只能提出1次延期申请”.

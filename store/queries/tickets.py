@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import AuditEvent, OutboxMessage, ReviewRequest, Ticket
+from store.models import AuditEvent, OutboxMessage, ReviewRequest, Ticket, TicketUnit
 
 SUFFIX_MIN = 4
 """A reference shorter than this must be a whole number; longer ones may be a suffix."""
@@ -29,21 +29,52 @@ async def by_reference(s: AsyncSession, ref: str, *, units: set[str] | None = No
     """
     q = select(Ticket).where(Ticket.number == ref)
     if units is not None:
-        q = q.where(Ticket.unit_code.in_(units))
+        q = q.where(_of_units(units))
     exact = list((await s.execute(q)).scalars())
     if exact or len(ref) < SUFFIX_MIN:
         return exact
     q = select(Ticket).where(Ticket.number.like(f"%{escape_like(ref)}", escape="\\")).limit(SUFFIX_LIMIT)
     if units is not None:
-        q = q.where(Ticket.unit_code.in_(units))
+        q = q.where(_of_units(units))
     return list((await s.execute(q)).scalars())
 
 
-async def pending_review(s: AsyncSession, ticket_id: int) -> ReviewRequest | None:
-    """The request waiting for review on a ticket, oldest first."""
-    q = (select(ReviewRequest).where(ReviewRequest.ticket_id == ticket_id, ReviewRequest.state == "pending")
-         .order_by(ReviewRequest.id).limit(1))
-    return (await s.execute(q)).scalar_one_or_none()
+def _of_units(units: set[str]) -> ColumnElement[bool]:
+    """Tickets led by one of ``units``, or one of them assists in the ticket's current round."""
+    assisted = (select(TicketUnit.ticket_id).where(TicketUnit.unit_code.in_(units), TicketUnit.role == "assist",
+                                                   TicketUnit.ticket_id == Ticket.id,
+                                                   TicketUnit.round == Ticket.round))
+    return or_(Ticket.unit_code.in_(units), assisted.exists())
+
+
+async def ticket_units(s: AsyncSession, ticket_id: int, round_: int, *, role: str | None = None) -> list[TicketUnit]:
+    """The assisting (``assist``) and copied (``copy``) units of a ticket's round, oldest first."""
+    q = select(TicketUnit).where(TicketUnit.ticket_id == ticket_id, TicketUnit.round == round_)
+    if role is not None:
+        q = q.where(TicketUnit.role == role)
+    return list((await s.execute(q.order_by(TicketUnit.id))).scalars())
+
+
+async def pending_review(s: AsyncSession, ticket_id: int, *, kind: str | None = None) -> ReviewRequest | None:
+    """The request waiting for review on a ticket (of ``kind`` when given), oldest first."""
+    q = select(ReviewRequest).where(ReviewRequest.ticket_id == ticket_id, ReviewRequest.state == "pending")
+    if kind is not None:
+        q = q.where(ReviewRequest.kind == kind)
+    return (await s.execute(q.order_by(ReviewRequest.id).limit(1))).scalar_one_or_none()
+
+
+async def request_version(s: AsyncSession, req: ReviewRequest) -> int:
+    """Which version of its kind ``req`` is on its ticket: 1 for the first 答复, 2 for the next…"""
+    q = select(func.count()).select_from(ReviewRequest).where(
+        ReviewRequest.ticket_id == req.ticket_id, ReviewRequest.kind == req.kind, ReviewRequest.id <= req.id)
+    return int((await s.execute(q)).scalar_one())
+
+
+async def review_cards(s: AsyncSession, ticket_id: int, card_key: str) -> list[OutboxMessage]:
+    """The review cards queued for one request (every platform's copy), sent or not."""
+    q = (select(OutboxMessage).where(OutboxMessage.ticket_id == ticket_id, OutboxMessage.kind == "review")
+         .order_by(OutboxMessage.id))
+    return [row for row in (await s.execute(q)).scalars() if row.payload.get("card_key") == card_key]
 
 
 async def approved_answer(s: AsyncSession, ticket_id: int) -> ReviewRequest | None:

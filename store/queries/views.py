@@ -15,7 +15,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import AuditEvent, ReviewRequest, SmsMessage, SmsReplyRecord, Ticket, UsedToken
+from store.models import (
+    AuditEvent,
+    ReviewRequest,
+    SmsMessage,
+    SmsReplyRecord,
+    Ticket,
+    TicketUnit,
+    UsedToken,
+)
 
 
 @dataclass
@@ -27,6 +35,7 @@ class TicketRecord:
     reviews: list[ReviewRequest] = field(default_factory=list)
     sms: list[SmsMessage] = field(default_factory=list)
     replies: list[SmsReplyRecord] = field(default_factory=list)
+    units: list[TicketUnit] = field(default_factory=list)  # assisting and copied units, every round
 
 
 async def load_records(s: AsyncSession, tickets: Sequence[Ticket], *,
@@ -40,7 +49,8 @@ async def load_records(s: AsyncSession, tickets: Sequence[Ticket], *,
         return records
     by_id = {r.ticket.id: r for r in records}
     ids = list(by_id)
-    kinds: list[tuple[Any, str]] = [(AuditEvent, "events"), (SmsMessage, "sms"), (SmsReplyRecord, "replies")]
+    kinds: list[tuple[Any, str]] = [(AuditEvent, "events"), (SmsMessage, "sms"), (SmsReplyRecord, "replies"),
+                                    (TicketUnit, "units")]
     if reviews:
         kinds.append((ReviewRequest, "reviews"))
     for model, attr in kinds:

@@ -45,10 +45,12 @@ SIGN = "某某区民政局"
 # The fakes hold the texts docs/sms.md tells an office to register, as the code renders them.
 ALIYUN_TEMPLATES = {"SMS_100": provider_template("aliyun", "answer"),
                     "SMS_200": provider_template("aliyun", "receipt"),
-                    "SMS_300": provider_template("aliyun", "delay")}
+                    "SMS_300": provider_template("aliyun", "delay"),
+                    "SMS_400": provider_template("aliyun", "extension")}
 TENCENT_TEMPLATES = {"1001": provider_template("tencent", "answer"),
                      "1002": provider_template("tencent", "receipt"),
-                     "1003": provider_template("tencent", "delay")}
+                     "1003": provider_template("tencent", "delay"),
+                     "1004": provider_template("tencent", "extension")}
 PROVIDERS = ("log", "aliyun", "tencent", "generic")
 ServerFactory = Callable[..., Awaitable[TestServer]]
 
@@ -192,7 +194,8 @@ async def rig(make_bot: Callable[..., Any], aiohttp_server: ServerFactory, clock
                              now=now, **fake_kw)
         server = await aiohttp_server(fake.make_app())
         section["aliyun"] = {"access_key_id": ALIYUN_KEY, "access_key_secret": ALIYUN_SECRET, "sign_name": SIGN,
-                             "templates": {"answer": "SMS_100", "receipt": "SMS_200", "delay": "SMS_300"},
+                             "templates": {"answer": "SMS_100", "receipt": "SMS_200", "delay": "SMS_300",
+                                           "extension": "SMS_400"},
                              "api_base": str(server.make_url("")).rstrip("/")}
     elif name == "tencent":
         fake = FakeTencentSms(keys={TENCENT_ID: TENCENT_KEY}, sdk_app_id=TENCENT_APP, sign_names={SIGN},
@@ -200,7 +203,8 @@ async def rig(make_bot: Callable[..., Any], aiohttp_server: ServerFactory, clock
         server = await aiohttp_server(fake.make_app())
         # A realistic enterprise account: the variable limit raised to fit 12-digit ticket numbers.
         section["tencent"] = {"secret_id": TENCENT_ID, "secret_key": TENCENT_KEY, "sdk_app_id": TENCENT_APP,
-                              "sign_name": SIGN, "templates": {"answer": "1001", "receipt": "1002", "delay": "1003"},
+                              "sign_name": SIGN, "templates": {"answer": "1001", "receipt": "1002", "delay": "1003",
+                                                               "extension": "1004"},
                               "param_max_length": 20,
                               "api_base": str(server.make_url("")).rstrip("/")}
     elif name == "generic":

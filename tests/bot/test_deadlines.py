@@ -465,3 +465,10 @@ def test_a_later_receipt_never_gives_an_earlier_deadline(
 @given(received=received_times, kind=kinds, n=ns, roll=st.booleans())
 def test_deadline_is_after_receipt(received: datetime, kind: str, n: int, roll: bool) -> None:
     assert apply_duration(CAL, received, Duration(kind, n), roll=roll) > received  # type: ignore[arg-type]
+
+
+def test_extension_chain_is_ordered_and_unique() -> None:
+    assert Rule(name="r", extension_chain=["office", "hotline"]).extension_chain == ("office", "hotline")
+    for bad in (["hotline", "leader"], ["leader", "leader"], [], ["mayor"]):
+        with pytest.raises(ValidationError):
+            Rule(name="r", extension_chain=bad)

@@ -194,7 +194,7 @@ def test_preset_rule(case: Case) -> None:
 def test_every_preset_rule_has_a_case() -> None:
     covered = {c.rule for c in CASES} | {"lichuan-all", "songjiang-退单", "songjiang-办结规范",
                                          "songjiang-信访答复", "songjiang-咨询答复", "jilin-all",
-                                         "pingdingshan-回访"}  # policy-only overlays, below
+                                         "pingdingshan-回访", "pingdingshan-all"}  # policy-only overlays, below
     assert covered == {rule.name for preset in PRESETS.values() for rule in preset.rules}
 
 
@@ -209,6 +209,8 @@ def test_lichuan_extension_and_giveback() -> None:
         assert policy.max_extensions == 1
         assert policy.giveback_within == "same-day@17:30"
         assert policy.review is True
+        # “由局办公室向市长热线办申请延期”
+        assert policy.extension_chain == ("office", "hotline")
     assert book.match(TicketFacts(category="即办")).first_contact is None  # “此类事项不需先行核实”
 
 
@@ -253,6 +255,8 @@ def test_pingdingshan_policies() -> None:
         assert (policy.feedback, policy.feedback_via, policy.followup_by_unit) == ("all", "office", True)
     for category in ("A", "B", "C", "D", None):
         assert book.match(TicketFacts(category=category)).max_extensions == 1
+        # “网络单位应及时提交延期申请,由市长热线办公室根据具体情况重新确定办理时限”
+        assert book.match(TicketFacts(category=category)).extension_chain == ("leader", "hotline")
     assert book.match(TicketFacts(category="B")).leader_at_accept is False
 
 
@@ -264,6 +268,10 @@ def test_jilin_feedback() -> None:
     # “未在规定时限内解决的，要向诉求人做好解释说明，取得理解，并承诺办结时限”: every 诉求
     assert book.match(TicketFacts(category="紧急")).delay_sms and book.match(TicketFacts()).delay_sms
     assert not build_rulebook("songjiang").match(TicketFacts()).delay_sms
+    # “紧急类诉求…同时转至其上级单位督促解决”: only the 紧急 class is copied to the parent unit
+    assert book.match(TicketFacts(category="紧急")).copy_to_parent is True
+    assert book.match(TicketFacts()).copy_to_parent is False
+    assert book.match(TicketFacts()).extension_chain == ("leader",)
 
 
 def test_xinfang_roll_and_kinds() -> None:

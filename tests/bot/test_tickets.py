@@ -327,7 +327,8 @@ async def test_extension_decision_events(make_bot) -> None:
     view = await r.json()
     assert view["deadline"] == "2026-12-15T17:30:00+08:00"
     assert view["extension"] == {"state": "granted", "requested_until": None,
-                                 "granted_until": "2026-12-15T17:30:00+08:00"}
+                                 "granted_until": "2026-12-15T17:30:00+08:00", "label": "已批准",
+                                 "applications": 0, "final": True}
     assert view["internal_due"] is None
     # The same event again is a no-op, even with another body.
     again = await bot.post_event("12345", number, {"type": "extension_decision", "id": "X-1", "granted": False})

@@ -93,6 +93,10 @@ class ConsoleAdapter:
                                            history.clock_text(self.ctx.calendar, self.ctx.clock.now())))
         return SendResult(message_id=message_id)
 
+    def can_update(self, message_id: str) -> bool:
+        """Every console message can be updated in the open browsers."""
+        return bool(message_id)
+
     async def update_card(self, http: aiohttp.ClientSession, dest: Destination, message_id: str,
                           message: OutgoingMessage) -> None:
         """Mark a card as handled in every open browser (its buttons are disabled)."""

@@ -179,7 +179,8 @@ class Dashboard:
             ("工单号", t.number), ("来源", source_label(t.source)), ("标题", t.title),
             ("标签", {"tags": tag_chips(t.tags)}),
             ("类型", t.kind), ("类别", t.category), ("渠道", t.channel),
-            ("状态", STATE_LABELS[State(t.state)]), ("承办单位", d.unit_name(t.unit_code)),
+            ("状态", STATE_LABELS[State(t.state)]),
+            ("承办单位", notices.assists_line(t, record.units, d.unit_name) or d.unit_name(t.unit_code)),
             ("承办人", handler.name if handler else None), ("轮次", f"第{t.round}轮"),
             ("登记时间", ft(t.received_at)), ("派单时间", ft(t.dispatched_at)),
             ("签收时间", ft(t.accepted_at)), ("先行联系", ft(t.first_contact_at)),
@@ -194,9 +195,8 @@ class Dashboard:
              + ("（热线指定时限）" if t.hotline_deadline else "")),
             ("内部时限", ft(t.internal_due)), ("先行联系时限", ft(t.first_contact_due)),
             ("进展报送", "每日报送" if t.progress == "daily" else t.progress),
-            ("延期", f"{ext}（已延期 {t.extensions_granted}/{t.max_extensions} 次）"
-                     + (f"，至 {ft(t.extension_granted_until or t.extension_requested_until)}"
-                        if t.extension_state else "")),
+            ("延期", (notices.extension_line(t, cal) if t.extension_state else ext)
+                     + f"（已申请 {t.extension_applications}/{t.max_extensions} 次）"),
             ("需领导审核", "是" if policy.review else "否"),
         ]
         if t.reconsider_until:  # 信访: the 复查 window of the approved answer

@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import notices
 from bot.calendar import WorkCalendar
 from bot.context import BotContext
 from bot.directory import Directory, Person
@@ -65,6 +66,8 @@ class Facts:
     reply: ReviewRequest | None = None  # the approved (or latest) reply of this round
     reviewer: str = ""
     files: list[dict[str, Any]] = field(default_factory=list)  # attachments (evidence.listing)
+    units: str = ""  # lead, assisting and copied units (notices.assists_line); "" for one unit
+    extension: str = ""  # where an extension stands (notices.extension_line); "" for none
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,8 @@ def _lichuan(f: Facts, cal: WorkCalendar) -> list[list[Cell]]:
         [Cell("登记人", label=True), Cell(f.registrar), Cell("登记时间", label=True),
          Cell(_t(cal, t.received_at), 3)],
         [Cell("转办时间", label=True), Cell(_t(cal, f.dispatched_at)), Cell("限办时间", label=True),
-         Cell(_t(cal, t.deadline), 3)],
+         Cell(_t(cal, t.deadline) + (f"\n延期：{f.extension}" if f.extension else ""), 3)],
+        *([[Cell("承办单位", label=True), Cell(f.units, 5)]] if f.units else []),
         [Cell("内　容", label=True), Cell(t.content, 5, tall=True)],
         [Cell("回复内容", label=True), Cell(reply if _approved(f) else "", 5, tall=True)],
         [Cell("基本情况及现场检查情况", label=True), Cell(basics, 5, tall=True)],
@@ -139,15 +143,15 @@ def _songjiang(f: Facts, cal: WorkCalendar) -> list[list[Cell]]:
     if f.reply is not None and f.reply.decided_at is not None:
         signed = f"{f.reviewer}（{'同意' if f.reply.state == 'approved' else '驳回'}）　{_t(cal, f.reply.decided_at)}"
     remarks = "、".join(t.tags or [])
-    if t.extensions_granted:
-        remarks += f"　已延期至 {_t(cal, t.extension_granted_until)}"
+    if f.extension:
+        remarks += f"　延期：{f.extension}"
     return [
         [Cell(f"编号：{t.number}", 4)],
         [Cell("来访人", label=True), Cell(f.citizen_name), Cell("电话", label=True), Cell(f.citizen_phone)],
         [Cell("联系地址", label=True), Cell(f.citizen_address), Cell("来电/来访时间", label=True),
          Cell(_t(cal, t.received_at))],
         [Cell("工单来源", label=True), Cell(source_label(t.source)), Cell("工单号", label=True), Cell(t.number)],
-        [Cell(f"承办科室：{f.unit}", 2), Cell(f"流转时间：{_t(cal, f.dispatched_at)}", 2)],
+        [Cell(f"承办科室：{f.units or f.unit}", 2), Cell(f"流转时间：{_t(cal, f.dispatched_at)}", 2)],
         [Cell("承办科室处理意见：（可附页）\n" + (f.reply.content if f.reply else ""), 4, tall=True)],
         [Cell("处理结果：" + _boxes(options, category if category in options else ("其他" if category else None)), 4)],
         [Cell("市民反馈：" + _boxes(("满意", "不满意", "认可", "未评价", "其他"), t.feedback), 4)],
@@ -175,7 +179,8 @@ def _signoff(f: Facts, cal: WorkCalendar) -> list[list[Cell]]:
         [Cell("联系人", label=True), Cell(f.citizen_name), Cell("联系电话", label=True), Cell(f.citizen_phone)],
         [Cell("联系地址", label=True), Cell(f.citizen_address, 3)],
         [Cell("内容描述：\n" + t.content, 4, tall=True)],
-        [Cell("派单：建议派单部门(科室)", label=True), Cell(f"部门名称：{f.unit}", 3)],
+        [Cell("派单：建议派单部门(科室)", label=True),
+         Cell(f"部门名称：{f.units or f.unit}" + (f"\n延期：{f.extension}" if f.extension else ""), 3)],
         [Cell("科室负责人或分管领导交办意见", label=True), Cell(assign, 3)],
         [Cell("处置：先行联系", label=True), Cell(contact, 3)],
         [Cell("*办结汇报（办理依据、结果及结论）", label=True), Cell(content, 3, tall=True)],
@@ -223,7 +228,9 @@ async def gather(s: AsyncSession, t: Ticket, viewer: Person, directory: Director
         first_contact_note=str((contact.detail or {}).get("note", "")) if contact else "",
         progress=[str((ev.detail or {}).get("content", "")) for ev in events if ev.action == "progress"],
         reply=reply, reviewer=reviewer.name if reviewer else "",
-        files=await evidence.listing(ctx, s, t))
+        files=await evidence.listing(ctx, s, t),
+        units=notices.assists_line(t, record.units, directory.unit_name),
+        extension=notices.extension_line(t, ctx.calendar) if t.extension_state else "")
 
 
 def render_html(form: Form, facts: Facts, cal: WorkCalendar) -> str:

@@ -49,9 +49,14 @@ def sees_citizen(person: Person, ticket: Ticket) -> bool:
 
 async def load_visible_ticket(site: ConsoleSite, s: AsyncSession, person: Person,
                               source: str, number: str) -> Ticket:
-    """The ticket, or 404 when unknown or not the viewer's (no hint which of the two)."""
+    """The ticket, or 404 when unknown or not the viewer's (their unit's, or one their unit
+    assists in; no hint which of the two)."""
     ticket = await tickets_q.by_key(s, source, number)
     units = visible_units(site, person)
+    if ticket is not None and units is not None and ticket.unit_code not in units:
+        assisting = {r.unit_code for r in await tickets_q.ticket_units(s, ticket.id, ticket.round, role="assist")}
+        if assisting & set(units):
+            return ticket  # a 配合单位 sees the ticket it assists in
     if ticket is None or (units is not None and ticket.unit_code not in units):
         raise web.HTTPNotFound(text=render.render_text("console/message.html", {
             "title": "未找到", "heading": "没有找到该工单", "lines": ["工单不存在，或不属于您的单位。"],

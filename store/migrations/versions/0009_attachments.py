@@ -1,7 +1,7 @@
 """attachments: images and files of 进展, 答复, 退单 and 说明
 
 Revision ID: 0009
-Revises: 0003
+Revises: 0008
 Create Date: 2026-12-06 07:30:00
 """
 import sqlalchemy as sa

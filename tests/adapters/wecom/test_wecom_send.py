@@ -274,6 +274,9 @@ async def test_update_app_card(server: TestServer, clock: FrozenClock, fake: Fak
                                http: Any) -> None:
     adapter = _adapter(server, clock)
     sent = await adapter.send(http, USER, OutgoingMessage("延期申请", actions=ACTIONS, card_key="K1"))
+    # a decision typed later may update this card; a plain message id or an AI bot's card not
+    assert adapter.can_update(sent.message_id) and not adapter.can_update("12345")
+    assert not adapter.can_update("ws:req-1:task-1")
     await adapter.update_card(http, USER, sent.message_id, OutgoingMessage("王局 已同意", title="已同意"))
     [update] = fake.card_updates
     assert update["button"] == {"replace_name": "已同意"}
