@@ -29,7 +29,7 @@ from bot.units import resolve_unit
 from bot.views import ticket_view
 from store.models import Ticket
 from store.queries import tickets as tickets_q
-from store.queries.views import TicketRecord, hotline_event_seen, load_record, load_records, page_of_tickets
+from store.queries.views import TicketRecord, load_record, load_records, page_of_tickets
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -170,10 +170,9 @@ async def post_event(request: web.Request) -> web.Response:
         ticket = await tickets_q.by_key(s, source, number)
         if ticket is None:
             return error_response(404, "not_found", f"没有工单 {source}/{number}。")
-        if event.id and await hotline_event_seen(s, ticket.id, event.id):
-            return _answer(await _view(ctx, s, ticket))
         try:
-            await ctx.service.hotline_event(s, ticket, event)
+            async with s.begin_nested():  # a refused event leaves no ledger row: a retry is judged again
+                await ctx.service.hotline_event_once(s, ticket, event)
         except LifecycleError as exc:
             return error_response(409, "wrong_state", str(exc))
         view = await _view(ctx, s, ticket)
