@@ -21,15 +21,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import insert
 
-from bench._store import NOW, QueryCounter, fresh_pg, store_urls  # noqa: E402
-from bot.app import create_app  # noqa: E402
-from bot.clock import FrozenClock  # noqa: E402
-from bot.config import parse_config  # noqa: E402
-from bot.context import CTX  # noqa: E402
-from store.models import SmsMessage  # noqa: E402
+from bench._store import NOW, QueryCounter, fresh_pg, store_urls
+from bot.app import create_app
+from bot.clock import FrozenClock
+from bot.config import parse_config
+from bot.context import CTX
+from store.models import SmsMessage
 
 TOKEN = "bench-token"
 
