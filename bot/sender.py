@@ -121,7 +121,12 @@ class Sender:
         groups: dict[str, list[OutboxMessage]] = {}
         for row in rows:
             groups.setdefault(row.dest_key, []).append(row)
-        await asyncio.gather(*(self._deliver_group(g) for g in groups.values()))
+        # Every group finishes (and records) its sends before an error of one is raised: no send
+        # is left running behind a failed pass while the next pass claims again.
+        results = await asyncio.gather(*(self._deliver_group(g) for g in groups.values()), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
         return len(rows)
 
     async def _claim(self) -> list[OutboxMessage]:

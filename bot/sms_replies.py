@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,7 +42,7 @@ from bot.sms_gateway import (
     tell_handler,
 )
 from bot.sms_port import SmsReceipt, SmsReply
-from store.models import SmsMessage, SmsReplyRecord, Ticket
+from store.models import OutboxMessage, SmsMessage, SmsReplyRecord, Ticket
 
 log = logging.getLogger("hotline.sms")
 
@@ -160,9 +160,14 @@ async def apply_receipt(ctx: BotContext, s: AsyncSession, provider: str, receipt
     code = receipt.code[:64] or None
     if sms.state == "delivered" or (sms.state == state and sms.code == code):
         return False  # repeated push, or a late report after delivery was already proven
+    was = sms.state
     sms.state, sms.code, sms.updated_at = state, code, ctx.clock.now()
     if not sms.provider_id and receipt.provider_id:
         sms.provider_id = receipt.provider_id  # resolves an unknown outcome
+    if receipt.delivered and was in ("unknown", "failed") and sms.outbox_id:
+        # It went after all (its send was cut short and given up): its outbox row counts as sent.
+        await s.execute(update(OutboxMessage).where(OutboxMessage.id == sms.outbox_id, OutboxMessage.state == "dead")
+                        .values(state="sent", sent_at=ctx.clock.now(), provider_message_id=sms.provider_id))
     ticket = await s.get(Ticket, sms.ticket_id) if sms.ticket_id else None
     ctx.service.audit(s, ticket, None, "sms_receipt", None, ticket.state if ticket else None,
                       ticket.state if ticket else None,

@@ -77,6 +77,8 @@ class SentSms:
     out_id: str = ""
     text: str = ""
     segments: int = 1
+    at: float = 0.0
+    """When it was accepted (the fake's clock), for the status queries."""
 
 
 @dataclass(slots=True)
@@ -112,6 +114,8 @@ class _FakeBase:
         self._recent: deque[float] = deque()
         self._daily: dict[tuple[str, str], int] = {}
         self._counter = 0
+        self.answers_lost = 0
+        """Accept the next n messages but lose the answer (a garbled 200): the outcome is unknown to us."""
 
     def fail_next(self, n: int = 1, *, status: int | None = None, code: str | None = None,
                   message: str = "") -> None:
@@ -171,9 +175,21 @@ class _FakeBase:
                                     content_type="text/html")
             record.code = failure.code
             return self._error(failure.code, failure.message or "injected failure")
+        sent_before = len(self.sent)
         response, code = self._process(request, body)
         record.code = code
+        if len(self.sent) > sent_before:
+            self.sent[-1].at = self.now()
+            if self.answers_lost:
+                self.answers_lost -= 1
+                record.code = "answer_lost"
+                return web.Response(status=200, text="<html>gateway timeout</html>", content_type="text/html")
         return response
+
+    def sent_on(self, phone: str, day: str) -> list[SentSms]:
+        """Accepted messages to ``phone`` on the Beijing day ``day`` (YYYYMMDD)."""
+        return [m for m in self.sent if m.phone == phone
+                and datetime.fromtimestamp(m.at, BEIJING).strftime("%Y%m%d") == day]
 
     def _process(self, request: web.Request, body: bytes) -> tuple[web.Response, str]:
         raise NotImplementedError
@@ -205,6 +221,8 @@ class FakeAliyunSms(_FakeBase):
         self.templates = dict(templates)
         self.param_max_length = param_max_length
         self._nonces: set[str] = set()
+        self.delivered: dict[str, int] = {}
+        """BizId → SendStatus its report set (3 delivered, 2 failed); absent: 1, waiting."""
 
     def _error(self, code: str, message: str) -> web.Response:
         if code.startswith(("isv.", "isp.")):
@@ -273,10 +291,13 @@ class FakeAliyunSms(_FakeBase):
             query.update(parse_qsl(body.decode()))
         if error := self._verify(request, body, query):
             return self._fail(error)
-        if request.headers.get("x-acs-action") != "SendSms":
+        action = request.headers.get("x-acs-action")
+        if action not in ("SendSms", "QuerySendDetails"):
             return self._fail("InvalidAction.NotFound")
         if request.headers.get("x-acs-version") != "2017-05-25":
             return self._fail("InvalidVersion")
+        if action == "QuerySendDetails":
+            return self._query_send_details(query)
         if self._throttled():
             return self._fail("Throttling.User", "Request was denied due to user flow control.")
         if self.out_of_balance:
@@ -315,6 +336,24 @@ class FakeAliyunSms(_FakeBase):
                                  text, _segments(len(text))))
         return web.json_response({"Code": "OK", "Message": "OK", "BizId": biz_id,
                                   "RequestId": str(uuid.uuid4())}), "OK"
+
+    def _query_send_details(self, query: dict[str, str]) -> tuple[web.Response, str]:
+        """QuerySendDetails: one number's messages of one day (SendDate yyyyMMdd), a page at a time.
+        SendStatus 1 waits for its report, 2 failed, 3 delivered (``delivered`` marks the latter)."""
+        phone = _mobile(query.get("PhoneNumber", ""))
+        if phone is None:
+            return self._fail("isv.MOBILE_NUMBER_ILLEGAL", "非法手机号")
+        day, size, page = query.get("SendDate", ""), query.get("PageSize", ""), query.get("CurrentPage", "")
+        if not re.fullmatch(r"\d{8}", day) or not size.isdigit() or not page.isdigit() or not 1 <= int(size) <= 50:
+            return self._fail("isv.INVALID_PARAMETERS", "参数格式错误")
+        found = self.sent_on(phone, day)
+        chunk = found[(int(page) - 1) * int(size):int(page) * int(size)]
+        dtos = [{"PhoneNum": m.phone, "SendStatus": self.delivered.get(m.provider_id, 1), "ErrCode": "DELIVERED"
+                 if self.delivered.get(m.provider_id) == 3 else "", "TemplateCode": m.template, "Content": m.text,
+                 "SendDate": datetime.fromtimestamp(m.at, BEIJING).strftime("%Y-%m-%d %H:%M:%S"),
+                 "ReceiveDate": "", "OutId": m.out_id} for m in chunk]
+        return web.json_response({"Code": "OK", "Message": "OK", "RequestId": str(uuid.uuid4()),
+                                  "TotalCount": len(found), "SmsSendDetailDTOs": {"SmsSendDetailDTO": dtos}}), "OK"
 
     def report_for(self, sent: SentSms, *, delivered: bool = True, err_code: str = "") -> dict[str, Any]:
         """The SmsReport item Alibaba would push for an accepted message."""
