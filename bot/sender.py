@@ -26,7 +26,7 @@ from bot.messages import Destination
 from bot.outbox_channels import alert_office
 from bot.privacy import mask_phone
 from bot.ratelimit import Buckets, StoreWindows
-from bot.send_errors import PermanentSendError, SendError, TransientSendError
+from bot.send_errors import NotYetError, PermanentSendError, SendError, TransientSendError
 from bot.tasks import cancel_and_wait
 from store.db import is_postgres
 from store.models import OutboxMessage
@@ -243,6 +243,12 @@ class Sender:
 
     async def _failed(self, row: OutboxMessage, exc: SendError) -> None:
         ctx = self.ctx
+        if isinstance(exc, NotYetError):
+            async with ctx.sessions.begin() as s:
+                await s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
+                    claimed_until=None, last_error=str(exc)[:2000],
+                    next_attempt_at=ctx.clock.now() + timedelta(seconds=exc.retry_after or self.poll)))
+            return
         attempts = row.attempts + 1
         kind = "transient" if exc.transient else "permanent"
         ctx.metrics.outbox_failed.labels(row.channel, kind).inc()

@@ -36,7 +36,7 @@ from bot.messages import Destination, OutgoingMessage
 from bot.outbox import Target
 from bot.privacy import mask_phone
 from bot.quiet_hours import quiet_until
-from bot.send_errors import PermanentSendError, SendError, TransientSendError
+from bot.send_errors import NotYetError, PermanentSendError, SendError, TransientSendError
 from bot.sms_port import (
     SentRecord,
     SmsAccountError,
@@ -141,8 +141,7 @@ class SmsGateway:
         except SmsUnknownOutcomeError as exc:
             await self._mark(out_id, "unknown", str(exc.code or "unknown"))
             if self._queryable:  # the provider's status API will tell, at the retry
-                raise TransientSendError(f"{exc}；稍后向短信平台核实", code=exc.code,
-                                         retry_after=self._settle) from exc
+                raise NotYetError(f"{exc}；稍后向短信平台核实", code=exc.code, retry_after=self._settle) from exc
             raise PermanentSendError(f"{exc}；为免重复发送，不再自动重发", code=exc.code) from exc
         except SendError as exc:
             if is_opt_out_error(exc):
@@ -191,8 +190,7 @@ class SmsGateway:
         if record is None:
             waited = (ctx.clock.now() - since).total_seconds()
             if waited < self._settle:
-                raise TransientSendError("短信发送结果待核实", code="outcome_pending",
-                                         retry_after=(self._settle - waited) / _JITTER_FLOOR)
+                raise NotYetError("短信发送结果待核实", code="outcome_pending", retry_after=self._settle - waited)
             await self._mark(out_id, "queued", "")
             log.info("sms %s: the provider has no record of it; sending it now", out_id)
             return await self.deliver(row)

@@ -82,3 +82,34 @@ async def test_a_receipt_brings_a_given_up_sms_back(make_bot, aiohttp_server, cl
     [sms] = await r.sms()
     assert row.state == "sent" and sms.state == "delivered" and sms.provider_id == r.fake.sent[0].provider_id
     assert len(r.fake.sent) == 1
+
+
+async def test_tencent_killed_mid_send_is_sent_once_when_no_report_comes(make_bot, aiohttp_server, clock) -> None:
+    r = await rig(make_bot, aiohttp_server, clock, "tencent")
+    await r.answered()
+    await _killed_mid_send(r)
+    clock.advance(seconds=CLAIM_SECONDS + 1)
+    await r.drain()  # asked, no report yet: too early to believe "no record"
+    assert r.fake.sent == [] and [q.headers.get("X-TC-Action") for q in r.fake.requests] == [
+        "SendSms", "PullSmsSendStatusByPhoneNumber"]
+    clock.advance(minutes=11)
+    await r.drain()
+    assert len(r.fake.sent) == 1
+    [row] = await r.sms_rows()
+    assert row.state == "sent"
+
+
+async def test_tencent_lost_answer_is_settled_by_its_report(make_bot, aiohttp_server, clock) -> None:
+    r = await rig(make_bot, aiohttp_server, clock, "tencent")
+    r.fake.answers_lost = 1
+    await r.answered()
+    await r.drain()
+    [sms] = await r.sms()
+    assert sms.state == "unknown" and len(r.fake.sent) == 1
+    r.fake.reported[r.fake.sent[0].provider_id] = True
+    clock.advance(minutes=11)
+    await r.drain()
+    assert len(r.fake.sent) == 1
+    [row] = await r.sms_rows()
+    [sms] = await r.sms()
+    assert row.state == "sent" and sms.state == "delivered" and sms.provider_id == r.fake.sent[0].provider_id

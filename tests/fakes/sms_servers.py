@@ -382,6 +382,8 @@ class FakeTencentSms(_FakeBase):
         self.sign_names = set(sign_names)
         self.templates = dict(templates)
         self.param_max_length = param_max_length
+        self.reported: dict[str, bool] = {}
+        """SerialNo → delivered, for the messages whose delivery report is in."""
 
     def _wrap(self, payload: dict[str, Any]) -> web.Response:
         payload["RequestId"] = str(uuid.uuid4())
@@ -432,10 +434,13 @@ class FakeTencentSms(_FakeBase):
             return self._fail("UnsupportedProtocol")
         if error := self._verify(request, body):
             return self._fail(error)
-        if request.headers.get("X-TC-Action") != "SendSms":
+        action = request.headers.get("X-TC-Action")
+        if action not in ("SendSms", "PullSmsSendStatusByPhoneNumber"):
             return self._fail("InvalidAction")
         if request.headers.get("X-TC-Version") != "2021-01-11":
             return self._fail("InvalidParameter.Version")
+        if action == "PullSmsSendStatusByPhoneNumber":
+            return self._pull_status(body)
         if self._throttled():
             return self._fail("RequestLimitExceeded", "请求的次数超过了频率限制")
         try:
@@ -496,6 +501,30 @@ class FakeTencentSms(_FakeBase):
             statuses.append(item)
             codes.append(item["Code"])
         return self._wrap({"SendStatusSet": statuses}), ",".join(codes)
+
+    def _pull_status(self, body: bytes) -> tuple[web.Response, str]:
+        """PullSmsSendStatusByPhoneNumber: the delivery reports (``reported``) of one number's
+        messages sent between BeginTime and EndTime, Offset/Limit paged. A message whose report
+        is not in yet is not listed, as at Tencent."""
+        try:
+            params = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return self._fail("FailedOperation.JsonParseFail")
+        if not isinstance(params, dict) or params.get("SmsSdkAppId") != self.sdk_app_id:
+            return self._fail("UnauthorizedOperation.SmsSdkAppIdVerifyFail")
+        fields = [params.get(k) for k in ("BeginTime", "EndTime", "Offset", "Limit")]
+        if not all(isinstance(v, int) for v in fields) or not 0 < fields[3] <= 100:
+            return self._fail("InvalidParameterValue.InvalidParameters")
+        begin, end, offset, limit = fields
+        phone = _mobile(str(params.get("PhoneNumber") or ""))
+        found = [m for m in self.sent if m.phone == phone and m.provider_id in self.reported
+                 and begin <= m.at <= end + 1]
+        items = [{"UserReceiveTime": datetime.fromtimestamp(m.at, BEIJING).strftime("%Y-%m-%d %H:%M:%S"),
+                  "CountryCode": "86", "SubscriberNumber": m.phone, "PhoneNumber": f"+86{m.phone}",
+                  "SerialNo": m.provider_id, "ReportStatus": "SUCCESS" if self.reported[m.provider_id] else "FAIL",
+                  "Description": "用户短信送达成功" if self.reported[m.provider_id] else "用户短信送达失败",
+                  "SessionContext": m.out_id} for m in found[offset:offset + limit]]
+        return self._wrap({"PullSmsSendStatusSet": items}), "Ok"
 
     def status_for(self, sent: SentSms, *, delivered: bool = True, errmsg: str = "") -> dict[str, Any]:
         """The status-callback item Tencent would push for an accepted message."""
