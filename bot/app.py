@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
@@ -16,16 +16,14 @@ from bot.bootstrap import build_context, prepare_store
 from bot.clock import Clock
 from bot.config import Config
 from bot.context import CTX
-from bot.errors import error_response
 from bot.lifecycle import State
 from bot.preflight import calendar_notice
 from store.checkpoint import WalCheckpointer
-from store.db import is_store_down, ping, sqlite_file
+from store.db import ping, sqlite_file
 from store.models import OutboxMessage, Ticket
 from web import api as intake
 
 log = logging.getLogger("hotline.app")
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -86,26 +84,13 @@ async def _calendar_notice(app: web.Application) -> None:
         log.warning("calendar: %s", notice)
 
 
-@web.middleware
-async def store_outage(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """While the store cannot be reached every route answers 503 (nothing was committed, so a
-    caller retries later); the engine's pool reconnects by itself once it is back."""
-    try:
-        return await handler(request)
-    except Exception as exc:
-        if not is_store_down(exc):
-            raise
-        log.warning("store unavailable: %s %s answered 503 (%s)", request.method, request.path, type(exc).__name__)
-        return error_response(503, "store_unavailable", "数据库暂时无法连接，请稍后重试。")
-
-
 MIGRATE_KEY: web.AppKey[bool] = web.AppKey("hotline_migrate", bool)
 
 
 def create_app(config: Config, *, clock: Clock | None = None, migrate: bool = True,
                with_background: bool = True) -> web.Application:
     """The bot's aiohttp app. ``with_background=False`` leaves out senders and the scheduler."""
-    app = web.Application(client_max_size=config.intake.max_body_bytes, middlewares=[store_outage])
+    app = web.Application(client_max_size=config.intake.max_body_bytes)
     ctx = build_context(config, clock)
     app[CTX] = ctx
     app[MIGRATE_KEY] = migrate

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from adapters.http import BodyTooLarge, read_capped
 from bot.context import CTX, BotContext
-from bot.errors import error_response
+from bot.errors import error_response, store_outage
 from bot.intake import TicketEventIn, field_errors, parse_ticket
 from bot.intake_batch import INTAKE_BATCHER, IntakeBatcher, intake_batcher_ctx
 from bot.lifecycle import OPEN_STATES, LifecycleError, State
@@ -233,7 +233,7 @@ def setup_routes(app: web.Application) -> None:
     the root app, closed by its cleanup context before the store."""
     app[INTAKE_BATCHER] = _batcher(app[CTX])
     app.cleanup_ctx.append(intake_batcher_ctx)
-    api = web.Application(middlewares=[_read_auth])
+    api = web.Application(middlewares=[store_outage, _read_auth])
     api.router.add_post("", post_ticket)
     api.router.add_post("/{source}/{number}/events", post_event)
     api.router.add_get("", list_tickets)
