@@ -20,9 +20,11 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from adapters.http import BodyTooLarge, read_capped
+from bot.inbox import InvalidEvent
 from bot.messages import IncomingMessage
 from bot.metrics import Metrics
 from bot.ports import InboxWriter
+from store.db import is_store_down
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,8 @@ MESSAGES: dict[str, str] = {
     "decrypt": "解密失败",
     "undecryptable": "消息无法解密",
     "inbox_failed": "暂时无法处理，请重试",
+    "invalid_event": "事件内容无法保存",
+    "store_unavailable": "存储暂不可用，请稍后重试",
 }
 
 
@@ -149,7 +153,11 @@ class WebhookPipeline:
         if decoded.message is not None:
             try:
                 new = await inbox(decoded.message)  # the inbox counts accepted / duplicate events
-            except Exception:
+            except InvalidEvent:
+                raise WebhookRefused(400, "invalid_event") from None
+            except Exception as exc:
+                if is_store_down(exc):  # not committed: the platform retries later
+                    raise WebhookRefused(503, "store_unavailable") from None
                 log.exception("%s webhook for bot %r: inbox write failed", endpoint.platform, bot)
                 raise WebhookRefused(500, "inbox_failed") from None
             log.debug("%s webhook for bot %r: event %s %s", endpoint.platform, bot,

@@ -1,15 +1,25 @@
 """The inbox: verified inbound events are committed before the platform is acknowledged, and
-processed after; a crash in between loses nothing (unprocessed rows are replayed on start)."""
+processed after; a crash in between loses nothing (unprocessed rows are replayed).
+
+Several instances on one PostgreSQL store: the instance that wrote an event claims it for
+``claim_seconds``; processing locks the row (``FOR UPDATE SKIP LOCKED``) and re-checks it, so an
+event is processed once; a sweep takes over unprocessed events whose claim expired (their
+writer died) and those a store outage left behind. Events of one chat are processed in id order:
+an event waits while an earlier one of its chat is unprocessed. SQLite serves one process.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +27,7 @@ from bot.context import BotContext
 from bot.messages import IncomingMessage
 from bot.tasks import cancel_and_wait
 from store.bulk import insert_rows
+from store.db import is_postgres, is_store_down
 from store.models import InboxEvent
 
 log = logging.getLogger("hotline.inbox")
@@ -24,6 +35,17 @@ Processor = Callable[[AsyncSession, IncomingMessage], Awaitable[None]]
 """Handles one event inside the transaction that also marks the event processed (exactly once)."""
 Prefetch = Callable[[IncomingMessage], Awaitable[None]]
 """Slow work an event needs before its transaction (downloading its files), started at ingest."""
+
+CLAIM_SECONDS = 30.0
+"""How long the instance that wrote an event keeps it before another instance may take it over."""
+SWEEP_SECONDS = 1.0
+"""How often (real time) unprocessed events left behind are looked for."""
+_MAX_BATCH = 1000
+_KEY_LENGTHS = {"platform": 32, "event_id": 200}
+
+
+class InvalidEvent(ValueError):
+    """An event the inbox cannot store (its platform should answer "bad request")."""
 
 
 class Inbox:
@@ -47,6 +69,11 @@ class Inbox:
         # SQLite write lock (whose busy handler sleeps up to 100 ms at a time).
         self._write_turn = asyncio.Lock()
         self._sqlite: bool | None = None
+        self.claimer = ctx.instance_id
+        self.claim_seconds = CLAIM_SECONDS
+        self.sweep_seconds = SWEEP_SECONDS
+        self._queued: set[int] = set()
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def __call__(self, message: IncomingMessage) -> bool:
         """Commit the event; True if new, False for a platform retry (still acknowledge it).
@@ -55,13 +82,28 @@ class Inbox:
         next transaction, and each caller returns only once its own row is committed. One writer
         at a time also spares SQLite's lock contention (busy-wait sleeps of up to 100 ms).
         """
-        values = {"platform": message.platform, "event_id": message.event_id or _fallback_id(message),
-                  "payload": message.to_dict(), "received_at": self.ctx.clock.now(), "attempts": 0}
+        values = self._row(message)  # raises InvalidEvent before the event joins a batch
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._pending.append((values, done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_pending(), name="inbox-writer")
         return await asyncio.shield(done)  # a cancelled caller must not cancel the others' commit
+
+    def _row(self, message: IncomingMessage) -> dict[str, Any]:
+        """The inbox row of ``message``, checked so that one bad event cannot fail a batch."""
+        payload = message.to_dict()
+        try:
+            json.dumps(payload, ensure_ascii=False).encode()
+        except (TypeError, ValueError, UnicodeError) as exc:
+            raise InvalidEvent(f"event not storable: {type(exc).__name__}") from None
+        event_id = message.event_id or _fallback_id(message)
+        for name, value in (("platform", message.platform), ("event_id", event_id)):
+            if not isinstance(value, str) or not value or len(value) > _KEY_LENGTHS[name] or "\x00" in value:
+                raise InvalidEvent(f"bad {name}")
+        now = self.ctx.clock.now()
+        return {"platform": message.platform, "event_id": event_id, "payload": payload, "received_at": now,
+                "attempts": 0, "chat_key": chat_key(message), "claimed_by": self.claimer,
+                "claimed_until": now + timedelta(seconds=self.claim_seconds)}
 
     async def _write_pending(self) -> None:
         while self._pending:
@@ -104,8 +146,11 @@ class Inbox:
         if len(batch) > 1:
             try:
                 ids = await self._insert([values for values, _ in batch])
-            except IntegrityError:
-                pass  # a duplicate among them: commit one by one below to tell which
+            except Exception as exc:
+                # A duplicate among them, or one row the store refuses: commit one by one below
+                # so each event gets its own answer. A store that is down fails each one quickly.
+                if is_store_down(exc):
+                    raise
             else:
                 for (values, done), row_id in zip(batch, ids, strict=True):
                     self._committed(values, row_id, done)
@@ -127,25 +172,28 @@ class Inbox:
             self._prefetching[row_id] = asyncio.create_task(
                 self._prefetch(IncomingMessage.from_dict(values["payload"])), name=f"inbox-prefetch-{row_id}")
         if row_id is not None:
-            self.idle.clear()
-            self._queue.put_nowait(row_id)
+            self._enqueue(row_id)
         if not done.done():
             done.set_result(row_id is not None)
 
-    async def start(self) -> None:
-        """Queue every unprocessed row (crash recovery), then process in the background."""
-        async with self.ctx.sessions() as s:
-            ids = (await s.execute(select(InboxEvent.id).where(InboxEvent.processed_at.is_(None))
-                                   .order_by(InboxEvent.id))).scalars().all()
-        for i in ids:
-            self._queue.put_nowait(i)
-        if ids:
+    def _enqueue(self, row_id: int) -> None:
+        if row_id not in self._queued:
+            self._queued.add(row_id)
             self.idle.clear()
-            log.info("replaying %d unprocessed inbox events", len(ids))
+            self._queue.put_nowait(row_id)
+
+    async def start(self) -> None:
+        """Queue every unprocessed row this instance may take (crash recovery), then process in
+        the background and sweep for rows left behind."""
+        found = await self.sweep()
+        if found:
+            log.info("replaying %d unprocessed inbox events", found)
         self._task = asyncio.create_task(self._run(), name="inbox")
+        self._sweeper = asyncio.create_task(self._sweep_loop(), name="inbox-sweep")
 
     async def stop(self) -> None:
         """Stop after the event being processed; the rest stays in the store for next start."""
+        await cancel_and_wait(self._sweeper)
         await cancel_and_wait(self._task)
         for fetching in self._prefetching.values():  # a replay downloads again, in its transaction
             await cancel_and_wait(fetching)
@@ -154,6 +202,29 @@ class Inbox:
     async def drain(self) -> None:
         """Wait until every queued event is processed (tests and shutdown)."""
         await self._queue.join()
+
+    async def sweep(self, limit: int = 500) -> int:
+        """Queue unprocessed events that are ours, unclaimed, or whose claim expired (their
+        writer died); on SQLite (one process) every unprocessed event. How many were new."""
+        now = self.ctx.clock.now()
+        query = select(InboxEvent.id).where(InboxEvent.processed_at.is_(None))
+        if is_postgres(self.ctx.engine):
+            query = query.where(or_(InboxEvent.claimed_by == self.claimer, InboxEvent.claimed_until.is_(None),
+                                    InboxEvent.claimed_until < now))
+        async with self.ctx.sessions() as s:
+            ids = (await s.execute(query.order_by(InboxEvent.id).limit(limit))).scalars().all()
+        before = len(self._queued)
+        for i in ids:
+            self._enqueue(i)
+        return len(self._queued) - before
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_seconds)
+            try:
+                await self.sweep()
+            except Exception as exc:  # the store is away: try again at the next sweep
+                log.warning("inbox sweep failed: %s", type(exc).__name__)
 
     async def _run(self) -> None:
         while True:
@@ -164,41 +235,70 @@ class Inbox:
                     await asyncio.gather(fetching, return_exceptions=True)
                 async with self._write_turn:
                     await self.process_one(row_id)
-            except Exception:  # never let one event stop the loop
-                log.exception("inbox event %s failed", row_id)
+            except Exception as exc:  # never let one event stop the loop; the sweep brings it back
+                if is_store_down(exc):
+                    log.warning("inbox event %s waits for the store: %s", row_id, type(exc).__name__)
+                else:
+                    log.exception("inbox event %s failed", row_id)
             finally:
+                self._queued.discard(row_id)
                 self._queue.task_done()
                 if self._queue.empty():
                     self.idle.set()
 
-    async def process_one(self, row_id: int) -> None:
-        """Process one stored event; its effects and ``processed_at`` commit together."""
+    async def process_one(self, row_id: int) -> bool:
+        """Process one stored event; its effects and ``processed_at`` commit together.
+
+        False when the event is not ours to process now: done already, being processed by
+        another instance, claimed by a live one, or waiting for an earlier event of its chat
+        (the sweep brings it back). A store outage propagates and leaves the event unprocessed.
+        """
         ctx = self.ctx
         try:
             async with ctx.sessions.begin() as s:
-                row = await s.get(InboxEvent, row_id)
-                if row is None or row.processed_at is not None:
-                    return
+                row = (await s.execute(select(InboxEvent).where(
+                    InboxEvent.id == row_id, InboxEvent.processed_at.is_(None))
+                    .with_for_update(skip_locked=True))).scalar_one_or_none()
+                if row is None or not await self._turn_of(s, row):
+                    return False
                 await self._process(s, IncomingMessage.from_dict(row.payload))
                 row.attempts += 1
                 row.processed_at = ctx.clock.now()
+                row.claimed_by, row.claimed_until = self.claimer, None
         except Exception as exc:
+            if is_store_down(exc):
+                raise
             log.exception("processing inbox event %s", row_id)
             async with ctx.sessions.begin() as s:
-                row = await s.get(InboxEvent, row_id)
-                if row is not None:
-                    row.attempts += 1
-                    row.error = f"{type(exc).__name__}: {exc}"[:2000]
-                    row.processed_at = ctx.clock.now()
+                await s.execute(update(InboxEvent).where(
+                    InboxEvent.id == row_id, InboxEvent.processed_at.is_(None)).values(
+                    attempts=InboxEvent.attempts + 1, error=f"{type(exc).__name__}: {exc}"[:2000],
+                    processed_at=ctx.clock.now(), claimed_by=self.claimer, claimed_until=None))
         if self._on_processed is not None:
             self._on_processed()
+        return True
 
+    async def _turn_of(self, s: AsyncSession, row: InboxEvent) -> bool:
+        """Whether this instance may process ``row`` now (ours or taken over, and first of its chat)."""
+        now = self.ctx.clock.now()
+        if (is_postgres(self.ctx.engine) and row.claimed_by not in (None, self.claimer)
+                and row.claimed_until is not None and row.claimed_until > now):
+            return False  # its writer is alive and will process it
+        if row.chat_key is None:
+            return True
+        earlier = await s.execute(select(InboxEvent.id).where(
+            InboxEvent.chat_key == row.chat_key, InboxEvent.processed_at.is_(None), InboxEvent.id < row.id)
+            .limit(1))
+        return earlier.first() is None
+
+
+def chat_key(message: IncomingMessage) -> str:
+    """The order key of a message's chat: events of one chat are processed in arrival order."""
+    key = f"{message.platform}:{message.bot}:{message.chat_id}"
+    return key if len(key) <= 300 else "h:" + hashlib.sha256(key.encode()).hexdigest()
 
 _MAX_BATCH = 1000
 
 
 def _fallback_id(message: IncomingMessage) -> str:
-    import hashlib
-    import json
-
     return "h:" + hashlib.sha256(json.dumps(message.to_dict(), sort_keys=True).encode()).hexdigest()[:40]

@@ -13,7 +13,14 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from store.models import RateWindowRow
 
 
 def _now() -> float:
@@ -79,3 +86,82 @@ class Buckets:
         if b is None or (b.capacity, b.per) != (capacity, per):
             b = self._buckets[key] = RateWindow(capacity, per)
         return b
+
+
+FLIGHT_SECONDS = 60.0
+"""A send started by an instance that never said it finished (it died) counts as finished this late."""
+
+
+class StoreWindows:
+    """The windows kept in the store (``rate_windows``), so that every instance of a deployment
+    counts against one limit per destination (two instances together respect a robot's 20/min).
+
+    A stamp is ``[start, finished]`` in wall-clock epoch seconds; while a send is in flight its
+    stamp counts as finishing now, so the message ``capacity`` later waits for its real end, even
+    when it is another instance's. Each call is one short transaction that locks the window's row
+    (``FOR UPDATE``; SQLite's writer lock does the same).
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], wall: Callable[[], float] = time.time) -> None:
+        self.sessions = sessions
+        self.wall = wall
+
+    async def take(self, key: str, capacity: int, per: float) -> tuple[float, float]:
+        """Start one message if the window allows: ``(0, token)``, else ``(seconds to wait, 0)``.
+        Pass the token to :meth:`finish` once the message has been answered."""
+        async with self.sessions.begin() as s:
+            row = await self._row(s, key)
+            now = self.wall()
+            stamps = _live(row.stamps, now, per)
+            window = _window(capacity, per, stamps, row.blocked_until, now)
+            wait = window.wait_time(now)
+            if wait > 0:
+                row.stamps = stamps
+                return wait, 0.0
+            row.stamps = [*stamps, [now, None]][-max(capacity, 1):]
+            return 0.0, now
+
+    async def finish(self, key: str, token: float) -> None:
+        """The message started at ``token`` has been answered: count the window from now."""
+        async with self.sessions.begin() as s:
+            row = await self._row(s, key)
+            now = self.wall()
+            row.stamps = [[t, now] if t == token and done is None else [t, done] for t, done in row.stamps]
+
+    async def penalize(self, key: str, seconds: float) -> None:
+        """The platform said "too fast": nothing goes to ``key`` for ``seconds``, from any instance."""
+        async with self.sessions.begin() as s:
+            row = await self._row(s, key)
+            row.blocked_until = max(row.blocked_until, self.wall() + seconds)
+
+    async def _row(self, s: AsyncSession, key: str) -> RateWindowRow:
+        query = select(RateWindowRow).where(RateWindowRow.key == key).with_for_update()
+        row = (await s.execute(query)).scalar_one_or_none()
+        if row is None:
+            try:
+                async with s.begin_nested():
+                    s.add(RateWindowRow(key=key, stamps=[], blocked_until=0.0))
+            except IntegrityError:  # another instance created it meanwhile
+                pass
+            row = (await s.execute(query)).scalar_one()
+        return row
+
+
+def _live(stamps: list[list[float | None]], now: float, per: float) -> list[list[float | None]]:
+    """The stamps still inside a window (older ones can no longer hold anything back)."""
+    return [[t, done] for t, done in stamps if _end(t, done, now) + per * 1.01 + 0.005 > now]
+
+
+def _end(start: float | None, done: float | None, now: float) -> float:
+    assert start is not None
+    if done is not None:
+        return done
+    return min(now, start + FLIGHT_SECONDS)
+
+
+def _window(capacity: int, per: float, stamps: list[list[float | None]], blocked_until: float,
+            now: float) -> RateWindow:
+    window = RateWindow(capacity, per)
+    window.stamps.extend(sorted(_end(t, done, now) for t, done in stamps))
+    window.blocked_until = blocked_until
+    return window

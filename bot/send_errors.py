@@ -26,3 +26,9 @@ class PermanentSendError(SendError):
     """Bad request, unknown chat, no permission, content rejected: retrying cannot help."""
 
     transient = False
+
+
+class NotYetError(TransientSendError):
+    """The message may not go yet (e.g. its last send is still being settled with the provider):
+    try again after ``retry_after`` seconds of the bot's clock, without counting an attempt or
+    holding the destination's other messages back."""

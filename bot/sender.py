@@ -25,8 +25,8 @@ from bot.context import BotContext
 from bot.messages import Destination
 from bot.outbox_channels import alert_office
 from bot.privacy import mask_phone
-from bot.ratelimit import Buckets, RateWindow
-from bot.send_errors import PermanentSendError, SendError, TransientSendError
+from bot.ratelimit import Buckets, StoreWindows
+from bot.send_errors import NotYetError, PermanentSendError, SendError, TransientSendError
 from bot.tasks import cancel_and_wait
 from store.db import is_postgres
 from store.models import OutboxMessage
@@ -44,12 +44,17 @@ class Sender:
     """Drains the outbox in the background."""
 
     def __init__(self, ctx: BotContext, *, batch: int = 100, poll: float = 0.5,
-                 drain_seconds: float = DRAIN_SECONDS) -> None:
+                 drain_seconds: float = DRAIN_SECONDS, shared_windows: bool | None = None) -> None:
+        """``shared_windows``: keep the rate windows in the store, shared with every instance
+        (by default on PostgreSQL, where several instances may run; SQLite serves one process)."""
         self.ctx = ctx
         self.drain_seconds = drain_seconds
         self.batch = batch
         self.poll = poll
         self.buckets = Buckets()
+        if shared_windows is None:
+            shared_windows = is_postgres(ctx.engine)
+        self.windows = StoreWindows(ctx.sessions) if shared_windows else None
         # Each sender task claims under its own name, so two tasks of one process never share rows.
         self.claimer = f"{ctx.instance_id}:{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
@@ -116,7 +121,12 @@ class Sender:
         groups: dict[str, list[OutboxMessage]] = {}
         for row in rows:
             groups.setdefault(row.dest_key, []).append(row)
-        await asyncio.gather(*(self._deliver_group(g) for g in groups.values()))
+        # Every group finishes (and records) its sends before an error of one is raised: no send
+        # is left running behind a failed pass while the next pass claims again.
+        results = await asyncio.gather(*(self._deliver_group(g) for g in groups.values()), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
         return len(rows)
 
     async def _claim(self) -> list[OutboxMessage]:
@@ -158,9 +168,13 @@ class Sender:
                 if self._stopping:  # shutting down: begin no new send
                     await self._release(rows[i:], 0)
                     return
-                bucket = self._bucket(row)
-                while bucket is not None and not bucket.take():
-                    wait = max(bucket.wait_time(), 0.001)
+                limit = self._rate_limit(row)
+                token = 0.0
+                while limit is not None:
+                    wait, token = await self._take(row, limit)
+                    if wait <= 0:
+                        break
+                    wait = max(wait, 0.001)
                     if self._stopping or wait > self.poll or time.monotonic() + wait > deadline:
                         await self._release(rows[i:], wait)
                         return
@@ -168,12 +182,21 @@ class Sender:
                 try:
                     await self._deliver(row)
                 finally:
-                    if bucket is not None:
-                        bucket.finish()
+                    if limit is not None:
+                        await self._finish(row, limit, token)
 
-    def _bucket(self, row: OutboxMessage) -> RateWindow | None:
-        limit = self._rate_limit(row)
-        return None if limit is None else self.buckets.get(row.dest_key, *limit)
+    async def _take(self, row: OutboxMessage, limit: tuple[int, float]) -> tuple[float, float]:
+        """Start a message to the row's destination if its window allows: (0, token) or (wait, 0)."""
+        if self.windows is not None:
+            return await self.windows.take(row.dest_key, *limit)
+        bucket = self.buckets.get(row.dest_key, *limit)
+        return (0.0, 0.0) if bucket.take() else (bucket.wait_time(), 0.0)
+
+    async def _finish(self, row: OutboxMessage, limit: tuple[int, float], token: float) -> None:
+        if self.windows is not None:
+            await self.windows.finish(row.dest_key, token)
+        else:
+            self.buckets.get(row.dest_key, *limit).finish()
 
     def _rate_limit(self, row: OutboxMessage) -> tuple[int, float] | None:
         channel = self.ctx.channels.get(row.channel)
@@ -220,12 +243,21 @@ class Sender:
 
     async def _failed(self, row: OutboxMessage, exc: SendError) -> None:
         ctx = self.ctx
+        if isinstance(exc, NotYetError):
+            async with ctx.sessions.begin() as s:
+                await s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
+                    claimed_until=None, last_error=str(exc)[:2000],
+                    next_attempt_at=ctx.clock.now() + timedelta(seconds=exc.retry_after or self.poll)))
+            return
         attempts = row.attempts + 1
         kind = "transient" if exc.transient else "permanent"
         ctx.metrics.outbox_failed.labels(row.channel, kind).inc()
         dead = not exc.transient or attempts >= MAX_ATTEMPTS
         if exc.retry_after:
-            self.buckets.get(row.dest_key, *(self._rate_limit(row) or (1, 1.0))).penalize(exc.retry_after)
+            if self.windows is not None:
+                await self.windows.penalize(row.dest_key, exc.retry_after)
+            else:
+                self.buckets.get(row.dest_key, *(self._rate_limit(row) or (1, 1.0))).penalize(exc.retry_after)
         delay = exc.retry_after or min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempts - 1))
         delay *= random.uniform(0.8, 1.2)
         log.warning("outbox row %s (%s) attempt %d failed (%s): %s", row.id, _safe_key(row), attempts,

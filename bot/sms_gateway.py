@@ -36,8 +36,9 @@ from bot.messages import Destination, OutgoingMessage
 from bot.outbox import Target
 from bot.privacy import mask_phone
 from bot.quiet_hours import quiet_until
-from bot.send_errors import PermanentSendError, SendError, TransientSendError
+from bot.send_errors import NotYetError, PermanentSendError, SendError, TransientSendError
 from bot.sms_port import (
+    SentRecord,
     SmsAccountError,
     SmsOptOutError,
     SmsSender,
@@ -118,7 +119,8 @@ class SmsGateway:
                 # Accepted before a crash cut the outbox commit short: never send it twice.
                 return sms.provider_id
             params: dict[str, str] = {}
-            refusal = await self._refusal(s, sms, phone)
+            pending_since = sms.updated_at if sms.state in ("sending", "unknown") and self._queryable else None
+            refusal = None if pending_since is not None else await self._refusal(s, sms, phone)
             if refusal is None:
                 params = await self._params(s, sms, row, kind)
                 refusal = self._validate(kind, params)
@@ -127,15 +129,19 @@ class SmsGateway:
                     sms.state, sms.code = ("unknown" if sms.state in ("sending", "unknown") else "failed",
                                            str(refusal.code or "")[:64])
                     sms.updated_at = ctx.clock.now()
-            else:
+            elif pending_since is None:
                 sms.state, sms.updated_at = "sending", ctx.clock.now()
         if refusal is not None:
             raise refusal
+        if pending_since is not None:
+            return await self._recover(row, phone, pending_since)
         try:
             assert ctx.http is not None
             result = await self.provider.send(ctx.http, phone, kind, params, out_id)
         except SmsUnknownOutcomeError as exc:
             await self._mark(out_id, "unknown", str(exc.code or "unknown"))
+            if self._queryable:  # the provider's status API will tell, at the retry
+                raise NotYetError(f"{exc}；稍后向短信平台核实", code=exc.code, retry_after=self._settle) from exc
             raise PermanentSendError(f"{exc}；为免重复发送，不再自动重发", code=exc.code) from exc
         except SendError as exc:
             if is_opt_out_error(exc):
@@ -158,6 +164,47 @@ class SmsGateway:
                                "segments": result.segments, "phone": mask_phone(phone), "out_id": out_id,
                                **({"text": result.text} if result.text else {})})
         return provider_id
+
+    @property
+    def _queryable(self) -> bool:
+        """Whether the provider can tell what became of a message by our out id."""
+        return callable(getattr(self.provider, "query_sent", None))
+
+    @property
+    def _settle(self) -> float:
+        return float(getattr(self.provider, "status_settle_seconds", 60.0))
+
+    async def _recover(self, row: OutboxMessage, phone: str, since: datetime) -> str:
+        """A send cut short (crash mid-call, lost answer): ask the provider by our out id. Its
+        record settles it without a second SMS; with no record once the provider's index has
+        caught up, the message never went and is sent now. Never two SMS, never none."""
+        ctx = self.ctx
+        out_id = str(row.payload.get("out_id") or "")
+        assert ctx.http is not None
+        try:
+            record: SentRecord | None = await self.provider.query_sent(  # type: ignore[attr-defined]
+                ctx.http, phone, out_id, since - timedelta(minutes=5))
+        except SendError as exc:
+            raise TransientSendError(f"向短信平台核实发送结果失败：{exc}", code="status_query_failed",
+                                     retry_after=exc.retry_after) from exc
+        if record is None:
+            waited = (ctx.clock.now() - since).total_seconds()
+            if waited < self._settle:
+                raise NotYetError("短信发送结果待核实", code="outcome_pending", retry_after=self._settle - waited)
+            await self._mark(out_id, "queued", "")
+            log.info("sms %s: the provider has no record of it; sending it now", out_id)
+            return await self.deliver(row)
+        async with ctx.sessions.begin() as s:
+            sms = await message_by_out_id(s, out_id)
+            assert sms is not None
+            sms.provider_id = record.provider_id
+            sms.state, sms.code, sms.updated_at = record.state, record.code[:64] or None, ctx.clock.now()
+            ticket = await s.get(Ticket, sms.ticket_id) if sms.ticket_id else None
+            ctx.service.audit(s, ticket, None, "sms_sent", None, ticket.state if ticket else None,
+                              ticket.state if ticket else None,
+                              {"kind": sms.kind, "provider": self.provider.name, "provider_id": record.provider_id,
+                               "phone": mask_phone(phone), "out_id": out_id, "recovered": record.state})
+        return record.provider_id
 
     async def _refusal(self, s: AsyncSession, sms: SmsMessage, phone: str) -> SendError | None:
         """Why this message must not go now (unknown outcome, opted out, quiet hours), or None."""

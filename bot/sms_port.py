@@ -100,6 +100,15 @@ class SmsSendResult:
 
 
 @dataclass(frozen=True, slots=True)
+class SentRecord:
+    """What the provider's status API holds for one of our messages (found by our out id)."""
+
+    provider_id: str
+    state: str  # sent (accepted, no report yet) | delivered | failed
+    code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class SmsReceipt:
     """A delivery report: the message reached the phone, or did not."""
 

@@ -22,10 +22,11 @@ import hashlib
 import logging
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,7 +38,6 @@ from bot.privacy import mask_phone
 from bot.reply_classifier import Reading, classify
 from bot.sms_gateway import (
     KIND_LABELS,
-    message_by_out_id,
     normal_phone,
     phone_variants,
     record_opt_out,
@@ -45,7 +45,7 @@ from bot.sms_gateway import (
     tell_handler,
 )
 from bot.sms_port import SmsReceipt, SmsReply
-from store.models import SmsMessage, SmsReplyRecord, Ticket
+from store.models import OutboxMessage, SmsMessage, SmsReplyRecord, Ticket
 
 log = logging.getLogger("hotline.sms")
 
@@ -97,31 +97,70 @@ def reply_dedupe_key(provider: str, reply: SmsReply) -> str:
 
 async def record_push(ctx: BotContext, provider: str, items: Sequence[SmsReceipt | SmsReply]) -> bool:
     """Store and apply one push's receipts and replies in one transaction; False when the store
-    failed (the provider is then told to retry)."""
+    failed (the provider is then told to retry).
+
+    A push may carry thousands of items: what they need from the store (the messages receipts
+    name, replies already stored, the answers replies anchor to, their tickets) is read a few
+    IN-queries at a time before the items are applied, and what they write is flushed together,
+    so the statements do not grow one per item.
+    """
+    receipts = [i for i in items if isinstance(i, SmsReceipt)]
+    replies = [i for i in items if not isinstance(i, SmsReceipt)]
     try:
         async with ctx.sessions.begin() as s:
-            for item in items:
-                if isinstance(item, SmsReceipt):
-                    await apply_receipt(ctx, s, provider, item)
-                else:
-                    await take_reply(ctx, s, provider, item)
+            found = await _messages_for(s, provider, receipts)
+            await _load_tickets(s, [m.ticket_id for m in found.values()])
+            for receipt in receipts:
+                await apply_receipt(ctx, s, provider, receipt, found=found)
+            await _take_replies(ctx, s, provider, replies)  # its first query flushes the receipts
     except SQLAlchemyError:
         log.exception("sms push from %s not stored", provider)
         return False
     return True
 
 
+_CHUNK = 1000  # IN lists of at most this many values (SQLite binds at most 32766 variables)
+
+
+def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(values), _CHUNK):
+        yield values[i:i + _CHUNK]
+
+
+async def _messages_for(s: AsyncSession, provider: str, receipts: Sequence[SmsReceipt]) -> dict[str, SmsMessage]:
+    """The messages receipts name, by ``"p:" + provider id`` and ``"o:" + out id``."""
+    found: dict[str, SmsMessage] = {}
+    ids = list(dict.fromkeys(r.provider_id for r in receipts if r.provider_id))
+    for chunk in _chunks(ids):
+        for sms in (await s.execute(select(SmsMessage).where(SmsMessage.provider_id.in_(chunk),
+                                                             SmsMessage.provider == provider))).scalars():
+            found.setdefault(f"p:{sms.provider_id}", sms)
+    out_ids = list(dict.fromkeys(r.out_id for r in receipts if r.out_id))
+    for chunk in _chunks(out_ids):
+        for sms in (await s.execute(select(SmsMessage).where(SmsMessage.out_id.in_(chunk)))).scalars():
+            found[f"o:{sms.out_id}"] = sms
+    return found
+
+
+async def _load_tickets(s: AsyncSession, ids: Sequence[int | None]) -> None:
+    """Bring tickets into the session at once, so later ``s.get`` calls find them there."""
+    wanted = list({i for i in ids if i is not None})
+    for chunk in _chunks(wanted):
+        await s.execute(select(Ticket).where(Ticket.id.in_(chunk)))
+
+
 # ---- receipts -----------------------------------------------------------------------------------
 
 
-async def apply_receipt(ctx: BotContext, s: AsyncSession, provider: str, receipt: SmsReceipt) -> bool:
-    """Update the message a receipt names; False for an unknown message or a repeated receipt."""
-    sms = None
-    if receipt.provider_id:
-        sms = (await s.execute(select(SmsMessage).where(SmsMessage.provider_id == receipt.provider_id,
-                                                        SmsMessage.provider == provider))).scalar_one_or_none()
+async def apply_receipt(ctx: BotContext, s: AsyncSession, provider: str, receipt: SmsReceipt, *,
+                        found: dict[str, SmsMessage] | None = None) -> bool:
+    """Update the message a receipt names; False for an unknown message or a repeated receipt.
+    ``found``: the push's messages read beforehand (:func:`record_push`); else they are read here."""
+    if found is None:
+        found = await _messages_for(s, provider, [receipt])
+    sms = found.get(f"p:{receipt.provider_id}") if receipt.provider_id else None
     if sms is None and receipt.out_id:
-        sms = await message_by_out_id(s, receipt.out_id)
+        sms = found.get(f"o:{receipt.out_id}")
     if sms is None or normal_phone(sms.phone) != normal_phone(receipt.phone):
         log.info("receipt for an unknown message ignored (%s, %s)", receipt.provider_id, mask_phone(receipt.phone))
         return False
@@ -129,9 +168,14 @@ async def apply_receipt(ctx: BotContext, s: AsyncSession, provider: str, receipt
     code = receipt.code[:64] or None
     if sms.state == "delivered" or (sms.state == state and sms.code == code):
         return False  # repeated push, or a late report after delivery was already proven
+    was = sms.state
     sms.state, sms.code, sms.updated_at = state, code, ctx.clock.now()
     if not sms.provider_id and receipt.provider_id:
         sms.provider_id = receipt.provider_id  # resolves an unknown outcome
+    if receipt.delivered and was in ("unknown", "failed") and sms.outbox_id:
+        # It went after all (its send was cut short and given up): its outbox row counts as sent.
+        await s.execute(update(OutboxMessage).where(OutboxMessage.id == sms.outbox_id, OutboxMessage.state == "dead")
+                        .values(state="sent", sent_at=ctx.clock.now(), provider_message_id=sms.provider_id))
     ticket = await s.get(Ticket, sms.ticket_id) if sms.ticket_id else None
     ctx.service.audit(s, ticket, None, "sms_receipt", None, ticket.state if ticket else None,
                       ticket.state if ticket else None,
@@ -149,20 +193,43 @@ async def apply_receipt(ctx: BotContext, s: AsyncSession, provider: str, receipt
 # ---- replies ------------------------------------------------------------------------------------
 
 
-async def take_reply(ctx: BotContext, s: AsyncSession, provider: str, reply: SmsReply) -> bool:
-    """Store one up-link SMS and act on it; False when it is a repeated push."""
+async def _take_replies(ctx: BotContext, s: AsyncSession, provider: str, replies: Sequence[SmsReply]) -> None:
+    """Store and act on a push's replies: repeats (stored before, or twice in this push) are
+    dropped with one query, and the answers they reply to are read at once."""
+    keyed: dict[str, SmsReply] = {}
+    for reply in replies:
+        keyed.setdefault(reply_dedupe_key(provider, reply), reply)
+    for chunk in _chunks(list(keyed)):
+        for key in (await s.execute(select(SmsReplyRecord.dedupe_key)
+                                    .where(SmsReplyRecord.dedupe_key.in_(chunk)))).scalars():
+            keyed.pop(key, None)
+    since = ctx.clock.now() - ctx.config.sms.reply_window_delta
+    anchors = await answered_messages(s, [normal_phone(r.phone) for r in keyed.values()], since)
+    await _load_tickets(s, [m.ticket_id for m in anchors.values()])
+    for key, reply in keyed.items():
+        await take_reply(ctx, s, provider, reply, key=key, anchor=anchors.get(normal_phone(reply.phone)))
+
+
+async def take_reply(ctx: BotContext, s: AsyncSession, provider: str, reply: SmsReply, *,
+                     key: str | None = None, anchor: SmsMessage | None = None) -> bool:
+    """Store one up-link SMS and act on it; False when it is a repeated push. With ``key`` (its
+    dedupe key, known to be new) the answer it replies to is ``anchor``, read with the push."""
     now = ctx.clock.now()
     phone = normal_phone(reply.phone)
     record = SmsReplyRecord(phone=phone, text=reply.text[:MAX_TEXT], provider=provider,
-                            dedupe_key=reply_dedupe_key(provider, reply), received_at=now)
-    try:
-        async with s.begin_nested():
-            s.add(record)
-    except IntegrityError:
-        return False
+                            dedupe_key=key or reply_dedupe_key(provider, reply), received_at=now)
+    if key is not None:
+        s.add(record)
+        sms = anchor
+    else:
+        try:
+            async with s.begin_nested():
+                s.add(record)
+        except IntegrityError:
+            return False
+        sms = await answered_message(s, phone, now - ctx.config.sms.reply_window_delta)
     verdict = interpret(reply.text)
     record.verdict = verdict
-    sms = await answered_message(s, phone, now - ctx.config.sms.reply_window_delta)
     ticket = await s.get(Ticket, sms.ticket_id) if sms is not None and sms.ticket_id else None
     record.ticket_id = ticket.id if ticket else None
     if verdict == OPT_OUT:
@@ -185,6 +252,23 @@ async def take_reply(ctx: BotContext, s: AsyncSession, provider: str, reply: Sms
         verdict = None  # the answer it replies to belongs to an earlier round: show it, change nothing
     await apply_citizen_verdict(ctx, s, ticket, verdict, reply.text, via="sms", phone=phone)
     return True
+
+
+async def answered_messages(s: AsyncSession, phones: Sequence[str], since: datetime) -> dict[str, SmsMessage]:
+    """:func:`answered_message` for many numbers at once, by bare number."""
+    newest: dict[str, SmsMessage] = {}
+    variants = list(dict.fromkeys(v for p in dict.fromkeys(phones) for v in phone_variants(p)))
+    for chunk in _chunks(variants):
+        q = (select(SmsMessage)
+             .where(SmsMessage.phone.in_(chunk), SmsMessage.kind.in_(ANSWER_KINDS),
+                    SmsMessage.state.in_(SENT_STATES), SmsMessage.provider_id.is_not(None),
+                    SmsMessage.created_at >= since))
+        for sms in (await s.execute(q)).scalars():
+            bare = normal_phone(sms.phone)
+            best = newest.get(bare)
+            if best is None or (sms.created_at, sms.id) > (best.created_at, best.id):
+                newest[bare] = sms
+    return newest
 
 
 async def answered_message(s: AsyncSession, phone: str, since: datetime) -> SmsMessage | None:

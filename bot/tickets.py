@@ -7,10 +7,12 @@ to it, so a state change, its audit row and the messages it owes commit together
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import notices
@@ -41,7 +43,7 @@ from bot.messages import Destination, OutgoingMessage
 from bot.outbox import Outbox, Target
 from bot.registration import SYSTEM, RegisterResult, Registration
 from bot.ticket_rows import AUDIT_ROWS
-from store.models import AuditEvent, ReviewRequest, Ticket, TicketUnit
+from store.models import AuditEvent, NotificationLedger, ReviewRequest, Ticket, TicketUnit
 from store.queries import tickets as tickets_q
 
 REQUEST_LABELS = {"reply": "答复", "extension": "延期申请", "giveback": "退单申请"}
@@ -466,6 +468,21 @@ class TicketService(Registration, Extensions, Assists):
             f"【督办】工单 {ticket.number}（{self.directory.unit_name(ticket.unit_code)}）{why}，已重新交办。",
             ticket=ticket.key), ticket_id=ticket.id, kind="supervise")
 
+    async def hotline_event_once(self, s: AsyncSession, ticket: Ticket, event: TicketEventIn) -> str | None:
+        """Apply a hotline event unless its id was applied to the ticket before (then None).
+
+        The id takes a row in the notifications ledger, whose unique key settles two concurrent
+        deliveries: the second waits for the first's commit and then finds the key taken.
+        """
+        if event.id:
+            try:
+                async with s.begin_nested():
+                    s.add(NotificationLedger(subject=f"ticket:{ticket.id}", kind=HOTLINE_EVENT,
+                                             slot=hotline_event_slot(event.id), created_at=self.clock.now()))
+            except IntegrityError:
+                return None
+        return await self.hotline_event(s, ticket, event)
+
     async def hotline_event(self, s: AsyncSession, ticket: Ticket, event: TicketEventIn) -> str:
         """Later news from the hotline: 催办, 重新交办, an extension decision, or closing."""
         caps = {Actor.HOTLINE}
@@ -501,6 +518,15 @@ def review_card_key(ticket: Ticket, req: ReviewRequest) -> str:
     """The card key of a request's review cards: one per request (and step of an extension's
     chain), whatever the platform."""
     return f"review:{ticket.key}:{req.id}" + (f":{req.stage}" if req.stage else "")
+
+
+HOTLINE_EVENT = "hotline_event"
+"""The ledger kind of an applied hotline event (subject ``ticket:<id>``, slot its id's digest)."""
+
+
+def hotline_event_slot(event_id: str) -> str:
+    """The ledger slot of a hotline event id (ids run to 100 characters, slots to 40)."""
+    return hashlib.sha256(event_id.encode()).hexdigest()[:40]
 
 
 def _facts(ticket: Ticket) -> TicketFacts:

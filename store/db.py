@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from sqlalchemy import event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
@@ -70,6 +72,23 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 def is_postgres(engine: AsyncEngine) -> bool:
     """Whether the store is PostgreSQL (advisory locks, SKIP LOCKED)."""
     return engine.dialect.name == "postgresql"
+
+
+def is_store_down(exc: BaseException) -> bool:
+    """Whether ``exc`` says the store could not be reached (connection lost or refused, pool
+    exhausted, database locked) rather than that a statement was wrong: worth a retry later."""
+    if isinstance(exc, (OSError, TimeoutError, sa_exc.TimeoutError, sa_exc.OperationalError,
+                        sa_exc.InterfaceError, sqlite3.OperationalError)):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    cause = exc.__cause__ or exc.__context__
+    return cause is not None and cause is not exc and type(cause).__module__.startswith("asyncpg") \
+        and type(cause).__name__ in _ASYNCPG_DOWN
+
+
+_ASYNCPG_DOWN = frozenset({"ConnectionDoesNotExistError", "ConnectionFailureError", "CannotConnectNowError",
+                           "AdminShutdownError", "CrashShutdownError", "TooManyConnectionsError"})
 
 
 async def ping(engine: AsyncEngine) -> bool:

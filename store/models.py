@@ -249,6 +249,7 @@ class InboxEvent(Base):
     __table_args__ = (
         UniqueConstraint("platform", "event_id", name="uq_inbox_platform_event"),
         Index("ix_inbox_pending", "processed_at"),
+        Index("ix_inbox_chat_pending", "chat_key", "processed_at", "id"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     platform: Mapped[str] = mapped_column(String(32))
@@ -258,6 +259,11 @@ class InboxEvent(Base):
     processed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # Events of one chat are processed in id order; the instance that wrote an event holds it
+    # until claimed_until, after which any instance takes it over (its writer died).
+    chat_key: Mapped[str | None] = mapped_column(String(300))
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
 
 
 class OutboxMessage(Base):
@@ -351,6 +357,16 @@ class LeaseRow(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     holder: Mapped[str] = mapped_column(String(100))
     expires_at: Mapped[datetime]
+
+
+class RateWindowRow(Base):
+    """A destination's sliding send window, shared by every instance (``bot.ratelimit``):
+    start times of its recent messages as wall-clock epoch seconds."""
+
+    __tablename__ = "rate_windows"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    stamps: Mapped[list[Any]] = mapped_column(default=list)
+    blocked_until: Mapped[float] = mapped_column(default=0.0)
 
 
 class UsedToken(Base):

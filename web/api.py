@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from adapters.http import BodyTooLarge, read_capped
 from bot.context import CTX, BotContext
-from bot.errors import error_response
+from bot.errors import error_response, store_outage
 from bot.intake import TicketEventIn, field_errors, parse_ticket
 from bot.intake_batch import INTAKE_BATCHER, IntakeBatcher, intake_batcher_ctx
 from bot.lifecycle import OPEN_STATES, LifecycleError, State
@@ -29,7 +29,7 @@ from bot.units import resolve_unit
 from bot.views import ticket_view
 from store.models import Ticket
 from store.queries import tickets as tickets_q
-from store.queries.views import TicketRecord, hotline_event_seen, load_record, load_records, page_of_tickets
+from store.queries.views import TicketRecord, load_record, load_records, page_of_tickets
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -171,10 +171,9 @@ async def post_event(request: web.Request) -> web.Response:
         ticket = await tickets_q.by_key(s, source, number)
         if ticket is None:
             return error_response(404, "not_found", f"没有工单 {source}/{number}。")
-        if event.id and await hotline_event_seen(s, ticket.id, event.id):
-            return _answer(await _view(ctx, s, ticket))
         try:
-            await ctx.service.hotline_event(s, ticket, event)
+            async with s.begin_nested():  # a refused event leaves no ledger row: a retry is judged again
+                await ctx.service.hotline_event_once(s, ticket, event)
         except LifecycleError as exc:
             return error_response(409, "wrong_state", str(exc))
         view = await _view(ctx, s, ticket)
@@ -235,7 +234,7 @@ def setup_routes(app: web.Application) -> None:
     the root app, closed by its cleanup context before the store."""
     app[INTAKE_BATCHER] = _batcher(app[CTX])
     app.cleanup_ctx.append(intake_batcher_ctx)
-    api = web.Application(middlewares=[_read_auth])
+    api = web.Application(middlewares=[store_outage, _read_auth])
     api.router.add_post("", post_ticket)
     api.router.add_post("/{source}/{number}/events", post_event)
     api.router.add_get("", list_tickets)

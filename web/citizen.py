@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.action_tokens import TokenClaims, TokenError, verify
 from bot.context import CTX, BotContext
+from bot.errors import store_outage
 from bot.sms_gateway import CITIZEN_PURPOSE, normal_phone
 from bot.sms_replies import SATISFIED, UNSATISFIED, apply_citizen_verdict
 from store.models import SmsReplyRecord, Ticket, UsedToken
@@ -129,7 +130,7 @@ async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse
 
 def setup_routes(app: web.Application) -> None:
     """Mount the citizen page as the sub-app ``/c``."""
-    citizen = web.Application(middlewares=[_headers])
+    citizen = web.Application(middlewares=[store_outage, _headers])
     citizen.router.add_get("/{token}", show)
     citizen.router.add_post("/{token}", decide)
     app.add_subapp("/c", citizen)

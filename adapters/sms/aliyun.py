@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+import aiohttp
 from pydantic import Field
 from yarl import URL
 
@@ -32,10 +33,12 @@ from adapters.sms.templates import (
     callback_phone,
     check_variables,
     host_header,
+    post,
 )
 from bot.clock import Clock, SystemClock
 from bot.send_errors import PermanentSendError, SendError, TransientSendError
 from bot.sms_port import (
+    SentRecord,
     SmsAccountError,
     SmsReceipt,
     SmsReply,
@@ -62,6 +65,8 @@ __all__ = [
 ]
 
 ACTION = "SendSms"
+QUERY_ACTION = "QuerySendDetails"
+_SEND_STATUS = {1: "sent", 2: "failed", 3: "delivered"}  # QuerySendDetails' SendStatus
 VERSION = "2017-05-25"
 ALGORITHM = "ACS3-HMAC-SHA256"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -214,6 +219,30 @@ def _beijing_time(value: Any) -> datetime | None:
         return None
 
 
+def _int(value: Any) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
+
+
+def _send_details(answer: HttpAnswer) -> tuple[list[dict[str, Any]], int]:
+    """The SmsSendDetailDTO items and TotalCount of a QuerySendDetails answer; SendError if refused."""
+    try:
+        data = json.loads(answer.body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = None
+    if not isinstance(data, dict):
+        raise TransientSendError(f"阿里云短信查询 HTTP {answer.status}", code=f"http_{answer.status}")
+    code = str(data.get("Code") or "")
+    if answer.status != 200 or code != "OK":
+        raise aliyun_error(code or f"http_{answer.status}", str(data.get("Message") or ""), status=answer.status,
+                           retry_after=answer.retry_after)
+    box = data.get("SmsSendDetailDTOs") or {}
+    items = box.get("SmsSendDetailDTO") if isinstance(box, dict) else None
+    return [i for i in items or [] if isinstance(i, dict)], _int(data.get("TotalCount"))
+
+
 def _truthy(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -294,11 +323,11 @@ class AliyunSmsProvider(SmsProvider):
             query["SmsUpExtendCode"] = self.config.extend_code
         return query
 
-    def sign_headers(self, query: Mapping[str, str], body: bytes = b"") -> dict[str, str]:
-        """Fresh date and nonce, then the signed headers for one try."""
+    def sign_headers(self, query: Mapping[str, str], body: bytes = b"", *, action: str = ACTION) -> dict[str, str]:
+        """Fresh date and nonce, then the signed headers for one try of ``action``."""
         headers = {
             "host": host_header(self.base),
-            "x-acs-action": ACTION,
+            "x-acs-action": action,
             "x-acs-version": VERSION,
             "x-acs-date": self.clock.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "x-acs-signature-nonce": self.nonce(),
@@ -339,6 +368,31 @@ class AliyunSmsProvider(SmsProvider):
             return SmsSendResult(provider_id=str(data.get("BizId") or ""))
         raise aliyun_error(code or f"http_{status}", str(data.get("Message") or ""), status=status,
                            retry_after=retry_after)
+
+    status_settle_seconds = 60.0
+    """QuerySendDetails lists a message as soon as it is accepted (SendStatus 1); a minute covers
+    the lag of its index before "no record" is believed."""
+
+    async def query_sent(self, http: aiohttp.ClientSession, phone: str, out_id: str,
+                         since: datetime) -> SentRecord | None:
+        """QuerySendDetails for ``phone`` on the Beijing days since ``since``: our message (its
+        ``OutId``), or None when Alibaba holds no record of it. SendError when the query fails."""
+        days = sorted({d.astimezone(BEIJING).strftime("%Y%m%d") for d in (since, self.clock.now())})
+        for day in days:
+            for page in range(1, 21):
+                query = {"PhoneNumber": normalize_cn_mobile(phone), "SendDate": day, "PageSize": "50",
+                         "CurrentPage": str(page)}
+                url = URL(f"{self.base}/?{acs3_canonical_query(query)}", encoded=True)
+                answer = await post(http, url, headers=self.sign_headers(query, action=QUERY_ACTION), data=None,
+                                    timeout_s=self.timeout)
+                details, total = _send_details(answer)
+                for dto in details:
+                    if str(dto.get("OutId") or "") == out_id:
+                        return SentRecord(provider_id=out_id, state=_SEND_STATUS.get(_int(dto.get("SendStatus")), "sent"),
+                                          code=str(dto.get("ErrCode") or ""))
+                if page * 50 >= total:
+                    break
+        return None
 
     def parse_callback(self, body: bytes, content_type: str) -> list[SmsReceipt | SmsReply]:
         """Decode an SmsReport / SmsUp push body (JSON array)."""

@@ -79,12 +79,6 @@ async def token_used(s: AsyncSession, token_id: str) -> bool:
     return await s.get(UsedToken, token_id) is not None
 
 
-async def hotline_event_seen(s: AsyncSession, ticket_id: int, event_id: str) -> bool:
-    """Whether the hotline's event ``event_id`` was applied to the ticket already (its audit detail)."""
-    rows = await s.execute(select(AuditEvent.detail).where(AuditEvent.ticket_id == ticket_id))
-    return any(d.get("event") == event_id for (d,) in rows.all())
-
-
 async def page_of_tickets(s: AsyncSession, *, state: str = "", unit: str = "", tag: str = "",
                           deadline_before: datetime | None = None, open_states: Collection[str] = (),
                           limit: int, offset: int) -> tuple[int, list[Ticket]]:

@@ -77,6 +77,8 @@ class SentSms:
     out_id: str = ""
     text: str = ""
     segments: int = 1
+    at: float = 0.0
+    """When it was accepted (the fake's clock), for the status queries."""
 
 
 @dataclass(slots=True)
@@ -112,6 +114,8 @@ class _FakeBase:
         self._recent: deque[float] = deque()
         self._daily: dict[tuple[str, str], int] = {}
         self._counter = 0
+        self.answers_lost = 0
+        """Accept the next n messages but lose the answer (a garbled 200): the outcome is unknown to us."""
 
     def fail_next(self, n: int = 1, *, status: int | None = None, code: str | None = None,
                   message: str = "") -> None:
@@ -171,9 +175,21 @@ class _FakeBase:
                                     content_type="text/html")
             record.code = failure.code
             return self._error(failure.code, failure.message or "injected failure")
+        sent_before = len(self.sent)
         response, code = self._process(request, body)
         record.code = code
+        if len(self.sent) > sent_before:
+            self.sent[-1].at = self.now()
+            if self.answers_lost:
+                self.answers_lost -= 1
+                record.code = "answer_lost"
+                return web.Response(status=200, text="<html>gateway timeout</html>", content_type="text/html")
         return response
+
+    def sent_on(self, phone: str, day: str) -> list[SentSms]:
+        """Accepted messages to ``phone`` on the Beijing day ``day`` (YYYYMMDD)."""
+        return [m for m in self.sent if m.phone == phone
+                and datetime.fromtimestamp(m.at, BEIJING).strftime("%Y%m%d") == day]
 
     def _process(self, request: web.Request, body: bytes) -> tuple[web.Response, str]:
         raise NotImplementedError
@@ -205,6 +221,8 @@ class FakeAliyunSms(_FakeBase):
         self.templates = dict(templates)
         self.param_max_length = param_max_length
         self._nonces: set[str] = set()
+        self.delivered: dict[str, int] = {}
+        """BizId → SendStatus its report set (3 delivered, 2 failed); absent: 1, waiting."""
 
     def _error(self, code: str, message: str) -> web.Response:
         if code.startswith(("isv.", "isp.")):
@@ -273,10 +291,13 @@ class FakeAliyunSms(_FakeBase):
             query.update(parse_qsl(body.decode()))
         if error := self._verify(request, body, query):
             return self._fail(error)
-        if request.headers.get("x-acs-action") != "SendSms":
+        action = request.headers.get("x-acs-action")
+        if action not in ("SendSms", "QuerySendDetails"):
             return self._fail("InvalidAction.NotFound")
         if request.headers.get("x-acs-version") != "2017-05-25":
             return self._fail("InvalidVersion")
+        if action == "QuerySendDetails":
+            return self._query_send_details(query)
         if self._throttled():
             return self._fail("Throttling.User", "Request was denied due to user flow control.")
         if self.out_of_balance:
@@ -316,6 +337,24 @@ class FakeAliyunSms(_FakeBase):
         return web.json_response({"Code": "OK", "Message": "OK", "BizId": biz_id,
                                   "RequestId": str(uuid.uuid4())}), "OK"
 
+    def _query_send_details(self, query: dict[str, str]) -> tuple[web.Response, str]:
+        """QuerySendDetails: one number's messages of one day (SendDate yyyyMMdd), a page at a time.
+        SendStatus 1 waits for its report, 2 failed, 3 delivered (``delivered`` marks the latter)."""
+        phone = _mobile(query.get("PhoneNumber", ""))
+        if phone is None:
+            return self._fail("isv.MOBILE_NUMBER_ILLEGAL", "非法手机号")
+        day, size, page = query.get("SendDate", ""), query.get("PageSize", ""), query.get("CurrentPage", "")
+        if not re.fullmatch(r"\d{8}", day) or not size.isdigit() or not page.isdigit() or not 1 <= int(size) <= 50:
+            return self._fail("isv.INVALID_PARAMETERS", "参数格式错误")
+        found = self.sent_on(phone, day)
+        chunk = found[(int(page) - 1) * int(size):int(page) * int(size)]
+        dtos = [{"PhoneNum": m.phone, "SendStatus": self.delivered.get(m.provider_id, 1), "ErrCode": "DELIVERED"
+                 if self.delivered.get(m.provider_id) == 3 else "", "TemplateCode": m.template, "Content": m.text,
+                 "SendDate": datetime.fromtimestamp(m.at, BEIJING).strftime("%Y-%m-%d %H:%M:%S"),
+                 "ReceiveDate": "", "OutId": m.out_id} for m in chunk]
+        return web.json_response({"Code": "OK", "Message": "OK", "RequestId": str(uuid.uuid4()),
+                                  "TotalCount": len(found), "SmsSendDetailDTOs": {"SmsSendDetailDTO": dtos}}), "OK"
+
     def report_for(self, sent: SentSms, *, delivered: bool = True, err_code: str = "") -> dict[str, Any]:
         """The SmsReport item Alibaba would push for an accepted message."""
         return aliyun_report(biz_id=sent.provider_id, phone=sent.phone, success=delivered,
@@ -343,6 +382,8 @@ class FakeTencentSms(_FakeBase):
         self.sign_names = set(sign_names)
         self.templates = dict(templates)
         self.param_max_length = param_max_length
+        self.reported: dict[str, bool] = {}
+        """SerialNo → delivered, for the messages whose delivery report is in."""
 
     def _wrap(self, payload: dict[str, Any]) -> web.Response:
         payload["RequestId"] = str(uuid.uuid4())
@@ -393,10 +434,13 @@ class FakeTencentSms(_FakeBase):
             return self._fail("UnsupportedProtocol")
         if error := self._verify(request, body):
             return self._fail(error)
-        if request.headers.get("X-TC-Action") != "SendSms":
+        action = request.headers.get("X-TC-Action")
+        if action not in ("SendSms", "PullSmsSendStatusByPhoneNumber"):
             return self._fail("InvalidAction")
         if request.headers.get("X-TC-Version") != "2021-01-11":
             return self._fail("InvalidParameter.Version")
+        if action == "PullSmsSendStatusByPhoneNumber":
+            return self._pull_status(body)
         if self._throttled():
             return self._fail("RequestLimitExceeded", "请求的次数超过了频率限制")
         try:
@@ -457,6 +501,30 @@ class FakeTencentSms(_FakeBase):
             statuses.append(item)
             codes.append(item["Code"])
         return self._wrap({"SendStatusSet": statuses}), ",".join(codes)
+
+    def _pull_status(self, body: bytes) -> tuple[web.Response, str]:
+        """PullSmsSendStatusByPhoneNumber: the delivery reports (``reported``) of one number's
+        messages sent between BeginTime and EndTime, Offset/Limit paged. A message whose report
+        is not in yet is not listed, as at Tencent."""
+        try:
+            params = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return self._fail("FailedOperation.JsonParseFail")
+        if not isinstance(params, dict) or params.get("SmsSdkAppId") != self.sdk_app_id:
+            return self._fail("UnauthorizedOperation.SmsSdkAppIdVerifyFail")
+        fields = [params.get(k) for k in ("BeginTime", "EndTime", "Offset", "Limit")]
+        if not all(isinstance(v, int) for v in fields) or not 0 < fields[3] <= 100:
+            return self._fail("InvalidParameterValue.InvalidParameters")
+        begin, end, offset, limit = fields
+        phone = _mobile(str(params.get("PhoneNumber") or ""))
+        found = [m for m in self.sent if m.phone == phone and m.provider_id in self.reported
+                 and begin <= m.at <= end + 1]
+        items = [{"UserReceiveTime": datetime.fromtimestamp(m.at, BEIJING).strftime("%Y-%m-%d %H:%M:%S"),
+                  "CountryCode": "86", "SubscriberNumber": m.phone, "PhoneNumber": f"+86{m.phone}",
+                  "SerialNo": m.provider_id, "ReportStatus": "SUCCESS" if self.reported[m.provider_id] else "FAIL",
+                  "Description": "用户短信送达成功" if self.reported[m.provider_id] else "用户短信送达失败",
+                  "SessionContext": m.out_id} for m in found[offset:offset + limit]]
+        return self._wrap({"PullSmsSendStatusSet": items}), "Ok"
 
     def status_for(self, sent: SentSms, *, delivered: bool = True, errmsg: str = "") -> dict[str, Any]:
         """The status-callback item Tencent would push for an accepted message."""

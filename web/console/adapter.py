@@ -20,6 +20,7 @@ from aiohttp import web
 
 from bot.context import BotContext
 from bot.directory import Person
+from bot.errors import store_outage
 from bot.messages import ChatKind, Destination, IncomingMessage, OutgoingMessage
 from bot.ports import InboxWriter, SendResult
 from bot.preflight import calendar_notice
@@ -57,7 +58,7 @@ class ConsoleAdapter:
 
     def setup_routes(self, app: web.Application) -> None:
         """Mount the console sub-app at ``/console`` (chat, dashboard, forms, reports, assets)."""
-        console = web.Application(middlewares=[self.gate.middleware])
+        console = web.Application(middlewares=[store_outage, self.gate.middleware])
         render.setup(console)
         console.on_shutdown.append(self._on_shutdown)
         self.gate.setup(console)
