@@ -24,6 +24,7 @@ from bot.sms_replies import SATISFIED, UNSATISFIED, apply_citizen_verdict
 from store.models import SmsReplyRecord, Ticket, UsedToken
 from store.queries.views import approved_answer, token_used
 from web import render
+from web.form import read_form
 
 log = logging.getLogger("hotline.citizen_page")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -94,7 +95,7 @@ async def show(request: web.Request) -> web.Response:
 async def decide(request: web.Request) -> web.Response:
     """``POST /c/{token}``: count the decision once, exactly like an SMS reply."""
     ctx = request.config_dict[CTX]
-    form = await request.post()
+    form = await read_form(request)
     verdict = str(form.get("verdict") or "")
     comment = " ".join(str(form.get("comment") or "").split())[:MAX_COMMENT]
     async with ctx.sessions.begin() as s:

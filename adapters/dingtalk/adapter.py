@@ -35,6 +35,7 @@ from adapters.dingtalk.decode import (
     make_out_track_id,
 )
 from adapters.dingtalk.outbound import api_messages, robot_bodies
+from adapters.dingtalk.replay import SignatureReplays, body_matches_timestamp
 from adapters.dingtalk.stream import (
     TOPIC_CARD,
     TOPIC_ROBOT,
@@ -45,6 +46,7 @@ from adapters.dingtalk.stream import (
     make_ack,
 )
 from adapters.webhooks import Decoded, WebhookPipeline, WebhookRefused, WebhookRequest
+from bot import safe_json
 from bot.clock import Clock, SystemClock
 from bot.messages import ChatKind, Destination, OutgoingMessage
 from bot.metrics import DEFAULT_METRICS, Metrics
@@ -235,6 +237,7 @@ class DingTalkEndpoint:
     def __init__(self, bots: Mapping[str, DingTalkBotConfig], now_ms: Callable[[], int]) -> None:
         self._bots = bots
         self._now_ms = now_ms
+        self._replays = SignatureReplays()
 
     def knows(self, bot: str) -> bool:
         """Every configured bot takes callbacks."""
@@ -252,11 +255,16 @@ class DingTalkEndpoint:
         if refusal is not None:
             raise WebhookRefused(401, refusal.value)
         try:
-            payload = json.loads(request.body)
-        except ValueError:
+            payload = safe_json.loads(request.body)
+        except safe_json.BadJson:
             raise WebhookRefused(400, "bad_json") from None
         if not isinstance(payload, dict):
             raise WebhookRefused(400, "bad_json")
+        timestamp, sign = request.headers["timestamp"], request.headers["sign"]
+        if not body_matches_timestamp(payload, int(timestamp)):
+            raise WebhookRefused(401, "stale_timestamp")
+        if not self._replays.first_or_same(timestamp, sign, request.body, int(timestamp)):
+            raise WebhookRefused(401, "replayed_signature")
         if "encrypt" in payload and "msgtype" not in payload:
             # An encrypted envelope: no body key is configured for robot callbacks.
             raise WebhookRefused(400, "undecryptable")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -38,6 +37,7 @@ from adapters.feishu.crypto import FeishuCryptoError, decrypt, verify_event_sign
 from adapters.feishu.decode import BotIdentity, EventDecodeError, decode_event
 from adapters.feishu.ws import FeishuLongConnection
 from adapters.webhooks import Decoded, WebhookPipeline, WebhookRefused, WebhookRequest
+from bot import safe_json
 from bot.clock import Clock, SystemClock
 from bot.messages import Destination, IncomingMessage, OutgoingMessage
 from bot.metrics import DEFAULT_METRICS, Metrics
@@ -198,10 +198,9 @@ class FeishuAdapter:
     def _check_age(self, cfg: FeishuBotConfig, timestamp: str) -> None:
         if not cfg.max_timestamp_skew:
             return
-        try:
-            age = abs(self._clock.now().timestamp() - float(timestamp))
-        except ValueError:
-            raise WebhookRefused(401, "stale_timestamp") from None
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+            raise WebhookRefused(401, "bad_timestamp")
+        age = abs(self._clock.now().timestamp() - int(timestamp))
         if age > cfg.max_timestamp_skew:
             raise WebhookRefused(401, "stale_timestamp")
 
@@ -226,7 +225,7 @@ class FeishuAdapter:
     def _ws_handler(self, bot: str) -> Any:
         async def handle(payload: bytes) -> dict[str, Any] | None:
             try:
-                envelope = json.loads(payload)
+                envelope = safe_json.loads(payload)
                 if not isinstance(envelope, dict):
                     raise ValueError("not an object")
                 msg = decode_event(envelope, self._identity(bot))
@@ -321,8 +320,8 @@ class FeishuAdapter:
 
 def _json_object(raw: bytes, status: int, reason: str) -> dict[str, Any]:
     try:
-        value = json.loads(raw)
-    except ValueError:
+        value = safe_json.loads(raw)
+    except safe_json.BadJson:
         raise WebhookRefused(status, reason) from None
     if not isinstance(value, dict):
         raise WebhookRefused(status, reason)

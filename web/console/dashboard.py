@@ -42,6 +42,7 @@ from web.console import forms
 from web.console.login import PERSON
 from web.console.roles import roles_text
 from web.console.site import ConsoleSite, load_visible_ticket, sees_citizen, visible_units
+from web.form import read_form
 
 LIST_LIMIT = 500
 ACTION_WAIT_SECONDS = 10.0
@@ -259,7 +260,7 @@ class Dashboard:
         """An action button: the viewer's command goes through the inbox like a chat message."""
         person = request[PERSON]
         ctx = self.ctx
-        form = await request.post()
+        form = await read_form(request)
         source, number = request.match_info["source"], request.match_info["number"]
         async with ctx.sessions() as s:
             t = await load_visible_ticket(self.adapter, s, person, source, number)

@@ -182,8 +182,8 @@ async def test_quoted_message_and_rich_text(make_client: Any, inbox: RecordingIn
                          content={"richText": [{"text": " 进展 A123 "}, {"type": "picture",
                                                                         "downloadCode": "x"}]})
     rich.pop("text")
-    for payload in (quoted, rich):
-        assert (await post_callback(client, payload)).status == 200
+    for i, payload in enumerate((quoted, rich)):  # each callback signed at its own moment
+        assert (await post_callback(client, payload, ts=T0_MS + i)).status == 200
     assert inbox.messages[0].quoted_message_id == "msgORIG"
     assert inbox.messages[0].text == "同意"
     assert inbox.messages[1].text == "进展 A123"
