@@ -1,5 +1,6 @@
-"""Masking of citizens' personal data (names and phone numbers) wherever it is shown: chat, console,
-API, SMS notices and logs all use these two functions."""
+"""Masking of citizens' personal data wherever it is shown: chat, console, API, SMS notices and logs
+use :func:`mask_name` and :func:`mask_phone` for the citizen's own fields, and :func:`mask_text` /
+:func:`excerpt` for phone, ID-card and bank-card numbers written inside free text."""
 
 from __future__ import annotations
 
@@ -77,3 +78,16 @@ def mask_text(text: str) -> str:
             digits = digits[2:]
         return f"{digits[:3]}****{digits[-4:]}"
     return _PERSONAL_NUMBER.sub(hide, text)
+
+
+def excerpt(text: str, limit: int, *, mask: bool = True) -> str:
+    """Free text for a chat message: one line, personal numbers masked (unless ``mask`` is
+    False, for a viewer allowed to see them), cut to ``limit`` characters with "…".
+
+    >>> excerpt("来电 13812341234  说\\n路灯不亮", 20)
+    '来电 138****1234 说 路灯不亮'
+    """
+    text = " ".join((text or "").split())
+    if mask:
+        text = mask_text(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

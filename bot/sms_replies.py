@@ -31,7 +31,7 @@ from bot.context import BotContext
 from bot.lifecycle import STATE_LABELS, Actor, LifecycleError, State, Transition, check
 from bot.messages import OutgoingMessage
 from bot.outbox import Target
-from bot.privacy import mask_phone
+from bot.privacy import excerpt, mask_phone
 from bot.sms_gateway import (
     KIND_LABELS,
     message_by_out_id,
@@ -159,7 +159,7 @@ async def take_reply(ctx: BotContext, s: AsyncSession, provider: str, reply: Sms
     record.ticket_id = ticket.id if ticket else None
     if verdict == OPT_OUT:
         await record_opt_out(s, phone, now)
-        text = f"来电人 {mask_phone(phone)} 回复「{_short(reply.text)}」，已退订短信，今后不再向其发送短信。"
+        text = f"来电人 {mask_phone(phone)} 回复「{excerpt(reply.text, 200)}」，已退订短信，今后不再向其发送短信。"
         if ticket is not None:
             ctx.service.audit(s, ticket, None, "sms_opt_out", reply.text, ticket.state, ticket.state,
                               {"via": "sms"}, actor_name="来电人")
@@ -170,7 +170,7 @@ async def take_reply(ctx: BotContext, s: AsyncSession, provider: str, reply: Sms
     if ticket is None or sms is None:
         window = ctx.config.sms.reply_window
         ctx.outbox.add(s, Target.to_office(), OutgoingMessage(
-            f"【短信回复】来电人 {mask_phone(phone)} 回复「{_short(reply.text)}」，近 {window} 内没有向该号码"
+            f"【短信回复】来电人 {mask_phone(phone)} 回复「{excerpt(reply.text, 200)}」，近 {window} 内没有向该号码"
             "发出的答复短信，无法对应工单，请人工核实。"), kind="sms_unmatched")
         return True
     if ticket.round != round_of(sms.out_id, ticket.round):
@@ -214,7 +214,7 @@ async def apply_citizen_verdict(ctx: BotContext, s: AsyncSession, ticket: Ticket
                       {"via": via, "verdict": verdict, "phone": mask_phone(phone)},
                       outcome="ok" if outcome == "recorded" else "refused", actor_name="来电人")
     where = "短信" if via == "sms" else "评价页面"
-    said = f"来电人（{mask_phone(phone)}）通过{where}回复工单 {ticket.number}：「{_short(text)}」"
+    said = f"来电人（{mask_phone(phone)}）通过{where}回复工单 {ticket.number}：「{excerpt(text, 200)}」"
     if outcome == "archived":
         note = f"{said}，已登记「{verdict}」，工单归档。"
     elif outcome == "reopened":
@@ -231,11 +231,6 @@ async def apply_citizen_verdict(ctx: BotContext, s: AsyncSession, ticket: Ticket
     else:
         tell_handler(ctx, s, ticket, note)
     return outcome
-
-
-def _short(text: str, limit: int = 200) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 __all__ = ["apply_citizen_verdict", "apply_receipt", "interpret", "record_push", "take_reply"]

@@ -78,11 +78,12 @@ def wecom_bodies() -> list[bytes]:
 def wecom_xml_bodies() -> list[bytes]:
     """Self-built-app XML plaintexts: DTDs, entity bombs, foreign encodings."""
     bomb = ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'
-            '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><xml><Content>&b;</Content></xml>')
-    return [bomb.encode("utf-16"), bomb.replace("UTF-16", "UTF-8").encode(),
+            '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><xml><FromUserName>zhangcb</FromUserName>'
+            '<MsgType>text</MsgType><Content>&b;</Content><MsgId>1</MsgId></xml>')
+    return [bomb.encode("utf-16-le"), bomb.replace("UTF-16", "UTF-8").encode(),
             b'<?xml version="1.0" encoding="GBK"?><xml><MsgType>text</MsgType></xml>',
             b"<xml><MsgType>text</MsgType><Content>\x00</Content></xml>", b"<xml>" * 50_000,
-            b"<xml><FromUserName><a/></FromUserName><MsgType>text</MsgType></xml>"]
+            b"<xml><FromUserName><a/></FromUserName><MsgType>text</MsgType></xml>", bomb.encode("utf-16")]
 
 
 def dingtalk_bodies() -> list[bytes]:
