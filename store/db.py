@@ -13,7 +13,6 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool
 from store import sqlite_driver
 from store.checkpoint import SAFETY_NET_PAGES
 
-
 # Driver loggers whose DEBUG lines carry every statement's parameters (citizens' phone numbers):
 # held at INFO even when the bot runs verbose, so no log line at any level shows a full number.
 PARAMETER_LOGGERS = ("aiosqlite", "asyncpg")
