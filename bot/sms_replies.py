@@ -31,7 +31,7 @@ from bot.context import BotContext
 from bot.lifecycle import STATE_LABELS, Actor, LifecycleError, State, Transition, check
 from bot.messages import OutgoingMessage
 from bot.outbox import Target
-from bot.privacy import excerpt, mask_phone
+from bot.privacy import excerpt, mask_phone, mask_text
 from bot.sms_gateway import (
     KIND_LABELS,
     message_by_out_id,
@@ -97,8 +97,9 @@ async def record_push(ctx: BotContext, provider: str, items: Sequence[SmsReceipt
                     await apply_receipt(ctx, s, provider, item)
                 else:
                     await take_reply(ctx, s, provider, item)
-    except SQLAlchemyError:
-        log.exception("sms push from %s not stored", provider)
+    except SQLAlchemyError as exc:
+        # No traceback: a database error repeats the statement's parameters, the citizens' numbers.
+        log.error("sms push from %s not stored: %s", provider, mask_text(str(exc)))
         return False
     return True
 
