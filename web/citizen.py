@@ -24,7 +24,7 @@ from bot.sms_replies import SATISFIED, UNSATISFIED, apply_citizen_verdict
 from store.models import SmsReplyRecord, Ticket, UsedToken
 from store.queries.views import approved_answer, token_used
 from web import render
-from web.form import read_form
+from web.edge import read_form, refuse_unstorable
 
 log = logging.getLogger("hotline.citizen_page")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -130,7 +130,7 @@ async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse
 
 def setup_routes(app: web.Application) -> None:
     """Mount the citizen page as the sub-app ``/c``."""
-    citizen = web.Application(middlewares=[_headers])
+    citizen = web.Application(middlewares=[_headers, refuse_unstorable])
     citizen.router.add_get("/{token}", show)
     citizen.router.add_post("/{token}", decide)
     app.add_subapp("/c", citizen)

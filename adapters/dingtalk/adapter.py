@@ -48,6 +48,7 @@ from adapters.dingtalk.stream import (
 from adapters.webhooks import Decoded, WebhookPipeline, WebhookRefused, WebhookRequest
 from bot import safe_json
 from bot.clock import Clock, SystemClock
+from bot.edge import message_problem
 from bot.messages import ChatKind, Destination, OutgoingMessage
 from bot.metrics import DEFAULT_METRICS, Metrics
 from bot.ports import InboxWriter, Lease, SendResult
@@ -136,13 +137,15 @@ class DingTalkAdapter:
         if inbox is None:
             return None
         try:
-            data = json.loads(frame.get("data") or "")
+            data = safe_json.loads(frame.get("data") or "")
             if not isinstance(data, dict):
                 raise DecodeError("data is not an object")
             if topic == TOPIC_ROBOT:
                 message = decode_robot_message(bot, self._bots[bot].name, data)
             else:
                 message = decode_card_callback(bot, data, event_id=message_id)
+            if message is not None and (problem := message_problem(message)):
+                raise DecodeError(problem)  # refused now rather than failing after the ack
         except (ValueError, KeyError, TypeError) as exc:
             self._metrics.webhook_rejected.labels(PLATFORM, "bad_payload").inc()
             log.warning("dingtalk %s: stream frame %s refused: %s", bot, message_id, exc)

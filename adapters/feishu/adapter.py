@@ -39,6 +39,7 @@ from adapters.feishu.ws import FeishuLongConnection
 from adapters.webhooks import Decoded, WebhookPipeline, WebhookRefused, WebhookRequest
 from bot import safe_json
 from bot.clock import Clock, SystemClock
+from bot.edge import message_problem
 from bot.messages import Destination, IncomingMessage, OutgoingMessage
 from bot.metrics import DEFAULT_METRICS, Metrics
 from bot.ports import InboxWriter, Lease, SendResult
@@ -229,6 +230,8 @@ class FeishuAdapter:
                 if not isinstance(envelope, dict):
                     raise ValueError("not an object")
                 msg = decode_event(envelope, self._identity(bot))
+                if msg is not None and (problem := message_problem(msg)):
+                    raise EventDecodeError(problem)
             except (ValueError, EventDecodeError) as exc:
                 self._metrics.webhook_rejected.labels("feishu", "bad_event").inc()
                 log.warning("feishu[%s] long-connection event dropped: %r", bot, exc)

@@ -42,7 +42,7 @@ from web.console import forms
 from web.console.login import PERSON
 from web.console.roles import roles_text
 from web.console.site import ConsoleSite, load_visible_ticket, sees_citizen, visible_units
-from web.form import read_form
+from web.edge import read_form
 
 LIST_LIMIT = 500
 ACTION_WAIT_SECONDS = 10.0

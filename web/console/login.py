@@ -19,7 +19,7 @@ from web import render
 from web.console import auth
 from web.console.roles import roles_text
 from web.console.throttle import LoginThrottle
-from web.form import read_form
+from web.edge import read_form
 
 PERSON: web.RequestKey[Person] = web.RequestKey("console_person", Person)
 SESSION: web.RequestKey[auth.Session] = web.RequestKey("console_session", auth.Session)
