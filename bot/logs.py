@@ -15,8 +15,20 @@ from zoneinfo import ZoneInfo
 
 from aiohttp.http_exceptions import HttpProcessingError
 
-__all__ = ["DEFAULT_ZONE", "FORMAT", "TIME_FORMAT", "MalformedRequestFilter", "ZoneFormatter",
-           "quiet_malformed_requests", "setup_logging", "use_zone"]
+from bot.privacy import mask_text
+
+__all__ = [
+    "DEFAULT_ZONE",
+    "FORMAT",
+    "TIME_FORMAT",
+    "MalformedRequestFilter",
+    "PersonalNumberFilter",
+    "ZoneFormatter",
+    "mask_access_log",
+    "quiet_malformed_requests",
+    "setup_logging",
+    "use_zone",
+]
 
 DEFAULT_ZONE = "Asia/Shanghai"
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -43,6 +55,8 @@ def setup_logging(verbose: bool = False, zone: str | tzinfo = DEFAULT_ZONE) -> l
         handler = logging.StreamHandler()
         root.addHandler(handler)
     handler.setFormatter(ZoneFormatter(zone=zone))
+    if not any(isinstance(f, PersonalNumberFilter) for f in handler.filters):
+        handler.addFilter(PersonalNumberFilter())  # the last net under every logger
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     if not verbose:
         # Their set-up chatter (alembic's plugins on import, APScheduler's "Adding job" per job) hides
@@ -99,5 +113,31 @@ def quiet_malformed_requests(logger: logging.Logger | None = None) -> MalformedR
     found = next((f for f in target.filters if isinstance(f, MalformedRequestFilter)), None)
     if found is None:
         found = MalformedRequestFilter()
+        target.addFilter(found)
+    return found
+
+
+class PersonalNumberFilter(logging.Filter):
+    """Masks phone, ID-card and bank-card numbers in a record's final text (``bot.privacy``).
+
+    On ``aiohttp.access`` (a URL may carry a phone number, e.g. an SMS gateway's push by GET) and
+    on the bot's log handler as a last net: no log line at any level shows a full number.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message with its numbers masked; never drops it."""
+        text = record.getMessage()
+        masked = mask_text(text)
+        if masked != text:
+            record.msg, record.args = masked, None
+        return True
+
+
+def mask_access_log(logger: logging.Logger | None = None) -> PersonalNumberFilter:
+    """Install :class:`PersonalNumberFilter` on ``aiohttp.access`` (once); returns it."""
+    target = logger or logging.getLogger("aiohttp.access")
+    found = next((f for f in target.filters if isinstance(f, PersonalNumberFilter)), None)
+    if found is None:
+        found = PersonalNumberFilter()
         target.addFilter(found)
     return found

@@ -11,7 +11,7 @@ from aiohttp.http_exceptions import BadStatusLine
 
 from bot import safe_json
 from bot.edge import message_problem, text_problem
-from bot.logs import MalformedRequestFilter
+from bot.logs import MalformedRequestFilter, PersonalNumberFilter
 from bot.messages import ChatKind, IncomingMessage
 
 
@@ -72,3 +72,12 @@ def test_our_own_errors_keep_their_traceback() -> None:
     quiet = MalformedRequestFilter(now=lambda: 0.0)
     record = _record(RuntimeError("bug"))
     assert quiet.filter(record) and record.levelno == logging.ERROR and record.exc_info is not None
+
+
+def test_access_log_lines_have_their_numbers_masked() -> None:
+    # A URL may carry a phone number (an SMS gateway's push by GET; a provider's send URL).
+    quiet = PersonalNumberFilter()
+    record = logging.LogRecord("aiohttp.access", logging.INFO, __file__, 1, '%s "%s" %s',
+                               ("127.0.0.1", "GET /webhooks/sms/generic?mobile=13812341234&text=1", 200), None)
+    assert quiet.filter(record)
+    assert "13812341234" not in record.getMessage() and "138****1234" in record.getMessage()
