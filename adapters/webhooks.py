@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from adapters.http import BodyTooLarge, read_capped
+from bot.edge import message_problem
 from bot.inbox import InvalidEvent
 from bot.messages import IncomingMessage
 from bot.metrics import Metrics
@@ -150,6 +151,9 @@ class WebhookPipeline:
         payload = endpoint.verify(WebhookRequest(bot, request.method, request.headers,
                                                  request.query_string, body))
         decoded = endpoint.decode(bot, payload)
+        if decoded.message is not None and (problem := message_problem(decoded.message)):
+            log.info("%s webhook for bot %r: event refused before the inbox: %s", endpoint.platform, bot, problem)
+            raise WebhookRefused(400, "bad_event")
         if decoded.message is not None:
             try:
                 new = await inbox(decoded.message)  # the inbox counts accepted / duplicate events

@@ -17,6 +17,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.context import CTX
 from bot.lifecycle import State
+from bot.logs import mask_access_log, quiet_malformed_requests
 from bot.preflight import calendar_notice
 from store.checkpoint import WalCheckpointer
 from store.db import ping, sqlite_file
@@ -91,6 +92,8 @@ def create_app(config: Config, *, clock: Clock | None = None, migrate: bool = Tr
                with_background: bool = True) -> web.Application:
     """The bot's aiohttp app. ``with_background=False`` leaves out senders and the scheduler."""
     app = web.Application(client_max_size=config.intake.max_body_bytes)
+    quiet_malformed_requests()
+    mask_access_log()
     ctx = build_context(config, clock)
     app[CTX] = ctx
     app[MIGRATE_KEY] = migrate

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from bot.calendar import WorkCalendar
+from bot.edge import date_problem
 
 
 @dataclass(frozen=True)
@@ -195,5 +196,7 @@ def parse_extension(rest: str, cal: WorkCalendar, now: datetime,
             raise GrammarError("日期不对。" + usage) from None
         if not m.group(1) and day < cal.local_date(now):
             day = day.replace(year=year + 1)
+        if problem := date_problem(day):  # year 9999 would overflow the calendar's arithmetic
+            raise GrammarError(f"{problem}。" + usage)
         return cal.office_day_end_at(day), typed[origin[m.end()]:].strip()
     raise GrammarError("请写明延期天数或日期。" + usage)

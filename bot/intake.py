@@ -7,12 +7,25 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
+
+from bot.edge import date_problem, text_problem
 
 
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("时间必须带时区偏移，例如 2026-11-23T09:00:00+08:00")
+    problem = date_problem(value)
+    if problem:  # a year-1 or year-9999 date overflows the calendar's and the store's arithmetic
+        raise ValueError(problem)
     return value
 
 
@@ -20,7 +33,20 @@ AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 
 
-class CitizenIn(BaseModel):
+class EdgeModel(BaseModel):
+    """A body from outside: no string may hold a NUL byte or a lone surrogate (PostgreSQL and the
+    platforms refuse both, SQLite does not), so both stores answer the same 400."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and (problem := text_problem(item)):
+                raise ValueError(problem)
+        return value
+
+
+class CitizenIn(EdgeModel):
     """来电人: personal data, stored once on the ticket and masked wherever shown."""
 
     model_config = ConfigDict(extra="forbid")
@@ -29,7 +55,7 @@ class CitizenIn(BaseModel):
     address: ShortText | None = None
 
 
-class TicketIn(BaseModel):
+class TicketIn(EdgeModel):
     """The ticket intake body. Unknown keys are rejected so a typo is never silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
@@ -58,7 +84,7 @@ class TicketIn(BaseModel):
         return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-class TicketEventIn(BaseModel):
+class TicketEventIn(EdgeModel):
     """Later news from the hotline about a ticket."""
 
     model_config = ConfigDict(extra="forbid")

@@ -8,10 +8,27 @@ zone the machine (or its container, usually UTC) is set to: the zone is the conf
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
-__all__ = ["DEFAULT_ZONE", "FORMAT", "TIME_FORMAT", "ZoneFormatter", "setup_logging", "use_zone"]
+from aiohttp.http_exceptions import HttpProcessingError
+
+from bot.privacy import mask_text
+
+__all__ = [
+    "DEFAULT_ZONE",
+    "FORMAT",
+    "TIME_FORMAT",
+    "MalformedRequestFilter",
+    "PersonalNumberFilter",
+    "ZoneFormatter",
+    "mask_access_log",
+    "quiet_malformed_requests",
+    "setup_logging",
+    "use_zone",
+]
 
 DEFAULT_ZONE = "Asia/Shanghai"
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -38,6 +55,8 @@ def setup_logging(verbose: bool = False, zone: str | tzinfo = DEFAULT_ZONE) -> l
         handler = logging.StreamHandler()
         root.addHandler(handler)
     handler.setFormatter(ZoneFormatter(zone=zone))
+    if not any(isinstance(f, PersonalNumberFilter) for f in handler.filters):
+        handler.addFilter(PersonalNumberFilter())  # the last net under every logger
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     if not verbose:
         # Their set-up chatter (alembic's plugins on import, APScheduler's "Adding job" per job) hides
@@ -52,3 +71,73 @@ def use_zone(zone: str | tzinfo) -> None:
     for handler in logging.getLogger().handlers:
         if isinstance(handler.formatter, ZoneFormatter):
             handler.formatter.zone = ZoneInfo(zone) if isinstance(zone, str) else zone
+
+
+class MalformedRequestFilter(logging.Filter):
+    """aiohttp logs every malformed HTTP request it already answered 400 as an ERROR with a
+    traceback (``aiohttp.server``: "Error handling request"). On a public port that is noise, and
+    a flood of it is a cheap way to fill a disk: each becomes one INFO line with the parser's
+    reason, at most one per :attr:`interval` seconds (the next line says how many were skipped).
+    Errors of our own handlers (5xx) keep their traceback.
+    """
+
+    def __init__(self, interval: float = 10.0, now: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.interval = interval
+        self._now = now
+        self._last: float | None = None
+        self.skipped = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite a malformed-request record to one line, or drop it while rate-limited."""
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, HttpProcessingError) or (exc.code or 400) >= 500:
+            return True
+        now = self._now()
+        if self._last is not None and now - self._last < self.interval:
+            self.skipped += 1
+            return False
+        reason = " ".join(str(exc.message or type(exc).__name__).split())[:120]
+        skipped, self._last, self.skipped = self.skipped, now, 0
+        record.msg = "malformed HTTP request from %s answered %d: %s (%d more not logged)"
+        record.args = (record.args[0] if isinstance(record.args, tuple) and record.args else "-",
+                       exc.code or 400, reason, skipped)
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        record.exc_info = record.exc_text = None
+        return True
+
+
+def quiet_malformed_requests(logger: logging.Logger | None = None) -> MalformedRequestFilter:
+    """Install :class:`MalformedRequestFilter` on ``aiohttp.server`` (once); returns it."""
+    target = logger or logging.getLogger("aiohttp.server")
+    found = next((f for f in target.filters if isinstance(f, MalformedRequestFilter)), None)
+    if found is None:
+        found = MalformedRequestFilter()
+        target.addFilter(found)
+    return found
+
+
+class PersonalNumberFilter(logging.Filter):
+    """Masks phone, ID-card and bank-card numbers in a record's final text (``bot.privacy``).
+
+    On ``aiohttp.access`` (a URL may carry a phone number, e.g. an SMS gateway's push by GET) and
+    on the bot's log handler as a last net: no log line at any level shows a full number.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message with its numbers masked; never drops it."""
+        text = record.getMessage()
+        masked = mask_text(text)
+        if masked != text:
+            record.msg, record.args = masked, None
+        return True
+
+
+def mask_access_log(logger: logging.Logger | None = None) -> PersonalNumberFilter:
+    """Install :class:`PersonalNumberFilter` on ``aiohttp.access`` (once); returns it."""
+    target = logger or logging.getLogger("aiohttp.access")
+    found = next((f for f in target.filters if isinstance(f, PersonalNumberFilter)), None)
+    if found is None:
+        found = PersonalNumberFilter()
+        target.addFilter(found)
+    return found

@@ -8,7 +8,7 @@ from datetime import datetime
 from bot.calendar import WorkCalendar
 from bot.deadlines import Rule
 from bot.labels import EXTENSION_LABELS, label, rule_label
-from bot.privacy import mask_in_text, mask_name, mask_phone
+from bot.privacy import excerpt, mask_in_text, mask_name, mask_phone
 from store.models import Ticket, TicketUnit
 
 SENSITIVE_TAGS = frozenset({"涉稳", "扬言", "涉众"})
@@ -29,10 +29,9 @@ def tag_line(ticket: Ticket) -> str:
     return "".join(f"【{t}】" for t in marks)
 
 
-def short_content(text: str, limit: int = 120) -> str:
-    """The citizen's words, cut for a chat message."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def short_content(text: str, limit: int = 120, *, mask: bool = True) -> str:
+    """The citizen's words, cut for a chat message, with the numbers written in them masked."""
+    return excerpt(text, limit, mask=mask)
 
 
 def assignment(ticket: Ticket, cal: WorkCalendar, unit_name: str) -> str:
@@ -67,7 +66,7 @@ def summary(ticket: Ticket, cal: WorkCalendar, unit_name: str, state_label: str,
         f"状态：{state_label}　承办：{unit_name}{' / ' + handler if handler else ''}",
         f"办结时限：{fmt_time(cal, ticket.deadline)}（规则：{rule_label(ticket.rule, rules)}）",
         f"来电人：{name or '—'} {phone or ''}".rstrip(),
-        f"诉求：{short_content(ticket.content, 200)}",
+        f"诉求：{short_content(ticket.content, 200, mask=not show_citizen_full)}",
     ]
     if ticket.reconsider_until:
         lines.append(f"复查期限：来电人可于 {fmt_time(cal, ticket.reconsider_until)} 前申请复查")

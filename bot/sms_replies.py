@@ -34,7 +34,7 @@ from bot.context import BotContext
 from bot.lifecycle import STATE_LABELS, Actor, LifecycleError, State, Transition, check
 from bot.messages import OutgoingMessage
 from bot.outbox import Target
-from bot.privacy import mask_phone
+from bot.privacy import excerpt, mask_phone, mask_text
 from bot.reply_classifier import Reading, classify
 from bot.sms_gateway import (
     KIND_LABELS,
@@ -113,8 +113,9 @@ async def record_push(ctx: BotContext, provider: str, items: Sequence[SmsReceipt
             for receipt in receipts:
                 await apply_receipt(ctx, s, provider, receipt, found=found)
             await _take_replies(ctx, s, provider, replies)  # its first query flushes the receipts
-    except SQLAlchemyError:
-        log.exception("sms push from %s not stored", provider)
+    except SQLAlchemyError as exc:
+        # No traceback: a database error repeats the statement's parameters, the citizens' numbers.
+        log.error("sms push from %s not stored: %s", provider, mask_text(str(exc)))
         return False
     return True
 
@@ -234,7 +235,7 @@ async def take_reply(ctx: BotContext, s: AsyncSession, provider: str, reply: Sms
     record.ticket_id = ticket.id if ticket else None
     if verdict == OPT_OUT:
         await record_opt_out(s, phone, now)
-        text = f"来电人 {mask_phone(phone)} 回复「{_short(reply.text)}」，已退订短信，今后不再向其发送短信。"
+        text = f"来电人 {mask_phone(phone)} 回复「{excerpt(reply.text, 200)}」，已退订短信，今后不再向其发送短信。"
         if ticket is not None:
             ctx.service.audit(s, ticket, None, "sms_opt_out", reply.text, ticket.state, ticket.state,
                               {"via": "sms"}, actor_name="来电人")
@@ -245,7 +246,7 @@ async def take_reply(ctx: BotContext, s: AsyncSession, provider: str, reply: Sms
     if ticket is None or sms is None:
         window = ctx.config.sms.reply_window
         ctx.outbox.add(s, Target.to_office(), OutgoingMessage(
-            f"【短信回复】来电人 {mask_phone(phone)} 回复「{_short(reply.text)}」，近 {window} 内没有向该号码"
+            f"【短信回复】来电人 {mask_phone(phone)} 回复「{excerpt(reply.text, 200)}」，近 {window} 内没有向该号码"
             "发出的答复短信，无法对应工单，请人工核实。"), kind="sms_unmatched")
         return True
     if ticket.round != round_of(sms.out_id, ticket.round):
@@ -306,7 +307,7 @@ async def apply_citizen_verdict(ctx: BotContext, s: AsyncSession, ticket: Ticket
                       {"via": via, "verdict": verdict, "phone": mask_phone(phone)},
                       outcome="ok" if outcome == "recorded" else "refused", actor_name="来电人")
     where = "短信" if via == "sms" else "评价页面"
-    said = f"来电人（{mask_phone(phone)}）通过{where}回复工单 {ticket.number}：「{_short(text)}」"
+    said = f"来电人（{mask_phone(phone)}）通过{where}回复工单 {ticket.number}：「{excerpt(text, 200)}」"
     if outcome == "archived":
         note = f"{said}，已登记「{verdict}」，工单归档。"
     elif outcome == "reopened":
@@ -329,11 +330,6 @@ async def apply_citizen_verdict(ctx: BotContext, s: AsyncSession, ticket: Ticket
     else:
         tell_handler(ctx, s, ticket, note)
     return outcome
-
-
-def _short(text: str, limit: int = 200) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 __all__ = ["apply_citizen_verdict", "apply_receipt", "interpret", "record_push", "take_reply"]

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.calendar import WorkCalendar
 from bot.labels import SMS_KIND_LABELS, SMS_STATE_LABELS, error_label
 from bot.notices import fmt_time
+from bot.privacy import excerpt
 from store.models import SmsMessage, SmsReplyRecord, Ticket
 
 KIND_LABELS = SMS_KIND_LABELS  # kept: other modules import the SMS labels from here
@@ -30,5 +31,5 @@ async def sms_lines(s: AsyncSession, ticket: Ticket, cal: WorkCalendar) -> list[
     if replies:
         via = {"page": "评价页面"}
         lines.append("来电人回复：" + "；".join(
-            f"「{r.text[:30]}」{via.get(r.provider, '短信')} {fmt_time(cal, r.received_at)}" for r in reversed(replies)))
+            f"「{excerpt(r.text, 30)}」{via.get(r.provider, '短信')} {fmt_time(cal, r.received_at)}" for r in reversed(replies)))
     return lines

@@ -41,6 +41,7 @@ from bot.lifecycle import (
 from bot.links import ticket_page
 from bot.messages import Destination, OutgoingMessage
 from bot.outbox import Outbox, Target
+from bot.privacy import mask_text
 from bot.registration import SYSTEM, RegisterResult, Registration
 from bot.ticket_rows import AUDIT_ROWS
 from store.models import AuditEvent, NotificationLedger, ReviewRequest, Ticket, TicketUnit
@@ -200,7 +201,7 @@ class TicketService(Registration, Extensions, Assists):
         if not self.policy(ticket).review:
             await self._approve(s, ticket, req, None, None, "")
             return req
-        await self._ask_review(s, ticket, f"{person.name} 提交了工单 {ticket.number} 的答复，请审核：\n{content}",
+        await self._ask_review(s, ticket, f"{person.name} 提交了工单 {ticket.number} 的答复，请审核：\n{mask_text(content)}",
                                "答复", req)
         return req
 
@@ -332,7 +333,7 @@ class TicketService(Registration, Extensions, Assists):
         when = "" if within is None else \
             f"于 {notices.fmt_time(self.calendar, apply_duration(self.calendar, now, within))} 前"
         self.outbox.add(s, Target.to_office(), OutgoingMessage(
-            f"工单 {ticket.number} 的退单已获批准（理由：{req.content}），请{when}在热线系统中退回。",
+            f"工单 {ticket.number} 的退单已获批准（理由：{mask_text(req.content)}），请{when}在热线系统中退回。",
             ticket=ticket.key), ticket_id=ticket.id, kind="giveback_office")
         self.reports.queue(s, ticket, "giveback", {"reason": req.content})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from typing import Any
 
@@ -14,9 +15,15 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool
 from store import sqlite_driver
 from store.checkpoint import SAFETY_NET_PAGES
 
+# Driver loggers whose DEBUG lines carry every statement's parameters (citizens' phone numbers):
+# held at INFO even when the bot runs verbose, so no log line at any level shows a full number.
+PARAMETER_LOGGERS = ("aiosqlite", "asyncpg")
+
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An async engine; SQLite gets WAL, a busy timeout and foreign keys."""
+    for name in PARAMETER_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
     u = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
     if u.get_backend_name() == "sqlite":

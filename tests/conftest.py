@@ -21,11 +21,29 @@ from bot.app import create_app
 from bot.clock import FrozenClock
 from bot.config import Config, parse_config
 from bot.context import CTX, BotContext
+from tests.log_scan import PhoneScan, install
 
 TZ = ZoneInfo("Asia/Shanghai")
 INTAKE_SECRET = "test-intake-secret"
 API_TOKEN = "test-api-token"
 PG_URL = os.environ.get("HOTLINE_TEST_PG_URL", "")
+
+
+LOG_SCAN: PhoneScan | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Scan every log record of the session for full phone numbers (``tests/log_scan.py``)."""
+    global LOG_SCAN
+    if LOG_SCAN is None:
+        LOG_SCAN = install()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when any log record of the session held a full mobile number."""
+    if LOG_SCAN is not None and LOG_SCAN.hits:
+        print(f"\nLOG SCAN: {len(LOG_SCAN.hits)} log record(s) hold a full mobile number:\n{LOG_SCAN.report()}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def local(*args: int) -> datetime:

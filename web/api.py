@@ -19,7 +19,9 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from adapters.http import BodyTooLarge, read_capped
+from bot import safe_json
 from bot.context import CTX, BotContext
+from bot.edge import header_bytes, text_problem
 from bot.errors import error_response, store_outage
 from bot.intake import TicketEventIn, field_errors, parse_ticket
 from bot.intake_batch import INTAKE_BATCHER, IntakeBatcher, intake_batcher_ctx
@@ -49,10 +51,10 @@ async def _read_signed(request: web.Request) -> bytes | web.Response:
     sig = request.headers.get("X-Hotline-Signature", "")
     if not ts or not sig:
         return error_response(401, "unsigned", "缺少签名头 X-Hotline-Timestamp / X-Hotline-Signature。")
-    try:
-        ts_value = int(ts)
-    except ValueError:
+    # At most 12 ASCII digits: int() of hundreds of digits cannot be compared with a float clock.
+    if not (ts.isascii() and ts.isdigit() and len(ts) <= 12):
         return error_response(401, "bad_timestamp", "时间戳格式不对。")
+    ts_value = int(ts)
     window = ctx.config.intake.window_seconds
     if abs(ctx.clock.now().timestamp() - ts_value) > window:
         return error_response(401, "stale", f"时间戳超出 {window} 秒有效期。")
@@ -60,7 +62,8 @@ async def _read_signed(request: web.Request) -> bytes | web.Response:
         body = await read_capped(request, limit)
     except BodyTooLarge:
         return _too_large(limit)
-    if not hmac.compare_digest(sign(ctx.config.intake.secret, ts, body), sig.lower()):
+    # Bytes, not str: compare_digest raises TypeError on non-ASCII text.
+    if not hmac.compare_digest(sign(ctx.config.intake.secret, ts, body).encode(), header_bytes(sig.lower())):
         return error_response(401, "bad_signature", "签名不正确。")
     if request.content_type != "application/json":
         return error_response(415, "not_json", "请以 application/json 提交。")
@@ -79,8 +82,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def _json(body: bytes) -> Any | web.Response:
     try:
-        return orjson.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        return safe_json.loads(body)
+    except safe_json.BadJson:
         return error_response(400, "invalid_json", "请求体不是有效的 JSON。")
 
 
@@ -167,6 +170,8 @@ async def post_event(request: web.Request) -> web.Response:
         # Otherwise a grant without a date would read as a refusal.
         return error_response(400, "invalid", "事件字段有误：deadline", {"deadline": "同意延期时必填"})
     source, number = request.match_info["source"], request.match_info["number"]
+    if bad := _bad_key(source, number):
+        return bad
     async with ctx.sessions.begin() as s:
         ticket = await tickets_q.by_key(s, source, number)
         if ticket is None:
@@ -184,7 +189,7 @@ def _authorized(request: web.Request) -> bool:
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return False
-    token = header[7:].strip().encode()
+    token = header_bytes(header[7:].strip())
     return any(hmac.compare_digest(token, t.encode()) for t in request.config_dict[CTX].config.api.tokens)
 
 
@@ -200,6 +205,8 @@ async def _read_auth(request: web.Request, handler: Handler) -> web.StreamRespon
 async def get_ticket(request: web.Request) -> web.Response:
     """``GET /api/v1/tickets/{source}/{number}``."""
     ctx = request.config_dict[CTX]
+    if bad := _bad_key(request.match_info["source"], request.match_info["number"]):
+        return bad
     async with ctx.sessions() as s:
         ticket = await tickets_q.by_key(s, request.match_info["source"], request.match_info["number"])
         if ticket is None:
@@ -212,13 +219,17 @@ async def list_tickets(request: web.Request) -> web.Response:
     """``GET /api/v1/tickets?state=&unit=&overdue=&tag=&limit=&offset=``."""
     ctx = request.config_dict[CTX]
     q = request.query
-    try:
-        limit = min(max(int(q.get("limit", "50")), 1), 500)
-        offset = max(int(q.get("offset", "0")), 0)
-    except ValueError:
-        return error_response(400, "invalid", "limit / offset 应为整数。", {"limit": "应为整数"})
+    limit, offset = _bounded(q.get("limit", "50")), _bounded(q.get("offset", "0"))
+    if limit is None or offset is None:
+        field = "limit" if limit is None else "offset"
+        return error_response(400, "invalid", f"{field} 应为 0—{MAX_OFFSET} 之间的整数。",
+                              {field: f"应为 0—{MAX_OFFSET} 之间的整数"})
+    limit = min(max(limit, 1), 500)
     if q.get("state") and q["state"] not in State.__members__.values():
         return error_response(400, "invalid", "state 取值不对。", {"state": "取值不对"})
+    for key in ("unit", "tag"):
+        if problem := text_problem(q.get(key, ""), 64):
+            return error_response(400, "invalid", f"{key} {problem}。", {key: problem})
     overdue = q.get("overdue") in ("1", "true", "yes")
     async with ctx.sessions() as s:
         total, page = await page_of_tickets(
@@ -227,6 +238,27 @@ async def list_tickets(request: web.Request) -> web.Response:
             open_states=[str(x) for x in OPEN_STATES], limit=limit, offset=offset)
         items = [_view_of(ctx, r) for r in await load_records(s, page)]
     return _answer({"items": items, "total": total})
+
+
+# Beyond any real table; keeps the number inside SQLite's and PostgreSQL's 64-bit integers.
+MAX_OFFSET = 10_000_000
+
+
+def _bounded(text: str) -> int | None:
+    """A query integer within 0..MAX_OFFSET (negative values count as 0), or None."""
+    digits = text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 8):
+        return None
+    value = max(int(text), 0)
+    return value if value <= MAX_OFFSET else None
+
+
+def _bad_key(source: str, number: str) -> web.Response | None:
+    """400 naming the field when a path's source or number cannot be a stored key."""
+    for field, value, size in (("source", source, 32), ("number", number, 64)):
+        if problem := text_problem(value, size):
+            return error_response(400, "invalid", f"{field} {problem}。", {field: problem})
+    return None
 
 
 def setup_routes(app: web.Application) -> None:

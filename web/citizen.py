@@ -25,6 +25,7 @@ from bot.sms_replies import SATISFIED, UNSATISFIED, apply_citizen_verdict
 from store.models import SmsReplyRecord, Ticket, UsedToken
 from store.queries.views import approved_answer, token_used
 from web import render
+from web.edge import read_form, refuse_unstorable
 
 log = logging.getLogger("hotline.citizen_page")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -95,7 +96,7 @@ async def show(request: web.Request) -> web.Response:
 async def decide(request: web.Request) -> web.Response:
     """``POST /c/{token}``: count the decision once, exactly like an SMS reply."""
     ctx = request.config_dict[CTX]
-    form = await request.post()
+    form = await read_form(request)
     verdict = str(form.get("verdict") or "")
     comment = " ".join(str(form.get("comment") or "").split())[:MAX_COMMENT]
     async with ctx.sessions.begin() as s:
@@ -130,7 +131,7 @@ async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse
 
 def setup_routes(app: web.Application) -> None:
     """Mount the citizen page as the sub-app ``/c``."""
-    citizen = web.Application(middlewares=[store_outage, _headers])
+    citizen = web.Application(middlewares=[store_outage, _headers, refuse_unstorable])
     citizen.router.add_get("/{token}", show)
     citizen.router.add_post("/{token}", decide)
     app.add_subapp("/c", citizen)

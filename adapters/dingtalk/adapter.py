@@ -36,6 +36,7 @@ from adapters.dingtalk.decode import (
     parse_out_track_id,
 )
 from adapters.dingtalk.outbound import api_messages, robot_bodies
+from adapters.dingtalk.replay import SignatureReplays, body_matches_timestamp
 from adapters.dingtalk.stream import (
     TOPIC_CARD,
     TOPIC_ROBOT,
@@ -46,7 +47,9 @@ from adapters.dingtalk.stream import (
     make_ack,
 )
 from adapters.webhooks import Decoded, WebhookPipeline, WebhookRefused, WebhookRequest
+from bot import safe_json
 from bot.clock import Clock, SystemClock
+from bot.edge import message_problem
 from bot.messages import ChatKind, Destination, FileRef, OutgoingMessage
 from bot.metrics import DEFAULT_METRICS, Metrics
 from bot.ports import DownloadFailed, InboxWriter, Lease, SendResult
@@ -135,13 +138,15 @@ class DingTalkAdapter:
         if inbox is None:
             return None
         try:
-            data = json.loads(frame.get("data") or "")
+            data = safe_json.loads(frame.get("data") or "")
             if not isinstance(data, dict):
                 raise DecodeError("data is not an object")
             if topic == TOPIC_ROBOT:
                 message = decode_robot_message(bot, self._bots[bot].name, data)
             else:
                 message = decode_card_callback(bot, data, event_id=message_id)
+            if message is not None and (problem := message_problem(message)):
+                raise DecodeError(problem)  # refused now rather than failing after the ack
         except (ValueError, KeyError, TypeError) as exc:
             self._metrics.webhook_rejected.labels(PLATFORM, "bad_payload").inc()
             log.warning("dingtalk %s: stream frame %s refused: %s", bot, message_id, exc)
@@ -248,6 +253,7 @@ class DingTalkEndpoint:
     def __init__(self, bots: Mapping[str, DingTalkBotConfig], now_ms: Callable[[], int]) -> None:
         self._bots = bots
         self._now_ms = now_ms
+        self._replays = SignatureReplays()
 
     def knows(self, bot: str) -> bool:
         """Every configured bot takes callbacks."""
@@ -265,11 +271,16 @@ class DingTalkEndpoint:
         if refusal is not None:
             raise WebhookRefused(401, refusal.value)
         try:
-            payload = json.loads(request.body)
-        except ValueError:
+            payload = safe_json.loads(request.body)
+        except safe_json.BadJson:
             raise WebhookRefused(400, "bad_json") from None
         if not isinstance(payload, dict):
             raise WebhookRefused(400, "bad_json")
+        timestamp, sign = request.headers["timestamp"], request.headers["sign"]
+        if not body_matches_timestamp(payload, int(timestamp)):
+            raise WebhookRefused(401, "stale_timestamp")
+        if not self._replays.first_or_same(timestamp, sign, request.body, int(timestamp)):
+            raise WebhookRefused(401, "replayed_signature")
         if "encrypt" in payload and "msgtype" not in payload:
             # An encrypted envelope: no body key is configured for robot callbacks.
             raise WebhookRefused(400, "undecryptable")

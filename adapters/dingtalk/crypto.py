@@ -17,6 +17,8 @@ import hmac
 from enum import StrEnum
 from urllib.parse import quote_plus
 
+from bot.edge import header_bytes
+
 CALLBACK_WINDOW_MS = 3_600_000
 """A callback whose ``timestamp`` is further than this from now is refused (1 hour)."""
 
@@ -56,7 +58,7 @@ def verify_callback(app_secret: str, timestamp: str | None, sign: str | None, no
     if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 16:
         return CallbackRefusal.BAD_TIMESTAMP
     expected = callback_sign(app_secret, timestamp)
-    if not hmac.compare_digest(sign.encode(), expected.encode()):
+    if not hmac.compare_digest(header_bytes(sign), expected.encode()):
         return CallbackRefusal.BAD_SIGNATURE
     if abs(now_ms - int(timestamp)) > window_ms:
         return CallbackRefusal.STALE_TIMESTAMP

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import uuid
 from typing import Any
 
 from adapters.cards import ButtonPayload
+from bot import safe_json
 from bot.messages import ChatKind, FileRef, IncomingMessage
 
 PLATFORM = "dingtalk"
@@ -164,8 +164,8 @@ def _click_params(payload: dict[str, Any]) -> dict[str, Any]:
     content = payload.get("content", payload.get("value"))
     if isinstance(content, str):
         try:
-            content = json.loads(content)
-        except ValueError as exc:
+            content = safe_json.loads(content)
+        except safe_json.BadJson as exc:
             raise DecodeError("content is not JSON") from exc
     private = content.get("cardPrivateData") if isinstance(content, dict) else None
     params = private.get("params") if isinstance(private, dict) else None

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -38,7 +37,9 @@ from adapters.feishu.crypto import FeishuCryptoError, decrypt, verify_event_sign
 from adapters.feishu.decode import BotIdentity, EventDecodeError, decode_event
 from adapters.feishu.ws import FeishuLongConnection
 from adapters.webhooks import Decoded, WebhookPipeline, WebhookRefused, WebhookRequest
+from bot import safe_json
 from bot.clock import Clock, SystemClock
+from bot.edge import message_problem
 from bot.messages import Destination, FileRef, IncomingMessage, OutgoingMessage
 from bot.metrics import DEFAULT_METRICS, Metrics
 from bot.ports import DownloadFailed, InboxWriter, Lease, SendResult
@@ -198,10 +199,9 @@ class FeishuAdapter:
     def _check_age(self, cfg: FeishuBotConfig, timestamp: str) -> None:
         if not cfg.max_timestamp_skew:
             return
-        try:
-            age = abs(self._clock.now().timestamp() - float(timestamp))
-        except ValueError:
-            raise WebhookRefused(401, "stale_timestamp") from None
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+            raise WebhookRefused(401, "bad_timestamp")
+        age = abs(self._clock.now().timestamp() - int(timestamp))
         if age > cfg.max_timestamp_skew:
             raise WebhookRefused(401, "stale_timestamp")
 
@@ -226,10 +226,12 @@ class FeishuAdapter:
     def _ws_handler(self, bot: str) -> Any:
         async def handle(payload: bytes) -> dict[str, Any] | None:
             try:
-                envelope = json.loads(payload)
+                envelope = safe_json.loads(payload)
                 if not isinstance(envelope, dict):
                     raise ValueError("not an object")
                 msg = decode_event(envelope, self._identity(bot))
+                if msg is not None and (problem := message_problem(msg)):
+                    raise EventDecodeError(problem)
             except (ValueError, EventDecodeError) as exc:
                 self._metrics.webhook_rejected.labels("feishu", "bad_event").inc()
                 log.warning("feishu[%s] long-connection event dropped: %r", bot, exc)
@@ -334,8 +336,8 @@ class FeishuAdapter:
 
 def _json_object(raw: bytes, status: int, reason: str) -> dict[str, Any]:
     try:
-        value = json.loads(raw)
-    except ValueError:
+        value = safe_json.loads(raw)
+    except safe_json.BadJson:
         raise WebhookRefused(status, reason) from None
     if not isinstance(value, dict):
         raise WebhookRefused(status, reason)

@@ -6,6 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+# The default freshness window of a callback's timestamp (seconds): Feishu's retries + 1 h.
+FRESHNESS_SECONDS = 7 * 3600.0
+
 
 class FeishuBotConfig(BaseModel):
     """One bot: how it receives (long connection or webhook), its app credentials and limits.
@@ -26,8 +29,11 @@ class FeishuBotConfig(BaseModel):
     robot_messages_per_minute: int = Field(default=100, gt=0, description="自定义机器人每分钟最多发的条数")
     chat_messages_per_second: int = Field(default=5, gt=0, description="应用每秒向同一个群最多发的条数")
     user_messages_per_second: int = Field(default=5, gt=0, description="应用每秒向同一个人最多发的条数")
-    # Feishu documents no timestamp window for X-Lark-Request-Timestamp; 0 keeps the check off.
-    max_timestamp_skew: float = Field(default=0.0, ge=0, description="回调时间戳允许的偏差（秒）；0 为不检查")
+    # Feishu documents no timestamp window for X-Lark-Request-Timestamp, but it retries a failed
+    # push for up to about 6 h (15 s, 5 min, 1 h, 6 h): 7 h keeps those retries and refuses a
+    # captured, validly signed callback replayed later with a new event id. 0 turns the check off.
+    max_timestamp_skew: float = Field(default=FRESHNESS_SECONDS, ge=0,
+                                      description="回调时间戳允许的偏差（秒），默认 7 小时；0 为不检查")
 
     @field_validator("api_base")
     @classmethod

@@ -15,6 +15,8 @@ import os
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from bot.edge import header_bytes
+
 
 class FeishuCryptoError(ValueError):
     """A body that cannot be decrypted (bad base64, wrong key, bad padding, not UTF-8)."""
@@ -58,14 +60,14 @@ def encrypt(encrypt_key: str, plaintext: str, *, iv: bytes | None = None) -> str
 
 def event_signature(timestamp: str, nonce: str, encrypt_key: str, body: bytes) -> str:
     """``X-Lark-Signature``: hex SHA-256 of timestamp + nonce + encrypt_key, then the raw body bytes."""
-    return hashlib.sha256((timestamp + nonce + encrypt_key).encode() + body).hexdigest()
+    return hashlib.sha256(header_bytes(timestamp + nonce + encrypt_key) + body).hexdigest()
 
 
 def verify_event_signature(timestamp: str, nonce: str, encrypt_key: str, body: bytes,
                            signature: str) -> bool:
     """Constant-time check of ``X-Lark-Signature`` over the exact received bytes."""
     expected = event_signature(timestamp, nonce, encrypt_key, body)
-    return hmac.compare_digest(expected.encode(), signature.strip().lower().encode())
+    return hmac.compare_digest(expected.encode(), header_bytes(signature.strip().lower()))
 
 
 def robot_sign(secret: str, timestamp: str) -> str:

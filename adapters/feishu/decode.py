@@ -6,12 +6,12 @@ Handled: ``im.message.receive_v1`` (text and post messages from users) and ``car
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from adapters.cards import ButtonPayload
+from bot import safe_json
 from bot.messages import ChatKind, FileRef, IncomingMessage
 
 MESSAGE_EVENT = "im.message.receive_v1"
@@ -81,7 +81,7 @@ def _message(envelope: dict[str, Any], me: BotIdentity) -> IncomingMessage | Non
         return None
     msg = event["message"]
     mentions = msg.get("mentions") or []
-    content = json.loads(msg["content"]) if msg.get("content") else {}
+    content = safe_json.loads(msg["content"]) if msg.get("content") else {}
     mtype = msg["message_type"]
     files: tuple[FileRef, ...] = ()
     if mtype == "text":

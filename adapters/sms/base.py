@@ -9,7 +9,6 @@ and its pushes (:meth:`SmsProvider.parse_callback`, :meth:`SmsProvider.callback_
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import aiohttp
 from yarl import URL
 
 from adapters.sms.templates import HttpAnswer, SendLimiter, post
+from bot import safe_json
 from bot.send_errors import PermanentSendError, SendError, TransientSendError
 from bot.sms_port import SmsReceipt, SmsReply, SmsSendResult, SmsTemplateError, SmsUnknownOutcomeError
 
@@ -124,8 +124,8 @@ def push_items(body: bytes, phone_key: str) -> list[dict[str, object]]:
     Raises ValueError for a body that is not JSON or an item that is not such an object.
     """
     try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = safe_json.loads(body)
+    except safe_json.BadJson as exc:
         raise ValueError(f"not a JSON body: {exc}") from exc
     items = data if isinstance(data, list) else [data]
     for item in items:

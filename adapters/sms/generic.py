@@ -36,6 +36,7 @@ from adapters.sms.templates import (
     find_url,
     split_segments,
 )
+from bot import safe_json
 from bot.clock import Clock, SystemClock
 from bot.send_errors import PermanentSendError, TransientSendError
 from bot.sms_port import (
@@ -233,12 +234,12 @@ def decode_body(body: bytes, content_type: str = "", charset: str = "utf-8") -> 
     """Decode a gateway body: JSON, Base64(JSON) or a form; ValueError if none fits."""
     text = body.decode(charset, errors="strict").strip()
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
+        return safe_json.loads(text)
+    except safe_json.BadJson:
         pass
     try:
-        return json.loads(base64.b64decode(text, validate=True).decode(charset))
-    except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
+        return safe_json.loads(base64.b64decode(text, validate=True).decode(charset))
+    except (binascii.Error, UnicodeDecodeError, safe_json.BadJson):
         pass
     if "=" in text:
         return dict(parse_qsl(text, keep_blank_values=True, encoding=charset, errors="strict"))

@@ -35,7 +35,7 @@ from adapters.sms.templates import (
     fit_variables,
     signed_text,
 )
-from bot.privacy import mask_phone
+from bot.privacy import mask_phone, mask_text
 from bot.send_errors import PermanentSendError
 from bot.sms_port import (
     SmsReceipt,
@@ -125,7 +125,7 @@ class LogSmsProvider(SmsProvider):
         segments = count_segments(len(text))
         provider_id = f"log-{out_id}"
         logger.info("SMS (log provider, not sent) to %s kind=%s segments=%d chars=%d out_id=%s text=%s",
-                    mask_phone(request.phone), record["kind"], segments, len(text), out_id, text)
+                    mask_phone(request.phone), record["kind"], segments, len(text), out_id, mask_text(text))
         self.sent.append(LoggedSms(request.phone, str(record["kind"]), dict(record["params"]), out_id,
                                    provider_id, text, segments))
         return HttpAnswer(200, provider_id.encode())

@@ -43,6 +43,7 @@ from adapters.wecom.decode import PayloadError, decode_aibot
 from adapters.wecom.stream import CMD_EVENT_CALLBACK, CMD_SEND, CMD_UPDATE, WeComLongConnection
 from adapters.wecom.webhook import WeComEndpoint
 from bot.clock import Clock, SystemClock
+from bot.edge import message_problem
 from bot.messages import Destination, FileRef, OutgoingMessage
 from bot.metrics import DEFAULT_METRICS, Metrics
 from bot.ports import DownloadFailed, InboxWriter, Lease, SendResult
@@ -165,6 +166,9 @@ class WeComAdapter:
             return
         if message is None:
             log.debug("wecom %s: %s ignored", bot, body.get("msgtype"))
+            return
+        if problem := message_problem(message):  # could not be processed: dropped, not acknowledged
+            log.warning("wecom %s: callback frame dropped: %s", bot, problem)
             return
         inbox = self._inbox
         if inbox is None:

@@ -16,6 +16,8 @@ import struct
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from bot.edge import header_bytes
+
 BLOCK = 32  # WeCom pads to 32 bytes, not AES's 16
 
 
@@ -49,7 +51,7 @@ def msg_signature(token: str, timestamp: str, nonce: str, encrypt: str) -> str:
 def signature_ok(signature: str, token: str, timestamp: str, nonce: str, encrypt: str) -> bool:
     """Constant-time check of ``signature`` against the expected ``msg_signature``."""
     expected = msg_signature(token, timestamp, nonce, encrypt)
-    return hmac.compare_digest(expected.encode(), signature.strip().lower().encode())
+    return hmac.compare_digest(expected.encode(), header_bytes(signature.strip().lower()))
 
 
 def decrypt(key: bytes, encrypt: str) -> tuple[bytes, str]:

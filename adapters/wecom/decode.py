@@ -7,12 +7,15 @@ callback (1:1 messages and clicks on app cards). Anything we do not handle decod
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from typing import Any
-from xml.etree import ElementTree
+from xml.etree.ElementTree import ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
 
 from adapters.cards import ButtonPayload
+from bot import safe_json
 from bot.messages import ChatKind, FileRef, IncomingMessage
 
 PLATFORM = "wecom"
@@ -35,23 +38,40 @@ def strip_bot_mention(text: str, name: str) -> tuple[str, bool]:
 def parse_json(plaintext: bytes) -> dict[str, Any]:
     """The AI bot JSON body; raises PayloadError."""
     try:
-        data = json.loads(plaintext)
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = safe_json.loads(plaintext)
+    except safe_json.BadJson as exc:
         raise PayloadError("plaintext is not JSON") from exc
     if not isinstance(data, dict):
         raise PayloadError("plaintext is not a JSON object")
     return data
 
 
+_XML_DECL = re.compile(r"\A\s*<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)[\"']")
+
+
 def parse_xml(plaintext: bytes) -> dict[str, str]:
-    """A flat ``{tag: text}`` of the app's XML callback; raises PayloadError."""
-    if b"<!DOCTYPE" in plaintext or b"<!ENTITY" in plaintext:
-        raise PayloadError("DTDs are not allowed")
+    """A flat ``{tag: text}`` of the app's XML callback; raises PayloadError.
+
+    WeCom sends UTF-8: the bytes are decoded first, so a UTF-16 document cannot hide its DTD from
+    a byte search, any other declared encoding is refused, and defusedxml refuses every DTD.
+    """
     try:
-        root = ElementTree.fromstring(plaintext)
-    except ElementTree.ParseError as exc:
-        raise PayloadError("plaintext is not XML") from exc
+        text = plaintext.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PayloadError("XML is not UTF-8") from exc
+    declared = _XML_DECL.match(text)
+    if declared and declared.group(1).strip().lower() not in ("utf-8", "utf8"):
+        raise PayloadError("XML declares an encoding other than UTF-8")
+    try:
+        root = fromstring(text, forbid_dtd=True)
+    except (ParseError, DefusedXmlException, ValueError) as exc:
+        raise PayloadError("plaintext is not acceptable XML") from exc
     return {child.tag: (child.text or "") for child in root}
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one (a hostile body may put anything)."""
+    return value if isinstance(value, dict) else {}
 
 
 def decode_plaintext(bot: str, name: str, plaintext: bytes, *,
@@ -68,11 +88,11 @@ def decode_plaintext(bot: str, name: str, plaintext: bytes, *,
 def _aibot_text(body: dict[str, Any]) -> str | None:
     msgtype = body.get("msgtype")
     if msgtype == "text":
-        content = (body.get("text") or {}).get("content")
+        content = _obj(body.get("text")).get("content")
         return content if isinstance(content, str) else None
     if msgtype == "mixed":  # 图文混排: keep its text items
-        items = (body.get("mixed") or {}).get("msg_item") or []
-        texts = [(i.get("text") or {}).get("content", "") for i in items
+        items = _obj(body.get("mixed")).get("msg_item")
+        texts = [_obj(i.get("text")).get("content", "") for i in (items if isinstance(items, list) else [])
                  if isinstance(i, dict) and i.get("msgtype") == "text"]
         return "\n".join(t for t in texts if isinstance(t, str)) or None
     return None
@@ -109,7 +129,7 @@ def decode_aibot(bot: str, name: str, body: dict[str, Any], *,
     ``message_id = "ws:<req_id>:<task_id>"``, which :meth:`WeComAdapter.update_card` needs within
     5 s (the task_id names the clicked card, so the update needs no ``card_key``).
     """
-    sender = (body.get("from") or {}).get("userid")
+    sender = _obj(body.get("from")).get("userid")
     msgid = body.get("msgid")
     if not isinstance(sender, str) or not sender or not isinstance(msgid, str) or not msgid:
         raise PayloadError("AI bot payload lacks from.userid or msgid")
@@ -121,7 +141,7 @@ def decode_aibot(bot: str, name: str, body: dict[str, Any], *,
     common: dict[str, Any] = {"platform": PLATFORM, "bot": bot, "chat_id": chat_id,
                               "chat_kind": kind, "sender_id": sender, "event_id": msgid, "raw": body}
     if body.get("msgtype") == "event":
-        event = body.get("event") or {}
+        event = _obj(body.get("event"))
         if event.get("eventtype") != "template_card_event":
             return None
         detail = event.get("template_card_event")

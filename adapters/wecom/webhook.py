@@ -9,7 +9,6 @@ verified event to the inbox before the empty 200 that acknowledges it.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from urllib.parse import unquote
@@ -20,6 +19,7 @@ from adapters.webhooks import Decoded, WebhookRefused, WebhookRequest
 from adapters.wecom.config import WeComBotConfig
 from adapters.wecom.crypto import DecryptError, WeComCrypto
 from adapters.wecom.decode import PayloadError, decode_plaintext
+from bot import safe_json
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,8 @@ def extract_encrypt(body: bytes) -> str:
     head = body.lstrip()[:1]
     if head == b"{":
         try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+            data = safe_json.loads(body)
+        except safe_json.BadJson as exc:
             raise WebhookRefused(400, "unparseable") from exc
         value = data.get("encrypt") if isinstance(data, dict) else None
         if isinstance(value, str) and value:

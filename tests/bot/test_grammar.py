@@ -115,3 +115,12 @@ def test_bad_extension_arguments(rest: str) -> None:
         parse_extension(rest, WorkCalendar(), datetime(2026, 11, 23, 10, tzinfo=TZ), None,
                         COMMANDS.vocabulary.usage("延期"))
     assert "延期" in str(err.value)
+
+
+@pytest.mark.parametrize("rest", ["9999-12-31 理由", "1000-01-01 理由", "2101-01-01 理由"])
+def test_extension_dates_outside_the_plausible_range(rest: str) -> None:
+    # Issue 14, root cause 4: a year-9999 date overflowed the calendar's arithmetic (500 / crash).
+    with pytest.raises(GrammarError) as err:
+        parse_extension(rest, WorkCalendar(), datetime(2026, 11, 23, 10, tzinfo=TZ), None,
+                        COMMANDS.vocabulary.usage("延期"))
+    assert "2000" in str(err.value) and "延期" in str(err.value)

@@ -214,7 +214,8 @@ async def test_read_api_errors_as_documented(make_bot) -> None:
     assert (await bot.get("/api/v1/tickets/12345/NOPE", token=None)).status == 401
     missing = await bot.get("/api/v1/tickets/12345/NOPE")
     assert missing.status == 404 and (await missing.json())["error"] == "not_found"
-    for query, field in (("state=bogus", "state"), ("limit=ten", "limit"), ("offset=x", "limit")):
+    for query, field in (("state=bogus", "state"), ("limit=ten", "limit"), ("offset=x", "offset"),
+                         ("offset=" + "9" * 30, "offset"), ("unit=a%00b", "unit")):
         r = await bot.get(f"/api/v1/tickets?{query}")
         err = await r.json()
         assert r.status == 400 and err["error"] == "invalid" and field in err["fields"], query

@@ -392,7 +392,7 @@ async def _post_unknown_chat(bot: Any, platform: str) -> tuple[str, str]:
     elif platform == "dingtalk":
         chat, who = "cidDocNewGroup==", "0123456789012345"
         headers, body = http_callback(ENV["DINGTALK_APP_SECRET"], robot_message(
-            text=" 帮助", conversation_id=chat, sender_staff_id=who), now * 1000)
+            text=" 帮助", conversation_id=chat, sender_staff_id=who), now * 1000, restamp=True)
         r = await bot.client.post(path, data=body, headers=headers)
     else:
         chat, who = "oc_docnewgroup", "ou_docnewcomer"

@@ -490,8 +490,15 @@ def callback_headers(app_secret: str, timestamp_ms: int) -> dict[str, str]:
     return {"timestamp": ts, "sign": callback_sign(app_secret, ts), "Content-Type": "application/json"}
 
 
-def http_callback(app_secret: str, payload: dict[str, Any], timestamp_ms: int) -> tuple[dict[str, str], bytes]:
-    """Headers and body of a robot HTTP-mode callback, signed as DingTalk signs it."""
+def http_callback(app_secret: str, payload: dict[str, Any], timestamp_ms: int, *,
+                  restamp: bool = False) -> tuple[dict[str, str], bytes]:
+    """Headers and body of a robot HTTP-mode callback, signed as DingTalk signs it.
+
+    With ``restamp`` the message was created just before the callback (``createAt`` 300 ms before
+    ``timestamp``, its session webhook valid 90 min), as DingTalk sends a fresh message.
+    """
+    if restamp and "createAt" in payload:
+        payload = {**payload, "createAt": timestamp_ms - 300, "sessionWebhookExpiredTime": timestamp_ms + 5_400_000}
     return callback_headers(app_secret, timestamp_ms), json.dumps(payload, ensure_ascii=False).encode()
 
 

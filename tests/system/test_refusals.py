@@ -71,7 +71,7 @@ class Poster:
                 body = body[: len(body) // 2]
         elif self.platform == "dingtalk":
             ts = (self.now - 2 * 3600 if spoil == "stale" else self.now) * 1000
-            headers, body = http_callback("forged" if spoil == "forged" else DING_SECRET, payload, ts)
+            headers, body = http_callback("forged" if spoil == "forged" else DING_SECRET, payload, ts, restamp=True)
             if spoil == "truncated":
                 body = body[: len(body) // 2]
             if spoil == "wrong_key":  # an encrypted body no configured key opens

@@ -18,8 +18,10 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot import safe_json
 from bot.context import BotContext
 from bot.directory import Person
+from bot.edge import message_problem
 from bot.errors import store_outage
 from bot.messages import ChatKind, Destination, IncomingMessage, OutgoingMessage
 from bot.ports import InboxWriter, SendResult
@@ -31,6 +33,7 @@ from web.console.demo import seed_demo_tickets
 from web.console.hub import Hub, chat_key
 from web.console.login import PERSON, Gate
 from web.console.roles import roles_text
+from web.edge import refuse_unstorable
 from web.render import STATIC_DIR
 
 log = logging.getLogger("hotline.console")
@@ -58,7 +61,7 @@ class ConsoleAdapter:
 
     def setup_routes(self, app: web.Application) -> None:
         """Mount the console sub-app at ``/console`` (chat, dashboard, forms, reports, assets)."""
-        console = web.Application(middlewares=[store_outage, self.gate.middleware])
+        console = web.Application(middlewares=[store_outage, refuse_unstorable, self.gate.middleware])
         render.setup(console)
         console.on_shutdown.append(self._on_shutdown)
         self.gate.setup(console)
@@ -234,11 +237,14 @@ class ConsoleAdapter:
             text = text[len(prefix):].strip()
         people = self.ctx.directory.people
         mentions = tuple(dict.fromkeys(m for m in _MENTION.findall(text) if m in people))
-        return IncomingMessage(
+        message = IncomingMessage(
             platform=PLATFORM, bot=PLATFORM, chat_id=name if kind == "g" else f"dm:{name}",
             chat_kind=ChatKind.GROUP if kind == "g" else ChatKind.DIRECT, sender_id=person.name,
             text=text, mentions=mentions, mentioned_bot=mentioned, quoted_message_id=quoted,
             action=action, event_id=f"{person.name}:{event_id}", message_id=message_id)
+        if problem := message_problem(message):  # refused now, not failing after the 202
+            return _json_error(400, "invalid", "消息内容含有无效字符或过长。", {"text": problem})
+        return message
 
     async def _deliver(self, message: IncomingMessage, chat: str) -> web.Response:
         if self.inbox is None:
@@ -253,8 +259,8 @@ class ConsoleAdapter:
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
     try:
-        data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = safe_json.loads(await request.read())
+    except safe_json.BadJson:
         return {}
     return data if isinstance(data, dict) else {}
 

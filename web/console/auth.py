@@ -17,9 +17,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot import action_tokens
+from bot import action_tokens, safe_json
 from bot.clock import Clock, SystemClock
 from bot.config import Config
+from bot.edge import header_bytes
 
 COOKIE = "hotline_console"
 PRE_COOKIE = "hotline_console_pre"  # a visitor nonce, so the login form itself has a CSRF token
@@ -105,10 +106,10 @@ def decode_session(secret: bytes, value: str | None, now: datetime) -> Session |
     if not value or "." not in value:
         return None
     body, mac = value.rsplit(".", 1)
-    if not hmac.compare_digest(mac, _mac(secret, "session:" + body)):
+    if not hmac.compare_digest(header_bytes(mac), _mac(secret, "session:" + body).encode()):
         return None
     try:
-        data = json.loads(_unb64(body))
+        data = safe_json.loads(_unb64(body))
         session = Session(person=str(data["p"]), sid=str(data["s"]), expires=int(data["e"]))
     except (ValueError, KeyError, TypeError):
         return None
@@ -122,7 +123,8 @@ def login_csrf(secret: bytes, nonce: str) -> str:
 
 def csrf_ok(expected: str, given: str | None) -> bool:
     """Constant-time comparison of CSRF tokens."""
-    return bool(given) and hmac.compare_digest(expected, given or "")
+    # Bytes: compare_digest raises TypeError on non-ASCII str (a hostile header or form value).
+    return bool(given) and hmac.compare_digest(expected.encode(), header_bytes(given or ""))
 
 
 def _mac(secret: bytes, text: str) -> str:

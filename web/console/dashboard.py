@@ -42,6 +42,7 @@ from web.console import evidence, forms
 from web.console.login import PERSON
 from web.console.roles import roles_text
 from web.console.site import ConsoleSite, load_visible_ticket, run_command, sees_citizen, visible_units
+from web.edge import read_form
 
 LIST_LIMIT = 500
 URGENT = notices.URGENT_TAGS
@@ -269,7 +270,7 @@ class Dashboard:
         """An action button: the viewer's command goes through the inbox like a chat message."""
         person = request[PERSON]
         ctx = self.ctx
-        form = await request.post()
+        form = await read_form(request)
         source, number = request.match_info["source"], request.match_info["number"]
         async with ctx.sessions() as s:
             t = await load_visible_ticket(self.adapter, s, person, source, number)

@@ -19,6 +19,7 @@ from web import render
 from web.console import auth
 from web.console.roles import roles_text
 from web.console.throttle import LoginThrottle
+from web.edge import read_form
 
 PERSON: web.RequestKey[Person] = web.RequestKey("console_person", Person)
 SESSION: web.RequestKey[auth.Session] = web.RequestKey("console_session", auth.Session)
@@ -66,7 +67,7 @@ class Gate:
                 given = request.headers.get("X-CSRF-Token") or request.query.get("csrf")
                 if given is None and request.content_type in ("application/x-www-form-urlencoded",
                                                               "multipart/form-data"):
-                    given = str((await request.post()).get("csrf", ""))
+                    given = str((await read_form(request)).get("csrf", ""))
                 if not auth.csrf_ok(session.csrf(self.secret), given):
                     return _error(403, "csrf", "页面已过期或请求来源不明，请刷新页面后重试。")
             request[PERSON] = person
@@ -115,7 +116,7 @@ class Gate:
 
     async def login(self, request: web.Request) -> web.StreamResponse:
         """Check the login form (or the picker's choice) and open a session."""
-        form = await request.post()
+        form = await read_form(request)
         if not self._login_csrf_ok(request, form):
             return _error(403, "csrf", "页面已过期，请刷新登录页后重试。")
         name = str(form.get("person", "")).strip()
@@ -150,7 +151,7 @@ class Gate:
 
     async def link_login(self, request: web.Request) -> web.StreamResponse:
         """Spend a one-time link (recorded in ``used_tokens``) and open a session."""
-        form = await request.post()
+        form = await read_form(request)
         if not self._login_csrf_ok(request, form):
             return _error(403, "csrf", "页面已过期，请重新打开登录链接。")
         ctx = self.ctx

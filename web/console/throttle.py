@@ -4,7 +4,10 @@ Per person: after :data:`PER_PERSON` failures within :data:`WINDOW`, that name i
 the oldest failure leaves the window; per client address the same with :data:`PER_ADDRESS`
 (one address trying many names). A refused attempt is answered without checking the password,
 so it tells nothing, and costs no scrypt. A successful login clears the person's count.
-Counts live in this process (a restart clears them) and time is the bot's clock.
+Counts live in this process (a restart clears them) and time is the bot's clock. The table is
+bounded: a name is counted by its first :data:`MAX_NAME` characters (no person's name is
+longer), keys whose failures left the window are swept, and beyond :data:`MAX_KEYS` keys the
+oldest go first — an attacker's made-up names cannot grow it without end.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from bot.clock import Clock
 WINDOW = timedelta(minutes=15)
 PER_PERSON = 5
 PER_ADDRESS = 20
+MAX_NAME = 100  # people.name is VARCHAR(100)
+MAX_KEYS = 10_000
 
 
 class LoginThrottle:
@@ -39,15 +44,34 @@ class LoginThrottle:
 
     def blocked(self, person: str, address: str) -> bool:
         """Whether a login as ``person`` from ``address`` is refused right now."""
-        return (len(self._recent(f"p:{person}")) >= PER_PERSON
+        return (len(self._recent(_person(person))) >= PER_PERSON
                 or len(self._recent(f"a:{address}")) >= PER_ADDRESS)
 
     def failed(self, person: str, address: str) -> None:
         """Count one failed login."""
         now = self.clock.now()
-        for key in (f"p:{person}", f"a:{address}"):
+        for key in (_person(person), f"a:{address}"):
             self._failures.setdefault(key, deque()).append(now)
+        if len(self._failures) > MAX_KEYS:
+            self._sweep()
 
     def succeeded(self, person: str) -> None:
         """The person got in: their failures no longer count."""
-        self._failures.pop(f"p:{person}", None)
+        self._failures.pop(_person(person), None)
+
+    def __len__(self) -> int:
+        """Keys held (for tests and metrics)."""
+        return len(self._failures)
+
+    def _sweep(self) -> None:
+        """Forget keys whose failures all left the window; then the oldest keys down to 90 % of
+        the cap, so that the next sweep is thousands of failures away (amortised O(1) each)."""
+        for key in list(self._failures):
+            self._recent(key)
+        while len(self._failures) > MAX_KEYS * 9 // 10:
+            del self._failures[next(iter(self._failures))]
+
+
+def _person(name: str) -> str:
+    """The table key of a person's name, bounded in length."""
+    return "p:" + name[:MAX_NAME]

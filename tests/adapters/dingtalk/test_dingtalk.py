@@ -182,8 +182,8 @@ async def test_quoted_message_and_rich_text(make_client: Any, inbox: RecordingIn
                          content={"richText": [{"text": " 进展 A123 "}, {"type": "picture",
                                                                         "downloadCode": "x"}]})
     rich.pop("text")
-    for payload in (quoted, rich):
-        assert (await post_callback(client, payload)).status == 200
+    for i, payload in enumerate((quoted, rich)):  # each callback signed at its own moment
+        assert (await post_callback(client, payload, ts=T0_MS + i)).status == 200
     assert inbox.messages[0].quoted_message_id == "msgORIG"
     assert inbox.messages[0].text == "同意"
     assert inbox.messages[1].text == "进展 A123"
@@ -475,3 +475,31 @@ async def test_gateway_refusal_retried_and_stop_closes(clock: FrozenClock, inbox
     opens = [r for r in fake.requests if r == ("POST", "/v1.0/gateway/connections/open")]
     assert len(opens) == 3 and fake.stream_opens == 1  # two 502s, then a ticket
     assert adapter.streams == {}
+
+
+# --- the body bound to its signed timestamp (issue 14) -----------------------------------------
+
+async def test_a_captured_header_pair_cannot_carry_another_body(make_client: Any, inbox: RecordingInbox,
+                                                               metrics: Metrics) -> None:
+    # DingTalk signs only the timestamp: the same (timestamp, sign) with a new body is a forgery.
+    client, _ = await make_client()
+    headers, body = http_callback(SECRET, robot_message(msg_id="first"), T0_MS)
+    assert (await client.post("/webhooks/dingtalk/main", data=body, headers=headers)).status == 200
+    assert (await client.post("/webhooks/dingtalk/main", data=body, headers=headers)).status == 200  # a retry
+    forged = json.dumps(robot_message(msg_id="forged", text=" 同意 A123")).encode()
+    resp = await client.post("/webhooks/dingtalk/main", data=forged, headers=headers)
+    assert resp.status == 401 and (await resp.json())["error"] == "replayed_signature"
+    assert [m.event_id for m in inbox.messages] == ["first", "first"]
+
+
+@pytest.mark.parametrize("fields", [{"createAt": T0_MS - 2 * 3_600_000},
+                                    {"createAt": T0_MS + 2 * 3_600_000},
+                                    {"sessionWebhookExpiredTime": T0_MS - 1}])
+async def test_body_times_must_fit_the_signed_timestamp(make_client: Any, inbox: RecordingInbox,
+                                                        fields: dict[str, int]) -> None:
+    client, _ = await make_client()
+    payload = {**robot_message(msg_id="old"), **fields}
+    headers, body = http_callback(SECRET, payload, T0_MS)
+    resp = await client.post("/webhooks/dingtalk/main", data=body, headers=headers)
+    assert resp.status == 401 and (await resp.json())["error"] == "stale_timestamp"
+    assert inbox.messages == []

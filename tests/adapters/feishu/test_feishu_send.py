@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import ValidationError
 
 from adapters.feishu.adapter import FeishuAdapter, FeishuBotConfig
-from adapters.feishu.config import FeishuChatOptions
+from adapters.feishu.config import FRESHNESS_SECONDS, FeishuChatOptions
 from adapters.feishu.crypto import robot_sign
 from bot.clock import FrozenClock
 from bot.messages import Action, Destination, IncomingMessage, Mention, OutgoingMessage
@@ -125,7 +125,7 @@ async def test_card_with_buttons_round_trips_a_click(env: Env, aiohttp_client: A
 
     await adapter.start(client.session, inbox)
     click = card_action_event(buttons[1]["value"], message_id=message_id)
-    body, headers = callback_request(click, encrypt_key="k")
+    body, headers = callback_request(click, encrypt_key="k", timestamp=str(int(env.clock.now().timestamp())))
     assert (await client.post("/webhooks/feishu/main", data=body, headers=headers)).status == 200
     assert got[0].action == {"cmd": "驳回", "ticket": "12345/A123", "token": "t2"}
     assert got[0].message_id == message_id
@@ -383,7 +383,8 @@ async def test_rate_limit_per_destination(env: Env) -> None:
 
 def test_config_defaults_and_validation() -> None:
     cfg = FeishuBotConfig()
-    assert (cfg.mode, cfg.api_base, cfg.max_timestamp_skew) == ("longconn", "https://open.feishu.cn", 0)
+    assert (cfg.mode, cfg.api_base, cfg.max_timestamp_skew) == ("longconn", "https://open.feishu.cn", FRESHNESS_SECONDS)
+    assert FRESHNESS_SECONDS > 6 * 3600  # Feishu's own retries reach about 6 h
     assert FeishuBotConfig(api_base="http://x/").api_base == "http://x"
     with pytest.raises(ValidationError):
         FeishuBotConfig(app_key="typo")  # type: ignore[call-arg]

@@ -72,6 +72,8 @@ def make(aiohttp_client: Any) -> Make:
         cfg = cfg or FeishuBotConfig(mode="webhook", name="热线机器人", verification_token=TOKEN,
                                      encrypt_key=KEY)
         metrics = Metrics()
+        # The fake's callbacks are stamped 1700000000 unless told otherwise: "now" is then.
+        clock = clock or FrozenClock(datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC))
         adapter = FeishuAdapter({"main": cfg}, clock=clock, metrics=metrics)
         app = web.Application()
         adapter.setup_routes(app)
@@ -234,7 +236,8 @@ async def test_bot_open_id_learned_at_start_strips_renamed_bot(aiohttp_client: A
         cfg = FeishuBotConfig(mode="webhook", name="旧名字", verification_token=TOKEN, encrypt_key=KEY,
                               app_id="cli_test", app_secret="secret",
                               api_base=str(server.make_url("")))
-        adapter = FeishuAdapter({"main": cfg}, metrics=Metrics())
+        adapter = FeishuAdapter({"main": cfg}, metrics=Metrics(),
+                                clock=FrozenClock(datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)))
         app = web.Application()
         adapter.setup_routes(app)
         client = await aiohttp_client(app)
@@ -292,8 +295,8 @@ async def test_wrong_decryption_key_is_400(make: Make) -> None:
     h = await make()
     from adapters.feishu.crypto import encrypt, event_signature
     body = json.dumps({"encrypt": encrypt("other key", '{"a": 1}', iv=bytes(16))}).encode()
-    headers = {"X-Lark-Request-Timestamp": "1", "X-Lark-Request-Nonce": "n",
-               "X-Lark-Signature": event_signature("1", "n", KEY, body)}
+    headers = {"X-Lark-Request-Timestamp": "1700000000", "X-Lark-Request-Nonce": "n",
+               "X-Lark-Signature": event_signature("1700000000", "n", KEY, body)}
     await _assert_refused(h, body, headers, 400, "decrypt")
 
 
@@ -313,8 +316,8 @@ async def test_signed_but_not_encrypted_body_is_400(make: Make) -> None:
     h = await make()
     from adapters.feishu.crypto import event_signature
     body = json.dumps(message_event("签收 A1")).encode()
-    headers = {"X-Lark-Request-Timestamp": "1", "X-Lark-Request-Nonce": "n",
-               "X-Lark-Signature": event_signature("1", "n", KEY, body)}
+    headers = {"X-Lark-Request-Timestamp": "1700000000", "X-Lark-Request-Nonce": "n",
+               "X-Lark-Signature": event_signature("1700000000", "n", KEY, body)}
     await _assert_refused(h, body, headers, 400, "bad_body")
 
 
@@ -362,9 +365,24 @@ async def test_stale_timestamp_refused_when_window_configured(make: Make) -> Non
     assert len(h.inbox.messages) == 1
 
 
-async def test_no_timestamp_window_by_default(make: Make) -> None:
-    # Feishu documents none and retries the same event for hours: an old signed event is fine.
+async def test_default_window_keeps_retries_and_refuses_replays(make: Make) -> None:
+    # Feishu retries a failed push for up to ~6 h: that retry is taken, a day-old callback
+    # (validly signed, replayed with a new event id) is refused as stale.
     h = await make()
+    now = 1700000000
+    retry = callback_request(message_event("签收 A1", event_id="e-retry"), encrypt_key=KEY,
+                             timestamp=str(now - 6 * 3600 - 60))
+    replay = callback_request(message_event("签收 A1", event_id="e-new-id"), encrypt_key=KEY,
+                              timestamp=str(now - 24 * 3600))
+    assert (await h.post(*retry)).status == 200
+    assert (await h.post(*replay)).status == 401
+    assert [m.event_id for m in h.inbox.messages] == ["e-retry"]
+    assert h.rejected("stale_timestamp") == 1
+
+
+async def test_window_zero_turns_the_check_off(make: Make) -> None:
+    cfg = FeishuBotConfig(mode="webhook", verification_token=TOKEN, encrypt_key=KEY, max_timestamp_skew=0)
+    h = await make(cfg)
     resp = await h.post(*callback_request(message_event("签收 A1"), encrypt_key=KEY, timestamp="1"))
     assert resp.status == 200
 
