@@ -115,7 +115,10 @@ def _aibot_files(body: dict[str, Any]) -> tuple[FileRef, ...]:
         ref = _media(body, msgtype)
         return (ref,) if ref else ()
     if msgtype == "mixed":  # 图文混排: its image items
-        items = (body.get("mixed") or {}).get("msg_item") or []
+        mixed = body.get("mixed")
+        items = mixed.get("msg_item") if isinstance(mixed, dict) else None
+        if not isinstance(items, list):
+            return ()
         return tuple(ref for i in items if isinstance(i, dict) and i.get("msgtype") == "image"
                      for ref in [_media(i, "image")] if ref)
     return ()

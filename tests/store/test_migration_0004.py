@@ -21,12 +21,16 @@ async def test_0004_keys_the_hotline_events_already_applied(store_url: str) -> N
     try:
         async with engine.begin() as conn:
             await conn.run_sync(_to(store_url, "0003"))
-            await conn.execute(insert(Ticket.__table__), [{
-                "source": "12345", "number": "N1", "content_hash": "h", "received_at": now, "content": "路灯不亮",
-                "tags": [], "state": "accepted", "max_extensions": 1, "round": 1, "extensions_granted": 0,
-                "urge_count": 1, "created_at": now, "updated_at": now}])
-            audit = sqltable("audit_events", *[column(c.name, c.type) for c in AuditEvent.__table__.columns
-                                               if c.name != "id"])
+            # Only the columns of the 0003 schema: later migrations add more, with model-side defaults
+            # an insert through the model would write.
+            ticket = {"source": "12345", "number": "N1", "content_hash": "h", "received_at": now,
+                      "content": "路灯不亮", "tags": [], "state": "accepted", "max_extensions": 1, "round": 1,
+                      "extensions_granted": 0, "urge_count": 1, "created_at": now, "updated_at": now}
+            tickets = sqltable("tickets", *[column(name, Ticket.__table__.c[name].type) for name in ticket])
+            await conn.execute(insert(tickets), [ticket])
+            audit_columns = ("ticket_id", "at", "actor", "action", "outcome", "detail")
+            audit = sqltable("audit_events", *[column(name, AuditEvent.__table__.c[name].type)
+                                               for name in audit_columns])
             rows = [("urge", {"event": "U-1"}), ("urge", {"event": "U-1"}), ("extension_decision", {"event": "X-9"}),
                     ("accept", {"event": "not-a-hotline-event"}), ("urge", {"event": None})]
             await conn.execute(insert(audit), [{"ticket_id": 1, "at": now, "actor": "热线", "action": action,
