@@ -24,9 +24,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column('extension_applications', sa.Integer(), nullable=False,
                                    server_default='0'))
         batch.add_column(sa.Column('extension_final', sa.Boolean(), nullable=False,
-                                   server_default=sa.false()))
+                                   server_default='0'))
         batch.add_column(sa.Column('assists_waived', sa.Boolean(), nullable=False,
-                                   server_default=sa.false()))
+                                   server_default='0'))
     with op.batch_alter_table('review_requests') as batch:
         batch.add_column(sa.Column('stage', sa.String(length=16), nullable=True))
     op.create_table(
