@@ -36,6 +36,8 @@ __all__ = [
 
 DurationKind = Literal["wd", "d", "h", "same-day"]
 ReplyCheckName = Literal["songjiang"]
+SupervisionLevel = Literal["书面", "现场", "重点", "移交"]
+"""The 督办 levels (平顶山 六), lowest first (``bot.supervision.LEVELS``)."""
 """The answer checks a rule may name (``bot.reply_checks.REPLY_CHECKS``)."""
 
 #: Largest ``n`` a duration may have: a typo such as ``7000wd`` is a config error, not a scan.
@@ -217,6 +219,13 @@ class Rule(BaseModel):
     receipt_sms: bool = Field(False, description="受理后给来电人发受理短信")
     leader_at_accept: bool = Field(False, description="签收时须指定负责领导")
     deadline_by_office: bool = Field(False, description="最终时限由办公室另行确定")
+    clock: Literal["workdays", "calendar"] | None = Field(
+        None, description="计时方式：calendar 按自然时间（节假日照常派单、签收、先行联系和时限提醒），"
+        "workdays 按工作日（节假日不提醒）；不写则由办理时限推断：h、d、same-day 为 calendar")
+    announce: bool = Field(False, description="登记即报告办公室和承办单位领导（不受免打扰时段限制）")
+    supervision: dict[SupervisionLevel, str] | None = Field(
+        None, description="督办级别 → 承办单位完成该级督办要求的时限，如 {现场 = \"3wd\"}；"
+        "级别：书面、现场、重点、移交；未列出的级别没有时限")
     overlay: bool = Field(False, description="叠加规则：不单独胜出，只补全胜出规则未设的字段")
 
     @field_validator(*_MATCH_FIELDS)
@@ -244,6 +253,21 @@ class Rule(BaseModel):
         if value is not None:
             parse_progress(value)
         return value
+
+    @field_validator("supervision")
+    @classmethod
+    def _check_supervision(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for duration in (value or {}).values():
+            parse_duration(duration)
+        return value
+
+    def runs_every_day(self) -> bool:
+        """Whether this rule's clock counts hours or natural days (``clock``, else the deadline's
+        kind): its tickets are reminded on every calendar day, holidays included."""
+        if self.clock is not None:
+            return self.clock == "calendar"
+        dur = self.duration("deadline")
+        return dur is not None and dur.kind != "wd"
 
     def matches(self, facts: TicketFacts) -> bool:
         """Whether every match field set on this rule accepts ``facts``."""
@@ -320,8 +344,8 @@ def evaluate(
 ) -> DeadlineResult:
     """Apply one (already merged) rule to a ticket received at ``received_at``.
 
-    ``hotline_deadline`` replaces the rule's deadline; ``internal_due`` is never later than the
-    deadline, whichever it is.
+    ``hotline_deadline`` replaces the rule's deadline; ``internal_due`` and ``first_contact_due``
+    are never later than the deadline, whichever it is.
     """
     received_at = cal.local(received_at)
 
@@ -333,11 +357,16 @@ def evaluate(
     internal = due("internal_due")
     if internal is not None and deadline is not None and internal > deadline:
         internal = deadline
+    first_contact = due("first_contact")
+    # a first contact owed after the ticket is due would come too late to matter (松江 紧急 at
+    # 16:30 before National Day: due 10-01, a 1-working-day contact would be 10-08)
+    if first_contact is not None and deadline is not None and first_contact > deadline:
+        first_contact = deadline
     return DeadlineResult(
         rule=rule.name,
         deadline=deadline,
         internal_due=internal,
-        first_contact_due=due("first_contact"),
+        first_contact_due=first_contact,
         progress=rule.progress,
         max_extensions=rule.max_extensions,
         policy=rule,

@@ -55,6 +55,15 @@ def assignment(ticket: Ticket, cal: WorkCalendar, unit_name: str) -> str:
     return "\n".join(lines)
 
 
+def urgent_report(ticket: Ticket, cal: WorkCalendar, unit_name: str | None) -> str:
+    """To the office and the unit's leaders at registration: a 紧急 / A / D / 重大 ticket."""
+    what = "、".join(x for x in (ticket.category and f"{ticket.category}类", *(ticket.tags or ())) if x)
+    where = f"已派至{unit_name}" if unit_name else "尚未派单，请立即转办"
+    return (f"【紧急报告】工单 {ticket.number}（{what or '紧急'}）已登记，{where}。"
+            f"办结时限 {fmt_time(cal, ticket.deadline)}，节假日照常计时，请领导立即安排处置。\n"
+            f"诉求：{short_content(ticket.content, 80)}")
+
+
 def summary(ticket: Ticket, cal: WorkCalendar, unit_name: str, state_label: str,
             handler: str | None, show_citizen_full: bool, rules: Iterable[Rule] = ()) -> str:
     """The answer to 查询 (``rules``: the configured rules, to name the ticket's rule)."""

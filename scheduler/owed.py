@@ -59,6 +59,8 @@ class Item:
     dispatched_at: datetime | None
     created_at: datetime
     round: int
+    clock: str | None = None
+    lead_leader: str | None = None
 
     @property
     def key(self) -> str:

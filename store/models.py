@@ -169,6 +169,16 @@ class Ticket(Base):
     feedback: Mapped[str | None] = mapped_column(String(16))  # 满意 / 不满意 / 认可 / 未评价
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     urge_count: Mapped[int] = mapped_column(default=0)
+    # revision 0006: "calendar" when the ticket's clock counts hours or natural days (reminded on
+    # every calendar day), else None (working days)
+    clock: Mapped[str | None] = mapped_column(String(16))
+    lead_leader: Mapped[str | None] = mapped_column(String(100))  # 主管/包案领导 (平顶山 C/D)
+    plan_at: Mapped[datetime | None]  # 平顶山 C: 前期处理情况及办理计划 reported
+    supervision_level: Mapped[str | None] = mapped_column(String(16))  # 书面 | 现场 | 重点 | 移交
+    supervision_at: Mapped[datetime | None]
+    supervision_due: Mapped[datetime | None]
+    supervision_met_at: Mapped[datetime | None]
+    giveback_due: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from bot.deadlines import Rule
-from bot.presets.base import Preset
+from bot.presets.base import Preset, urgent_overlays
 
 # 吉林市人民政府办公室《吉林市民生诉求接诉即办管理办法（试行）》(吉市政办发〔2021〕19号)
 RULES: tuple[Rule, ...] = (
     # “紧急类诉求，要急事急办、优先处理、24 小时响应，具体承办单位接到转办通知后，应第一时间到现场调查核实”;
     # “紧急类诉求能立即处理的要在最短时间内处理解决，最迟不超过 24 小时办结”;
     # “紧急类诉求实行全过程跟踪回访”
-    Rule(name="jilin-紧急", label="吉林·紧急类诉求", category="紧急", deadline="24h", first_contact="24h", feedback="all"),
+    # -> hours: reminded on every calendar day, and announced at registration (announce).
+    Rule(name="jilin-紧急", label="吉林·紧急类诉求", category="紧急", deadline="24h", first_contact="24h", feedback="all",
+         announce=True),
     # “一般类诉求，承办单位要…在 24 小时内对诉求事项进行核实”;
     # “一般类诉求具备解决条件的要在 5 个工作日内办结”; “一般类诉求抽查回访”
     Rule(name="jilin-一般", label="吉林·一般类诉求", deadline="5wd", first_contact="24h", feedback="sampled"),
+    *urgent_overlays("jilin", "吉林"),
 )
 
 PRESET = Preset(name="jilin", label="吉林", rules=RULES, source="吉林市人民政府办公室《吉林市民生诉求接诉即办管理办法（试行）》(吉市政办发〔2021〕19号)")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.deadlines import Rule
-from bot.presets.base import Preset
+from bot.presets.base import Preset, urgent_overlays
 
 # 利川市人力资源和社会保障局《市人社局办理市民诉求实施办法》(利人社发〔2017〕86号)
 RULES: tuple[Rule, ...] = (
@@ -28,6 +28,7 @@ RULES: tuple[Rule, ...] = (
         giveback_within="same-day@17:30",
         review=True,
     ),
+    *urgent_overlays("lichuan", "利川"),
 )
 
 PRESET = Preset(name="lichuan", label="利川", rules=RULES, source="利川市人力资源和社会保障局《市人社局办理市民诉求实施办法》(利人社发〔2017〕86号)")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.deadlines import Rule
-from bot.presets.base import Preset
+from bot.presets.base import Preset, urgent_overlays
 
 # 市政府办信访接待处理制度, with 信访工作条例 (2022)
 RULES: tuple[Rule, ...] = (
@@ -13,6 +13,11 @@ RULES: tuple[Rule, ...] = (
     # 信访工作条例 第三十二条 “信访事项应当自受理之日起60日内办结”; the 接待处理制度: “對於當場無法答復的
     # 信訪事項,要向來訪群眾說明情況,告知其處理程序和預計辦理時間” -> a 受理告知 SMS.
     Rule(name="xinfang-办理", label="信访·办理", deadline="60d", roll=True, receipt_sms=True),
+    # “對於重大、緊急信訪事項,要及時向市政府辦領導報告” -> a 重大 ticket is announced at registration
+    # (紧急 ones by the shared overlays below).
+    Rule(name="xinfang-重大标签报告", label="信访·重大件登记即报告", overlay=True, tags=["重大"], announce=True),
+    Rule(name="xinfang-重大类别报告", label="信访·重大类登记即报告", overlay=True, category="重大", announce=True),
+    *urgent_overlays("xinfang", "信访"),
 )
 
 PRESET = Preset(name="xinfang", label="信访", rules=RULES, source="市政府办信访接待处理制度, with 信访工作条例 (2022)")
