@@ -39,6 +39,10 @@ AUDIT_LABELS: dict[str, str] = {
     "sms_receipt": "短信回执",
     "sms_opt_out": "来电人退订短信",
     "citizen_reply": "来电人回复",
+    "set_deadline": "确定最终时限",
+    "lead_leader": "指定包案领导",
+    "supervise": "督办",
+    "supervision_met": "完成督办要求",
 }
 """Audit (痕迹) actions; ``command:<名称>`` rows are labelled by :func:`audit_label`."""
 

@@ -18,7 +18,7 @@ from bot.calendar import WorkCalendar
 from bot.citizen_sms import CitizenSms
 from bot.clock import Clock
 from bot.config import Config
-from bot.deadlines import Rule, RuleBook, TicketFacts, apply_duration
+from bot.deadlines import Rule, RuleBook, TicketFacts
 from bot.directory import Directory, Person
 from bot.hotline_reports import HotlineReports
 from bot.intake import TicketEventIn
@@ -35,6 +35,7 @@ from bot.lifecycle import (
 from bot.messages import OutgoingMessage
 from bot.outbox import Outbox, Target
 from bot.registration import SYSTEM, RegisterResult, Registration
+from bot.supervision import Supervision
 from bot.ticket_rows import AUDIT_ROWS
 from store.models import AuditEvent, ReviewRequest, Ticket
 from store.queries import tickets as tickets_q
@@ -43,7 +44,7 @@ REQUEST_LABELS = {"reply": "答复", "extension": "延期申请", "giveback": "�
 """What each kind of review request is called in messages."""
 
 
-class TicketService(Registration):
+class TicketService(Registration, Supervision):
     """The ticket lifecycle over the store; platform-neutral."""
 
     def __init__(self, *, config: Config, directory: Directory, rulebook: RuleBook,
@@ -154,6 +155,7 @@ class TicketService(Registration):
         self._move(s, ticket, Transition.PROGRESS, person, text, self.capacities(person, ticket),
                    {"content": content})
         ticket.last_progress_at = self.clock.now()
+        self.supervision_progress(s, ticket, person, content)
 
     async def reply(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
                     content: str, category: str | None) -> ReviewRequest:
@@ -227,6 +229,7 @@ class TicketService(Registration):
                               state=State(ticket.state), code="missing_reason")
         before = ticket.state
         self._move(s, ticket, Transition.REQUEST_GIVEBACK, person, text, caps, {"reason": reason})
+        ticket.giveback_due = self.giveback_due(ticket)
         req = ReviewRequest(ticket_id=ticket.id, kind="giveback", round=ticket.round,
                             requested_by=person.id, requested_at=self.clock.now(), content=reason,
                             state_before=before)
@@ -288,9 +291,7 @@ class TicketService(Registration):
         self._decide(req, person, "approved", note)
         ticket.closed_at = now
         # The office returns it in the hotline's system within the rule's giveback_within.
-        within = self.policy(ticket).duration("giveback_within")
-        when = "" if within is None else \
-            f"于 {notices.fmt_time(self.calendar, apply_duration(self.calendar, now, within))} 前"
+        when = self.giveback_when(ticket)
         self.outbox.add(s, Target.to_office(), OutgoingMessage(
             f"工单 {ticket.number} 的退单已获批准（理由：{req.content}），请{when}在热线系统中退回。",
             ticket=ticket.key), ticket_id=ticket.id, kind="giveback_office")
@@ -409,6 +410,12 @@ class TicketService(Registration):
         """Later news from the hotline: 催办, 重新交办, an extension decision, or closing."""
         caps = {Actor.HOTLINE}
         note = event.note or event.reason or ""
+        if event.type == "deadline" and event.deadline is not None:
+            await self.set_final_deadline(s, ticket, None, note or None, event.deadline, event=event.id)
+            return "deadline_set"
+        if event.type == "supervise" and event.level is not None:
+            await self.supervise(s, ticket, None, note or None, event.level, note, event=event.id)
+            return "supervised"
         if event.type == "urge":
             self._move(s, ticket, Transition.URGE, None, note, caps, {"event": event.id})
             ticket.urge_count += 1

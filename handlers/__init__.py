@@ -5,7 +5,7 @@ from importlib import import_module
 
 from handlers.registry import COMMANDS
 
-MODULES = ("working", "review", "office", "info")
+MODULES = ("working", "review", "office", "supervision", "info")
 """The handler modules; adding a module of commands adds its name here."""
 
 for _name in MODULES:

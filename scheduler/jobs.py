@@ -16,7 +16,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.calendar import WorkCalendar
 from bot.config import Config
-from scheduler import reports, scans, timing
+from scheduler import duties, reports, scans, timing
 from scheduler.scans import Scan
 
 Days = Literal["all", "work", "first_workday"]
@@ -42,6 +42,8 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("first_contact", "*/15 * * * *", scans.first_contact, "all", timedelta(days=1)),
     JobSpec("deadline_ladder", "0 9,14 * * *", scans.deadline_ladder, "all"),
     JobSpec("extension_window", "0 9 * * *", scans.extension_window, "work"),
+    JobSpec("giveback_watch", "*/15 8-17 * * *", duties.giveback_watch, "all"),
+    JobSpec("supervision_watch", "0 9,14 * * *", duties.supervision_watch, "work"),
     JobSpec("sensitive_duty", "0 9 * * *", scans.sensitive_duty, "all"),
     JobSpec("sensitive_chase", "0 17 * * *", scans.sensitive_chase, "all"),
     JobSpec("unit_digest", "0 9 * * *", scans.unit_digest, "work"),

@@ -61,6 +61,9 @@ class Item:
     round: int
     clock: str | None = None
     lead_leader: str | None = None
+    giveback_due: datetime | None = None
+    supervision_level: str | None = None
+    supervision_due: datetime | None = None
 
     @property
     def key(self) -> str:
