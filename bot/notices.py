@@ -50,6 +50,7 @@ def assignment(ticket: Ticket, cal: WorkCalendar, unit_name: str) -> str:
         lines.append(f"先行联系：{fmt_time(cal, ticket.first_contact_due)} 前")
     if ticket.progress == "daily":
         lines.append("此件需每日报送进展。")
+    lines += duty_lines(ticket, cal)
     if ticket.round > 1:
         lines.insert(1, f"（第{ticket.round}轮重办）")
     return "\n".join(lines)
@@ -79,6 +80,25 @@ def summary(ticket: Ticket, cal: WorkCalendar, unit_name: str, state_label: str,
     if ticket.extension_state:
         ext = label(EXTENSION_LABELS, ticket.extension_state)
         lines.append(f"延期：{ext}，至 {fmt_time(cal, ticket.extension_granted_until or ticket.extension_requested_until)}")
+    lines += duty_lines(ticket, cal)
     return "\n".join(lines)
+
+
+def duty_lines(ticket: Ticket, cal: WorkCalendar) -> list[str]:
+    """The 包案 leader, the plan stage, the 督办 level and the give-back deadline, where set (the
+    card, 查询 and the ticket page show them)."""
+    lines = []
+    if ticket.lead_leader:
+        lines.append(f"包案领导：{ticket.lead_leader}")
+    if ticket.plan_at is not None:
+        lines.append(f"办理计划：{fmt_time(cal, ticket.plan_at)} 已报送"
+                     + ("，最终时限待办公室确定" if ticket.deadline is None else ""))
+    if ticket.supervision_level:
+        state = "已完成" if ticket.supervision_met_at else (
+            f"时限 {fmt_time(cal, ticket.supervision_due)}" if ticket.supervision_due else "进行中")
+        lines.append(f"督办：{ticket.supervision_level}督办（{state}）")
+    if ticket.giveback_due is not None:
+        lines.append(f"退单时限：{fmt_time(cal, ticket.giveback_due)}")
+    return lines
 
 
