@@ -212,7 +212,8 @@ class Rule(BaseModel):
     roll: bool = Field(False, description="自然日期限的最后一天不是工作日时顺延到下一个工作日")
     review: bool = Field(True, description="答复须经分管领导审核")
     giveback_within: str | None = Field(
-        None, description="退单时限：退单获批后，办公室须在此时限内在热线系统中退回（不写则不提示时限）")
+        None, description="退单时限：自收到工单起算，须在此时限内完成退单并在热线系统中退回"
+        "（答复和提醒里显示；不写则不提示时限）")
     reply_check: ReplyCheckName | None = Field(
         None, description="答复内容检查：songjiang（松江办结规范：写明结果类别及与来电人沟通的方式和时间）")
     feedback: Literal["all", "sampled", "none"] = Field("all", description="回访：all 全部、sampled 抽样、none 不回访")

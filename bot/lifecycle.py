@@ -143,7 +143,7 @@ TABLE: dict[Transition, Rule] = {
                                        frozenset({A.LEADER, A.OFFICE})),
     Transition.REJECT_EXTENSION: Rule(_WORKING | {S.REPLY_PENDING}, None,
                                       frozenset({A.LEADER, A.OFFICE})),
-    # 松江: 不属于本单位职责的，在1个工作日内退回 — asked by whoever holds the ticket.
+    # 退单 is asked by whoever holds the ticket; the give-back window is the rule's ``giveback_within``.
     Transition.REQUEST_GIVEBACK: Rule(frozenset({S.DISPATCHED, S.ACCEPTED}), S.GIVEBACK_PENDING,
                                       frozenset({A.HANDLER})),
     # 松江 “明显不属于我局职权范围内的，由办公室及时联系有关部门说明理由，从原渠道退回” — before any dispatch.
