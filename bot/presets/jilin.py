@@ -1,4 +1,11 @@
-"""The ``jilin`` preset: 吉林市人民政府办公室《吉林市民生诉求接诉即办管理办法（试行）》(吉市政办发〔2021〕19号)."""
+"""The ``jilin`` preset: 吉林市人民政府办公室《吉林市民生诉求接诉即办管理办法（试行）》(吉市政办发〔2021〕19号).
+
+- Clock: 紧急类 24 hours on every calendar day (announced at registration); 一般类 working days.
+- Deadline authority: the rule.
+- Give-back window: none set.
+- Progress duty: none set (first contact within 24 hours).
+- 督办 levels: may be raised; no clock.
+"""
 
 from __future__ import annotations
 

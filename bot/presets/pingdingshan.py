@@ -1,4 +1,13 @@
-"""The ``pingdingshan`` preset: 平顶山市人民政府《平顶山市市长热线工作规则》(平政〔2018〕15号)."""
+"""The ``pingdingshan`` preset: 平顶山市人民政府《平顶山市市长热线工作规则》(平政〔2018〕15号).
+
+- Clock: A and D 24 hours on every calendar day (announced at registration); B and C working days.
+- Deadline authority: C — the 5-working-day stage is met by ``进展 NO 计划：…``; the final deadline
+  is the office's (``时限 NO 日期``) or the hotline's (``deadline`` event); the others, the rule.
+- Give-back window: none set.
+- Progress duty: C's plan within 5 working days; C and D name their 主管领导 (``包案``).
+- 督办 levels (六、督办机制): 书面 (name the responsible leader), 现场 (a 方案 within 3 working days),
+  重点, 移交.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,12 @@
-"""The ``songjiang`` preset: 上海市松江区民政局《信访、市民服务热线办理规程（试行）》(沪松民〔2023〕32号)."""
+"""The ``songjiang`` preset: 上海市松江区民政局《信访、市民服务热线办理规程（试行）》(沪松民〔2023〕32号).
+
+- Clock: 紧急/次紧急/疫情 (same day) and 随申拍 (3 natural days) run every calendar day; the rest count
+  working days. 紧急 tickets are announced at registration.
+- Deadline authority: the rule.
+- Give-back window: 1 working day from receipt (``1wd``).
+- Progress duty: daily for 涉稳/扬言/涉众.
+- 督办 levels: may be raised; no clock.
+"""
 
 from __future__ import annotations
 

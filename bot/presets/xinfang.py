@@ -1,4 +1,12 @@
-"""The ``xinfang`` preset: 市政府办信访接待处理制度, with 信访工作条例 (2022)."""
+"""The ``xinfang`` preset: 市政府办信访接待处理制度, with 信访工作条例 (2022).
+
+- Clock: natural days (30 / 60, the last day rolled past days off), reminded on every calendar day;
+  重大 and 紧急 tickets are announced at registration.
+- Deadline authority: the rule.
+- Give-back window: none set.
+- Progress duty: none set.
+- 督办 levels: may be raised; no clock.
+"""
 
 from __future__ import annotations
 
