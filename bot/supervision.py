@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import notices
 from bot.deadlines import SupervisionLevel, apply_duration, parse_duration
+from bot.intake import TicketEventIn
 from bot.lifecycle import OPEN_STATES, Actor, GuardFailed, NotAllowed, State, Transition
 from bot.messages import OutgoingMessage
 from bot.outbox import Target
@@ -113,6 +114,18 @@ class Supervision:
         ticket.closed_at = self.clock.now()
         self.reports.queue(s, ticket, "giveback", {"reason": reason})
 
+    async def office_event(self, s: AsyncSession, ticket: Ticket, event: TicketEventIn, note: str) -> str:
+        """The hotline's ``deadline`` (the final deadline) or ``supervise`` (a 督办 level) event."""
+        if event.type == "deadline":
+            if event.deadline is None:
+                raise GuardFailed("确定时限须写明 deadline。", state=State(ticket.state), code="guard")
+            await self.set_final_deadline(s, ticket, None, note or None, event.deadline, event=event.id)
+            return "deadline_set"
+        if event.level is None:
+            raise GuardFailed("督办须写明 level。", state=State(ticket.state), code="guard")
+        await self.supervise(s, ticket, None, note or None, event.level, note, event=event.id)
+        return "supervised"
+
     # ---- the final deadline (平顶山 C类) --------------------------------------------------------
 
     async def set_final_deadline(self, s: AsyncSession, ticket: Ticket, person: Person | None,
@@ -148,7 +161,7 @@ class Supervision:
             raise GuardFailed(f"工单 {ticket.number} 已办结，无需再指定包案领导。", state=state, code="wrong_state")
         ticket.lead_leader = name
         self.audit(s, ticket, person, "lead_leader", text, ticket.state, ticket.state, {"leader": name})
-        self._meet(s, ticket, person, "包案")
+        self._meet(s, ticket, person, {"包案"})
 
     def lead_mention(self, ticket: Ticket) -> list[Person]:
         """The 包案 leader, when they are a person of the config (to @mention)."""
@@ -196,11 +209,12 @@ class Supervision:
                 # deadline is the office's to set (时限), so nothing is overdue until it does
                 ticket.deadline = None
                 ticket.internal_due = None
-        self._meet(s, ticket, person, mark or "进展")
+        self._meet(s, ticket, person, {"进展", *([mark] if mark else [])})
 
-    def _meet(self, s: AsyncSession, ticket: Ticket, person: Person, what: str) -> None:
+    def _meet(self, s: AsyncSession, ticket: Ticket, person: Person, done: set[str]) -> None:
+        """Mark the current 督办 level's duty met when ``done`` (what was just reported) meets it."""
         lv = BY_NAME.get(ticket.supervision_level or "")
-        if lv is None or ticket.supervision_met_at is not None or lv.met_by != what:
+        if lv is None or ticket.supervision_met_at is not None or lv.met_by not in done:
             return
         ticket.supervision_met_at = self.clock.now()
         self.audit(s, ticket, person, "supervision_met", None, ticket.state, ticket.state, {"level": lv.name})

@@ -410,12 +410,8 @@ class TicketService(Registration, Supervision):
         """Later news from the hotline: 催办, 重新交办, an extension decision, or closing."""
         caps = {Actor.HOTLINE}
         note = event.note or event.reason or ""
-        if event.type == "deadline" and event.deadline is not None:
-            await self.set_final_deadline(s, ticket, None, note or None, event.deadline, event=event.id)
-            return "deadline_set"
-        if event.type == "supervise" and event.level is not None:
-            await self.supervise(s, ticket, None, note or None, event.level, note, event=event.id)
-            return "supervised"
+        if event.type in ("deadline", "supervise"):
+            return await self.office_event(s, ticket, event, note)
         if event.type == "urge":
             self._move(s, ticket, Transition.URGE, None, note, caps, {"event": event.id})
             ticket.urge_count += 1

@@ -25,7 +25,9 @@ async def accept(call: Call) -> str:
     assert call.ticket is not None
     ctx, ticket = call.ctx, call.ticket
     await ctx.service.accept(call.s, ticket, call.person, call.raw)
-    extra = "（D类工单：请同时明确包案领导。）" if ctx.service.policy(ticket).leader_at_accept else ""
+    # 平顶山 C/D类 “要确定1名主管领导”
+    extra = (f"（请同时明确包案领导：回复「包案 {ticket.number} 领导姓名」。）"
+             if ctx.service.policy(ticket).leader_at_accept and not ticket.lead_leader else "")
     return f"{call.person.name} 已签收工单 {ticket.number}，办结时限 {fmt_time(ctx.calendar, ticket.deadline)}。{extra}"
 
 

@@ -90,3 +90,9 @@ async def test_written_supervision_by_hotline_event_is_met_by_naming_the_leader(
     answer = only_answer(await chat.say("王办公", "督办 202609300002 约谈", chat="bgs"))
     assert answer.startswith("请写明督办级别（书面、现场、重点、移交）。") and "格式：督办" in answer
     assert only_answer(await chat.say("张承办", "督办 202609300002 移交")).startswith("只有办公室")
+    # 重点: “领导批示后，交由网络单位办理，并对办理落实情况及时跟踪了解” — met by the next 进展
+    assert (await chat.ticket("202609300002")).supervision_met_at is None
+    clock.set(local(2026, 10, 9, 9, 0))
+    await chat.say("张承办", "进展 202609300002 已按批示成立专班")
+    t = await chat.ticket("202609300002")
+    assert (t.supervision_level, t.supervision_met_at) == ("重点", local(2026, 10, 9, 9, 0))
