@@ -14,9 +14,9 @@ from scheduler.runner import SCHEDULER, SchedulerRunner
 from tests.conftest import PG_URL, local
 from tests.scheduler.conftest import reminders, text
 
-WORKDAY_JOBS = ("unit_digest", "extension_window")
+WORKDAY_JOBS = ("unit_digest", "extension_window", "supervision_watch")
 # run every day for tickets whose clock never sleeps; a working-day ticket hears nothing on a day off
-CLOCK_JOBS = ("deadline_ladder", "dispatch_watch", "accept_watch")
+CLOCK_JOBS = ("deadline_ladder", "dispatch_watch", "accept_watch", "giveback_watch")
 
 
 async def _run_all(runner: SchedulerRunner, clock, *when: int) -> dict[str, int | None]:
