@@ -126,6 +126,8 @@ class Ticket(Base):
         Index("ix_ticket_scan_due", "state", "unit_code", "internal_due", "deadline", "round"),
         Index("ix_ticket_scan_contact", "state", "first_contact_at", "first_contact_due", "round", "unit_code"),
         Index("ix_ticket_scan_dispatch", "state", "dispatched_at", "unit_code"),
+        # the running-clock tickets the scans also watch on days off (revision 0006)
+        Index("ix_ticket_scan_clock", "clock", "state", "unit_code"),
         Index("ix_ticket_scan_report", "state", "unit_code", "progress", "last_progress_at", "tags"
               ).ddl_if(dialect="sqlite"),  # json has no btree operator class on PostgreSQL
     )

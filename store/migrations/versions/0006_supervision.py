@@ -32,9 +32,11 @@ COLUMNS = (
 def upgrade() -> None:
     for name, type_ in COLUMNS:
         op.add_column('tickets', sa.Column(name, type_, nullable=True))
+    op.create_index('ix_ticket_scan_clock', 'tickets', ['clock', 'state', 'unit_code'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_ticket_scan_clock', table_name='tickets')
     with op.batch_alter_table('tickets') as batch:
         for name, _ in reversed(COLUMNS):
             batch.drop_column(name)
