@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 from chinese_calendar import constants as _cc_constants
 
-__all__ = ["PACKAGE_YEARS", "WorkCalendar"]
+__all__ = ["PACKAGE_YEARS", "EveryDayCalendar", "WorkCalendar"]
 
 log = logging.getLogger("hotline.calendar")
 
@@ -227,3 +227,16 @@ class WorkCalendar:
     def local_date(self, dt: datetime) -> date:
         """The local calendar date of an aware datetime."""
         return self.local(dt).date()
+
+
+class EveryDayCalendar(WorkCalendar):
+    """The calendar of a running clock (hours, natural days): every day is a working day, in the
+    zone and with the office day of ``base``. The reminder rules written for working days give,
+    over it, the rungs of a clock that holidays do not stop (平顶山 A类 “不得以节假日为由拖延办理”)."""
+
+    def __init__(self, base: WorkCalendar) -> None:
+        super().__init__(base.tz.key, base.office_day_end)
+
+    def is_workday(self, d: date) -> bool:
+        """Every day counts."""
+        return True

@@ -38,6 +38,8 @@ DurationKind = Literal["wd", "d", "h", "same-day"]
 ReplyCheckName = Literal["songjiang", "songjiang-consult", "xinfang"]
 ExtensionStep = Literal["leader", "office", "hotline"]
 """Who decides an extension, in order: the unit leader, the office, the hotline."""
+SupervisionLevel = Literal["书面", "现场", "重点", "移交"]
+"""The 督办 levels (平顶山 六), lowest first (``bot.supervision.LEVELS``)."""
 """The answer checks a rule may name (``bot.reply_checks.REPLY_CHECKS``)."""
 
 #: Largest ``n`` a duration may have: a typo such as ``7000wd`` is a config error, not a scan.
@@ -215,7 +217,8 @@ class Rule(BaseModel):
     roll: bool = Field(False, description="自然日期限的最后一天不是工作日时顺延到下一个工作日")
     review: bool = Field(True, description="答复须经分管领导审核")
     giveback_within: str | None = Field(
-        None, description="退单时限：退单获批后，办公室须在此时限内在热线系统中退回（不写则不提示时限）")
+        None, description="退单时限：自收到工单起算，须在此时限内完成退单并在热线系统中退回"
+        "（答复和提醒里显示；不写则不提示时限）")
     reply_check: ReplyCheckName | None = Field(
         None, description="答复内容检查：songjiang（松江求助/投诉类）、songjiang-consult（松江咨询/建议类）、xinfang（信访答复模板，含复查告知）")
     reconsider_days: int | None = Field(
@@ -232,6 +235,13 @@ class Rule(BaseModel):
     leader_at_accept: bool = Field(False, description="签收时须指定负责领导")
     deadline_by_office: bool = Field(False, description="最终时限由办公室另行确定")
     copy_to_parent: bool = Field(False, description="转办时同时抄送承办单位的上级单位（units 的 parent）")
+    clock: Literal["workdays", "calendar"] | None = Field(
+        None, description="计时方式：calendar 按自然时间（节假日照常派单、签收、先行联系和时限提醒），"
+        "workdays 按工作日（节假日不提醒）；不写则由办理时限推断：h、d、same-day 为 calendar")
+    announce: bool = Field(False, description="登记即报告办公室和承办单位领导（不受免打扰时段限制）")
+    supervision: dict[SupervisionLevel, str] | None = Field(
+        None, description="督办级别 → 承办单位完成该级督办要求的时限，如 {现场 = \"3wd\"}；"
+        "级别：书面、现场、重点、移交；未列出的级别没有时限")
     overlay: bool = Field(False, description="叠加规则：不单独胜出，只补全胜出规则未设的字段")
 
     @field_validator(*_MATCH_FIELDS)
@@ -267,6 +277,21 @@ class Rule(BaseModel):
         if value is not None:
             parse_progress(value)
         return value
+
+    @field_validator("supervision")
+    @classmethod
+    def _check_supervision(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for duration in (value or {}).values():
+            parse_duration(duration)
+        return value
+
+    def runs_every_day(self) -> bool:
+        """Whether this rule's clock counts hours or natural days (``clock``, else the deadline's
+        kind): its tickets are reminded on every calendar day, holidays included."""
+        if self.clock is not None:
+            return self.clock == "calendar"
+        dur = self.duration("deadline")
+        return dur is not None and dur.kind != "wd"
 
     def matches(self, facts: TicketFacts) -> bool:
         """Whether every match field set on this rule accepts ``facts``."""
@@ -343,8 +368,8 @@ def evaluate(
 ) -> DeadlineResult:
     """Apply one (already merged) rule to a ticket received at ``received_at``.
 
-    ``hotline_deadline`` replaces the rule's deadline; ``internal_due`` is never later than the
-    deadline, whichever it is.
+    ``hotline_deadline`` replaces the rule's deadline; ``internal_due`` and ``first_contact_due``
+    are never later than the deadline, whichever it is.
     """
     received_at = cal.local(received_at)
 
@@ -356,11 +381,16 @@ def evaluate(
     internal = due("internal_due")
     if internal is not None and deadline is not None and internal > deadline:
         internal = deadline
+    first_contact = due("first_contact")
+    # a first contact owed after the ticket is due would come too late to matter (松江 紧急 at
+    # 16:30 before National Day: due 10-01, a 1-working-day contact would be 10-08)
+    if first_contact is not None and deadline is not None and first_contact > deadline:
+        first_contact = deadline
     return DeadlineResult(
         rule=rule.name,
         deadline=deadline,
         internal_due=internal,
-        first_contact_due=due("first_contact"),
+        first_contact_due=first_contact,
         progress=rule.progress,
         max_extensions=rule.max_extensions,
         policy=rule,

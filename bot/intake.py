@@ -88,12 +88,13 @@ class TicketEventIn(EdgeModel):
     """Later news from the hotline about a ticket."""
 
     model_config = ConfigDict(extra="forbid")
-    type: Literal["urge", "reopen", "extension_decision", "close"]
+    type: Literal["urge", "reopen", "extension_decision", "close", "deadline", "supervise"]
     id: Annotated[str, StringConstraints(max_length=100)] | None = None  # the hotline's event id, for idempotency
     note: Annotated[str, StringConstraints(max_length=2000)] | None = None
     reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
     deadline: AwareDatetime | None = None  # new deadline (reopen, extension_decision)
     granted: bool | None = None  # extension_decision: granted or refused
+    level: Literal["书面", "现场", "重点", "移交"] | None = None  # supervise: the 督办 level
     at: AwareDatetime | None = None
 
 

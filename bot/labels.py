@@ -45,6 +45,10 @@ AUDIT_LABELS: dict[str, str] = {
     "assist_accept": "配合单位签收",
     "assist_progress": "配合单位报送",
     "waive_assists": "不等配合单位",
+    "set_deadline": "确定最终时限",
+    "lead_leader": "指定包案领导",
+    "supervise": "督办",
+    "supervision_met": "完成督办要求",
 }
 """Audit (痕迹) actions; ``command:<名称>`` rows are labelled by :func:`audit_label`."""
 
@@ -77,6 +81,8 @@ OUTBOX_KIND_LABELS: dict[str, str] = {
     "urge": "催办通知",
     "escalation": "逐级提醒",
     "supervise": "督办提醒",
+    "announce": "紧急件登记报告",
+    "deadline_set": "最终时限通知",
     "ext_window": "延期申请期限提醒",
     "digest": "每日待办汇总",
     "citizen_reply": "来电人回复通知",
@@ -116,6 +122,9 @@ ERROR_LABELS: dict[str, str] = {
     "extension_at_hotline": "延期申请等待热线决定",
     "stale_card": "卡片不是当前版本",
     "assists_pending": "配合单位尚未报送",
+    "deadline_by_rule": "时限由办理规则确定",
+    "deadline_past": "时限早于现在",
+    "supervision_level": "督办只能升级",
     "missing_reason": "缺少理由",
     "missing_content": "缺少内容",
     "nothing_pending": "没有待审核的申请",

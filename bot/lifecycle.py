@@ -90,6 +90,7 @@ class Transition(StrEnum):
     APPROVE_EXTENSION = "approve_extension"
     REJECT_EXTENSION = "reject_extension"
     REQUEST_GIVEBACK = "request_giveback"
+    OFFICE_GIVEBACK = "office_giveback"
     APPROVE_GIVEBACK = "approve_giveback"
     REJECT_GIVEBACK = "reject_giveback"
     FEEDBACK_SATISFIED = "feedback_satisfied"
@@ -142,9 +143,11 @@ TABLE: dict[Transition, Rule] = {
                                        frozenset({A.LEADER, A.OFFICE})),
     Transition.REJECT_EXTENSION: Rule(_WORKING | {S.REPLY_PENDING}, None,
                                       frozenset({A.LEADER, A.OFFICE})),
-    # 松江: 不属于本单位职责的，在1个工作日内退回 — asked by whoever holds the ticket.
+    # 退单 is asked by whoever holds the ticket; the give-back window is the rule's ``giveback_within``.
     Transition.REQUEST_GIVEBACK: Rule(frozenset({S.DISPATCHED, S.ACCEPTED}), S.GIVEBACK_PENDING,
                                       frozenset({A.HANDLER})),
+    # 松江 “明显不属于我局职权范围内的，由办公室及时联系有关部门说明理由，从原渠道退回” — before any dispatch.
+    Transition.OFFICE_GIVEBACK: Rule(frozenset({S.REGISTERED}), S.RETURNED, frozenset({A.OFFICE})),
     Transition.APPROVE_GIVEBACK: Rule(frozenset({S.GIVEBACK_PENDING}), S.RETURNED,
                                       frozenset({A.LEADER, A.OFFICE})),
     Transition.REJECT_GIVEBACK: Rule(frozenset({S.GIVEBACK_PENDING}), PREVIOUS,
@@ -209,6 +212,7 @@ TRANSITION_LABELS: dict[Transition, str] = {
     Transition.APPROVE_EXTENSION: "批准延期",
     Transition.REJECT_EXTENSION: "驳回延期",
     Transition.REQUEST_GIVEBACK: "申请退单",
+    Transition.OFFICE_GIVEBACK: "由办公室退单",
     Transition.APPROVE_GIVEBACK: "批准退单",
     Transition.REJECT_GIVEBACK: "驳回退单",
     Transition.FEEDBACK_SATISFIED: "登记满意",

@@ -51,9 +51,19 @@ def assignment(ticket: Ticket, cal: WorkCalendar, unit_name: str) -> str:
         lines.append("此件需每日报送进展。")
     if ticket.duplicate_of is not None:
         lines.append(f"此件为重复件：原件答复后，可回复「答复 {ticket.number} 重复件」一步答复。")
+    lines += duty_lines(ticket, cal)
     if ticket.round > 1:
         lines.insert(1, f"（第{ticket.round}轮重办）")
     return "\n".join(lines)
+
+
+def urgent_report(ticket: Ticket, cal: WorkCalendar, unit_name: str | None) -> str:
+    """To the office and the unit's leaders at registration: a 紧急 / A / D / 重大 ticket."""
+    what = "、".join(x for x in (ticket.category and f"{ticket.category}类", *(ticket.tags or ())) if x)
+    where = f"已派至{unit_name}" if unit_name else "尚未派单，请立即转办"
+    return (f"【紧急报告】工单 {ticket.number}（{what or '紧急'}）已登记，{where}。"
+            f"办结时限 {fmt_time(cal, ticket.deadline)}，节假日照常计时，请领导立即安排处置。\n"
+            f"诉求：{short_content(ticket.content, 80)}")
 
 
 def summary(ticket: Ticket, cal: WorkCalendar, unit_name: str, state_label: str,
@@ -72,9 +82,8 @@ def summary(ticket: Ticket, cal: WorkCalendar, unit_name: str, state_label: str,
         lines.append(f"复查期限：来电人可于 {fmt_time(cal, ticket.reconsider_until)} 前申请复查")
     if ticket.extension_state:
         lines.append(f"延期：{extension_line(ticket, cal)}")
+    lines += duty_lines(ticket, cal)
     return "\n".join(lines)
-
-
 
 
 def progress_report(ticket: Ticket, cal: WorkCalendar, unit_name: str, who: str, content: str,
@@ -91,6 +100,8 @@ def progress_report(ticket: Ticket, cal: WorkCalendar, unit_name: str, who: str,
     if link:
         lines.append(f"详情：{link}")
     return "\n".join(lines)
+
+
 def extension_line(ticket: Ticket, cal: WorkCalendar) -> str:
     """Where a ticket's extension stands: 延期申请中 (the old deadline still counts), granted (and
     final when the hotline fixed it) or refused."""
@@ -120,3 +131,23 @@ def assists_line(ticket: Ticket, rows: Iterable[TicketUnit], unit_name: Callable
     if copies:
         parts.append("抄送：" + "、".join(unit_name(r.unit_code) for r in copies))
     return "；".join(parts)
+
+
+def duty_lines(ticket: Ticket, cal: WorkCalendar) -> list[str]:
+    """The 包案 leader, the plan stage, the 督办 level and the give-back deadline, where set (the
+    card, 查询 and the ticket page show them)."""
+    lines = []
+    if ticket.lead_leader:
+        lines.append(f"包案领导：{ticket.lead_leader}")
+    if ticket.plan_at is not None:
+        lines.append(f"办理计划：{fmt_time(cal, ticket.plan_at)} 已报送"
+                     + ("，最终时限待办公室确定" if ticket.deadline is None else ""))
+    if ticket.supervision_level:
+        state = "已完成" if ticket.supervision_met_at else (
+            f"时限 {fmt_time(cal, ticket.supervision_due)}" if ticket.supervision_due else "进行中")
+        lines.append(f"督办：{ticket.supervision_level}督办（{state}）")
+    if ticket.giveback_due is not None:
+        lines.append(f"退单时限：{fmt_time(cal, ticket.giveback_due)}")
+    return lines
+
+

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import notices
 from bot.citizen_sms import receipt_params
 from bot.deadlines import TicketFacts
 from bot.intake import TicketIn
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from bot.outbox import Outbox
 
 SYSTEM = "系统"
+CALENDAR_CLOCK = "calendar"
+"""``Ticket.clock`` of a ticket whose clock counts hours or natural days (``Rule.runs_every_day``)."""
 
 
 class _Lookup:
@@ -129,7 +132,8 @@ class Registration:
             state=State.REGISTERED, rule=result.rule, hotline_deadline=data.deadline,
             deadline=result.deadline, internal_due=result.internal_due,
             first_contact_due=result.first_contact_due, progress=result.progress,
-            max_extensions=result.max_extensions, round=1, created_at=now, updated_at=now)
+            max_extensions=result.max_extensions, round=1, created_at=now, updated_at=now,
+            clock=CALENDAR_CLOCK if result.policy.runs_every_day() else None)
 
     def prepare(self, data: TicketIn) -> PreparedTicket:
         """The part of registering that needs no store (digest, deadlines, column values): the
@@ -249,7 +253,8 @@ class Registration:
         for key, row in rows.items():
             data = fresh[key][1]
             if (row.id not in earlier and data.unit is None and self._route(row) is None  # type: ignore[arg-type]
-                    and not (row.citizen_phone and self.policy(row).receipt_sms)):  # type: ignore[arg-type]
+                    and not (row.citizen_phone and self.policy(row).receipt_sms)  # type: ignore[arg-type]
+                    and not self.policy(row).announce):  # type: ignore[arg-type]
                 plain.add(key)
         loaded: dict[int, Ticket] = {}
         if len(plain) < len(rows):
@@ -303,6 +308,22 @@ class Registration:
                     f"工单 {ticket.number} 指定的承办单位「{unit}」不存在，请人工派单。"), ticket_id=ticket.id)
             else:
                 await self.dispatch(s, ticket, unit, None, None)
+        if policy.announce:
+            self._announce(s, ticket)
+
+    def _announce(self, s: AsyncSession, ticket: Ticket) -> None:
+        """平顶山 A/D “不得以节假日为由拖延”; 信访 “重大、紧急信访事项，要及时向市政府办领导报告”: the
+        office and the unit's leaders hear of the ticket at registration, whatever the hour (a
+        message queued here is never held by quiet hours, which only the scheduler applies)."""
+        unit = ticket.unit_code
+        text = notices.urgent_report(ticket, self.calendar, self.directory.unit_name(unit) if unit else None)
+        self.outbox.add(s, Target.to_office(), OutgoingMessage(text, ticket=ticket.key),
+                        ticket_id=ticket.id, kind="announce")
+        if unit is not None:
+            leaders = self.directory.leaders(unit)
+            self.outbox.add(s, Target.to_unit(unit), OutgoingMessage(
+                text, ticket=ticket.key, mentions=tuple(p.mention() for p in leaders)),
+                ticket_id=ticket.id, kind="announce")
 
     async def _earlier_open_duplicate(self, s: AsyncSession, ticket: Ticket) -> Ticket | None:
         window = self.config.procedure.duplicate_window_days

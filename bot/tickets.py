@@ -43,6 +43,7 @@ from bot.messages import Destination, OutgoingMessage
 from bot.outbox import Outbox, Target
 from bot.privacy import mask_text
 from bot.registration import SYSTEM, RegisterResult, Registration
+from bot.supervision import Supervision
 from bot.ticket_rows import AUDIT_ROWS
 from store.models import AuditEvent, NotificationLedger, ReviewRequest, Ticket, TicketUnit
 from store.queries import tickets as tickets_q
@@ -51,7 +52,7 @@ REQUEST_LABELS = {"reply": "答复", "extension": "延期申请", "giveback": "�
 """What each kind of review request is called in messages."""
 
 
-class TicketService(Registration, Extensions, Assists):
+class TicketService(Registration, Extensions, Assists, Supervision):
     """The ticket lifecycle over the store; platform-neutral."""
 
     def __init__(self, *, config: Config, directory: Directory, rulebook: RuleBook,
@@ -180,6 +181,7 @@ class TicketService(Registration, Extensions, Assists):
                 notices.progress_report(ticket, self.calendar, self.directory.unit_name(ticket.unit_code),
                                         person.name, content, ticket_page(self.config, ticket)),
                 ticket=ticket.key), ticket_id=ticket.id, kind="progress_office")
+        self.supervision_progress(s, ticket, person, content)
         return None
 
     async def reply(self, s: AsyncSession, ticket: Ticket, person: Person, text: str | None,
@@ -214,6 +216,7 @@ class TicketService(Registration, Extensions, Assists):
                               state=State(ticket.state), code="missing_reason")
         before = ticket.state
         self._move(s, ticket, Transition.REQUEST_GIVEBACK, person, text, caps, {"reason": reason})
+        ticket.giveback_due = self.giveback_due(ticket)
         req = ReviewRequest(ticket_id=ticket.id, kind="giveback", round=ticket.round,
                             requested_by=person.id, requested_at=self.clock.now(), content=reason,
                             state_before=before)
@@ -329,9 +332,7 @@ class TicketService(Registration, Extensions, Assists):
         self._decide(req, person, "approved", note)
         ticket.closed_at = now
         # The office returns it in the hotline's system within the rule's giveback_within.
-        within = self.policy(ticket).duration("giveback_within")
-        when = "" if within is None else \
-            f"于 {notices.fmt_time(self.calendar, apply_duration(self.calendar, now, within))} 前"
+        when = self.giveback_when(ticket)
         self.outbox.add(s, Target.to_office(), OutgoingMessage(
             f"工单 {ticket.number} 的退单已获批准（理由：{mask_text(req.content)}），请{when}在热线系统中退回。",
             ticket=ticket.key), ticket_id=ticket.id, kind="giveback_office")
@@ -488,6 +489,8 @@ class TicketService(Registration, Extensions, Assists):
         """Later news from the hotline: 催办, 重新交办, an extension decision, or closing."""
         caps = {Actor.HOTLINE}
         note = event.note or event.reason or ""
+        if event.type in ("deadline", "supervise"):
+            return await self.office_event(s, ticket, event, note)
         if event.type == "urge":
             self._move(s, ticket, Transition.URGE, None, note, caps, {"event": event.id})
             ticket.urge_count += 1

@@ -58,6 +58,15 @@ def ticket_view(ticket: Ticket, events: list[AuditEvent], cal: WorkCalendar, dir
         ],
         "feedback": ticket.feedback,
         "reconsider_until": iso(cal, ticket.reconsider_until),
+        # issue 15: the 包案 leader, the plan stage, the 督办 level and the give-back deadline
+        "lead_leader": ticket.lead_leader,
+        "plan_at": iso(cal, ticket.plan_at),
+        "supervision": {
+            "level": ticket.supervision_level,
+            "due": iso(cal, ticket.supervision_due),
+            "met_at": iso(cal, ticket.supervision_met_at),
+        },
+        "giveback_due": iso(cal, ticket.giveback_due),
         "citizen": {"name": mask_name(ticket.citizen_name), "phone": mask_phone(ticket.citizen_phone)},
         "events": [
             {"at": iso(cal, e.at), "actor": e.actor, "action": e.action, "text": e.text,

@@ -17,4 +17,5 @@ def approved(call: Call, ticket: Ticket, req: ReviewRequest, who: str) -> str:
         return f"{who} 已同意工单 {ticket.number} 的延期申请，已转{STEP_LABELS[req.stage or 'office']}，原时限照常计算。"
     if req.kind == "extension":
         return f"已批准工单 {ticket.number} 延期至 {fmt_time(call.ctx.calendar, req.until)}。"
-    return f"已批准工单 {ticket.number} 退单，已通知办公室在热线系统退回。"
+    when = call.ctx.service.giveback_when(ticket)
+    return f"已批准工单 {ticket.number} 退单，已通知办公室{when}在热线系统退回。"

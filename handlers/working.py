@@ -12,6 +12,7 @@ from bot.lifecycle import GuardFailed, State, Transition, check
 from bot.notices import fmt_time
 from bot.registration import SYSTEM
 from bot.reply_checks import REPLY_CHECKS, result_category
+from bot.supervision import progress_mark
 from handlers.decisions import approved
 from handlers.registry import command
 
@@ -26,7 +27,9 @@ async def accept(call: Call) -> str:
         return (f"{call.person.name} 已代表{ctx.directory.unit_name(assist.unit_code)}签收工单 {ticket.number}"
                 f"（配合办理，牵头单位：{ctx.directory.unit_name(ticket.unit_code)}），"
                 f"请用「进展 {ticket.number} 配合情况」报送。")
-    extra = "（D类工单：请同时明确包案领导。）" if ctx.service.policy(ticket).leader_at_accept else ""
+    # 平顶山 C/D类 “要确定1名主管领导”
+    extra = (f"（请同时明确包案领导：回复「包案 {ticket.number} 领导姓名」。）"
+             if ctx.service.policy(ticket).leader_at_accept and not ticket.lead_leader else "")
     return f"{call.person.name} 已签收工单 {ticket.number}，办结时限 {fmt_time(ctx.calendar, ticket.deadline)}。{extra}"
 
 
@@ -42,12 +45,19 @@ async def first_contact(call: Call) -> str:
 @command("进展", "报送", example="进展 202611230001 已协调社区，明日现场核实",
          content="请写明进展内容。", evidence=True)
 async def progress(call: Call) -> str:
-    """进展 / 报送: an interim report."""
+    """进展 / 报送: an interim report; ``计划：…`` carries the plan (平顶山 C类), ``方案：…`` the 方案 of a
+    现场督办."""
     assert call.ticket is not None
-    assist = await call.ctx.service.progress(call.s, call.ticket, call.person, call.raw, call.command.rest)
+    ticket = call.ticket
+    assist = await call.ctx.service.progress(call.s, ticket, call.person, call.raw, call.command.rest)
     if assist is not None:
-        return f"已记录{call.ctx.directory.unit_name(assist.unit_code)}对工单 {call.ticket.number} 的配合情况，已转告牵头单位。"
-    return f"已记录工单 {call.ticket.number} 的进展。"
+        return f"已记录{call.ctx.directory.unit_name(assist.unit_code)}对工单 {ticket.number} 的配合情况，已转告牵头单位。"
+    mark = progress_mark(call.command.rest)
+    if mark == "计划" and ticket.deadline is None and call.ctx.service.policy(ticket).deadline_by_office:
+        return f"已记录工单 {ticket.number} 的前期处理情况及办理计划，最终办结时限待办公室确定。"
+    if mark is not None:
+        return f"已记录工单 {ticket.number} 的{mark}。"
+    return f"已记录工单 {ticket.number} 的进展。"
 
 
 @command("答复", "回复", "办结", example="答复 202611230001 实际解决。11月23日10时电话沟通……来电人表示接受",
@@ -104,12 +114,19 @@ async def extension(call: Call) -> str:
     return f"工单 {call.ticket.number} 的延期申请已提交，等待审核。"
 
 
-@command("退单", "退回", example="退单 202611230001 不属于本单位职责，建议转住建局", evidence=True)
+@command("退单", "退回", example="退单 202611230001 不属于本单位职责，建议转住建局", evidence=True,
+         office_sees_all=True)
 async def giveback(call: Call) -> str:
-    """退单 / 退回 NO 理由."""
+    """退单 / 退回 NO 理由: the handler asks (a leader decides); the office returns a ticket not yet
+    dispatched itself."""
     assert call.ticket is not None
-    req = await call.ctx.service.request_giveback(call.s, call.ticket, call.person, call.raw,
-                                                  call.command.rest)
+    service, ticket = call.ctx.service, call.ticket
+    if ticket.state == State.REGISTERED and call.person.is_office:
+        await service.office_giveback(call.s, ticket, call.person, call.raw, call.command.rest)
+        when = service.giveback_when(ticket)
+        return f"工单 {ticket.number} 已由办公室退单，请{when}在热线系统中从原渠道退回。"
+    req = await service.request_giveback(call.s, ticket, call.person, call.raw, call.command.rest)
     if req.state == "approved":  # the rule asks no review
-        return approved(call, call.ticket, req, SYSTEM)
-    return f"工单 {call.ticket.number} 的退单申请已提交，等待审核。"
+        return approved(call, ticket, req, SYSTEM)
+    when = service.giveback_when(ticket)
+    return f"工单 {ticket.number} 的退单申请已提交，等待审核" + (f"（退单须{when}完成）。" if when else "。")

@@ -16,7 +16,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.calendar import WorkCalendar
 from bot.config import Config
-from scheduler import delays, followups, period_reports, progress, reports, scans, timing
+from scheduler import delays, duties, followups, period_reports, progress, reports, scans, timing
 from scheduler.scans import Scan
 
 Days = Literal["all", "work", "first_workday"]
@@ -35,11 +35,15 @@ class JobSpec:
 
 
 JOBS: tuple[JobSpec, ...] = (
-    JobSpec("dispatch_watch", "*/15 8-17 * * *", scans.dispatch_watch, "work"),
-    JobSpec("accept_watch", "*/15 8-17 * * *", scans.accept_watch, "work"),
+    # every day: a ticket whose clock runs on holidays (24h, 紧急, natural days) is watched on them
+    # too; the scans leave working-day tickets alone on days off (scans.clocks)
+    JobSpec("dispatch_watch", "*/15 8-17 * * *", scans.dispatch_watch, "all"),
+    JobSpec("accept_watch", "*/15 8-17 * * *", scans.accept_watch, "all"),
     JobSpec("first_contact", "*/15 * * * *", scans.first_contact, "all", timedelta(days=1)),
-    JobSpec("deadline_ladder", "0 9,14 * * *", scans.deadline_ladder, "work"),
+    JobSpec("deadline_ladder", "0 9,14 * * *", scans.deadline_ladder, "all"),
     JobSpec("extension_window", "0 9 * * *", scans.extension_window, "work"),
+    JobSpec("giveback_watch", "*/15 8-17 * * *", duties.giveback_watch, "all"),
+    JobSpec("supervision_watch", "0 9,14 * * *", duties.supervision_watch, "work"),
     JobSpec("sensitive_duty", "0 9 * * *", scans.sensitive_duty, "all"),
     JobSpec("sensitive_chase", "0 17 * * *", scans.sensitive_chase, "all"),
     JobSpec("progress_duty", "0 9,14 * * *", progress.progress_duty, "all"),

@@ -63,8 +63,10 @@ class Notifier:
         return m
 
     def mentions(self, item: Item, *, leaders: bool = False) -> list[Mention]:
-        """@承办人, plus the unit's leaders when asked."""
-        people = [p for p in [self.handler(item)] if p is not None]
+        """@承办人 and the ticket's 包案 leader (平顶山 C/D类 “要确定1名主管领导”), plus the unit's
+        leaders when asked."""
+        people = [p for p in [self.handler(item), self.ctx.directory.people.get(item.lead_leader or "")]
+                  if p is not None]
         if leaders:
             people += [p for p in self.leaders(item.unit_code) if p not in people]
         return [self.mention(p) for p in people]

@@ -60,6 +60,11 @@ class Item:
     dispatched_at: datetime | None
     created_at: datetime
     round: int
+    clock: str | None = None
+    lead_leader: str | None = None
+    giveback_due: datetime | None = None
+    supervision_level: str | None = None
+    supervision_due: datetime | None = None
 
     @property
     def key(self) -> str:

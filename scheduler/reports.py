@@ -79,6 +79,7 @@ class UnitFigures:
     unsatisfied: int = 0
     extensions: int = 0
     givebacks: int = 0
+    supervised: int = 0  # 督办件: tickets with a 督办 level (平顶山 六、督办机制)
     rank: int | None = None
 
     @property
@@ -126,12 +127,13 @@ async def month_figures(s: AsyncSession, cal: WorkCalendar, names: dict[str, str
     cutoff = min(end, now)
     rows = await s.execute(
         select(Ticket.unit_code, Ticket.deadline, Ticket.answered_at, Ticket.dispatched_at,
-               Ticket.accepted_at, Ticket.state, Ticket.feedback, Ticket.extensions_granted)
+               Ticket.accepted_at, Ticket.state, Ticket.feedback, Ticket.extensions_granted,
+               Ticket.supervision_level)
         .where(Ticket.received_at >= start, Ticket.received_at < end))
     figures = {code: UnitFigures(code, name) for code, name in names.items()}
     total = UnitFigures("*", "合计")
     response_due: dict[object, datetime] = {}
-    for unit, deadline, answered, dispatched, accepted, state, feedback, extensions in rows.all():
+    for unit, deadline, answered, dispatched, accepted, state, feedback, extensions, level in rows.all():
         code = unit or NO_UNIT
         f = figures.get(code)
         if f is None:
@@ -139,6 +141,7 @@ async def month_figures(s: AsyncSession, cal: WorkCalendar, names: dict[str, str
         for g in (f, total):
             g.received += 1
             g.extensions += extensions or 0
+            g.supervised += level is not None
         if state == State.RETURNED.value:
             f.givebacks += 1
             total.givebacks += 1
@@ -220,7 +223,7 @@ def month_text(report: MonthReport, link: str | None = None) -> str:
     t = report.total
     year, mon = report.month.split("-")
     lines = [f"【月度通报】{year}年{int(mon)}月热线办理情况：受理 {t.received} 件，按期办结 {t.on_time} 件，"
-             f"超期 {t.overdue} 件，延期 {t.extensions} 件，退单 {t.givebacks} 件；"
+             f"超期 {t.overdue} 件，延期 {t.extensions} 件，退单 {t.givebacks} 件，督办 {t.supervised} 件；"
              f"及时响应率 {_pct(t.response_rate)}，按期办结率 {_pct(t.on_time_rate)}，满意率 {_pct(t.satisfaction_rate)}。"]
     if report.ranking:
         lines.append("单位排名：")
@@ -238,13 +241,13 @@ def month_text(report: MonthReport, link: str | None = None) -> str:
 # ---- files -------------------------------------------------------------------------------------
 
 HEADERS = ("排名", "单位代码", "单位", "受理量", "派单", "及时签收", "已办结", "按期办结", "超期",
-           "及时响应率", "按期办结率", "满意", "不满意", "满意率", "延期", "退单", "综合")
+           "及时响应率", "按期办结率", "满意", "不满意", "满意率", "延期", "退单", "综合", "督办件")
 
 
 def _row(u: UnitFigures) -> list[object]:
     return [u.rank, u.unit, u.name, u.received, u.dispatched, u.responded, u.answered, u.on_time, u.overdue,
             u.response_rate, u.on_time_rate, u.satisfied, u.unsatisfied, u.satisfaction_rate, u.extensions,
-            u.givebacks, u.score]
+            u.givebacks, u.score, u.supervised]
 
 
 def write_xlsx(report: MonthReport, path: Path, units: list[UnitFigures]) -> Path:

@@ -19,6 +19,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import JSONB, array
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.calendar import EveryDayCalendar, WorkCalendar
 from bot.context import BotContext
 from bot.deadlines import extension_request_by
 from bot.directory import Person
@@ -33,6 +34,7 @@ from bot.lifecycle import (
 )
 from bot.notices import SENSITIVE_TAGS, fmt_time
 from bot.outbox import Target
+from bot.registration import CALENDAR_CLOCK
 from scheduler import ledger, texts, timing
 from scheduler.ledger import compact_sql
 from scheduler.notifier import Notifier
@@ -61,17 +63,45 @@ def _day_bounds(ctx: BotContext, now: datetime) -> tuple[datetime, datetime]:
             datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=tz))
 
 
+# ---- clocks ------------------------------------------------------------------------------------
+
+RUNNING = Ticket.clock == CALENDAR_CLOCK
+WORKDAY_CLOCK = or_(Ticket.clock.is_(None), Ticket.clock != CALENDAR_CLOCK)
+
+
+def clocks(ctx: BotContext, now: datetime) -> list[tuple[WorkCalendar, ColumnElement[bool]]]:
+    """The clocks a scan of working-day rules runs on at ``now``, as (calendar, which tickets).
+
+    Working-day tickets on working days only, over the working-day calendar; tickets whose clock
+    counts hours or natural days every day, over the every-day calendar, at the rungs their own
+    clock gives (平顶山 A类 “不得以节假日为由拖延办理”, D类 “不得以节假日为由拖延处理”; 吉林 紧急类
+    “24小时响应”)."""
+    out: list[tuple[WorkCalendar, ColumnElement[bool]]] = []
+    if ctx.calendar.is_workday(ctx.calendar.local_date(now)):
+        out.append((ctx.calendar, WORKDAY_CLOCK))
+    out.append((EveryDayCalendar(ctx.calendar), RUNNING))
+    return out
+
+
+def _running(item: Item) -> bool:
+    return item.clock == CALENDAR_CLOCK
+
+
 # ---- dispatch watch ----------------------------------------------------------------------------
 
 async def dispatch_watch(ctx: BotContext, now: datetime) -> int:
     """Registered tickets still not dispatched after their 16:00 cut-off → the office, once a day."""
     cal = ctx.calendar
-    late_until = timing.dispatch_late_until(cal, now)
-    if late_until is None:
+    selects = []
+    for clock_cal, which in clocks(ctx, now):
+        late_until = timing.dispatch_late_until(clock_cal, now)
+        if late_until is not None:
+            where = [Ticket.state == State.REGISTERED.value, Ticket.created_at <= late_until, which]
+            selects.append(owed(where, "dispatch_late", _today(ctx, now)))
+    if not selects:
         return 0
-    where = [Ticket.state == State.REGISTERED.value, Ticket.created_at <= late_until]
     async with ctx.sessions.begin() as s:
-        late = [o.item for o in await claim(s, [owed(where, "dispatch_late", _today(ctx, now))], now)]
+        late = [o.item for o in await claim(s, selects, now)]
         if not late:
             return 0
         late.sort(key=lambda it: (it.created_at, it.id))
@@ -87,16 +117,21 @@ async def dispatch_watch(ctx: BotContext, now: datetime) -> int:
 async def accept_watch(ctx: BotContext, now: datetime) -> int:
     """Dispatched, not accepted: after 2 office hours → @unit again; after 1 working day → leaders."""
     cal, cc = ctx.calendar, ctx.config.calendar
-    one_day, two_hours = timing.accept_late_until(cal, now, cc.office_day_start, cc.office_day_end)
-    bounds = [(b, k) for b, k in ((one_day, "accept_1wd"), (two_hours, "accept_2h")) if b is not None]
-    if not bounds:
-        return 0
-    kind = case(*((Ticket.dispatched_at <= b, literal(k, String)) for b, k in bounds))
     slot = Ticket.unit_code + literal(":", String) + compact_sql(Ticket.dispatched_at)
-    where = [Ticket.state.in_(ASSIGNED), Ticket.unit_code.is_not(None), Ticket.dispatched_at.is_not(None),
-             Ticket.dispatched_at <= max(b for b, _ in bounds)]
+    selects = []
+    for clock_cal, which in clocks(ctx, now):
+        one_day, two_hours = timing.accept_late_until(clock_cal, now, cc.office_day_start, cc.office_day_end)
+        bounds = [(b, k) for b, k in ((one_day, "accept_1wd"), (two_hours, "accept_2h")) if b is not None]
+        if not bounds:
+            continue
+        kind = case(*((Ticket.dispatched_at <= b, literal(k, String)) for b, k in bounds))
+        where = [Ticket.state.in_(ASSIGNED), Ticket.unit_code.is_not(None), Ticket.dispatched_at.is_not(None),
+                 Ticket.dispatched_at <= max(b for b, _ in bounds), which]
+        selects.append(owed(where, kind, slot))
+    if not selects:
+        return 0
     async with ctx.sessions.begin() as s:
-        found = await claim(s, [owed(where, kind, slot)], now)
+        found = await claim(s, selects, now)
         n = Notifier(ctx, s, now)
         for o in found:
             it = o.item
@@ -104,7 +139,7 @@ async def accept_watch(ctx: BotContext, now: datetime) -> int:
             assert it.dispatched_at is not None and it.unit_code is not None
             n.send(Target.to_unit(it.unit_code),
                    texts.accept_late(cal, it.number, ctx.directory.unit_name(it.unit_code), it.dispatched_at,
-                                     it.deadline, escalated),
+                                     it.deadline, escalated, _running(it)),
                    kind=o.kind, item=it, mentions=[n.mention(p) for p in n.leaders(it.unit_code)] if escalated else (),
                    actions=[n.button(it, "签收")])
         return await n.flush()
@@ -139,21 +174,25 @@ async def deadline_ladder(ctx: BotContext, now: datetime) -> int:
     one working day overdue → the office. The unit's ``internal_due`` is used where set."""
     cal = ctx.calendar
     today = _today(ctx, now)
-    bounds = timing.ladder_bounds(cal, now)
-    if not bounds.stages:
+    selects = []
+    for clock_cal, which in clocks(ctx, now):
+        bounds = timing.ladder_bounds(clock_cal, now)
+        if not bounds.stages:
+            continue
+        base = [Ticket.state.in_(WORKING), Ticket.unit_code.is_not(None), DUE.is_not(None), which]
+        # one pass over the working tickets: the stage is the first bound the due is at or before
+        # (the overdue bound is ``now`` itself)
+        stage = case(*((DUE <= upto, literal(f"ladder_{st}", String)) for st, upto in bounds.stages))
+        # a stage is reached on one day per deadline; an overdue ticket is chased every working day
+        slot = case((DUE <= now, literal(today, String)),
+                    else_=case(*((DUE <= upto, literal(f"{st}:", String)) for st, upto in bounds.stages[1:]))
+                    + compact_sql(DUE))
+        selects.append(owed([*base, DUE <= bounds.stages[-1][1]], stage, slot))
+        if bounds.escalate is not None:
+            office_slot = ROUND_SLOT + literal(":", String) + compact_sql(DUE)
+            selects.append(owed([*base, DUE <= bounds.escalate], "ladder_office", office_slot))
+    if not selects:
         return 0
-    base = [Ticket.state.in_(WORKING), Ticket.unit_code.is_not(None), DUE.is_not(None)]
-    # one pass over the working tickets: the stage is the first bound the due is at or before
-    # (the overdue bound is ``now`` itself)
-    stage = case(*((DUE <= upto, literal(f"ladder_{st}", String)) for st, upto in bounds.stages))
-    # a stage is reached on one day per deadline; an overdue ticket is chased every working day
-    slot = case((DUE <= now, literal(today, String)),
-                else_=case(*((DUE <= upto, literal(f"{st}:", String)) for st, upto in bounds.stages[1:]))
-                + compact_sql(DUE))
-    selects = [owed([*base, DUE <= bounds.stages[-1][1]], stage, slot)]
-    if bounds.escalate is not None:
-        office_slot = ROUND_SLOT + literal(":", String) + compact_sql(DUE)
-        selects.append(owed([*base, DUE <= bounds.escalate], "ladder_office", office_slot))
     async with ctx.sessions.begin() as s:
         found = await claim(s, selects, now)
         n = Notifier(ctx, s, now)
@@ -164,13 +203,13 @@ async def deadline_ladder(ctx: BotContext, now: datetime) -> int:
             if o.kind == "ladder_office":
                 handler = n.handler(it)
                 n.send(Target.to_office(), texts.escalation(cal, it.number, ctx.directory.unit_name(it.unit_code),
-                                                           due, handler.name if handler else None),
+                                                           due, handler.name if handler else None, _running(it)),
                        kind="escalation", item=it)
                 continue
             st = o.kind.removeprefix("ladder_")
             button = "签收" if it.state in ASSIGNED else ("进展" if it.state == State.ACCEPTED.value else None)
             n.send(Target.to_unit(it.unit_code),
-                   texts.ladder(cal, it.number, it.tags, st, due, due != it.deadline, it.state),
+                   texts.ladder(cal, it.number, it.tags, st, due, due != it.deadline, it.state, _running(it)),
                    kind=o.kind, item=it,
                    mentions=n.mentions(it, leaders=st == "overdue" or it.state == State.REPLY_PENDING.value),
                    actions=[n.button(it, button)] if button else ())

@@ -22,9 +22,9 @@ def dispatch_late(cal: WorkCalendar, lines: list[tuple[str, datetime]]) -> str:
 
 
 def accept_late(cal: WorkCalendar, number: str, unit: str, dispatched: datetime, deadline: datetime | None,
-                escalated: bool) -> str:
-    """To the unit: a ticket not accepted in time."""
-    late = "已超过1个工作日" if escalated else "已超过2个办公小时"
+                escalated: bool, running: bool = False) -> str:
+    """To the unit: a ticket not accepted in time (``running``: its clock counts every day)."""
+    late = ("已超过1天" if running else "已超过1个工作日") if escalated else "已超过2个办公小时"
     tail = "请领导督促承办人员立即签收。" if escalated else "请尽快签收。"
     return (f"【签收提醒】工单 {number} 于 {fmt_time(cal, dispatched)} 派至{unit}，{late}仍未签收，{tail}"
             f"办结时限 {fmt_time(cal, deadline)}。")
@@ -39,6 +39,12 @@ def first_contact(cal: WorkCalendar, number: str, due: datetime, late: bool) -> 
             f"联系后请回复「联系 {number} 联系情况」。")
 
 
+RUNNING_HEADS = {
+    "due2": "还有2天到期（节假日照常计时）",
+    "due1": "明天到期（节假日照常计时）",
+}
+"""The ladder's words for a ticket whose clock counts every day (hours, natural days)."""
+
 LADDER_HEADS = {
     "due2": "还有2个工作日到期",
     "due1": "明天（下一个工作日）到期",
@@ -48,8 +54,9 @@ LADDER_HEADS = {
 
 
 def ladder(cal: WorkCalendar, number: str, tags: list[str] | None, stage: str, due: datetime,
-           internal: bool, state: str) -> str:
+           internal: bool, state: str, running: bool = False) -> str:
     """To the 承办人 (and, when overdue, the leader): where the ticket stands on the ladder."""
+    head = RUNNING_HEADS.get(stage, LADDER_HEADS[stage]) if running else LADDER_HEADS[stage]
     which = "内部办结时限" if internal else "办结时限"
     if state == "dispatched" or state == "reopened":
         step = f"请先签收：回复「签收 {number}」。"
@@ -59,14 +66,15 @@ def ladder(cal: WorkCalendar, number: str, tags: list[str] | None, stage: str, d
         step = f"请立即办结并回复「答复 {number} 答复内容」，说明超期原因。"
     else:
         step = f"请按期办结，回复「答复 {number} 答复内容」；确需延期请回复「延期 {number} 日期 理由」。"
-    return f"【办结提醒】{marks(tags)}工单 {number} {LADDER_HEADS[stage]}，{which} {fmt_time(cal, due)}。{step}"
+    return f"【办结提醒】{marks(tags)}工单 {number} {head}，{which} {fmt_time(cal, due)}。{step}"
 
 
-def escalation(cal: WorkCalendar, number: str, unit: str, due: datetime, handler: str | None) -> str:
-    """To the office: a ticket one working day or more past its deadline."""
+def escalation(cal: WorkCalendar, number: str, unit: str, due: datetime, handler: str | None,
+               running: bool = False) -> str:
+    """To the office: a ticket one working day (a running clock: one day) or more past its deadline."""
     who = f"，承办人 {handler}" if handler else ""
-    return (f"【超期督办】工单 {number}（{unit}{who}）已超过时限 {fmt_time(cal, due)} 1个工作日以上，"
-            "请督办。")
+    return (f"【超期督办】工单 {number}（{unit}{who}）已超过时限 {fmt_time(cal, due)} "
+            f"{'1天' if running else '1个工作日'}以上，请督办。")
 
 
 def extension_window(cal: WorkCalendar, number: str, deadline: datetime, last: datetime) -> str:

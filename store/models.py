@@ -127,6 +127,8 @@ class Ticket(Base):
         Index("ix_ticket_scan_due", "state", "unit_code", "internal_due", "deadline", "round"),
         Index("ix_ticket_scan_contact", "state", "first_contact_at", "first_contact_due", "round", "unit_code"),
         Index("ix_ticket_scan_dispatch", "state", "dispatched_at", "unit_code"),
+        # the running-clock tickets the scans also watch on days off (revision 0006)
+        Index("ix_ticket_scan_clock", "clock", "state", "unit_code"),
         Index("ix_ticket_scan_report", "state", "unit_code", "progress", "last_progress_at", "tags"
               ).ddl_if(dialect="sqlite"),  # json has no btree operator class on PostgreSQL
     )
@@ -174,6 +176,16 @@ class Ticket(Base):
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     reconsider_until: Mapped[datetime | None]  # 信访: the last day the citizen may ask for 复查 (revision 0008)
     urge_count: Mapped[int] = mapped_column(default=0)
+    # revision 0006: "calendar" when the ticket's clock counts hours or natural days (reminded on
+    # every calendar day), else None (working days)
+    clock: Mapped[str | None] = mapped_column(String(16))
+    lead_leader: Mapped[str | None] = mapped_column(String(100))  # 主管/包案领导 (平顶山 C/D)
+    plan_at: Mapped[datetime | None]  # 平顶山 C: 前期处理情况及办理计划 reported
+    supervision_level: Mapped[str | None] = mapped_column(String(16))  # 书面 | 现场 | 重点 | 移交
+    supervision_at: Mapped[datetime | None]
+    supervision_due: Mapped[datetime | None]
+    supervision_met_at: Mapped[datetime | None]
+    giveback_due: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -161,7 +161,8 @@ def _answer(obj: Any, status: int = 200) -> web.Response:
 
 
 async def post_event(request: web.Request) -> web.Response:
-    """``POST /api/v1/tickets/{source}/{number}/events``: urge, reopen, extension_decision, close."""
+    """``POST /api/v1/tickets/{source}/{number}/events``: urge, reopen, extension_decision, close,
+    deadline (the final deadline, 平顶山 C类), supervise (a 督办 level)."""
     ctx = request.config_dict[CTX]
     event = await _signed_model(request, TicketEventIn.model_validate, "事件字段有误：")
     if isinstance(event, web.Response):
@@ -169,6 +170,10 @@ async def post_event(request: web.Request) -> web.Response:
     if event.type == "extension_decision" and event.granted is not False and event.deadline is None:
         # Otherwise a grant without a date would read as a refusal.
         return error_response(400, "invalid", "事件字段有误：deadline", {"deadline": "同意延期时必填"})
+    if event.type == "deadline" and event.deadline is None:
+        return error_response(400, "invalid", "事件字段有误：deadline", {"deadline": "确定时限时必填"})
+    if event.type == "supervise" and event.level is None:
+        return error_response(400, "invalid", "事件字段有误：level", {"level": "督办时必填：书面、现场、重点或移交"})
     source, number = request.match_info["source"], request.match_info["number"]
     if bad := _bad_key(source, number):
         return bad

@@ -1,9 +1,16 @@
-"""The ``lichuan`` preset: 利川市人力资源和社会保障局《市人社局办理市民诉求实施办法》(利人社发〔2017〕86号)."""
+"""The ``lichuan`` preset: 利川市人力资源和社会保障局《市人社局办理市民诉求实施办法》(利人社发〔2017〕86号).
+
+- Clock: working days (即办 1wd, 复杂 3wd, 疑难 7wd); a 紧急 ticket is announced at registration.
+- Deadline authority: the rule; an extension is decided by 市长热线办 (asked 2 working days before).
+- Give-back window: the same day as receipt (``same-day@17:30``).
+- Progress duty: 疑难 every 3 working days.
+- 督办 levels: may be raised; no clock.
+"""
 
 from __future__ import annotations
 
 from bot.deadlines import Rule
-from bot.presets.base import Preset
+from bot.presets.base import Preset, urgent_overlays
 
 # 利川市人力资源和社会保障局《市人社局办理市民诉求实施办法》(利人社发〔2017〕86号)
 RULES: tuple[Rule, ...] = (
@@ -30,6 +37,7 @@ RULES: tuple[Rule, ...] = (
         giveback_within="same-day@17:30",
         review=True,
     ),
+    *urgent_overlays("lichuan", "利川"),
 )
 
 PRESET = Preset(name="lichuan", label="利川", rules=RULES, source="利川市人力资源和社会保障局《市人社局办理市民诉求实施办法》(利人社发〔2017〕86号)")

@@ -1,9 +1,17 @@
-"""The ``songjiang`` preset: 上海市松江区民政局《信访、市民服务热线办理规程（试行）》(沪松民〔2023〕32号)."""
+"""The ``songjiang`` preset: 上海市松江区民政局《信访、市民服务热线办理规程（试行）》(沪松民〔2023〕32号).
+
+- Clock: 紧急/次紧急/疫情 (same day) and 随申拍 (3 natural days) run every calendar day; the rest count
+  working days. 紧急 tickets are announced at registration.
+- Deadline authority: the rule.
+- Give-back window: 1 working day from receipt (``1wd``).
+- Progress duty: daily for 涉稳/扬言/涉众.
+- 督办 levels: may be raised; no clock.
+"""
 
 from __future__ import annotations
 
 from bot.deadlines import Rule
-from bot.presets.base import Preset
+from bot.presets.base import Preset, urgent_overlays
 
 # 上海市松江区民政局《信访、市民服务热线办理规程（试行）》(沪松民〔2023〕32号)
 RULES: tuple[Rule, ...] = (
@@ -24,7 +32,9 @@ RULES: tuple[Rule, ...] = (
         receipt_sms=True,
     ),
     # “【紧急/次紧急工单】、【疫情类工单】即有即结（16时以后的工单可以在第二天完成答复办结）”
-    Rule(name="songjiang-紧急", label="松江·紧急件", tags=["紧急", "次紧急", "疫情"], deadline="same-day@16:00"),
+    # -> a same-day clock: reminded on every calendar day; announced at registration.
+    Rule(name="songjiang-紧急", label="松江·紧急件", tags=["紧急", "次紧急", "疫情"], deadline="same-day@16:00",
+         announce=True),
     # “【随申拍工单】：3个自然日内”
     Rule(name="songjiang-随申拍", label="松江·随申拍件", channel="随申拍", deadline="3d"),
     # “【标签工单】…、【复核工单】、【咨询工单】、【扬言工单】（工单即接即电话安抚好情绪并优先处置）：
@@ -52,6 +62,7 @@ RULES: tuple[Rule, ...] = (
          reply_check="songjiang-consult"),
     # “（二）办结规范：工单答复内容中一般包含以下要素…对不符合规范的，一律退回承办责任科室重办”
     Rule(name="songjiang-办结规范", label="松江·办结规范", overlay=True, reply_check="songjiang"),
+    *urgent_overlays("songjiang", "松江"),
 )
 
 PRESET = Preset(name="songjiang", label="松江", rules=RULES, source="上海市松江区民政局《信访、市民服务热线办理规程（试行）》(沪松民〔2023〕32号)")

@@ -1,9 +1,17 @@
-"""The ``xinfang`` preset: 市政府办信访接待处理制度, with 信访工作条例 (2022)."""
+"""The ``xinfang`` preset: 市政府办信访接待处理制度, with 信访工作条例 (2022).
+
+- Clock: natural days (30 / 60, the last day rolled past days off), reminded on every calendar day;
+  重大 and 紧急 tickets are announced at registration.
+- Deadline authority: the rule.
+- Give-back window: none set.
+- Progress duty: none set.
+- 督办 levels: may be raised; no clock.
+"""
 
 from __future__ import annotations
 
 from bot.deadlines import Rule
-from bot.presets.base import Preset
+from bot.presets.base import Preset, urgent_overlays
 
 # 市政府办信访接待处理制度, with 信访工作条例 (2022)
 RULES: tuple[Rule, ...] = (
@@ -16,6 +24,11 @@ RULES: tuple[Rule, ...] = (
     # the answer carries the 复查 notice (reply_check) and the 30-day window is kept on the ticket.
     Rule(name="xinfang-办理", label="信访·办理", deadline="60d", roll=True, receipt_sms=True, reply_check="xinfang",
          reconsider_days=30),
+    # “對於重大、緊急信訪事項,要及時向市政府辦領導報告” -> a 重大 ticket is announced at registration
+    # (紧急 ones by the shared overlays below).
+    Rule(name="xinfang-重大标签报告", label="信访·重大件登记即报告", overlay=True, tags=["重大"], announce=True),
+    Rule(name="xinfang-重大类别报告", label="信访·重大类登记即报告", overlay=True, category="重大", announce=True),
+    *urgent_overlays("xinfang", "信访"),
 )
 
 PRESET = Preset(name="xinfang", label="信访", rules=RULES, source="市政府办信访接待处理制度, with 信访工作条例 (2022)")

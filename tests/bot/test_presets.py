@@ -75,7 +75,7 @@ CASES = [
         at(2026, 3, 10, 15, 59),
         TicketFacts(tags=tags("次紧急")),
         at(2026, 3, 10),
-        first_contact_due=at(2026, 3, 11),
+        first_contact_due=at(2026, 3, 10),  # never after the ticket's own deadline
     ),
     Case(
         "songjiang",
@@ -192,9 +192,11 @@ def test_preset_rule(case: Case) -> None:
 
 
 def test_every_preset_rule_has_a_case() -> None:
-    covered = {c.rule for c in CASES} | {"lichuan-all", "songjiang-退单", "songjiang-办结规范",
-                                         "songjiang-信访答复", "songjiang-咨询答复", "jilin-all",
-                                         "pingdingshan-回访", "pingdingshan-all"}  # policy-only overlays, below
+    policy_only = {"lichuan-all", "songjiang-退单", "songjiang-办结规范", "pingdingshan-督办",  # below
+                   "songjiang-信访答复", "songjiang-咨询答复", "jilin-all", "pingdingshan-回访", "pingdingshan-all",
+                   "xinfang-重大标签报告", "xinfang-重大类别报告",
+                   *(f"{p}-紧急{w}报告" for p in PRESETS for w in ("标签", "类别"))}
+    covered = {c.rule for c in CASES} | policy_only
     assert covered == {rule.name for preset in PRESETS.values() for rule in preset.rules}
 
 

@@ -73,7 +73,7 @@ async def test_monthly_job_posts_to_office_and_writes_files(sched, clock, tmp_pa
     body = text(row)
     assert row.dest_key == "console:console:bgs"
     assert body.splitlines()[0] == ("【月度通报】2026年11月热线办理情况：受理 6 件，按期办结 2 件，超期 2 件，延期 1 件，"
-                                    "退单 1 件；及时响应率 83.3%，按期办结率 50.0%，满意率 66.7%。")
+                                    "退单 1 件，督办 0 件；及时响应率 83.3%，按期办结率 50.0%，满意率 66.7%。")
     assert "1. 社会救助科 综合 100.0%" in body and "2. 养老服务科 综合 52.8%" in body
     assert "后3位" not in body  # only two units ranked
     files = monthly_files(bot.ctx.config)

@@ -14,7 +14,9 @@ from scheduler.runner import SCHEDULER, SchedulerRunner
 from tests.conftest import PG_URL, local
 from tests.scheduler.conftest import reminders, text
 
-WORKDAY_JOBS = ("deadline_ladder", "unit_digest", "extension_window", "dispatch_watch", "accept_watch")
+WORKDAY_JOBS = ("unit_digest", "extension_window", "supervision_watch")
+# run every day for tickets whose clock never sleeps; a working-day ticket hears nothing on a day off
+CLOCK_JOBS = ("deadline_ladder", "dispatch_watch", "accept_watch", "giveback_watch")
 
 
 async def _run_all(runner: SchedulerRunner, clock, *when: int) -> dict[str, int | None]:
@@ -35,6 +37,7 @@ async def test_national_day_week(sched, clock) -> None:
     for day in range(1, 8):  # 10-01 … 10-07: all holidays
         ran = await _run_all(runner, clock, 2026, 10, day, 9, 0)
         assert all(ran[j] is None for j in WORKDAY_JOBS), (day, ran)
+        assert all(not ran[j] for j in CLOCK_JOBS), (day, ran)
         assert ran["sensitive_duty"] == 1
         ran = await _run_all(runner, clock, 2026, 10, day, 17, 0)
         assert ran["sensitive_chase"] == 1
@@ -57,7 +60,7 @@ async def test_tiaoxiu_working_saturday(sched, clock) -> None:
     ladder = await reminders(bot.ctx, "remind_ladder_due2")
     assert "还有2个工作日到期，办结时限 10月13日 17:30" in text(ladder[0])
     ran = await _run_all(runner, clock, 2026, 10, 11, 9, 0)  # Sunday
-    assert ran["unit_digest"] is None and ran["deadline_ladder"] is None
+    assert ran["unit_digest"] is None and ran["deadline_ladder"] == 0
     ran = await _run_all(runner, clock, 2026, 10, 12, 9, 0)
     assert ran["deadline_ladder"] == 1
     assert len(await reminders(bot.ctx, "remind_ladder_due1")) == 1
@@ -96,7 +99,8 @@ async def test_restart_after_three_days_does_not_flood(sched, clock) -> None:
     # down from Thu 09:00 until Sun 10:00; a fresh runner starts (a new process)
     clock.set(local(2026, 11, 29, 10, 0))
     caught = await SchedulerRunner(bot.ctx).catch_up()
-    assert set(caught) == {"sensitive_duty", "first_contact", "progress_duty", "delay_sms"}  # today's useful fires only
+    # today's useful fires only (the clock jobs run on Sunday for tickets whose clock never sleeps)
+    assert set(caught) == {"sensitive_duty", "first_contact", "progress_duty", "delay_sms", *CLOCK_JOBS}
     after = Counter(r.kind for r in await reminders(bot.ctx))
     new = after - before
     # no Fri digest, no Fri/Sat ladder, no flood: the 涉稳 ticket's missed report of Saturday alone

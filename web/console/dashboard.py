@@ -123,7 +123,8 @@ class Dashboard:
             rows.append({
                 "overdue": is_open and t.deadline is not None and t.deadline < now,
                 "number": t.number, "source": t.source, "source_label": source_label(t.source),
-                "tags": tag_chips(t.tags), "title": t.title or notices.short_content(t.content, 40),
+                "tags": tag_chips([*(t.tags or []), *([f"{t.supervision_level}督办"] if t.supervision_level else [])]),
+                "title": t.title or notices.short_content(t.content, 40),
                 "citizen": t.citizen_name if sees_citizen(person, t) else mask_name(t.citizen_name),
                 "state": STATE_LABELS[State(t.state)], "unit": d.unit_name(t.unit_code),
                 "handler": people.get(t.handler_id, ""),
@@ -188,7 +189,8 @@ class Dashboard:
             ("来电人", name), ("联系电话", phone),
             ("联系地址", t.citizen_address if full else ("已隐藏" if t.citizen_address else None)),
             ("事发地址", t.address), ("诉求内容", t.content), ("回访结果", t.feedback),
-            ("催办次数", t.urge_count),
+            ("催办次数", t.urge_count), ("包案领导", t.lead_leader),
+            ("督办", _supervision(cal, t)),
         ]
         deadline = [
             ("办结时限", {"deadline": ft(t.deadline), "overdue": overdue}),
@@ -199,6 +201,9 @@ class Dashboard:
             ("延期", (notices.extension_line(t, cal) if t.extension_state else ext)
                      + f"（已申请 {t.extension_applications}/{t.max_extensions} 次）"),
             ("需领导审核", "是" if policy.review else "否"),
+            ("计时", "节假日照常计时" if policy.runs_every_day() else "按工作日计时"),
+            ("办理计划", ft(t.plan_at) if t.plan_at else None),
+            ("退单时限", ft(t.giveback_due) if t.giveback_due else None),
         ]
         if t.reconsider_until:  # 信访: the 复查 window of the approved answer
             deadline.append(("复查期限", f"{ft(t.reconsider_until)} 前可申请复查"))
@@ -291,6 +296,16 @@ def _sensitive_first(found: set[str]) -> list[str]:
     """Tags with 涉稳/扬言/涉众 and urgent ones first, then the others sorted."""
     first = [t for t in [*sorted(notices.SENSITIVE_TAGS), *sorted(URGENT)] if t in found]
     return first + sorted(found - set(first))
+
+
+def _supervision(cal: Any, t: Ticket) -> str | None:
+    """``现场督办（时限 10月13日 17:30）`` / ``…（已完成）``, or None without a 督办 level."""
+    if not t.supervision_level:
+        return None
+    if t.supervision_met_at is not None:
+        return f"{t.supervision_level}督办（已完成）"
+    due = f"（时限 {notices.fmt_time(cal, t.supervision_due)}）" if t.supervision_due else ""
+    return f"{t.supervision_level}督办{due}"
 
 
 def _pname(d: Any, pid: int | None) -> str:

@@ -107,6 +107,13 @@ def _decision(f: Facts, cal: WorkCalendar) -> str:
     return f"{verdict}{note}\n签字：{f.reviewer}　　日期：{_t(cal, r.decided_at)}"
 
 
+def _duties(t: Ticket) -> str:
+    """``包案领导：李科长　督办：现场督办`` (the parts that are set), or ``""``."""
+    parts = [f"包案领导：{t.lead_leader}" if t.lead_leader else "",
+             f"督办：{t.supervision_level}督办" if t.supervision_level else ""]
+    return "　".join(p for p in parts if p)
+
+
 def _lichuan(f: Facts, cal: WorkCalendar) -> list[list[Cell]]:
     t = f.ticket
     reply = f.reply.content if f.reply else ""
@@ -130,6 +137,7 @@ def _lichuan(f: Facts, cal: WorkCalendar) -> list[list[Cell]]:
         [Cell("基本情况及现场检查情况", label=True), Cell(basics, 5, tall=True)],
         [Cell("处理结果及沟通情况", label=True), Cell(result, 5, tall=True)],
         [Cell("分管领导审核意见", label=True), Cell(_decision(f, cal), 5, tall=True)],
+        [Cell("包案领导及督办", label=True), Cell(_duties(t), 5)],
     ]
 
 
@@ -142,7 +150,7 @@ def _songjiang(f: Facts, cal: WorkCalendar) -> list[list[Cell]]:
     signed = ""
     if f.reply is not None and f.reply.decided_at is not None:
         signed = f"{f.reviewer}（{'同意' if f.reply.state == 'approved' else '驳回'}）　{_t(cal, f.reply.decided_at)}"
-    remarks = "、".join(t.tags or [])
+    remarks = "　".join(x for x in ("、".join(t.tags or []), _duties(t)) if x)
     if f.extension:
         remarks += f"　延期：{f.extension}"
     return [
@@ -190,6 +198,7 @@ def _signoff(f: Facts, cal: WorkCalendar) -> list[list[Cell]]:
         [Cell("*是否解决", label=True),
          Cell(_boxes(solved_options, category if category in solved_options else None), 3)],
         [Cell("*是否满意", label=True), Cell(_boxes(("满意", "不满意", "认可", "未评价"), t.feedback), 3)],
+        [Cell("包案领导及督办", label=True), Cell(_duties(t), 3)],
         [Cell("结案：分管领导审核意见", label=True),
          Cell(_decision(f, cal) + f"\n填报单位：{f.unit}", 3, tall=True)],
     ]

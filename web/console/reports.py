@@ -34,7 +34,7 @@ from web.console.site import ConsoleSite, visible_units
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 _SAFE = re.compile(r"[^A-Za-z0-9_-]")  # file names in a header stay ASCII
 _COUNTS = ("received", "dispatched", "responded", "answered", "on_time", "overdue", "satisfied",
-           "unsatisfied", "extensions", "givebacks")
+           "unsatisfied", "extensions", "givebacks", "supervised")
 
 
 def setup(console: web.Application, adapter: ConsoleSite) -> None:
@@ -131,11 +131,11 @@ class ReportsPage:
             "summary_label": "合计" if office or len(report.units) > 1 else "本单位",
             "summary": [
                 ("受理", t.received), ("按期办结", t.on_time), ("超期", t.overdue), ("延期", t.extensions),
-                ("退单", t.givebacks), ("及时响应率", _pct(t.response_rate)),
+                ("退单", t.givebacks), ("督办", t.supervised), ("及时响应率", _pct(t.response_rate)),
                 ("按期办结率", _pct(t.on_time_rate)), ("满意率", _pct(t.satisfaction_rate))],
             "warning": "、".join(report.unit(c).name for c in report.bottom3_streak) if streak else "",
             "headers": ("排名", "单位", "受理量", "按期办结", "超期", "及时响应率", "按期办结率", "满意率",
-                        "延期", "退单", "综合", "提示"),
+                        "延期", "退单", "督办件", "综合", "提示"),
             "rows": rows, "chart": any(u.received for u in report.units)})
 
     @staticmethod
@@ -146,7 +146,7 @@ class ReportsPage:
             "note": "streak" if in_streak else "bottom" if in_bottom else "",
             "cells": ("—" if u.rank is None else u.rank, u.name, u.received, u.on_time, u.overdue,
                       _pct(u.response_rate), _pct(u.on_time_rate), _pct(u.satisfaction_rate),
-                      u.extensions, u.givebacks, _pct(u.score))}
+                      u.extensions, u.givebacks, u.supervised, _pct(u.score))}
 
     # ---- the files -----------------------------------------------------------------------
 

@@ -5,14 +5,14 @@ hotline fixed (final); a review request knows the stage of its chain (unit leade
 hotline); a ticket's assisting units (配合单位) and copied parent units live in ``ticket_units``.
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-06 07:30:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0007'
-down_revision = '0004'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

@@ -23,14 +23,15 @@ CASES: list[tuple[str, dict[str, Any], tuple[str | None, ...]]] = [
      ("songjiang-普通", "2026-09-29T17:30:00+08:00", "2026-09-28T17:30:00+08:00", "2026-09-20T17:30:00+08:00")),
     # On the 调休 Sunday itself, under 紧急 (same-day@16:00): due that day.
     ("tiaoxiu-sunday-urgent", {"received_at": "2026-09-20T10:00:00+08:00", "tags": ["紧急"]},
-     ("songjiang-紧急", "2026-09-20T17:30:00+08:00", None, "2026-09-21T17:30:00+08:00")),
-    # 紧急 at 15:59 → today 17:30; at 16:00 → the next natural day 17:30.
+     ("songjiang-紧急", "2026-09-20T17:30:00+08:00", None, "2026-09-20T17:30:00+08:00")),
+    # 紧急 at 15:59 → today 17:30; at 16:00 → the next natural day 17:30. The first contact
+    # (1 working day) never falls after the ticket's own deadline (issue 15 §1).
     ("urgent-1559", {"received_at": "2026-11-23T15:59:00+08:00", "tags": ["紧急"]},
-     ("songjiang-紧急", "2026-11-23T17:30:00+08:00", None, "2026-11-24T17:30:00+08:00")),
+     ("songjiang-紧急", "2026-11-23T17:30:00+08:00", None, "2026-11-23T17:30:00+08:00")),
     ("urgent-1600", {"received_at": "2026-11-23T16:00:00+08:00", "tags": ["紧急"]},
      ("songjiang-紧急", "2026-11-24T17:30:00+08:00", None, "2026-11-24T17:30:00+08:00")),
     ("urgent-friday-1600", {"received_at": "2026-11-27T16:00:00+08:00", "tags": ["次紧急"]},
-     ("songjiang-紧急", "2026-11-28T17:30:00+08:00", None, "2026-11-30T17:30:00+08:00")),
+     ("songjiang-紧急", "2026-11-28T17:30:00+08:00", None, "2026-11-28T17:30:00+08:00")),
     # An ordinary Saturday, 11-21: Mon 11-23 is day 1, Tue 12-01 day 7.
     ("saturday", {"received_at": "2026-11-21T10:00:00+08:00"},
      ("songjiang-普通", "2026-12-01T17:30:00+08:00", "2026-11-30T17:30:00+08:00", "2026-11-23T17:30:00+08:00")),

@@ -79,13 +79,13 @@ async def test_office_sees_every_unit_ranking_and_warning(make_bot, make_user, c
     assert "月度通报 · 2026年11月" in page
     assert 'href="/console/reports" class="active">月度通报</a>' in page
     rows = _rows(page)
-    # 排名, 单位, 受理量, 按期办结, 超期, 及时响应率, 按期办结率, 满意率, 延期, 退单, 综合, 提示
+    # 排名, 单位, 受理量, 按期办结, 超期, 及时响应率, 按期办结率, 满意率, 延期, 退单, 督办件, 综合, 提示
     # (提示 stays empty: with two units ranked, "后3位" would name both; it needs more than three)
-    assert rows["SHJZK"] == ["1", "社会救助科", "3", "1", "1", "100.0%", "50.0%", "100.0%", "0", "1", "83.3%", ""]
-    assert rows["YLK"] == ["2", "养老服务科", "2", "1", "1", "50.0%", "50.0%", "50.0%", "1", "0", "50.0%", ""]
-    assert rows["BGS"] == ["—", "局办公室", "0", "0", "0", "—", "—", "—", "0", "0", "—", ""]
+    assert rows["SHJZK"] == ["1", "社会救助科", "3", "1", "1", "100.0%", "50.0%", "100.0%", "0", "1", "0", "83.3%", ""]
+    assert rows["YLK"] == ["2", "养老服务科", "2", "1", "1", "50.0%", "50.0%", "50.0%", "1", "0", "0", "50.0%", ""]
+    assert rows["BGS"] == ["—", "局办公室", "0", "0", "0", "—", "—", "—", "0", "0", "0", "—", ""]
     # total: 5 received; responded 4/5; on time 2/(2+2); 满意+认可 2/3; (80.0 + 50.0 + 66.7) / 3 = 65.6
-    assert rows["*"] == ["—", "合计", "5", "2", "2", "80.0%", "50.0%", "66.7%", "1", "1", "65.6%", ""]
+    assert rows["*"] == ["—", "合计", "5", "2", "2", "80.0%", "50.0%", "66.7%", "1", "1", "0", "65.6%", ""]
     assert list(rows) == ["SHJZK", "YLK", "BGS", "*"]
     assert 'id="bottom3-warning"' not in page and "后3位" not in page
     assert '<img src="/console/reports/chart.png?month=2026-11"' in page
