@@ -215,6 +215,8 @@ class Rule(BaseModel):
         None, description="答复内容检查：songjiang（松江办结规范：写明结果类别及与来电人沟通的方式和时间）")
     feedback: Literal["all", "sampled", "none"] = Field("all", description="回访：all 全部、sampled 抽样、none 不回访")
     receipt_sms: bool = Field(False, description="受理后给来电人发受理短信")
+    duplicate_window_days: int | None = Field(
+        None, ge=0, description="同一来电人基本一致的诉求在这么多天内再来，记为重复件；不设用 [procedure] duplicate_window_days")
     leader_at_accept: bool = Field(False, description="签收时须指定负责领导")
     deadline_by_office: bool = Field(False, description="最终时限由办公室另行确定")
     overlay: bool = Field(False, description="叠加规则：不单独胜出，只补全胜出规则未设的字段")

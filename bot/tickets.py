@@ -34,6 +34,7 @@ from bot.lifecycle import (
 )
 from bot.messages import OutgoingMessage
 from bot.outbox import Outbox, Target
+from bot.reading.service import ModelHolder
 from bot.registration import SYSTEM, RegisterResult, Registration
 from bot.ticket_rows import AUDIT_ROWS
 from store.models import AuditEvent, ReviewRequest, Ticket
@@ -57,6 +58,7 @@ class TicketService(Registration):
         self.reports = HotlineReports(config.hotline, clock)
         self.sms = CitizenSms(config.sms, calendar.tz, clock)
         self.buttons = TicketButtons(config.effective_secret, clock)
+        self.reader = ModelHolder()
 
     # ---- lookups -------------------------------------------------------------------------
 
