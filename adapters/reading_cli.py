@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from adapters.importer import UnreadableFile, _parse_datetime, _ParseError
 from adapters.labeled_file import MissingColumn, columns, read_table, text_of
+from bot.bootstrap import build_context
+from bot.config import Config
+from bot.preflight import ready_store
 from bot.reading.evaluate import confusion_table, evaluate
+from bot.reading.service import TrainOutcome, period_topics, train
 from bot.reading.topics import Topic, TopicItem, topics
 
 
@@ -102,3 +106,28 @@ def print_topics(found: list[Topic], as_json: bool) -> None:
         units = f"  承办：{'、'.join(t.units)}" if t.units else ""
         print(f"{rank}. {t.label}  {t.count} 件  热度 {t.heat:.1f}{units}")
         print(f"   关键词：{'、'.join(t.keywords)}  编号：{'、'.join(t.ids[:10])}{' …' if t.count > 10 else ''}")
+
+
+async def train_from_store(config: Config) -> TrainOutcome:
+    """``model train``: train from the store's history, keeping the better model."""
+    ctx = build_context(config)
+    try:
+        await ready_store(config)
+        return await train(ctx.sessions, ctx.clock.now(), config.intelligence.min_history)
+    finally:
+        await ctx.engine.dispose()
+
+
+async def store_topics(config: Config, first: date, last: date, top: int) -> list[Topic]:
+    """``topics --from --to``: the hot topics of the tickets received on those days (inclusive)."""
+    ctx = build_context(config)
+    zone = ctx.calendar.tz
+    start = datetime.combine(first, time.min, tzinfo=zone)
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
+    try:
+        await ready_store(config)
+        async with ctx.sessions() as s:
+            names = {code: u.name for code, u in ctx.directory.units.items()}
+            return await period_topics(s, start, end, names, top=top)
+    finally:
+        await ctx.engine.dispose()

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.reading.classifier import Guess, Neighbour, TextModel
 from bot.reading.evaluate import scores
+from bot.reading.topics import Topic, TopicItem, topics
 from store.models import AuditEvent, TextModelRow, Ticket
 
 CATEGORY = "category"
@@ -176,3 +177,22 @@ async def suggested_unit(s: AsyncSession, holder: ModelHolder, ticket: Ticket) -
         return str(detail["unit"])
     found = await holder.suggest(s, ticket)
     return found.unit.label if found is not None and found.unit is not None else None
+
+
+async def period_topics(s: AsyncSession, start: datetime, end: datetime, unit_names: dict[str, str], *,
+                        top: int = 10) -> list[Topic]:
+    """The hot topics of the tickets received in [``start``, ``end``), the period of the same
+    length before giving their growth."""
+    previous = await _items(s, start - (end - start), start, unit_names)
+    return topics(await _items(s, start, end, unit_names), previous=previous, top=top)
+
+
+async def _items(s: AsyncSession, start: datetime, end: datetime, unit_names: dict[str, str]) -> list[TopicItem]:
+    q = (select(Ticket.number, Ticket.title, Ticket.content, Ticket.received_at, Ticket.citizen_phone,
+                Ticket.tags, Ticket.unit_code, Ticket.feedback)
+         .where(Ticket.received_at >= start, Ticket.received_at < end).order_by(Ticket.received_at, Ticket.id))
+    return [TopicItem(id=r.number, text=f"{r.title}\n{r.content}" if r.title else r.content, at=r.received_at,
+                      citizen=r.citizen_phone, tags=tuple(r.tags or ()),
+                      unit=unit_names.get(r.unit_code, r.unit_code) if r.unit_code else None,
+                      dissatisfied=r.feedback == "不满意")
+            for r in (await s.execute(q)).all()]
