@@ -25,6 +25,7 @@ LINK = 0.45  # cosine of two tickets about one matter (bench/README.md, "hot top
 NEIGHBOURS = 8
 MIN_SIZE = 2
 KEYWORDS = 4
+SMALL_PERIOD = 100
 FLAG_TAGS = frozenset({"涉众", "扬言", "涉稳"})
 
 # A place is a run of Chinese/ASCII ending in one of these words (A3区, 丽发新城小区, 人民路).
@@ -138,16 +139,16 @@ def topics(items: Sequence[TopicItem], *, previous: Sequence[TopicItem] = (), to
         return []
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    everything = [*items, *previous]
-    tokens = [_tokens(i.text) for i in everything]
-    vectorizer = TfidfVectorizer(analyzer=lambda t: t, sublinear_tf=True, min_df=2, max_df=0.2, dtype=np.float32)
+    tokens = [_tokens(i.text) for i in items]
+    # a word in a fifth of a large period says nothing about one matter; a small period keeps all
+    max_df = 0.2 if len(items) >= SMALL_PERIOD else 1.0
+    vectorizer = TfidfVectorizer(analyzer=lambda t: t, sublinear_tf=True, min_df=2, max_df=max_df, dtype=np.float32)
     try:
-        matrix = vectorizer.fit_transform(tokens).tocsr()
+        now = vectorizer.fit_transform(tokens).tocsr()
     except ValueError:  # no word occurs twice: nothing repeats, no topic
         return []
+    before = vectorizer.transform([_tokens(i.text) for i in previous]) if previous else now[:0]
     vocabulary = np.array(vectorizer.get_feature_names_out())
-    now = matrix[: len(items)]
-    before = matrix[len(items):]
     found: list[Topic] = []
     for group in _groups(now):
         members = [items[i] for i in group]
