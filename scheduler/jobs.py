@@ -16,7 +16,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.calendar import WorkCalendar
 from bot.config import Config
-from scheduler import reports, scans, timing
+from scheduler import reading, reports, scans, timing
 from scheduler.scans import Scan
 
 Days = Literal["all", "work", "first_workday"]
@@ -45,6 +45,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("unit_digest", "0 9 * * *", scans.unit_digest, "work"),
     JobSpec("weekly_analysis", "0 9 * * mon", reports.weekly_analysis, "all", timedelta(days=6)),
     JobSpec("monthly_report", "0 9 * * *", reports.monthly_report, "first_workday", timedelta(days=20)),
+    JobSpec("model_retrain", "30 2 * * *", reading.model_retrain, "all"),
 )
 BY_NAME = {j.name: j for j in JOBS}
 

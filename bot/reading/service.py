@@ -188,11 +188,22 @@ async def period_topics(s: AsyncSession, start: datetime, end: datetime, unit_na
 
 
 async def _items(s: AsyncSession, start: datetime, end: datetime, unit_names: dict[str, str]) -> list[TopicItem]:
-    q = (select(Ticket.number, Ticket.title, Ticket.content, Ticket.received_at, Ticket.citizen_phone,
+    q = (select(Ticket.source, Ticket.number, Ticket.title, Ticket.content, Ticket.received_at, Ticket.citizen_phone,
                 Ticket.tags, Ticket.unit_code, Ticket.feedback)
          .where(Ticket.received_at >= start, Ticket.received_at < end).order_by(Ticket.received_at, Ticket.id))
-    return [TopicItem(id=r.number, text=f"{r.title}\n{r.content}" if r.title else r.content, at=r.received_at,
+    return [TopicItem(id=f"{r.source}/{r.number}", text=f"{r.title}\n{r.content}" if r.title else r.content, at=r.received_at,
                       citizen=r.citizen_phone, tags=tuple(r.tags or ()),
                       unit=unit_names.get(r.unit_code, r.unit_code) if r.unit_code else None,
                       dissatisfied=r.feedback == "不满意")
             for r in (await s.execute(q)).all()]
+
+
+def topic_lines(found: list[Topic], limit: int = 5) -> list[str]:
+    """Chinese lines for a report: ``热点 1：路灯、损坏（人民路）5 件，热度 9.5，较上期 +2，承办 城管局``.
+    The weekly analysis and the monthly report call :func:`period_topics` and this."""
+    lines = []
+    for rank, t in enumerate(found[:limit], start=1):
+        growth = f"，较上期 {t.growth:+d}" if t.growth else ""
+        units = f"，承办 {'、'.join(t.units[:3])}" if t.units else ""
+        lines.append(f"热点 {rank}：{t.label} {t.count} 件，热度 {t.heat:.1f}{growth}{units}")
+    return lines
