@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _labeled import HELP, load, text  # noqa: E402
+from _labeled import HELP, load, text
 
-from bot.reading.classifier import TextModel  # noqa: E402
-from bot.reading.evaluate import evaluate  # noqa: E402
+from bot.reading.classifier import TextModel
+from bot.reading.evaluate import evaluate
 
 
 def main() -> None:

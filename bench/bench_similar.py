@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _labeled import HELP, load, text  # noqa: E402
+from _labeled import HELP, load, text
 
-from bot import plugins  # noqa: E402, F401  (the config needs the registered SMS providers)
-from bot.config import IntelligenceConfig  # noqa: E402
-from bot.reading.similar import fingerprint, similarity  # noqa: E402
+from bot import plugins  # noqa: F401  (the config needs the registered SMS providers)
+from bot.config import IntelligenceConfig
+from bot.reading.similar import fingerprint, similarity
 
 FILLER = "我多次反映都没有人处理，希望有关部门高度重视"
 

@@ -27,7 +27,7 @@ async def test_topics_page_lists_the_clusters_of_the_period(make_bot: Any, make_
     page = html.unescape(await office.page("/console/topics?from=2026-11-17&to=2026-11-23"))
     assert page.index("（人民路）") < page.index("低保")  # 3 tickets and a 涉众 tag rank first
     for i in range(3):
-        assert 'href="/console/tickets/12345/L%d"' % i in page
+        assert f'href="/console/tickets/12345/L{i}"' in page
     unit = make_user(bot)
     await unit.login("赵科长")  # 社会救助科's leader
     mine = html.unescape(await unit.page("/console/topics?from=2026-11-17&to=2026-11-23"))
