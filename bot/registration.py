@@ -20,7 +20,7 @@ from bot.intake import TicketIn
 from bot.lifecycle import State
 from bot.messages import OutgoingMessage
 from bot.outbox import Target
-from bot.reading.advice import advise
+from bot.reading.advice import advise, tell_office_of_repeat
 from bot.reading.similar import similarity
 from bot.ticket_rows import AUDIT_ROWS, TicketRow, take_pending
 from store.bulk import insert_rows
@@ -301,6 +301,7 @@ class Registration:
                 ticket.tags = [*ticket.tags, "重复件"]
             self.audit(s, ticket, None, "duplicate", None, ticket.state, ticket.state,
                        {"of": earlier.key}, actor_name=SYSTEM)
+            await tell_office_of_repeat(self, s, ticket)  # type: ignore[arg-type]
         policy = self.policy(ticket)
         if policy.receipt_sms and ticket.citizen_phone:
             self.sms.queue(s, ticket, "receipt", {"number": ticket.number})

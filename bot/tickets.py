@@ -34,6 +34,7 @@ from bot.lifecycle import (
 )
 from bot.messages import OutgoingMessage
 from bot.outbox import Outbox, Target
+from bot.reading.repeats import ANSWER_COMMAND
 from bot.reading.service import ModelHolder
 from bot.registration import SYSTEM, RegisterResult, Registration
 from bot.ticket_rows import AUDIT_ROWS
@@ -126,7 +127,9 @@ class TicketService(Registration):
         msg = OutgoingMessage(
             text=notices.assignment(ticket, self.calendar, name), title=f"新工单 {ticket.number}",
             ticket=ticket.key, card_key=f"assign:{ticket.key}:{ticket.round}",
-            actions=(self.buttons.button("签收", "签收", ticket.key, "primary"),))
+            actions=(self.buttons.button("签收", "签收", ticket.key, "primary"),
+                     *((self.buttons.button(ANSWER_COMMAND, ANSWER_COMMAND, ticket.key),)
+                       if ticket.duplicate_of is not None else ())))
         self.outbox.add(s, Target.to_unit(unit), msg, ticket_id=ticket.id, kind="assignment")
         if previous and previous != unit:
             self.outbox.add(s, Target.to_unit(previous), OutgoingMessage(

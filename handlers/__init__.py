@@ -5,7 +5,7 @@ from importlib import import_module
 
 from handlers.registry import COMMANDS
 
-MODULES = ("working", "review", "office", "info")
+MODULES = ("working", "review", "office", "info", "repeats")
 """The handler modules; adding a module of commands adds its name here."""
 
 for _name in MODULES:

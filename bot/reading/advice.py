@@ -9,11 +9,13 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.buttons import TicketButtons
+from bot.calendar import WorkCalendar
 from bot.config import Config
 from bot.directory import Directory
 from bot.messages import OutgoingMessage
 from bot.outbox import Outbox, Target
 from bot.reading.cards import SUGGEST_COMMAND, auto_dispatched_text, percent, suggestion_text
+from bot.reading.repeats import earlier_tickets, office_note
 from bot.reading.service import ModelHolder, Suggestion
 from store.models import Ticket
 from store.queries import tickets as tickets_q
@@ -23,6 +25,7 @@ class TicketService(Protocol):
     """What advising needs of :class:`bot.tickets.TicketService` (not imported: it imports us)."""
 
     config: Config
+    calendar: WorkCalendar
     directory: Directory
     outbox: Outbox
     buttons: TicketButtons
@@ -69,3 +72,12 @@ async def advise(service: TicketService, s: AsyncSession, ticket: Ticket) -> Sug
         actions=(service.buttons.button(SUGGEST_COMMAND, SUGGEST_COMMAND, ticket.key, "primary"),)),
         ticket_id=ticket.id, kind="suggestion")
     return found
+
+
+async def tell_office_of_repeat(service: TicketService, s: AsyncSession, ticket: Ticket) -> None:
+    """The office's note about a new 重复件: the earlier tickets it repeats and their answers."""
+    found = await earlier_tickets(s, ticket)
+    if found:
+        service.outbox.add(s, Target.to_office(), OutgoingMessage(
+            office_note(service.calendar, ticket, found), title=f"重复件 {ticket.number}", ticket=ticket.key),
+            ticket_id=ticket.id, kind="repeat")

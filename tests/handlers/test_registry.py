@@ -78,5 +78,5 @@ def test_a_new_command_is_one_declaration() -> None:
 
 def test_the_bots_commands_in_help_order() -> None:
     assert COMMANDS.names == ["签收", "联系", "进展", "答复", "延期", "退单", "同意", "驳回", "转办", "按建议派单",
-                              "查询", "待办", "帮助"]
+                              "查询", "待办", "帮助", "按重复件答复"]
     assert {s.name for s in COMMANDS if s.read_only} == {"查询", "待办", "帮助"}
