@@ -324,8 +324,6 @@ class IntelligenceConfig(_Model):
         None, gt=0, le=1, description="建议单位的置信度达到此值时自动派单并说明；不设为不自动派单（如 0.9）")
     near_duplicate_similarity: float = Field(
         0.6, gt=0, le=1, description="同一来电人两件诉求内容的相似度达到此值（0–1）记为重复件")
-    crowd_similarity: float = Field(
-        0.7, gt=0, le=1, description="不同来电人、同一地点的诉求相似度达到此值，标记为疑似涉众")
     min_history: int = Field(20, ge=2, description="已派单的历史工单少于此数时不训练模型、不给建议")
 
 
