@@ -38,7 +38,7 @@ class Neighbour:
 def _words(text: str) -> list[str]:
     import jieba
 
-    return [w for w in jieba.lcut(text) if w.strip()]
+    return [w for w in jieba.lcut(text, HMM=False) if len(w) > 1]
 
 
 def _quiet_jieba() -> None:
@@ -133,10 +133,10 @@ class TextModel:
         model = cls(version=version, trained_at=trained_at, n_train=len(texts),
                     keys=list(keys) if keys is not None else [str(i) for i in range(len(texts))])
         folded = [fold(t) for t in texts]
-        model._char = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=1,
+        model._char = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2,
                                       max_df=0.6, dtype=np.float32)
         model._word = TfidfVectorizer(tokenizer=_words, token_pattern=None, lowercase=False, sublinear_tf=True,
-                                      dtype=np.float32)
+                                      min_df=2, dtype=np.float32)
         matrix = model._stack(model._char.fit_transform(folded), model._word.fit_transform(folded))
         model._matrix = matrix
         for name, values in labels.items():

@@ -89,7 +89,7 @@ def places(text: str) -> list[str]:
 def _tokens(text: str) -> list[str]:
     import jieba
 
-    words = [w for w in jieba.lcut(fold(text)) if len(w) > 1 and w not in _STOP and not w.isdigit()]
+    words = [w for w in jieba.lcut(fold(text), HMM=False) if len(w) > 1 and w not in _STOP and not w.isdigit()]
     return words + ["@" + p for p in places(text)]
 
 
