@@ -219,8 +219,9 @@ class Registration:
         if not with_phone:
             return []
         since = min(t.received_at - timedelta(days=self._window(t)) for t in with_phone)
-        found = await (await s.connection()).execute(_TWINS, {"phones": list({t.citizen_phone for t in with_phone}),
-                                                              "since": since})
+        phones = list({t.citizen_phone for t in with_phone})
+        found = await (await s.connection()).execute(_TWINS, {"phones": phones, "since": since,
+                                                              "limit": _CANDIDATES * len(phones)})
         return [TicketRow(dict(row)) for row in found.mappings() if row["id"] not in new_ids]
 
     def _earlier_duplicates(self, tickets: Sequence[Any], stored: Sequence[Any]) -> dict[int, Any]:
@@ -324,8 +325,9 @@ class Registration:
             return None
         q = (select(Ticket).where(Ticket.citizen_phone == ticket.citizen_phone, Ticket.id != ticket.id,
                                   Ticket.received_at >= ticket.received_at - timedelta(days=window))
-             .order_by(Ticket.received_at, Ticket.id).limit(_CANDIDATES))
-        return next((c for c in (await s.execute(q)).scalars() if self._is_repeat(c, ticket)), None)
+             .order_by(Ticket.received_at.desc(), Ticket.id.desc()).limit(_CANDIDATES))
+        found = sorted((await s.execute(q)).scalars(), key=lambda c: (c.received_at, c.id))
+        return next((c for c in found if self._is_repeat(c, ticket)), None)
 
     def _route(self, ticket: Ticket) -> str | None:
         for r in self.config.procedure.routing:
@@ -343,10 +345,11 @@ class Registration:
         return None
 
 
-_CANDIDATES = 200  # a citizen's recent tickets compared with a new one, oldest first
+_CANDIDATES = 200  # a citizen's newest tickets compared with a new one (the earliest match wins)
 _TWIN_COLUMNS = ("id", "source", "number", "citizen_phone", "content", "content_hash", "received_at")
 _TWINS = select(Ticket.__table__.c[*_TWIN_COLUMNS]).where(
     Ticket.citizen_phone.in_(bindparam("phones", expanding=True)),
-    Ticket.received_at >= bindparam("since"))
-"""Candidate earlier 重复件: the same citizens' tickets received since a moment, found through
+    Ticket.received_at >= bindparam("since")).order_by(Ticket.received_at.desc()).limit(bindparam("limit"))
+"""Candidate earlier 重复件: the same citizens' newest tickets received since a moment (at most
+:data:`_CANDIDATES` per citizen in the batch, so a frequent caller costs a bounded read), found through
 ``ix_ticket_phone_received`` (plain rows, not ORM objects); their words are compared by the caller."""
