@@ -117,3 +117,11 @@ def test_topics_file_as_a_subprocess(tmp_path: Path) -> None:
 def test_topics_without_a_source_says_how(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "topics", "--from", "2026-11-01")
     assert code == 2 and "topics --file" in err
+
+
+def test_store_forms_on_an_empty_store(write_config: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    config = str(write_config())
+    code, out, _ = run(capsys, "model", "train", "-c", config)
+    assert code == 0 and "历史工单不足（0 件已派单）" in out
+    code, out, _ = run(capsys, "topics", "-c", config, "--from", "2026-11-01", "--to", "2026-11-30", "--json")
+    assert code == 0 and json.loads(out) == {"topics": []}
