@@ -120,3 +120,34 @@ async def test_retrain_keeps_the_model_that_scores_better_on_recent_tickets(make
     async with bot.ctx.sessions() as s:
         versions = list((await s.execute(select(TextModelRow.version).order_by(TextModelRow.version))).scalars())
     assert versions == [1, 2]
+
+
+async def test_the_suggestion_card_renders_on_every_chat_platform(make_bot: Any) -> None:
+    import json
+
+    from adapters.cards import ButtonPayload
+    from adapters.dingtalk.cards import card_params
+    from adapters.feishu.cards import build_card
+    from adapters.wecom.cards import button_card
+    from bot.messages import OutgoingMessage
+
+    bot = await make_bot()
+    chat = Chat(bot)
+    await fill_history(bot, 12)
+    await train(bot)
+    await chat.new_rows()
+    assert (await bot.post_ticket(new_ticket("202611230105", "低保申请很久没批，生活困难"))).status == 201
+    [row] = [r for r in await chat.new_rows() if r.kind == "suggestion"]
+    message = OutgoingMessage.from_dict(row.payload)
+    [wecom] = button_card(message, "task")["button_list"]
+    [dingtalk] = json.loads(card_params(message)["buttons"])
+    feishu = build_card(title=message.title, text=message.text, markdown=False, actions=message.actions)
+    [lark] = feishu["elements"][-1]["actions"]
+    assert wecom["text"] == SUGGEST_COMMAND and SUGGEST_COMMAND in json.dumps(dingtalk, ensure_ascii=False)
+    for value in (wecom["key"], dingtalk["value"], lark["value"]):
+        assert ButtonPayload.action_from(value) == {"cmd": SUGGEST_COMMAND, "ticket": "12345/202611230105",
+                                                    "token": message.actions[0].token}
+    # the decoded click dispatches as the console's click does
+    answer = only_answer(await chat.say("王办公", "", chat="bgs", mentioned=False,
+                                        action=ButtonPayload.action_from(wecom["key"]), message_id="card-x"))
+    assert answer == "工单 202611230105 已按建议派至社会救助科。"
