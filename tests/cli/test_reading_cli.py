@@ -20,6 +20,8 @@ from tests.cli.conftest import clean_env, cli_command
 ROADS = ["{p}的路灯坏了，晚上看不见路", "{p}路面坑洼，下雨积水严重", "{p}红绿灯时间太短，行人过不去", "{p}公交车班次太少，等车很久"]
 SCHOOLS = ["{p}学校收费不合理，乱收资料费", "{p}幼儿园入园难，报名排不上", "{p}老师体罚学生，家长很担心", "{p}中学食堂饭菜质量差"]
 PLACES = ["东城区", "西城区", "南湖镇", "北山乡", "河西街道", "新华路"]
+SCHOOL_PLACES = ["东山中学", "西湖小学", "南湖中学", "北山小学", "河西中学", "新华小学"]  # short texts: a shared
+# district outweighs the matter (a known limit, see bench/README.md), so each kind has its own places
 HEADER = ["留言编号", "留言主题", "留言详情", "一级标签", "留言时间", "点赞数"]
 
 
@@ -29,7 +31,8 @@ def rows() -> list[list[str]]:
         for j, (road, school) in enumerate(zip(ROADS, SCHOOLS, strict=True)):
             n = i * 10 + j
             out.append([f"R{n}", "交通问题", road.format(p=place), "交通运输", f"2026-11-{1 + j:02d} 09:00:00", str(n)])
-            out.append([f"S{n}", "教育问题", school.format(p=place), "教育文体", f"2026-11-{1 + j:02d} 10:00:00", "0"])
+            out.append([f"S{n}", "教育问题", school.format(p=SCHOOL_PLACES[i]), "教育文体", f"2026-11-{1 + j:02d} 10:00:00",
+                        "0"])
     return out
 
 

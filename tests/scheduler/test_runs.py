@@ -95,7 +95,7 @@ async def test_restart_after_three_days_does_not_flood(sched, clock) -> None:
     # down from Thu 09:00 until Sun 10:00; a fresh runner starts (a new process)
     clock.set(local(2026, 11, 29, 10, 0))
     caught = await SchedulerRunner(bot.ctx).catch_up()
-    assert set(caught) == {"sensitive_duty", "first_contact"}  # today's useful fires only
+    assert set(caught) == {"sensitive_duty", "first_contact", "model_retrain"}  # today's useful fires only
     after = Counter(r.kind for r in await reminders(bot.ctx))
     new = after - before
     assert new == Counter({"remind_sens_duty": 1}), new  # no Fri digest, no Fri/Sat ladder, no flood
