@@ -85,6 +85,13 @@ async def _calendar_notice(app: web.Application) -> None:
         log.warning("calendar: %s", notice)
 
 
+async def _load_model(app: web.Application) -> None:
+    """The suggestion model in use, loaded before the first ticket arrives (``bot.reading``)."""
+    ctx = app[CTX]
+    async with ctx.sessions() as s:
+        await ctx.service.reader.current(s)
+
+
 MIGRATE_KEY: web.AppKey[bool] = web.AppKey("hotline_migrate", bool)
 
 
@@ -100,6 +107,7 @@ def create_app(config: Config, *, clock: Clock | None = None, migrate: bool = Tr
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_http_ctx)
     app.on_startup.append(_calendar_notice)
+    app.on_startup.append(_load_model)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     intake.setup_routes(app)

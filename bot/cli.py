@@ -273,6 +273,43 @@ def cmd_password_hash(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_model(args: argparse.Namespace) -> int:
+    """``model evaluate`` (a labelled file, no config) and ``model train`` (the store's history)."""
+    from adapters import reading_cli
+
+    if args.model_command == "evaluate":
+        try:
+            result = reading_cli.model_evaluate(args)
+        except reading_cli.ReadingFileError as exc:
+            _fail(str(exc))
+        reading_cli.print_evaluation(result, args.json)
+        return 0
+    config = _load(args.config)
+    print(asyncio.run(reading_cli.train_from_store(config)))
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    """``topics``: the hot topics of a period of the store, or of an exported file."""
+    from adapters import reading_cli
+
+    if args.file:
+        if not args.text_columns:
+            _fail("请用 --text-columns 指定文本列，如 --text-columns 留言主题,留言详情")
+        try:
+            found = reading_cli.file_topics(args)
+        except reading_cli.ReadingFileError as exc:
+            _fail(str(exc))
+    else:
+        if not (args.config and args.date_from and args.date_to):
+            _fail("请写 topics -c 配置文件 --from 2026-11-01 --to 2026-11-30，"
+                  "或 topics --file 导出文件 --text-columns 留言主题,留言详情")
+        config = _load(args.config)
+        found = asyncio.run(reading_cli.store_topics(config, args.date_from, args.date_to, args.top))
+    reading_cli.print_topics(found, args.json)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used for ``--help``)."""
     p = argparse.ArgumentParser(prog="hotline-bot", description="12345 热线工单机器人 / Hotline Bot")
@@ -318,6 +355,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("password-hash", help="print the password_hash of a console password read from stdin"
                    ).set_defaults(func=cmd_password_hash)
+
+    model = sub.add_parser("model", help="the category and unit suggestion model")
+    msub = model.add_subparsers(dest="model_command", required=True)
+    with_config(msub.add_parser("train", help="train from the store's history; keep the better model")
+                ).set_defaults(func=cmd_model)
+    sp = msub.add_parser("evaluate", help="train on part of a labelled file and score the rest")
+    sp.add_argument("--file", required=True, help=".csv (UTF-8/BOM/GB18030), .csv.gz, .xlsx, .xls")
+    sp.add_argument("--text-columns", required=True, help="comma-separated, e.g. 留言主题,留言详情")
+    sp.add_argument("--label", required=True, help="the label column, e.g. 一级标签")
+    sp.add_argument("--train-fraction", type=float, default=0.7)
+    sp.add_argument("--seed", type=int, default=1)
+    sp.add_argument("--json", action="store_true", help="print one JSON object")
+    sp.set_defaults(func=cmd_model)
+
+    sp = sub.add_parser("topics", help="hot topics of a period (store) or of an exported file")
+    sp.add_argument("-c", "--config", help="TOML config file (with --from/--to)")
+    sp.add_argument("--from", dest="date_from", type=date.fromisoformat, help="YYYY-MM-DD")
+    sp.add_argument("--to", dest="date_to", type=date.fromisoformat, help="YYYY-MM-DD, inclusive")
+    sp.add_argument("--file", help=".csv, .csv.gz, .xlsx, .xls export")
+    sp.add_argument("--text-columns", help="comma-separated, e.g. 留言主题,留言详情")
+    sp.add_argument("--time-column")
+    sp.add_argument("--id-column")
+    sp.add_argument("--weight-column", help="e.g. 点赞数")
+    sp.add_argument("--top", type=int, default=10)
+    sp.add_argument("--json", action="store_true", help='print {"topics": [...]}')
+    sp.set_defaults(func=cmd_topics)
 
     sp = with_config(sub.add_parser("console-link", help="print a one-time console login link"))
     sp.add_argument("person")

@@ -338,6 +338,17 @@ class ImportConfig(_Model):
     source: str = Field("12345", description="没有“来源”列时，导入工单的来源")
 
 
+class IntelligenceConfig(_Model):
+    """``[intelligence]``: reading the tickets (category and unit suggestion, 重复件, hot topics)."""
+
+    suggest: bool = Field(True, description="未派单工单的卡片上显示按历史工单学得的类别和承办单位建议")
+    auto_dispatch_above: float | None = Field(
+        None, gt=0, le=1, description="建议单位的置信度达到此值时自动派单并说明；不设为不自动派单（如 0.9）")
+    near_duplicate_similarity: float = Field(
+        0.6, gt=0, le=1, description="同一来电人两件诉求内容的相似度达到此值（0–1）记为重复件")
+    min_history: int = Field(20, ge=2, description="已派单的历史工单少于此数时不训练模型、不给建议")
+
+
 class Config(_Model):
     """The whole configuration file."""
 
@@ -355,6 +366,7 @@ class Config(_Model):
     scheduler: SchedulerConfig = Field(SchedulerConfig(), description="定时提醒和报表")
     sms: SmsConfig = Field(SmsConfig(), description="短信")
     import_: ImportConfig = Field(ImportConfig(), alias="import", description="Excel/CSV 导入")
+    intelligence: IntelligenceConfig = Field(IntelligenceConfig(), description="读工单：分拨建议、重复件、热点")
     path: Path | None = Field(None, exclude=True)
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)

@@ -232,6 +232,8 @@ class Rule(BaseModel):
     followup_by_unit: bool = Field(False, description="承办单位也可以用「回访」命令登记电话回访（默认仅办公室）")
     report_weight: float = Field(1.0, gt=0, le=10, description="报表考核权重：本规则的工单在各项比率中按此权重计（如紧急类 2）")
     receipt_sms: bool = Field(False, description="受理后给来电人发受理短信")
+    duplicate_window_days: int | None = Field(
+        None, ge=0, description="同一来电人基本一致的诉求在这么多天内再来，记为重复件；不设用 [procedure] duplicate_window_days")
     leader_at_accept: bool = Field(False, description="签收时须指定负责领导")
     deadline_by_office: bool = Field(False, description="最终时限由办公室另行确定")
     copy_to_parent: bool = Field(False, description="转办时同时抄送承办单位的上级单位（units 的 parent）")

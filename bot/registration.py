@@ -22,6 +22,8 @@ from bot.intake import TicketIn
 from bot.lifecycle import State
 from bot.messages import OutgoingMessage
 from bot.outbox import Target
+from bot.reading.advice import advise, tell_office_of_repeat
+from bot.reading.similar import similarity
 from bot.ticket_rows import AUDIT_ROWS, TicketRow, take_pending
 from store.bulk import insert_rows
 from store.models import AuditEvent, Ticket, twin_key
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from bot.deadlines import RuleBook
     from bot.directory import Directory
     from bot.outbox import Outbox
+    from bot.reading.service import ModelHolder
 
 SYSTEM = "系统"
 CALENDAR_CLOCK = "calendar"
@@ -74,6 +77,7 @@ class Registration:
     clock: Clock
     outbox: Outbox
     sms: CitizenSms
+    reader: ModelHolder
 
     async def register(self, s: AsyncSession, data: TicketIn, *, via: str = "api",
                        savepoint: bool = True) -> RegisterResult:
@@ -187,7 +191,7 @@ class Registration:
             fresh = {key: (firsts[key][0], firsts[key][1], values[key]) for key in firsts if key in ids}
             if fresh:
                 rows = {key: TicketRow.new(v, ids[key]) for key, (_, _, v) in fresh.items()}
-                twins = await self._stored_twins(s, [v for _, _, v in fresh.values()], set(ids.values()))
+                twins = await self._stored_twins(s, list(rows.values()), set(ids.values()))
                 earlier = self._earlier_duplicates(list(rows.values()), twins)
                 await self._after_register_many(s, fresh, rows, earlier, via, already_pending)
                 for key, (i, _, _) in fresh.items():
@@ -198,43 +202,49 @@ class Registration:
             results[i] = RegisterResult(first.ticket, created=False, conflict=first.ticket.content_hash != digest)
         return [r for r in results if r is not None]
 
-    async def _stored_twins(self, s: AsyncSession, new: Sequence[dict[str, Any]],
-                            new_ids: set[int]) -> list[TicketRow]:
-        """Stored tickets that may be earlier 重复件 of the ``new`` ticket values (the batch itself,
-        ``new_ids``, left out): same phone, the very same words, within the window. A frequent
-        caller's other tickets are not loaded."""
-        window = self.config.procedure.duplicate_window_days
-        with_phone = [v for v in new if v["citizen_phone"]]
-        if not with_phone or window == 0:
+    def _window(self, ticket: Any) -> int:
+        """Days within which a citizen's 基本一致 request is a 重复件: the ticket's rule's
+        ``duplicate_window_days``, else ``[procedure] duplicate_window_days``."""
+        own = self.policy(ticket).duplicate_window_days
+        return self.config.procedure.duplicate_window_days if own is None else own
+
+    def _is_repeat(self, earlier: Any, ticket: Any) -> bool:
+        """利川: "对同一来信人反映的基本一致的诉求，可以在重复件上回复“于什么时间回复，该件为重复件”" —
+        the same phone, words similar enough (``[intelligence] near_duplicate_similarity``),
+        received within the ticket's window; not the very same body (that is the ticket again)."""
+        return (earlier.citizen_phone == ticket.citizen_phone and earlier.content_hash != ticket.content_hash
+                and earlier.received_at >= ticket.received_at - timedelta(days=self._window(ticket))
+                and similarity(earlier.content, ticket.content)
+                >= self.config.intelligence.near_duplicate_similarity)
+
+    async def _stored_twins(self, s: AsyncSession, new: Sequence[Any], new_ids: set[int]) -> list[TicketRow]:
+        """Stored tickets that may be earlier 重复件 of the ``new`` tickets (the batch itself,
+        ``new_ids``, left out): the same phones, received within the longest window."""
+        with_phone = [t for t in new if t.citizen_phone and self._window(t)]
+        if not with_phone:
             return []
-        since = min(v["received_at"] for v in with_phone) - timedelta(days=window)
-        found = await (await s.connection()).execute(_TWINS, {"keys": list({v["twin_key"] for v in with_phone}),
-                                                              "since": since})
+        since = min(t.received_at - timedelta(days=self._window(t)) for t in with_phone)
+        phones = list({t.citizen_phone for t in with_phone})
+        found = await (await s.connection()).execute(_TWINS, {"phones": phones, "since": since,
+                                                              "limit": _CANDIDATES * len(phones)})
         return [TicketRow(dict(row)) for row in found.mappings() if row["id"] not in new_ids]
 
     def _earlier_duplicates(self, tickets: Sequence[Any], stored: Sequence[Any]) -> dict[int, Any]:
         """:meth:`_earlier_open_duplicate` for new ``tickets`` (in registration order) at once:
         ticket id → the earlier one. As when they are registered one by one, each sees the
         ``stored`` candidates and the new tickets registered before it, not those after it."""
-        window = self.config.procedure.duplicate_window_days
-        if window == 0:
-            return {}
         order = {t.id: i for i, t in enumerate(tickets)}
-        same: dict[tuple[str, str], list[Any]] = {}  # (phone, content) → candidates
+        by_phone: dict[str, list[Any]] = {}
         for c in [*stored, *tickets]:
             if c.citizen_phone:
-                same.setdefault((c.citizen_phone, c.content), []).append(c)
+                by_phone.setdefault(c.citizen_phone, []).append(c)
         out: dict[int, Ticket] = {}
         for t in tickets:
-            if not t.citizen_phone:
-                continue
-            group = same[(t.citizen_phone, t.content)]
+            group = by_phone.get(t.citizen_phone or "", [])
             if len(group) < 2:
                 continue
-            limit = t.received_at - timedelta(days=window)
             match = next((c for c in sorted(group, key=lambda c: (c.received_at, c.id))
-                          if order.get(c.id, -1) < order[t.id] and c.content_hash != t.content_hash
-                          and c.received_at >= limit), None)
+                          if order.get(c.id, -1) < order[t.id] and self._is_repeat(c, t)), None)
             if match is not None:
                 out[t.id] = match
         return out
@@ -250,9 +260,11 @@ class Registration:
         :meth:`_after_register`, which dispatches them or queues their SMS. ``rows`` is updated
         with those ORM tickets. Audit rows are written in registration order."""
         plain: set[tuple[str, str]] = set()
+        reading = self.config.intelligence.suggest and await self.reader.current(s) is not None
         for key, row in rows.items():
             data = fresh[key][1]
             if (row.id not in earlier and data.unit is None and self._route(row) is None  # type: ignore[arg-type]
+                    and not reading
                     and not (row.citizen_phone and self.policy(row).receipt_sms)  # type: ignore[arg-type]
                     and not self.policy(row).announce):  # type: ignore[arg-type]
                 plain.add(key)
@@ -296,6 +308,7 @@ class Registration:
                 ticket.tags = [*ticket.tags, "重复件"]
             self.audit(s, ticket, None, "duplicate", None, ticket.state, ticket.state,
                        {"of": earlier.key}, actor_name=SYSTEM)
+            await tell_office_of_repeat(self, s, ticket)  # type: ignore[arg-type]
         policy = self.policy(ticket)
         if policy.receipt_sms and ticket.citizen_phone:
             self.sms.queue(s, ticket, "receipt", receipt_params(self.calendar, ticket))
@@ -308,6 +321,8 @@ class Registration:
                     f"工单 {ticket.number} 指定的承办单位「{unit}」不存在，请人工派单。"), ticket_id=ticket.id)
             else:
                 await self.dispatch(s, ticket, unit, None, None)
+        elif self.config.intelligence.suggest:
+            await advise(self, s, ticket)  # type: ignore[arg-type]
         if policy.announce:
             self._announce(s, ticket)
 
@@ -326,16 +341,15 @@ class Registration:
                 ticket_id=ticket.id, kind="announce")
 
     async def _earlier_open_duplicate(self, s: AsyncSession, ticket: Ticket) -> Ticket | None:
-        window = self.config.procedure.duplicate_window_days
+        """The earliest ticket of the same citizen within the window that this one repeats."""
+        window = self._window(ticket)
         if not ticket.citizen_phone or window == 0:
             return None
-        since = ticket.received_at - timedelta(days=window)
         q = (select(Ticket).where(Ticket.citizen_phone == ticket.citizen_phone, Ticket.id != ticket.id,
-                                  Ticket.content_hash != ticket.content_hash,
-                                  Ticket.twin_key == twin_key(ticket.citizen_phone, ticket.content),
-                                  Ticket.received_at >= since, Ticket.content == ticket.content)
-             .order_by(Ticket.received_at).limit(1))
-        return (await s.execute(q)).scalar_one_or_none()
+                                  Ticket.received_at >= ticket.received_at - timedelta(days=window))
+             .order_by(Ticket.received_at.desc(), Ticket.id.desc()).limit(_CANDIDATES))
+        found = sorted((await s.execute(q)).scalars(), key=lambda c: (c.received_at, c.id))
+        return next((c for c in found if self._is_repeat(c, ticket)), None)
 
     def _route(self, ticket: Ticket) -> str | None:
         for r in self.config.procedure.routing:
@@ -353,10 +367,11 @@ class Registration:
         return None
 
 
+_CANDIDATES = 200  # a citizen's newest tickets compared with a new one (the earliest match wins)
 _TWIN_COLUMNS = ("id", "source", "number", "citizen_phone", "content", "content_hash", "received_at")
 _TWINS = select(Ticket.__table__.c[*_TWIN_COLUMNS]).where(
-    Ticket.twin_key.in_(bindparam("keys", expanding=True)),
-    Ticket.received_at >= bindparam("since"))
-"""Candidate earlier 重复件: the same key (phone and words), received since a moment,
-found through ``ix_ticket_twins`` (plain rows, not ORM objects: only ``id`` and ``key`` of the
-one found are used). The words themselves are compared by the caller."""
+    Ticket.citizen_phone.in_(bindparam("phones", expanding=True)),
+    Ticket.received_at >= bindparam("since")).order_by(Ticket.received_at.desc()).limit(bindparam("limit"))
+"""Candidate earlier 重复件: the same citizens' newest tickets received since a moment (at most
+:data:`_CANDIDATES` per citizen in the batch, so a frequent caller costs a bounded read), found through
+``ix_ticket_phone_received`` (plain rows, not ORM objects); their words are compared by the caller."""

@@ -42,6 +42,8 @@ from bot.links import ticket_page
 from bot.messages import Destination, OutgoingMessage
 from bot.outbox import Outbox, Target
 from bot.privacy import mask_text
+from bot.reading.repeats import ANSWER_COMMAND
+from bot.reading.service import ModelHolder
 from bot.registration import SYSTEM, RegisterResult, Registration
 from bot.supervision import Supervision
 from bot.ticket_rows import AUDIT_ROWS
@@ -66,6 +68,7 @@ class TicketService(Registration, Extensions, Assists, Supervision):
         self.reports = HotlineReports(config.hotline, clock)
         self.sms = CitizenSms(config.sms, calendar.tz, clock)
         self.buttons = TicketButtons(config.effective_secret, clock)
+        self.reader = ModelHolder()
 
     # ---- lookups -------------------------------------------------------------------------
 
@@ -134,7 +137,9 @@ class TicketService(Registration, Extensions, Assists, Supervision):
         msg = OutgoingMessage(
             text=notices.assignment(ticket, self.calendar, name), title=f"新工单 {ticket.number}",
             ticket=ticket.key, card_key=f"assign:{ticket.key}:{ticket.round}",
-            actions=(self.buttons.button("签收", "签收", ticket.key, "primary"),))
+            actions=(self.buttons.button("签收", "签收", ticket.key, "primary"),
+                     *((self.buttons.button(ANSWER_COMMAND, ANSWER_COMMAND, ticket.key),)
+                       if ticket.duplicate_of is not None else ())))
         self.outbox.add(s, Target.to_unit(unit), msg, ticket_id=ticket.id, kind="assignment")
         if previous and previous != unit:
             self.outbox.add(s, Target.to_unit(previous), OutgoingMessage(

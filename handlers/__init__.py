@@ -5,7 +5,7 @@ from importlib import import_module
 
 from handlers.registry import COMMANDS
 
-MODULES = ("working", "evidence", "review", "office", "hotline", "supervision", "followup", "info")
+MODULES = ("working", "repeats", "evidence", "review", "office", "hotline", "supervision", "followup", "info")
 """The handler modules; adding a module of commands adds its name here."""
 
 for _name in MODULES:

@@ -1,4 +1,5 @@
-"""What the office does in chat: 转办 / 派单, with assisting units (配合) or without waiting for them."""
+"""What the office does in chat: 转办 / 派单, with assisting units (配合) or without waiting for them;
+按建议派单."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from bot.assists import WAIVE_WORD
 from bot.commands import Call
 from bot.grammar import GrammarError
 from bot.lifecycle import Actor
+from bot.reading.cards import NO_MODEL, SUGGEST_COMMAND
+from bot.reading.service import suggested_unit
 from bot.units import resolve_unit
 from handlers.registry import command
 
@@ -68,6 +71,19 @@ async def dispatch(call: Call) -> str:
         names = "、".join(ctx.directory.unit_name(u) for u in args.assists if u != args.unit)
         return f"工单 {ticket.number} 已派至{ctx.directory.unit_name(args.unit)}牵头办理，配合单位：{names}。"
     return f"工单 {ticket.number} 已派至{ctx.directory.unit_name(args.unit)}。"
+
+
+@command(SUGGEST_COMMAND, example=f"{SUGGEST_COMMAND} 202611230001", roles=frozenset({Actor.OFFICE}),
+         office_sees_all=True)
+async def dispatch_as_suggested(call: Call) -> str:
+    """按建议派单 NO: dispatch the ticket to the unit its suggestion card named."""
+    assert call.ticket is not None
+    ctx = call.ctx
+    unit = await suggested_unit(call.s, ctx.service.reader, call.ticket)
+    if unit is None or unit not in ctx.directory.units:
+        return NO_MODEL
+    await ctx.service.dispatch(call.s, call.ticket, unit, call.person, call.raw)
+    return f"工单 {call.ticket.number} 已按建议派至{ctx.directory.unit_name(unit)}。"
 
 
 def _unit_by_part(units: dict, wanted: str) -> str | None:  # type: ignore[type-arg]

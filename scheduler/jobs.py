@@ -16,7 +16,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.calendar import WorkCalendar
 from bot.config import Config
-from scheduler import delays, duties, followups, period_reports, progress, reports, scans, timing
+from scheduler import delays, duties, followups, period_reports, progress, reading, reports, scans, timing
 from scheduler.scans import Scan
 
 Days = Literal["all", "work", "first_workday"]
@@ -54,6 +54,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("monthly_report", "0 9 * * *", reports.monthly_report, "first_workday", timedelta(days=20)),
     JobSpec("weekly_units", "0 9 * * mon", period_reports.weekly_units, "all", timedelta(days=6)),
     JobSpec("period_reports", "0 9 * * *", period_reports.period_reports, "first_workday", timedelta(days=20)),
+    JobSpec("model_retrain", "30 2 * * *", reading.model_retrain, "all"),
 )
 BY_NAME = {j.name: j for j in JOBS}
 

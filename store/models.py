@@ -13,9 +13,11 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -123,6 +125,8 @@ class Ticket(Base):
         Index("ix_ticket_unit_state", "unit_code", "state"),
         # earlier 重复件 (revision 0003; replaces the phone-only index, which nothing else used)
         Index("ix_ticket_twins", "twin_key", "received_at"),
+        # near-duplicate 重复件: a citizen's recent tickets, whose words are compared (revision 0011)
+        Index("ix_ticket_phone_received", "citizen_phone", "received_at"),
         # covering indexes of the scheduler's scans (revision 0002)
         Index("ix_ticket_scan_due", "state", "unit_code", "internal_due", "deadline", "round"),
         Index("ix_ticket_scan_contact", "state", "first_contact_at", "first_contact_due", "round", "unit_code"),
@@ -413,3 +417,16 @@ class Attachment(Base):
     round: Mapped[int | None]
     purpose: Mapped[str | None] = mapped_column(String(16))  # 进展 / 答复 / 退单 / 说明
     attached_at: Mapped[datetime | None]
+
+
+class TextModelRow(Base):
+    """A trained category and unit suggestion model (``bot.reading``), one row per version; the
+    newest row is the model in use, older ones are pruned after a successful training."""
+
+    __tablename__ = "text_models"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    version: Mapped[int] = mapped_column(unique=True)
+    trained_at: Mapped[datetime]
+    score: Mapped[float | None] = mapped_column(Float)
+    n_train: Mapped[int]
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -77,6 +77,7 @@ def test_a_new_command_is_one_declaration() -> None:
 
 
 def test_the_bots_commands_in_help_order() -> None:
-    assert COMMANDS.names == ["签收", "联系", "进展", "答复", "延期", "退单", "说明", "附件", "同意", "驳回",
-                              "转办", "延期结果", "时限", "包案", "督办", "回访", "查询", "模板", "待办", "帮助"]
+    assert COMMANDS.names == ["签收", "联系", "进展", "答复", "延期", "退单", "按重复件答复", "说明", "附件", "同意",
+                              "驳回", "转办", "按建议派单", "延期结果", "时限", "包案", "督办", "回访", "查询", "模板",
+                              "待办", "帮助"]
     assert {s.name for s in COMMANDS if s.read_only} == {"查询", "模板", "待办", "帮助", "附件"}

@@ -100,7 +100,8 @@ async def test_restart_after_three_days_does_not_flood(sched, clock) -> None:
     clock.set(local(2026, 11, 29, 10, 0))
     caught = await SchedulerRunner(bot.ctx).catch_up()
     # today's useful fires only (the clock jobs run on Sunday for tickets whose clock never sleeps)
-    assert set(caught) == {"sensitive_duty", "first_contact", "progress_duty", "delay_sms", *CLOCK_JOBS}
+    assert set(caught) == {"sensitive_duty", "first_contact", "progress_duty", "delay_sms", "model_retrain",
+                           *CLOCK_JOBS}
     after = Counter(r.kind for r in await reminders(bot.ctx))
     new = after - before
     # no Fri digest, no Fri/Sat ladder, no flood: the 涉稳 ticket's missed report of Saturday alone

@@ -28,7 +28,7 @@ from bot.ports import InboxWriter, SendResult
 from bot.preflight import calendar_notice
 from bot.send_errors import PermanentSendError
 from web import render
-from web.console import dashboard, history, reports
+from web.console import dashboard, history, reports, topics
 from web.console.demo import seed_demo_tickets
 from web.console.hub import Hub, chat_key
 from web.console.login import PERSON, Gate
@@ -75,6 +75,7 @@ class ConsoleAdapter:
         r.add_static("/static/", STATIC_DIR, append_version=False)
         dashboard.setup(console, self)
         reports.setup(console, self)
+        topics.setup(console, self)
         app.add_subapp("/console", console)
         app.router.add_get("/favicon.ico", favicon)  # browsers ask the site root, whatever the page says
 

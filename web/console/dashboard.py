@@ -32,6 +32,7 @@ from bot.labels import (
 )
 from bot.lifecycle import OPEN_STATES, STATE_LABELS, LifecycleError, State, Transition, check
 from bot.privacy import mask_name, mask_phone
+from bot.reading.repeats import earlier_tickets
 from scheduler.followups import verdict_cutoff
 from store.models import ReviewRequest, Ticket
 from store.queries import dashboard as queries
@@ -166,6 +167,9 @@ class Dashboard:
             record = await load_record(s, t, reviews=True)
             flash = await self._flash(s, person, request.query.get("msg", ""))
             files = await evidence.listing(ctx, s, t)
+            repeats = [{"key": f"{e.ticket.source}/{e.ticket.number}", "number": e.ticket.number,
+                        "received": notices.fmt_time(ctx.calendar, e.ticket.received_at), "answer": e.answer or "尚未答复",
+                        "answered": notices.fmt_time(ctx.calendar, e.answered_at)} for e in await earlier_tickets(s, t)]
         events, reviews, sms, replies = record.events, record.reviews, record.sms, record.replies
         full = sees_citizen(person, t)
         phone = t.citizen_phone if full else mask_phone(t.citizen_phone)
@@ -229,7 +233,7 @@ class Dashboard:
         return self._chrome(request, "console/ticket.html", f"工单 {t.number}", {
             "number": t.number, "source": t.source, "unit_code": t.unit_code, "tags": tag_chips(t.tags),
             "flash": flash, "info": info, "deadline": deadline, "timeline": timeline,
-            "reviews": review_rows, "sms": sms_rows, "replies": reply_rows, "forms": _form_links(),
+            "reviews": review_rows, "repeats": repeats, "sms": sms_rows, "replies": reply_rows, "forms": _form_links(),
             "files": files, "evidence_commands": evidence.COMMANDS,
             "actions": self._actions(person, t, reviews),
             "dispatch_units": [(c, u.name) for c, u in d.units.items() if c not in d.office_units()]})

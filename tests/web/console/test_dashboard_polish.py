@@ -54,8 +54,10 @@ async def test_tag_filter_lists_every_tag_in_the_store(make_bot, make_user) -> N
     bot = await make_bot(**console_overrides())
     tagged = {"202611230001": ["涉稳", "老旧小区加装电梯"], "202611230002": ["市级催办"], "202611230003": []}
     for number, tags in tagged.items():
-        # different words each, so that no ticket is marked 重复件 (a tag of its own)
-        body = ticket_body(number, tags=tags, content=f"第{number[-1]}件诉求：楼道灯坏了，请修理。")
+        # a different matter each, so that no ticket is marked 重复件 (a tag of its own; near-duplicates
+        # of the same citizen count since issue 17, not only identical words)
+        matter = {"1": "楼道灯坏了，请修理。", "2": "小区门口积水严重，出行不便。", "3": "楼下饭店油烟太大，无法开窗。"}
+        body = ticket_body(number, tags=tags, content=f"第{number[-1]}件诉求：{matter[number[-1]]}")
         assert (await bot.post_ticket(body)).status == 201
     office = make_user(bot)
     await office.login("王办公")

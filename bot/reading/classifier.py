@@ -1,0 +1,215 @@
+"""A text classifier for tickets: TF-IDF of character n-grams and jieba words, a linear SVM per
+label set (category, unit) with calibrated confidence, and the training texts' vectors to find the
+most similar past tickets. Trained in seconds on a few thousand tickets, CPU only."""
+
+from __future__ import annotations
+
+import pickle
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.reading.text import fold
+
+C = 1.0  # the SVM's regularisation, chosen on bench/bench_classify.py
+FORMAT = 1  # bumped when the pickled layout changes; an older file is retrained, not loaded
+
+
+@dataclass(frozen=True, slots=True)
+class Guess:
+    """One label with its confidence (0–1)."""
+
+    label: str
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbour:
+    """A past ticket like the one read: its key and cosine similarity (0–1)."""
+
+    key: str
+    similarity: float
+
+
+def _words(text: str) -> list[str]:
+    import jieba
+
+    return [w for w in jieba.lcut(text, HMM=False) if len(w) > 1]
+
+
+def _quiet_jieba() -> None:
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+
+
+class _Head:
+    """One label set's linear SVM. Confidence is Platt-calibrated on cross-validated margins
+    (scikit-learn's ``CalibratedClassifierCV``, ``ensemble=False``), then applied here with numpy:
+    the library's own ``predict_proba`` spends ~40 ms of input checks on one row."""
+
+    def __init__(self, x: Any, labels: Sequence[str]) -> None:
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.svm import LinearSVC
+
+        counts = {label: labels.count(label) for label in set(labels)}
+        self.classes = sorted(counts)
+        self.sigmoid: Any = None
+        if len(self.classes) == 1:
+            self.coef = np.zeros((1, x.shape[1]), dtype=np.float32)
+            self.intercept = np.zeros(1, dtype=np.float32)
+            return
+        folds = min(3, min(counts.values()))
+        if folds >= 2:
+            calibrated = CalibratedClassifierCV(LinearSVC(C=C), cv=folds, ensemble=False).fit(x, labels)
+            one = calibrated.calibrated_classifiers_[0]
+            svm = one.estimator
+            self.sigmoid = np.array([[c.a_, c.b_] for c in one.calibrators], dtype=np.float64)
+        else:
+            svm = LinearSVC(C=C).fit(x, labels)
+        self.classes = [str(c) for c in svm.classes_]
+        self.coef = np.asarray(svm.coef_, dtype=np.float32)
+        self.intercept = np.asarray(svm.intercept_, dtype=np.float32)
+
+    def _margins(self, x: Any) -> Any:
+        return np.asarray(x @ self.coef.T) + self.intercept
+
+    def guess(self, x: Any) -> list[Guess]:
+        """Every label with its confidence, best first, for one row ``x``."""
+        if len(self.classes) == 1:
+            return [Guess(self.classes[0], 1.0)]
+        margins = self._margins(x)[0]
+        if self.sigmoid is not None:
+            p = 1.0 / (1.0 + np.exp(self.sigmoid[:, 0] * margins + self.sigmoid[:, 1]))
+            scores = np.array([1.0 - p[0], p[0]]) if len(self.classes) == 2 else p
+        else:
+            if len(self.classes) == 2:  # binary: one margin, for classes[1]
+                margins = np.array([-margins[0], margins[0]])
+            scores = np.exp(margins - margins.max())
+        total = scores.sum()
+        scores = scores / total if total > 0 else np.full(len(self.classes), 1 / len(self.classes))
+        order = np.argsort(-scores)
+        return [Guess(self.classes[i], float(scores[i])) for i in order]
+
+    def predict(self, x: Any) -> list[str]:
+        """The best label of each row of ``x``."""
+        if len(self.classes) == 1:
+            return [self.classes[0]] * x.shape[0]
+        margins = self._margins(x)
+        if len(self.classes) == 2:
+            return [self.classes[int(m[0] > 0)] for m in margins]
+        return [self.classes[i] for i in np.argmax(margins, axis=1)]
+
+
+@dataclass
+class TextModel:
+    """Category and unit suggestion trained from labelled texts (either label may be missing on
+    a row: each head learns from the rows that have it)."""
+
+    version: int = 0
+    trained_at: str = ""
+    score: float | None = None
+    n_train: int = 0
+    keys: list[str] = field(default_factory=list)
+    heads: dict[str, _Head] = field(default_factory=dict)
+    _char: Any = None
+    _word: Any = None
+    _matrix: Any = None
+
+    @classmethod
+    def train(cls, texts: Sequence[str], labels: dict[str, Sequence[str | None]],
+              keys: Sequence[str] | None = None, *, version: int = 1, trained_at: str = "") -> TextModel:
+        """Fit the features on ``texts`` and one head per entry of ``labels`` (name → a label per
+        text, None where unknown). ``keys`` name the texts for :meth:`similar`."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        _quiet_jieba()
+        model = cls(version=version, trained_at=trained_at, n_train=len(texts),
+                    keys=list(keys) if keys is not None else [str(i) for i in range(len(texts))])
+        folded = [fold(t) for t in texts]
+        model._char = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2,
+                                      max_df=0.6, dtype=np.float32)
+        model._word = TfidfVectorizer(tokenizer=_words, token_pattern=None, lowercase=False, sublinear_tf=True,
+                                      min_df=2, dtype=np.float32)
+        matrix = model._stack(model._char.fit_transform(folded), model._word.fit_transform(folded))
+        model._matrix = matrix
+        for name, values in labels.items():
+            rows = [i for i, v in enumerate(values) if v]
+            if rows:
+                model.heads[name] = _Head(matrix[rows], [str(values[i]) for i in rows])
+        return model
+
+    @staticmethod
+    def _stack(a: Any, b: Any) -> Any:
+        from scipy.sparse import hstack
+        from sklearn.preprocessing import normalize
+
+        return normalize(hstack([a, b]).tocsr())
+
+    def vector(self, texts: Sequence[str]) -> Any:
+        """The rows of ``texts`` in the model's feature space (L2-normalised)."""
+        folded = [fold(t) for t in texts]
+        return self._stack(self._char.transform(folded), self._word.transform(folded))
+
+    def guess(self, text: str, head: str) -> list[Guess]:
+        """The labels of ``head`` for ``text``, best first, each with its confidence."""
+        return self.heads[head].guess(self.vector([text]))
+
+    def predict(self, texts: Sequence[str], head: str) -> list[str]:
+        """The best label of ``head`` for each text."""
+        return self.heads[head].predict(self.vector(texts))
+
+    def similar(self, text: str, n: int = 3, *, exclude: str | None = None) -> list[Neighbour]:
+        """The ``n`` training texts most like ``text`` (cosine of the features)."""
+        if self._matrix is None or self._matrix.shape[0] == 0:
+            return []
+        sims = (self._matrix @ self.vector([text]).T).toarray().ravel()
+        order = np.argsort(-sims)
+        out: list[Neighbour] = []
+        for i in order:
+            if self.keys[i] != exclude and sims[i] > 0:
+                out.append(Neighbour(self.keys[i], float(sims[i])))
+            if len(out) == n:
+                break
+        return out
+
+    def dumps(self) -> bytes:
+        """The model as bytes (pickle, with the format number first)."""
+        return pickle.dumps((FORMAT, self), protocol=pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def loads(data: bytes) -> TextModel | None:
+        """A model from :meth:`dumps`' bytes, or None when written by another format.
+
+        Only files the bot wrote itself are read (the model file beside the store)."""
+        fmt, model = pickle.loads(data)
+        return model if fmt == FORMAT else None
+
+
+def save(model: TextModel, path: Path) -> None:
+    """Write ``model`` to ``path`` atomically (a reader never sees half a file)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(model.dumps())
+    tmp.replace(path)
+
+
+def load(path: Path) -> TextModel | None:
+    """The model stored at ``path``, or None when there is none (or it is of an older format)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    return TextModel.loads(data)
+
+
+def timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
+    """``fn(*args, **kwargs)`` and the seconds it took."""
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return result, time.perf_counter() - start

@@ -1,0 +1,191 @@
+"""Hot topics: clusters of tickets about the same matter (content and place), each with a
+readable label (key words and place), ranked by a heat score.
+
+Clustering: TF-IDF of jieba words and place names, each ticket linked to its nearest neighbours
+whose cosine reaches :data:`LINK` (at most :data:`NEIGHBOURS` of them, so one vague ticket does
+not chain unrelated matters), and the linked groups are the topics. Key words are the words that
+weigh most in the topic against the whole period (class-based TF-IDF); the place is the most
+frequent place name of its tickets."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from bot.reading.text import fold
+
+LINK = 0.45  # cosine of two tickets about one matter (bench/README.md, "hot topics")
+NEIGHBOURS = 8
+MIN_SIZE = 2
+KEYWORDS = 4
+SMALL_PERIOD = 100
+FLAG_TAGS = frozenset({"涉众", "扬言", "涉稳"})
+
+# A place is a run of Chinese/ASCII ending in one of these words (A3区, 丽发新城小区, 人民路).
+_PLACE = re.compile(r"[\u4e00-\u9fa5A-Za-z0-9]{1,10}?(?:省|市|区|县|镇|乡|街道|村|社区|小区|花园|大道|路|街|巷|广场|"
+                    r"公园|学校|中学|小学|医院|市场|新城|大厦|园|湖|河)")
+_PLACE_TAIL = re.compile(r"^(?:在|于|位于|我是|我们|我家|本人|请问|关于|反映|投诉)")
+_STOP = frozenset("的 了 是 在 我 我们 你 您 他 她 它 和 与 及 有 没有 不 也 就 都 而 被 把 对 从 到 为 以 这 那 这个 那个 "
+                  "一个 问题 情况 反映 请问 希望 要求 领导 你好 您好 尊敬 相关 部门 政府 谢谢 能否 是否 什么 怎么 "
+                  "如何 现在 已经 可以 进行 目前 一直 因为 所以 但是 如果 还是 这样 给 让 吗 呢 啊 吧".split())
+
+
+@dataclass(frozen=True, slots=True)
+class TopicItem:
+    """One ticket (or one exported row) as the clustering sees it."""
+
+    id: str
+    text: str
+    at: datetime | None = None
+    citizen: str | None = None
+    tags: tuple[str, ...] = ()
+    unit: str | None = None
+    dissatisfied: bool = False
+    weight: float = 0.0
+
+
+@dataclass
+class Topic:
+    """A cluster of items about one matter."""
+
+    label: str
+    keywords: list[str]
+    place: str | None
+    ids: list[str]
+    heat: float
+    units: list[str] = field(default_factory=list)
+    trend: dict[str, int] = field(default_factory=dict)
+    growth: int = 0
+
+    @property
+    def count(self) -> int:
+        """How many tickets the topic holds."""
+        return len(self.ids)
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``topics --json`` entry: the contract's keys first, then the rest."""
+        return {"label": self.label, "keywords": self.keywords, "count": self.count,
+                "heat": round(self.heat, 2), "ids": self.ids, "place": self.place, "units": self.units,
+                "trend": self.trend, "growth": self.growth}
+
+
+def places(text: str) -> list[str]:
+    """Place names in ``text`` (folded), longest form first per position."""
+    out = []
+    for m in _PLACE.finditer(fold(text)):
+        name = _PLACE_TAIL.sub("", m.group(0))
+        if len(name) >= 3:
+            out.append(name)
+    return out
+
+
+def _tokens(text: str) -> list[str]:
+    import jieba
+
+    words = [w for w in jieba.lcut(fold(text), HMM=False) if len(w) > 1 and w not in _STOP and not w.isdigit()]
+    return words + ["@" + p for p in places(text)]
+
+
+def heat(items: Sequence[TopicItem], growth: int) -> float:
+    """The heat of a topic: tickets + ½ per distinct citizen + 2 per 涉众/扬言/涉稳 ticket + 1 per
+    dissatisfied citizen + ½ per ticket more than the previous period + log(1 + weight)."""
+    citizens = {i.citizen for i in items if i.citizen}
+    flagged = sum(1 for i in items if FLAG_TAGS & set(i.tags))
+    unhappy = sum(1 for i in items if i.dissatisfied)
+    weight = sum(max(i.weight, 0.0) for i in items)
+    return len(items) + 0.5 * len(citizens) + 2 * flagged + unhappy + 0.5 * max(growth, 0) + math.log1p(weight)
+
+
+def _groups(matrix: Any) -> list[list[int]]:
+    """Connected groups of rows linked by cosine ≥ :data:`LINK` among each row's nearest."""
+    n = matrix.shape[0]
+    parent = list(range(n))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    step = 2000
+    for start in range(0, n, step):
+        sims = (matrix[start:start + step] @ matrix.T).toarray()
+        for row, sim in enumerate(sims):
+            i = start + row
+            sim[i] = 0.0
+            near = np.argpartition(-sim, min(NEIGHBOURS, n - 1) - 1)[:NEIGHBOURS] if n > 1 else []
+            for j in near:
+                if sim[j] >= LINK:
+                    a, b = root(i), root(int(j))
+                    if a != b:
+                        parent[a] = b
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(root(i), []).append(i)
+    return [g for g in groups.values() if len(g) >= MIN_SIZE]
+
+
+def topics(items: Sequence[TopicItem], *, previous: Sequence[TopicItem] = (), top: int = 10,
+           period: str = "day") -> list[Topic]:
+    """The ``top`` topics of ``items`` by heat; ``previous`` (the period before) gives the growth."""
+    if len(items) < MIN_SIZE:
+        return []
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    tokens = [_tokens(i.text) for i in items]
+    # a word in a fifth of a large period says nothing about one matter; a small period keeps all
+    max_df = 0.2 if len(items) >= SMALL_PERIOD else 1.0
+    vectorizer = TfidfVectorizer(analyzer=lambda t: t, sublinear_tf=True, min_df=2, max_df=max_df, dtype=np.float32)
+    try:
+        now = vectorizer.fit_transform(tokens).tocsr()
+    except ValueError:  # no word occurs twice: nothing repeats, no topic
+        return []
+    before = vectorizer.transform([_tokens(i.text) for i in previous]) if previous else now[:0]
+    vocabulary = np.array(vectorizer.get_feature_names_out())
+    found: list[Topic] = []
+    for group in _groups(now):
+        members = [items[i] for i in group]
+        centre = np.asarray(now[group].mean(axis=0)).ravel()
+        growth = len(group) - _matching(before, centre)
+        words = [w for w in vocabulary[np.argsort(-centre)] if not w.startswith("@")][:KEYWORDS]
+        place = _place([tokens[i] for i in group])
+        label = "、".join(words[:3]) + (f"（{place}）" if place else "")
+        found.append(Topic(label=label, keywords=words, place=place, ids=[m.id for m in members],
+                           heat=heat(members, growth), units=_units(members), trend=_trend(members, period),
+                           growth=growth))
+    found.sort(key=lambda t: (-t.heat, -t.count, t.label))
+    return found[:top]
+
+
+def _matching(before: Any, centre: Any) -> int:
+    """How many rows of the previous period are about the topic whose mean vector is ``centre``."""
+    if before.shape[0] == 0:
+        return 0
+    norm = float(np.linalg.norm(centre)) or 1.0
+    return int(((before @ (centre / norm)) >= LINK).sum())
+
+
+def _place(token_lists: Sequence[list[str]]) -> str | None:
+    counts = Counter(t[1:] for tokens in token_lists for t in dict.fromkeys(tokens) if t.startswith("@"))
+    if not counts:
+        return None
+    place, n = counts.most_common(1)[0]
+    return place if n >= 2 or len(token_lists) == 1 else None
+
+
+def _units(members: Sequence[TopicItem]) -> list[str]:
+    return [u for u, _ in Counter(m.unit for m in members if m.unit).most_common()]
+
+
+def _trend(members: Sequence[TopicItem], period: str) -> dict[str, int]:
+    """Tickets per day (``period="day"``) or per month, oldest first."""
+    width = 10 if period == "day" else 7
+    counts = Counter(m.at.date().isoformat()[:width] for m in members if m.at is not None)
+    return dict(sorted(counts.items()))

@@ -1,0 +1,44 @@
+"""Hot topics: tickets about one matter at one place cluster together, get a label of key words
+and place, and rank by heat (tickets, citizens, 涉众/扬言 tags, growth, dissatisfaction)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.reading.topics import TopicItem, heat, topics
+
+START = datetime(2026, 11, 2, 9, 0)
+LIGHTS = ["人民路的路灯坏了好几盏，晚上走路看不见", "人民路路灯晚上不亮，行人容易摔倒", "人民路一段路灯全坏了，夜里一片漆黑",
+          "晚上人民路路灯不亮，骑车很危险", "人民路的路灯损坏多日无人维修"]
+NOISE = ["丽景花园小区旁边工地夜间施工噪音太大，吵得睡不着", "丽景花园小区附近工地半夜施工，噪音扰民",
+         "工地深夜施工噪音影响丽景花园小区居民休息"]
+SINGLES = ["孩子的医保卡丢了怎么补办", "公积金提取需要哪些材料", "驾驶证到期换证在哪里办理", "退休金什么时候调整"]
+
+
+def items(texts: list[str], prefix: str, *, tags: tuple[str, ...] = (), day: int = 0) -> list[TopicItem]:
+    return [TopicItem(id=f"{prefix}{i}", text=t, at=START + timedelta(days=day, hours=i), citizen=f"{prefix}-c{i}",
+                      tags=tags, unit="城管局" if prefix == "L" else "生态环境局") for i, t in enumerate(texts)]
+
+
+def test_clusters_are_one_matter_each_with_key_words_and_place() -> None:
+    found = topics([*items(LIGHTS, "L"), *items(NOISE, "N"), *items(SINGLES, "S")])
+    assert [sorted(t.ids) for t in found] == [sorted(f"L{i}" for i in range(5)), sorted(f"N{i}" for i in range(3))]
+    lights, noise = found
+    assert "路灯" in lights.keywords and lights.place == "人民路" and lights.label.endswith("（人民路）")
+    assert "噪音" in noise.keywords and noise.place is not None and "丽景花园" in noise.place
+    assert lights.units == ["城管局"] and sum(lights.trend.values()) == 5
+
+
+def test_heat_counts_flags_and_growth_not_only_size() -> None:
+    flagged = topics([*items(LIGHTS, "L"), *items(NOISE, "N", tags=("涉众",))])
+    assert [t.ids[0][0] for t in flagged] == ["N", "L"]  # 3 涉众 tickets outweigh 5 plain ones
+    before = items(LIGHTS, "P", day=-7)
+    grown = topics([*items(LIGHTS, "L"), *items(NOISE, "N")], previous=before)
+    lights = next(t for t in grown if t.ids[0].startswith("L"))
+    assert lights.growth == 0  # as many as the week before
+    assert heat(items(NOISE, "N"), 3) > heat(items(NOISE, "N"), 0)
+
+
+def test_nothing_repeats_no_topic() -> None:
+    assert topics(items(SINGLES, "S")) == []
+    assert topics([]) == []
