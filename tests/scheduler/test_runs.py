@@ -192,3 +192,22 @@ async def test_scheduler_starts_and_stops_with_the_app(make_bot, clock) -> None:
     job = runner.scheduler.get_job("unit_digest")
     assert job.coalesce and job.max_instances == 1 and job.misfire_grace_time == 600
     assert str(job.trigger.timezone) == "Asia/Shanghai"
+
+
+async def test_weekly_and_monthly_reports_name_the_hot_topics(sched, clock) -> None:
+    # 平顶山 周分析 “梳理热点、难点问题及网络单位办理情况”: tickets about one matter make a topic,
+    # named by its words, in the weekly analysis and the monthly report; a lone ticket makes none.
+    bot, desk, runner = await sched()
+    matter = "幸福小区{}号楼门口路灯损坏，晚上一片漆黑，老人出行不便，请尽快维修路灯。"
+    for i, day in enumerate((23, 24, 24, 25)):
+        await desk.ticket(f"2026112{i}0001", at=local(2026, 11, day, 10, 0), content=matter.format(i + 1))
+    await desk.ticket("202611260001", at=local(2026, 11, 26, 10, 0), content="咨询今年城乡居民医保缴费截止时间。")
+    ran = await _run_all(runner, clock, 2026, 11, 30, 9, 0)  # Monday
+    assert ran["weekly_analysis"] == 1
+    weekly = text((await reminders(bot.ctx, "report_weekly"))[0])
+    hot = weekly.split("热点问题：", 1)[1]
+    assert "热点 1：" in hot and "路灯" in hot and "4 件" in hot and "医保" not in hot
+    ran = await _run_all(runner, clock, 2026, 12, 1, 9, 0)  # first working day of December
+    assert ran["monthly_report"] == 1
+    monthly = text((await reminders(bot.ctx, "report_monthly"))[0])
+    assert "热点问题：" in monthly and "路灯" in monthly.split("热点问题：", 1)[1]
