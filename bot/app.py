@@ -20,11 +20,15 @@ from bot.lifecycle import State
 from bot.logs import mask_access_log, quiet_malformed_requests
 from bot.preflight import calendar_notice
 from store.checkpoint import WalCheckpointer
-from store.db import ping, sqlite_file
+from store.db import sqlite_file
+from store.health import StoreHealth
 from store.models import OutboxMessage, Ticket
 from web import api as intake
 
 log = logging.getLogger("hotline.app")
+
+STORE_HEALTH: web.AppKey[StoreHealth] = web.AppKey("hotline_store_health", StoreHealth)
+"""What ``/healthz`` answers from: the store probed in the background (``store.health``)."""
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -34,7 +38,10 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     checkpointer = WalCheckpointer(database) if database else None
     if checkpointer is not None:
         checkpointer.start()
+    health = app[STORE_HEALTH]
+    health.start()
     yield
+    await health.stop()
     if checkpointer is not None:
         await checkpointer.stop()
     await ctx.engine.dispose()
@@ -50,7 +57,7 @@ async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
 async def healthz(request: web.Request) -> web.Response:
     """``GET /healthz``: 200 when the store answers, 503 otherwise."""
     ctx = request.app[CTX]
-    if await ping(ctx.engine):
+    if await request.app[STORE_HEALTH].ok():
         return web.json_response({"status": "ok", "instance": ctx.instance_id,
                                   "time": ctx.calendar.local(ctx.clock.now()).isoformat()})
     return web.json_response({"status": "unavailable", "error": "store_unavailable",
@@ -104,6 +111,7 @@ def create_app(config: Config, *, clock: Clock | None = None, migrate: bool = Tr
     ctx = build_context(config, clock)
     app[CTX] = ctx
     app[MIGRATE_KEY] = migrate
+    app[STORE_HEALTH] = StoreHealth(lambda: ctx.engine)  # the engine of the moment
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_http_ctx)
     app.on_startup.append(_calendar_notice)
