@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,6 +58,8 @@ _READINGS: dict[Reading, str | None] = {Reading.SATISFIED: SATISFIED, Reading.UN
                                         Reading.UNCLEAR: None}
 ANSWER_KINDS = ("answer", "feedback")
 SENT_STATES = ("sent", "delivered")
+IN_FLIGHT_STATES = ("sending", "unknown")
+"""A send cut short (killed mid-call, answer lost): the SMS may be on the phone before we know it."""
 MAX_TEXT = 2000
 
 
@@ -255,15 +257,22 @@ async def take_reply(ctx: BotContext, s: AsyncSession, provider: str, reply: Sms
     return True
 
 
+def _anchorable(since: datetime) -> ColumnElement[bool]:
+    """An answer SMS a reply can be to: sent since ``since``, or still in flight. A reply that
+    overtakes the record of its own SMS (a crash or a lost answer between the provider taking it
+    and our commit) must still find its ticket, not be filed as unmatched for ever."""
+    return and_(SmsMessage.kind.in_(ANSWER_KINDS), SmsMessage.created_at >= since,
+                or_(and_(SmsMessage.state.in_(SENT_STATES), SmsMessage.provider_id.is_not(None)),
+                    SmsMessage.state.in_(IN_FLIGHT_STATES)))
+
+
 async def answered_messages(s: AsyncSession, phones: Sequence[str], since: datetime) -> dict[str, SmsMessage]:
     """:func:`answered_message` for many numbers at once, by bare number."""
     newest: dict[str, SmsMessage] = {}
     variants = list(dict.fromkeys(v for p in dict.fromkeys(phones) for v in phone_variants(p)))
     for chunk in _chunks(variants):
         q = (select(SmsMessage)
-             .where(SmsMessage.phone.in_(chunk), SmsMessage.kind.in_(ANSWER_KINDS),
-                    SmsMessage.state.in_(SENT_STATES), SmsMessage.provider_id.is_not(None),
-                    SmsMessage.created_at >= since))
+             .where(SmsMessage.phone.in_(chunk), _anchorable(since)))
         for sms in (await s.execute(q)).scalars():
             bare = normal_phone(sms.phone)
             best = newest.get(bare)
@@ -275,9 +284,7 @@ async def answered_messages(s: AsyncSession, phones: Sequence[str], since: datet
 async def answered_message(s: AsyncSession, phone: str, since: datetime) -> SmsMessage | None:
     """The newest answer / 回访 SMS sent to ``phone`` since ``since`` (the reply's anchor)."""
     q = (select(SmsMessage)
-         .where(SmsMessage.phone.in_(phone_variants(phone)), SmsMessage.kind.in_(ANSWER_KINDS),
-                SmsMessage.state.in_(SENT_STATES), SmsMessage.provider_id.is_not(None),
-                SmsMessage.created_at >= since)
+         .where(SmsMessage.phone.in_(phone_variants(phone)), _anchorable(since))
          .order_by(SmsMessage.created_at.desc(), SmsMessage.id.desc()).limit(1))
     return (await s.execute(q)).scalar_one_or_none()
 

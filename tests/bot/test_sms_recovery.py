@@ -113,3 +113,24 @@ async def test_tencent_lost_answer_is_settled_by_its_report(make_bot, aiohttp_se
     [row] = await r.sms_rows()
     [sms] = await r.sms()
     assert row.state == "sent" and sms.state == "delivered" and sms.provider_id == r.fake.sent[0].provider_id
+
+
+async def test_a_reply_that_overtakes_the_record_of_its_sms_still_finds_the_ticket(make_bot, aiohttp_server,
+                                                                                  clock) -> None:
+    # Alibaba took the answer SMS but its answer was lost (as when the process is killed between
+    # the provider's acceptance and our commit): the citizen replies before the status query.
+    r = await rig(make_bot, aiohttp_server, clock, "aliyun")
+    r.fake.answers_lost = 1
+    await r.answered()
+    await r.drain()
+    [sms] = await r.sms()
+    assert sms.state == "unknown" and sms.provider_id is None and len(r.fake.sent) == 1
+    assert (await r.push(r.reply("2"))).status == 200
+    ticket = await r.ticket()
+    assert ticket.state == "reopened" and ticket.feedback == "不满意"
+    [reply] = await r.replies()
+    assert reply.ticket_id == ticket.id
+    assert await r.chat_rows(kind="sms_unmatched") == []
+    clock.advance(minutes=5)
+    await r.drain()  # the query settles it later, without a second SMS
+    assert len(r.fake.sent) == 1 and (await r.sms())[0].state == "sent"

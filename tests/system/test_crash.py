@@ -35,9 +35,10 @@ def _free_port() -> int:
 class Serve:
     """One ``hotline-bot serve`` process."""
 
-    def __init__(self, config: Path, port: int, env: dict[str, str], *, hold_inbox: bool = False) -> None:
+    def __init__(self, config: Path, port: int, env: dict[str, str], *, hold_inbox: bool = False,
+                 module: str = "bot.cli") -> None:
         self.url = f"http://127.0.0.1:{port}"
-        module = "tests.system.held_serve" if hold_inbox else "bot.cli"
+        module = "tests.system.held_serve" if hold_inbox else module
         self.proc = subprocess.Popen(
             [sys.executable, "-m", module, "serve", "-c", str(config)], cwd=ROOT, env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
