@@ -154,7 +154,7 @@ def topics(items: Sequence[TopicItem], *, previous: Sequence[TopicItem] = (), to
         members = [items[i] for i in group]
         centre = np.asarray(now[group].mean(axis=0)).ravel()
         growth = len(group) - _matching(before, centre)
-        words = [w for w in vocabulary[np.argsort(-centre)] if not w.startswith("@")][:KEYWORDS]
+        words = _keywords(vocabulary, centre)
         place = _place([tokens[i] for i in group])
         label = "、".join(words[:3]) + (f"（{place}）" if place else "")
         found.append(Topic(label=label, keywords=words, place=place, ids=[m.id for m in members],
@@ -162,6 +162,20 @@ def topics(items: Sequence[TopicItem], *, previous: Sequence[TopicItem] = (), to
                            growth=growth))
     found.sort(key=lambda t: (-t.heat, -t.count, t.label))
     return found[:top]
+
+
+def _keywords(vocabulary: Any, centre: Any) -> list[str]:
+    """The :data:`KEYWORDS` heaviest words of a topic's mean vector (places apart). Only the
+    topic's own nonzero columns are sorted: sorting the whole vocabulary once per topic was most
+    of the time of a 10,000-ticket period."""
+    present = np.flatnonzero(centre)
+    words: list[str] = []
+    for w in vocabulary[present[np.argsort(-centre[present], kind="stable")]]:
+        if not w.startswith("@"):
+            words.append(str(w))
+            if len(words) == KEYWORDS:
+                break
+    return words
 
 
 def _matching(before: Any, centre: Any) -> int:
