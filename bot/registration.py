@@ -20,7 +20,7 @@ from bot.intake import TicketIn
 from bot.lifecycle import State
 from bot.messages import OutgoingMessage
 from bot.outbox import Target
-from bot.reading.advice import advise, tell_office_of_repeat
+from bot.reading.advice import advise, mark_related, tell_office_of_repeat
 from bot.reading.similar import similarity
 from bot.ticket_rows import AUDIT_ROWS, TicketRow, take_pending
 from store.bulk import insert_rows
@@ -259,7 +259,7 @@ class Registration:
         for key, row in rows.items():
             data = fresh[key][1]
             if (row.id not in earlier and data.unit is None and self._route(row) is None  # type: ignore[arg-type]
-                    and not reading
+                    and not reading and not row.address  # type: ignore[attr-defined]
                     and not (row.citizen_phone and self.policy(row).receipt_sms)):  # type: ignore[arg-type]
                 plain.add(key)
         loaded: dict[int, Ticket] = {}
@@ -303,6 +303,8 @@ class Registration:
             self.audit(s, ticket, None, "duplicate", None, ticket.state, ticket.state,
                        {"of": earlier.key}, actor_name=SYSTEM)
             await tell_office_of_repeat(self, s, ticket)  # type: ignore[arg-type]
+        elif ticket.address:
+            await mark_related(self, s, ticket, self._window(ticket))  # type: ignore[arg-type]
         policy = self.policy(ticket)
         if policy.receipt_sms and ticket.citizen_phone:
             self.sms.queue(s, ticket, "receipt", {"number": ticket.number})
