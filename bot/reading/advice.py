@@ -89,8 +89,7 @@ async def tell_office_of_repeat(service: TicketService, s: AsyncSession, ticket:
 async def mark_related(service: TicketService, s: AsyncSession, ticket: Ticket, window_days: int) -> None:
     """涉众: tag ``ticket``, audit the earlier tickets of other citizens about the same matter at the
     same place, and tell the office (``[intelligence] related_similarity``)."""
-    threshold = service.config.intelligence.related_similarity
-    found = await related_tickets(s, ticket, window_days, threshold) if threshold else []
+    found = await related_tickets(s, ticket, window_days, service.config.intelligence.related_similarity)
     if not found:
         return
     if RELATED_TAG not in ticket.tags:

@@ -34,7 +34,7 @@ _PLACE = re.compile(r"[\u4e00-\u9fa5A-Za-z0-9]{1,10}?(?:省|市|区|县|镇|乡|
 _PLACE_TAIL = re.compile(r"^(?:在|于|位于|我是|我们|我家|本人|请问|关于|反映|投诉)")
 # Words a place name does not hold: a match holding one is a clause ending in 路/区/园…
 # ("希望相关部门上路", "就我所知我小区"), not a place.
-_NOT_PLACE = re.compile(r"我|你|他|了|的|希望|相关|部门|参加|所知|要求|请|影响|附近|上路|一路")
+_NOT_PLACE = re.compile(r"我|你|他|了|的|希望|相关|部门|参加|所知|要求|请|影响|附近|表示|严惩|市民|上路|一路")
 _STOP = frozenset("的 了 是 在 我 我们 你 您 他 她 它 和 与 及 有 没有 不 也 就 都 而 被 把 对 从 到 为 以 这 那 这个 那个 "
                   "一个 问题 情况 反映 请问 希望 要求 领导 你好 您好 尊敬 相关 部门 政府 谢谢 能否 是否 什么 怎么 "
                   "如何 现在 已经 可以 进行 目前 一直 因为 所以 但是 如果 还是 这样 给 让 吗 呢 啊 吧".split())
@@ -173,7 +173,7 @@ def _keywords(vocabulary: Any, centre: Any) -> list[str]:
     of the time of a 10,000-ticket period."""
     present = np.flatnonzero(centre)
     words: list[str] = []
-    for w in vocabulary[present[np.argsort(-centre[present], kind="stable")]]:
+    for w in vocabulary[present[np.argsort(-centre[present])]]:
         if not w.startswith("@"):
             words.append(str(w))
             if len(words) == KEYWORDS:
