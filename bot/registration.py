@@ -22,6 +22,7 @@ from bot.messages import OutgoingMessage
 from bot.outbox import Target
 from bot.reading.advice import advise, mark_related, tell_office_of_repeat
 from bot.reading.related import CANDIDATES as RELATED_CANDIDATES
+from bot.reading.related import alike as related_alike
 from bot.reading.similar import similarity
 from bot.ticket_rows import AUDIT_ROWS, TicketRow, take_pending
 from store.bulk import insert_rows
@@ -244,7 +245,7 @@ class Registration:
         return {t.id for t in addressed if any(
             c.id != t.id and c.citizen_phone != t.citizen_phone
             and c.received_at >= t.received_at - timedelta(days=self._window(t))
-            and similarity(c.content, t.content) >= threshold for c in by_address.get(t.address, []))}
+            and related_alike(c.content, t.content, t.address, threshold) for c in by_address.get(t.address, []))}
 
     def _earlier_duplicates(self, tickets: Sequence[Any], stored: Sequence[Any]) -> dict[int, Any]:
         """:meth:`_earlier_open_duplicate` for new ``tickets`` (in registration order) at once:

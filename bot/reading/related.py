@@ -18,6 +18,12 @@ CANDIDATES = 200  # the newest tickets at one address compared with a new one
 SHOWN = 5
 
 
+def alike(a: str, b: str, address: str, threshold: float) -> bool:
+    """Whether two texts at ``address`` are about one matter: their words without the address
+    itself (which they share by construction) are at least ``threshold`` alike."""
+    return similarity(a.replace(address, ""), b.replace(address, "")) >= threshold
+
+
 async def related_tickets(s: AsyncSession, ticket: Ticket, window_days: int, threshold: float) -> list[Ticket]:
     """Earlier tickets at ``ticket``'s address, from other citizens, within ``window_days``, whose
     words are at least ``threshold`` alike (oldest first); none without an address or a window."""
@@ -27,7 +33,7 @@ async def related_tickets(s: AsyncSession, ticket: Ticket, window_days: int, thr
                               Ticket.received_at >= ticket.received_at - timedelta(days=window_days))
          .order_by(Ticket.received_at.desc(), Ticket.id.desc()).limit(CANDIDATES))
     found = [t for t in (await s.execute(q)).scalars()
-             if t.citizen_phone != ticket.citizen_phone and similarity(t.content, ticket.content) >= threshold]
+             if t.citizen_phone != ticket.citizen_phone and alike(t.content, ticket.content, ticket.address, threshold)]
     return sorted(found, key=lambda t: (t.received_at, t.id))
 
 

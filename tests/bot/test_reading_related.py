@@ -59,3 +59,13 @@ async def test_outside_the_window_is_not_marked(make_bot: Any) -> None:
     assert "涉众" not in (await chat.ticket("202611010002")).tags
     assert "涉众" in (await chat.ticket("202611010003")).tags
 
+
+
+async def test_sharing_the_address_and_a_polite_ending_is_not_one_matter(make_bot: Any) -> None:
+    bot = await make_bot()
+    chat = Chat(bot)
+    await post(bot, "202611200001", f"{PLACE}附近路灯损坏，请尽快处理。", "13800000001")
+    await post(bot, "202611200002", f"{PLACE}附近下水道堵塞，请尽快处理。", "13800000002")
+    await post(bot, "202611200003", f"{PLACE}附近路灯损坏，晚上很黑，请尽快处理。", "13800000003")
+    assert "涉众" not in (await chat.ticket("202611200002")).tags
+    assert "涉众" in (await chat.ticket("202611200003")).tags
