@@ -64,8 +64,8 @@ async def test_outside_the_window_is_not_marked(make_bot: Any) -> None:
 async def test_sharing_the_address_and_a_polite_ending_is_not_one_matter(make_bot: Any) -> None:
     bot = await make_bot()
     chat = Chat(bot)
-    await post(bot, "202611200001", f"{PLACE}附近路灯损坏，请尽快处理。", "13800000001")
-    await post(bot, "202611200002", f"{PLACE}附近下水道堵塞，请尽快处理。", "13800000002")
-    await post(bot, "202611200003", f"{PLACE}附近路灯损坏，晚上很黑，请尽快处理。", "13800000003")
-    assert "涉众" not in (await chat.ticket("202611200002")).tags
+    await post(bot, "202611200001", f"{PLACE}附近路灯损坏一个多月，夜间出行不便，请尽快处理。", "13800000001")
+    await post(bot, "202611200002", f"{PLACE}附近下水道堵塞，污水漫到路面，请尽快处理。", "13800000002")
+    await post(bot, "202611200003", f"{PLACE}附近路灯损坏一个多月了，晚上很黑，请尽快处理。", "13800000003")
+    assert "涉众" not in (await chat.ticket("202611200002")).tags  # with the address counted: 0.54
     assert "涉众" in (await chat.ticket("202611200003")).tags
