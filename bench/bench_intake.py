@@ -3,7 +3,8 @@
     python bench/bench_intake.py [--seconds 10] [--clients 32]
 
 Both servers run as separate processes on this machine and get the same signed ticket bodies from
-32 concurrent clients (one aiohttp ClientSession) for N seconds each, in the same run. Prints
+32 concurrent clients (one aiohttp ClientSession) for N seconds each, in the same run; each ticket
+from its own phone about its own matter. Prints
 throughput (tickets/s), p50/p99 latency and the ratio of the bot's throughput to the bare one.
 Targets (2-core machine): ≥ 1000 tickets/s, ratio ≥ 0.05, p99 ≤ 50 ms. Not part of the test suite.
 """
@@ -67,12 +68,24 @@ def bare_server(port: int) -> None:
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
+MATTERS = ("路灯损坏，夜间出行不便", "下水道堵塞，污水漫到路面", "楼下饭店油烟太大，没法开窗", "物业乱收停车费，没有公示",
+           "学校门口早晚堵车严重", "工地夜间施工，噪音影响休息", "公交站台遮雨棚破损", "自来水水压不足，高层停水")
+STREETS = ("人民路", "中山路", "解放路", "建设路", "和平路", "新华路", "胜利路", "文化路")
+ADDRESSES = False  # --addresses: each ticket gives the place, so registration also looks for 涉众
+
+
 def body_for(i: int, run: str) -> bytes:
-    return json.dumps({
+    """Ticket ``i``: its own citizen (phone) and its own matter (one of 8 kinds at one of 8 streets ×
+    500 numbers), so no ticket is a 重复件 of another and the lookup runs on every one."""
+    place = f"{STREETS[i % 8]}{i // 64 % 500 + 1}号"
+    body = {
         "source": "12345", "number": f"B{run}-{i:07d}", "received_at": "2026-11-23T09:30:00+08:00",
-        "content": f"路灯损坏，夜间出行不便（第{i}件）。", "kind": "求助",
-        "citizen": {"name": "张三", "phone": "13812341234"},
-    }, ensure_ascii=False).encode()
+        "content": f"{place}附近{MATTERS[i // 8 % 8]}，请尽快处理。", "kind": "求助",
+        "citizen": {"name": "张三", "phone": f"139{i:08d}"},
+    }
+    if ADDRESSES:
+        body["address"] = place
+    return json.dumps(body, ensure_ascii=False).encode()
 
 
 def headers_for(body: bytes) -> dict[str, str]:
@@ -167,7 +180,10 @@ async def main() -> None:
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--clients", type=int, default=32)
     p.add_argument("--bare", type=int, help=argparse.SUPPRESS)  # internal: run the bare server on this port
+    p.add_argument("--addresses", action="store_true", help="tickets give their place (涉众 lookup too)")
     args = p.parse_args()
+    global ADDRESSES
+    ADDRESSES = args.addresses
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         bare_port, bot_port = free_port(), free_port()

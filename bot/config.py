@@ -346,6 +346,8 @@ class IntelligenceConfig(_Model):
         None, gt=0, le=1, description="建议单位的置信度达到此值时自动派单并说明；不设为不自动派单（如 0.9）")
     near_duplicate_similarity: float = Field(
         0.6, gt=0, le=1, description="同一来电人两件诉求内容的相似度达到此值（0–1）记为重复件")
+    related_similarity: float = Field(
+        0.5, gt=0, le=1, description="不同来电人在同一事发地址反映的内容相似度达到此值（0–1）时标记为涉众")
     min_history: int = Field(20, ge=2, description="已派单的历史工单少于此数时不训练模型、不给建议")
 
 

@@ -22,7 +22,9 @@ from bot.intake import TicketIn
 from bot.lifecycle import State
 from bot.messages import OutgoingMessage
 from bot.outbox import Target
-from bot.reading.advice import advise, tell_office_of_repeat
+from bot.reading.advice import advise, mark_related, tell_office_of_repeat
+from bot.reading.related import CANDIDATES as RELATED_CANDIDATES
+from bot.reading.related import alike as related_alike
 from bot.reading.similar import similarity
 from bot.ticket_rows import AUDIT_ROWS, TicketRow, take_pending
 from store.bulk import insert_rows
@@ -229,6 +231,27 @@ class Registration:
                                                               "limit": _CANDIDATES * len(phones)})
         return [TicketRow(dict(row)) for row in found.mappings() if row["id"] not in new_ids]
 
+    async def _may_be_related(self, s: AsyncSession, new: Sequence[Any]) -> set[int]:
+        """Ids of the ``new`` tickets that may be 涉众 (:func:`bot.reading.advice.mark_related` decides):
+        one read of the tickets at their addresses within the longest window, so a batch whose
+        tickets have no such neighbour stays on the plain path."""
+        addressed = [t for t in new if t.address and self._window(t)]
+        if not addressed:
+            return set()
+        since = min(t.received_at - timedelta(days=self._window(t)) for t in addressed)
+        addresses = list({t.address for t in addressed})
+        q = (select(Ticket.id, Ticket.address, Ticket.citizen_phone, Ticket.content, Ticket.received_at)
+             .where(Ticket.address.in_(addresses), Ticket.received_at >= since)
+             .order_by(Ticket.received_at.desc()).limit(RELATED_CANDIDATES * len(addresses)))
+        by_address: dict[str, list[Any]] = {}
+        for row in (await s.execute(q)).all():
+            by_address.setdefault(row.address, []).append(row)
+        threshold = self.config.intelligence.related_similarity
+        return {t.id for t in addressed if any(
+            c.id != t.id and c.citizen_phone != t.citizen_phone
+            and c.received_at >= t.received_at - timedelta(days=self._window(t))
+            and related_alike(c.content, t.content, t.address, threshold) for c in by_address.get(t.address, []))}
+
     def _earlier_duplicates(self, tickets: Sequence[Any], stored: Sequence[Any]) -> dict[int, Any]:
         """:meth:`_earlier_open_duplicate` for new ``tickets`` (in registration order) at once:
         ticket id → the earlier one. As when they are registered one by one, each sees the
@@ -261,10 +284,11 @@ class Registration:
         with those ORM tickets. Audit rows are written in registration order."""
         plain: set[tuple[str, str]] = set()
         reading = self.config.intelligence.suggest and await self.reader.current(s) is not None
+        related = await self._may_be_related(s, list(rows.values()))
         for key, row in rows.items():
             data = fresh[key][1]
             if (row.id not in earlier and data.unit is None and self._route(row) is None  # type: ignore[arg-type]
-                    and not reading
+                    and not reading and row.id not in related
                     and not (row.citizen_phone and self.policy(row).receipt_sms)  # type: ignore[arg-type]
                     and not self.policy(row).announce):  # type: ignore[arg-type]
                 plain.add(key)
@@ -309,6 +333,8 @@ class Registration:
             self.audit(s, ticket, None, "duplicate", None, ticket.state, ticket.state,
                        {"of": earlier.key}, actor_name=SYSTEM)
             await tell_office_of_repeat(self, s, ticket)  # type: ignore[arg-type]
+        elif ticket.address:
+            await mark_related(self, s, ticket, self._window(ticket))  # type: ignore[arg-type]
         policy = self.policy(ticket)
         if policy.receipt_sms and ticket.citizen_phone:
             self.sms.queue(s, ticket, "receipt", receipt_params(self.calendar, ticket))

@@ -127,6 +127,7 @@ class Ticket(Base):
         Index("ix_ticket_twins", "twin_key", "received_at"),
         # near-duplicate 重复件: a citizen's recent tickets, whose words are compared (revision 0011)
         Index("ix_ticket_phone_received", "citizen_phone", "received_at"),
+        Index("ix_ticket_address_received", "address", "received_at"),  # 涉众 at registration
         # covering indexes of the scheduler's scans (revision 0002)
         Index("ix_ticket_scan_due", "state", "unit_code", "internal_due", "deadline", "round"),
         Index("ix_ticket_scan_contact", "state", "first_contact_at", "first_contact_due", "round", "unit_code"),

@@ -1,6 +1,6 @@
 """At registration, an unrouted ticket gets the model's dispatch suggestion: a card to the office
 with a 「按建议派单」 button, or, above ``[intelligence] auto_dispatch_above``, a dispatch the bot
-makes itself and tells the office about."""
+makes itself and tells the office about. The office is also told of 重复件 and 涉众."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ from bot.directory import Directory
 from bot.messages import OutgoingMessage
 from bot.outbox import Outbox, Target
 from bot.reading.cards import SUGGEST_COMMAND, auto_dispatched_text, percent, suggestion_text
+from bot.reading.related import TAG as RELATED_TAG
+from bot.reading.related import office_note as related_note
+from bot.reading.related import related_tickets
 from bot.reading.repeats import earlier_tickets, office_note
 from bot.reading.service import ModelHolder, Suggestion
 from store.models import Ticket
@@ -81,3 +84,18 @@ async def tell_office_of_repeat(service: TicketService, s: AsyncSession, ticket:
         service.outbox.add(s, Target.to_office(), OutgoingMessage(
             office_note(service.calendar, ticket, found), title=f"重复件 {ticket.number}", ticket=ticket.key),
             ticket_id=ticket.id, kind="repeat")
+
+
+async def mark_related(service: TicketService, s: AsyncSession, ticket: Ticket, window_days: int) -> None:
+    """涉众: tag ``ticket``, audit the earlier tickets of other citizens about the same matter at the
+    same place, and tell the office (``[intelligence] related_similarity``)."""
+    found = await related_tickets(s, ticket, window_days, service.config.intelligence.related_similarity)
+    if not found:
+        return
+    if RELATED_TAG not in ticket.tags:
+        ticket.tags = [*ticket.tags, RELATED_TAG]
+    service.audit(s, ticket, None, "related", None, ticket.state, ticket.state,
+                  {"related": [t.key for t in found], "address": ticket.address}, actor_name=SYSTEM)
+    service.outbox.add(s, Target.to_office(), OutgoingMessage(
+        related_note(service.calendar, ticket, found), title=f"{RELATED_TAG} {ticket.number}", ticket=ticket.key),
+        ticket_id=ticket.id, kind="related")

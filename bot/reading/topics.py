@@ -32,6 +32,9 @@ FLAG_TAGS = frozenset({"涉众", "扬言", "涉稳"})
 _PLACE = re.compile(r"[\u4e00-\u9fa5A-Za-z0-9]{1,10}?(?:省|市|区|县|镇|乡|街道|村|社区|小区|花园|大道|路|街|巷|广场|"
                     r"公园|学校|中学|小学|医院|市场|新城|大厦|园|湖|河)")
 _PLACE_TAIL = re.compile(r"^(?:在|于|位于|我是|我们|我家|本人|请问|关于|反映|投诉)")
+# Words a place name does not hold: a match holding one is a clause ending in 路/区/园…
+# ("希望相关部门上路", "就我所知我小区"), not a place.
+_NOT_PLACE = re.compile(r"我|你|他|了|的|希望|相关|部门|参加|所知|要求|请|影响|附近|表示|严惩|市民|上路|一路")
 _STOP = frozenset("的 了 是 在 我 我们 你 您 他 她 它 和 与 及 有 没有 不 也 就 都 而 被 把 对 从 到 为 以 这 那 这个 那个 "
                   "一个 问题 情况 反映 请问 希望 要求 领导 你好 您好 尊敬 相关 部门 政府 谢谢 能否 是否 什么 怎么 "
                   "如何 现在 已经 可以 进行 目前 一直 因为 所以 但是 如果 还是 这样 给 让 吗 呢 啊 吧".split())
@@ -81,7 +84,7 @@ def places(text: str) -> list[str]:
     out = []
     for m in _PLACE.finditer(fold(text)):
         name = _PLACE_TAIL.sub("", m.group(0))
-        if len(name) >= 3:
+        if len(name) >= 3 and not _NOT_PLACE.search(name):
             out.append(name)
     return out
 
@@ -154,7 +157,7 @@ def topics(items: Sequence[TopicItem], *, previous: Sequence[TopicItem] = (), to
         members = [items[i] for i in group]
         centre = np.asarray(now[group].mean(axis=0)).ravel()
         growth = len(group) - _matching(before, centre)
-        words = [w for w in vocabulary[np.argsort(-centre)] if not w.startswith("@")][:KEYWORDS]
+        words = _keywords(vocabulary, centre)
         place = _place([tokens[i] for i in group])
         label = "、".join(words[:3]) + (f"（{place}）" if place else "")
         found.append(Topic(label=label, keywords=words, place=place, ids=[m.id for m in members],
@@ -162,6 +165,20 @@ def topics(items: Sequence[TopicItem], *, previous: Sequence[TopicItem] = (), to
                            growth=growth))
     found.sort(key=lambda t: (-t.heat, -t.count, t.label))
     return found[:top]
+
+
+def _keywords(vocabulary: Any, centre: Any) -> list[str]:
+    """The :data:`KEYWORDS` heaviest words of a topic's mean vector (places apart). Only the
+    topic's own nonzero columns are sorted: sorting the whole vocabulary once per topic was most
+    of the time of a 10,000-ticket period."""
+    present = np.flatnonzero(centre)
+    words: list[str] = []
+    for w in vocabulary[present[np.argsort(-centre[present])]]:
+        if not w.startswith("@"):
+            words.append(str(w))
+            if len(words) == KEYWORDS:
+                break
+    return words
 
 
 def _matching(before: Any, centre: Any) -> int:

@@ -171,6 +171,8 @@ class Dashboard:
                         "received": notices.fmt_time(ctx.calendar, e.ticket.received_at), "answer": e.answer or "尚未答复",
                         "answered": notices.fmt_time(ctx.calendar, e.answered_at)} for e in await earlier_tickets(s, t)]
         events, reviews, sms, replies = record.events, record.reviews, record.sms, record.replies
+        related = next(([{"key": key, "number": key.partition("/")[2]} for key in e.detail.get("related", [])]
+                        for e in reversed(events) if e.action == "related" and e.detail), [])
         full = sees_citizen(person, t)
         phone = t.citizen_phone if full else mask_phone(t.citizen_phone)
         name = t.citizen_name if full else mask_name(t.citizen_name)
@@ -233,8 +235,8 @@ class Dashboard:
         return self._chrome(request, "console/ticket.html", f"工单 {t.number}", {
             "number": t.number, "source": t.source, "unit_code": t.unit_code, "tags": tag_chips(t.tags),
             "flash": flash, "info": info, "deadline": deadline, "timeline": timeline,
-            "reviews": review_rows, "repeats": repeats, "sms": sms_rows, "replies": reply_rows, "forms": _form_links(),
-            "files": files, "evidence_commands": evidence.COMMANDS,
+            "reviews": review_rows, "repeats": repeats, "related": related, "sms": sms_rows, "replies": reply_rows,
+            "forms": _form_links(), "files": files, "evidence_commands": evidence.COMMANDS,
             "actions": self._actions(person, t, reviews),
             "dispatch_units": [(c, u.name) for c, u in d.units.items() if c not in d.office_units()]})
 

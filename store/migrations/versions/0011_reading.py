@@ -1,4 +1,5 @@
 """reading the tickets: suggestion models, and a citizen's recent tickets for near-duplicates
+and an address's recent tickets for 涉众
 
 Revision ID: 0011
 Revises: 0009
@@ -26,8 +27,10 @@ def upgrade() -> None:
         sa.UniqueConstraint('version'),
     )
     op.create_index('ix_ticket_phone_received', 'tickets', ['citizen_phone', 'received_at'], unique=False)
+    op.create_index('ix_ticket_address_received', 'tickets', ['address', 'received_at'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_ticket_address_received', table_name='tickets')
     op.drop_index('ix_ticket_phone_received', table_name='tickets')
     op.drop_table('text_models')
