@@ -31,6 +31,7 @@ import asyncio
 import logging
 import tempfile
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -218,9 +219,10 @@ def report_link(config: Config, month: str) -> str | None:
     return f"{base}/console/reports?month={month}"
 
 
-def month_text(report: MonthReport, link: str | None = None) -> str:
-    """The office's monthly 通报 as chat text; ``link`` is the console page with the files (a
-    chat reader cannot open a path on the server, so none is ever named)."""
+def month_text(report: MonthReport, link: str | None = None, hot: Sequence[str] = ()) -> str:
+    """The office's monthly 通报 as chat text; ``hot`` the month's hot-topic lines
+    (:func:`hot_topic_lines`); ``link`` is the console page with the files (a chat reader cannot
+    open a path on the server, so none is ever named)."""
     t = report.total
     year, mon = report.month.split("-")
     lines = [f"【月度通报】{year}年{int(mon)}月热线办理情况：受理 {t.received} 件，按期办结 {t.on_time} 件，"
@@ -231,6 +233,7 @@ def month_text(report: MonthReport, link: str | None = None) -> str:
         for u in report.ranking:
             lines.append(f"{u.rank}. {u.name} 综合 {_pct(u.score)}（受理 {u.received}，超期 {u.overdue}，"
                          f"响应 {_pct(u.response_rate)}，按期 {_pct(u.on_time_rate)}，满意 {_pct(u.satisfaction_rate)}）")
+    lines += hot
     if report.bottom3_streak:
         names = "、".join(report.unit(c).name for c in report.bottom3_streak)
         lines.append(f"连续3个月排名后3位：{names}，请按规定约谈。")
@@ -449,9 +452,8 @@ async def monthly_report(ctx: BotContext, now: datetime) -> int:
             await asyncio.to_thread(write_files, report, reports_dir(ctx.config))
         except OSError as exc:
             log.error("monthly report files not written: %s", exc)
-        text = month_text(report, report_link(ctx.config, month))
         hot = await hot_topic_lines(s, names, *timing.month_bounds(ctx.calendar, month))
-        to_office(ctx, s, now, "\n".join([text, *hot]), "monthly")
+        to_office(ctx, s, now, month_text(report, report_link(ctx.config, month), hot), "monthly")
     return 1
 
 
