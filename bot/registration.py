@@ -29,6 +29,7 @@ from bot.reading.similar import similarity
 from bot.ticket_rows import AUDIT_ROWS, TicketRow, take_pending
 from store.bulk import insert_rows
 from store.models import AuditEvent, Ticket, twin_key
+from store.queries import tickets as tickets_q
 
 if TYPE_CHECKING:
     from bot.calendar import WorkCalendar
@@ -111,7 +112,7 @@ class Registration:
 
     async def existing(self, s: AsyncSession, data: TicketIn) -> RegisterResult | None:
         """The stored ticket of ``data`` as a not-created result (a conflict when it differs), or None."""
-        found = await self.get(s, data.source, data.number)
+        found = await tickets_q.by_key(s, data.source, data.number)
         if found is None:
             return None
         return RegisterResult(found, created=False, conflict=found.content_hash != data.content_hash())

@@ -72,3 +72,17 @@ async def test_repeat_in_one_batch_is_a_duplicate_of_the_earlier_one(make_bot: A
         assert d1 is not None and d2 is not None
         assert d2.duplicate_of == d1.id and "重复件" in d2.tags
         assert d1.duplicate_of is None and "重复件" not in d1.tags
+
+
+async def test_the_same_ticket_twice_in_one_transaction_is_not_created_again(make_bot: Any) -> None:
+    # The import registers many tickets in one transaction, each in a SAVEPOINT: the second copy of
+    # a ticket hits the unique key and comes back as the stored one, not as an error.
+    bot = await make_bot()
+    [item] = batch("T", 1, 1000)
+    async with bot.ctx.sessions.begin() as s:
+        first = await bot.ctx.service.register(s, item, via="import", savepoint=True)
+        again = await bot.ctx.service.register(s, item, via="import", savepoint=True)
+    assert first.created and not again.created and not again.conflict
+    assert again.ticket.id == first.ticket.id
+    async with bot.ctx.sessions() as s:
+        assert len((await s.execute(select(Ticket).where(Ticket.number == "T000"))).scalars().all()) == 1
