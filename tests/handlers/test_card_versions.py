@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.sender import Sender
-from bot.wiring import CHAT_ADAPTERS
 from store.models import OutboxMessage
 from tests.conftest import ticket_body
 from tests.fakes.dingtalk_server import FakeDingTalk, robot_message, stream_frame
@@ -19,7 +18,18 @@ from tests.fakes.feishu_server import FeishuFake, callback_request, mention, mes
 from tests.fakes.wecom_server import FakeWeCom, aibot_text
 from tests.handlers.chat import Chat, only_answer
 from tests.handlers.test_workflow import GOOD_REPLY
-from tests.system.world import BOT, BOT_NAME, CHATS, IDS, base_url, org, serve, settle, shutdown
+from tests.system.world import (
+    BOT,
+    BOT_NAME,
+    CHATS,
+    IDS,
+    base_url,
+    org,
+    serve,
+    settle,
+    shutdown,
+    wecom_longconn_bot,
+)
 
 NUMBER = "202611230001"
 SECOND_REPLY = GOOD_REPLY.replace("来电人表示接受", "来电人表示接受，已补充办理依据")
@@ -149,12 +159,8 @@ async def test_a_wecom_ai_bot_card_is_left_alone(make_bot: Any, clock: Any) -> N
     bots: list[Any] = []
     try:
         url = base_url(server)
-        bot = await make_bot(**org("wecom", {
-            "mode": "longconn", "name": BOT_NAME, "bot_id": "BOTID", "secret": "BOTSECRET",
-            "api_base": url, "ws_url": url.replace("http", "ws", 1) + "/ws",
-            "reconnect_min": 0.05, "reconnect_max": 0.2}))
+        bot, conn = await wecom_longconn_bot(make_bot, url)
         bots.append(bot)
-        conn = bot.client.app[CHAT_ADAPTERS]["wecom"].connection(BOT)
         assert await conn.wait_ready(10.0)
         sender = Sender(bot.ctx)
         ylk = CHATS["wecom"]["YLK"]

@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 from bot.sender import Sender
-from bot.wiring import CHAT_ADAPTERS
 from tests.conftest import ticket_body
 from tests.fakes.dingtalk_server import FakeDingTalk, card_click, robot_message, stream_frame
 from tests.fakes.feishu_server import (
@@ -20,7 +19,18 @@ from tests.fakes.feishu_server import (
 )
 from tests.fakes.wecom_server import FakeWeCom, aibot_click, aibot_text
 from tests.handlers.test_workflow import GOOD_REPLY
-from tests.system.world import BOT, BOT_NAME, CHATS, IDS, base_url, org, serve, settle, shutdown
+from tests.system.world import (
+    BOT,
+    BOT_NAME,
+    CHATS,
+    IDS,
+    base_url,
+    org,
+    serve,
+    settle,
+    shutdown,
+    wecom_longconn_bot,
+)
 
 NUMBER = "202611230001"
 
@@ -38,12 +48,8 @@ async def test_wecom_story_over_long_connection(make_bot: Any, clock: Any) -> No
     bots: list[Any] = []
     try:
         url = base_url(server)
-        bot = await make_bot(**org("wecom", {
-            "mode": "longconn", "name": BOT_NAME, "bot_id": "BOTID", "secret": "BOTSECRET",
-            "api_base": url, "ws_url": url.replace("http", "ws", 1) + "/ws",
-            "reconnect_min": 0.05, "reconnect_max": 0.2}))
+        bot, conn = await wecom_longconn_bot(make_bot, url)
         bots.append(bot)
-        conn = bot.client.app[CHAT_ADAPTERS]["wecom"].connection(BOT)
         assert await conn.wait_ready(10.0)
         sender = Sender(bot.ctx)
         ylk = CHATS["wecom"]["YLK"]

@@ -17,7 +17,7 @@ from aiohttp.web import Application
 from sqlalchemy import func, select
 
 from bot.sender import Sender
-from bot.wiring import INBOX
+from bot.wiring import CHAT_ADAPTERS, INBOX
 from store.models import InboxEvent, OutboxMessage
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,3 +164,13 @@ def toml(doc: dict[str, Any]) -> str:
         out.append(f"[{key}]")
         out += [f"{k} = {toml_value(v)}" for k, v in value.items()]
     return "\n".join(out) + "\n"
+
+
+async def wecom_longconn_bot(make_bot: Callable[..., Any], url: str) -> tuple[Any, Any]:
+    """A bot on WeCom's AI-bot long connection to the fake at ``url``, connected: (bot, connection)."""
+    bot = await make_bot(**org("wecom", {
+        "mode": "longconn", "name": BOT_NAME, "bot_id": "BOTID", "secret": "BOTSECRET",
+        "api_base": url, "ws_url": url.replace("http", "ws", 1) + "/ws",
+        "reconnect_min": 0.05, "reconnect_max": 0.2}))
+    conn = bot.client.app[CHAT_ADAPTERS]["wecom"].connection(BOT)
+    return bot, conn
