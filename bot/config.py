@@ -366,7 +366,9 @@ class Config(_Model):
     hotline: HotlineConfig = Field(HotlineConfig(), description="向热线系统回传结果")
     attachments: AttachmentsConfig = Field(AttachmentsConfig(), description="附件：照片和文件")
     scheduler: SchedulerConfig = Field(SchedulerConfig(), description="定时提醒和报表")
-    sms: SmsConfig = Field(SmsConfig(), description="短信")
+    # a factory: a default built at import would look up the SMS provider registry before the
+    # providers have registered (any import of bot.config ahead of bot.plugins)
+    sms: SmsConfig = Field(default_factory=SmsConfig, description="短信")
     import_: ImportConfig = Field(ImportConfig(), alias="import", description="Excel/CSV 导入")
     intelligence: IntelligenceConfig = Field(IntelligenceConfig(), description="读工单：分拨建议、重复件、热点")
     path: Path | None = Field(None, exclude=True)
