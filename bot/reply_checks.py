@@ -85,8 +85,8 @@ REPLY_CHECKS: dict[str, ReplyCheck] = {
     "songjiang": ReplyCheck("办结规范（松江·求助/投诉类）", (CATEGORY, CONTACT_WAY, CONTACT_TIME, VERDICT), (
         "答复 {number} 实际解决。X月X日XX时，XX科工作人员与来电人电话沟通/面谈。经核实……，"
         "答复如下：……。来电人表示接受/不接受。")),
-    # 松江 附件3 “二、咨询类或意见建议类办结报告填报模板”: “…根据“XXXXXX政策、XXX通知或XXX实施意见”等
-    # （主要指政策层面的依据）…来电人XXX的诉求符合/不符合规定及具体要求，与来电人进行了沟通解释，来电人XXX
+    # 松江 附件3 “二、咨询类或意见建议类办结报告填报模板”: “…根据“××××××政策、×××通知或×××实施意见”等
+    # （主要指政策层面的依据）…来电人×××的诉求符合/不符合规定及具体要求，与来电人进行了沟通解释，来电人×××
     # 表示接受/不接受。”
     "songjiang-consult": ReplyCheck("办结规范（松江·咨询/建议类）", (CONTACT_WAY, CONTACT_TIME, BASIS, VERDICT), (
         "答复 {number} 解释说明。X月X日XX时，XX科工作人员与来电人电话沟通/面谈。经核实，来电人的情况如下：……。"
