@@ -87,12 +87,14 @@ class MalformedRequestFilter(logging.Filter):
         self._now = now
         self._last: float | None = None
         self.skipped = 0
+        self.seen = 0  # every malformed request, logged or not; never reset
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite a malformed-request record to one line, or drop it while rate-limited."""
         exc = record.exc_info[1] if record.exc_info else None
         if not isinstance(exc, HttpProcessingError) or (exc.code or 400) >= 500:
             return True
+        self.seen += 1
         now = self._now()
         if self._last is not None and now - self._last < self.interval:
             self.skipped += 1

@@ -54,13 +54,16 @@ class RateWindow:
             wait = max(wait, self.stamps[-self.capacity] + self.per + self.margin - now)
         return wait
 
-    def take(self, now: float | None = None) -> bool:
-        """Start one message if allowed; call :meth:`finish` once it has been answered."""
+    def take(self, now: float | None = None) -> float:
+        """Start one message if allowed: 0, and call :meth:`finish` once it has been answered;
+        else the seconds to wait, read at the same instant as the refusal (a second reading of
+        the clock could find the wait over and let a message go that was never counted)."""
         now = _now() if now is None else now
-        if self.wait_time(now) > 0:
-            return False
+        wait = self.wait_time(now)
+        if wait > 0:
+            return wait
         self.stamps.append(now)
-        return True
+        return 0.0
 
     def finish(self, now: float | None = None) -> None:
         """The message last started has been answered: count the window from now."""

@@ -190,7 +190,7 @@ class Sender:
         if self.windows is not None:
             return await self.windows.take(row.dest_key, *limit)
         bucket = self.buckets.get(row.dest_key, *limit)
-        return (0.0, 0.0) if bucket.take() else (bucket.wait_time(), 0.0)
+        return bucket.take(), 0.0
 
     async def _finish(self, row: OutboxMessage, limit: tuple[int, float], token: float) -> None:
         if self.windows is not None:

@@ -54,10 +54,10 @@ async def test_malformed_http_is_one_quiet_line(make_bot: Any, trap: LogTrap) ->
     # Root cause 14: aiohttp logged a traceback for every malformed request it answered 400.
     bot = await make_bot(**fuzz_overrides())
     quiet = quiet_malformed_requests()
-    skipped = quiet.skipped
+    seen = quiet.seen
     for data in MALFORMED_HTTP:
         assert await send_raw(bot.client.host, bot.client.port, data) in (0, 400, 413, 431, 505)
     assert not trap.tracebacks(), trap.tracebacks()[:3]
     lines = [line for line in trap.lines if "malformed HTTP request" in line]
     assert all(line.startswith("INFO") for line in lines)
-    assert len(lines) + quiet.skipped - skipped >= len(MALFORMED_HTTP) - 1  # each one logged or counted
+    assert quiet.seen - seen >= len(MALFORMED_HTTP) - 1  # each one logged or counted (a TLS hello may not reach the parser)
