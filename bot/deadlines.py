@@ -27,6 +27,7 @@ __all__ = [
     "Rule",
     "RuleBook",
     "TicketFacts",
+    "announced",
     "apply_duration",
     "evaluate",
     "extension_request_by",
@@ -313,6 +314,17 @@ class Rule(BaseModel):
 
 
 DEFAULT_RULE = Rule(name="default")
+
+
+def announced(rule: Rule) -> bool:
+    """Whether ``rule``'s tickets are urgent in the procedure's sense: announced at registration
+    and reminded through quiet hours (``announce``: “登记即报告办公室和承办单位领导（不受免打扰时段限制）”).
+
+    The one predicate both the registration announcement and the scheduler's quiet hours ask, so a
+    preset that announces a ticket never has its reminders held overnight, and no second list of
+    urgent tags or categories exists to drift from the presets.
+    """
+    return rule.announce
 
 
 def _merge(winner: Rule, overlays: Sequence[Rule]) -> Rule:

@@ -92,10 +92,11 @@ class Notifier:
 
     def send(self, targets: Target | list[Target], text: str, *, kind: str, item: Item | None = None,
              mentions: Iterable[Mention] = (), actions: Iterable[Action] = (),
-             tags: Iterable[str] | None = None) -> None:
-        """Queue one message; it waits for the end of quiet hours unless the ticket is exempt."""
-        held = self.quiet_until is not None and not is_exempt(item.tags if item else tags,
-                                                              item.category if item else None)
+             about: Iterable[Item] = ()) -> None:
+        """Queue one message about ``item`` (or the tickets ``about``, a list in one message); it
+        waits for the end of quiet hours unless one of them is exempt (``scheduler.quiet``)."""
+        tickets = [item] if item is not None else about
+        held = self.quiet_until is not None and not is_exempt(self.ctx.rulebook, (t.facts for t in tickets))
         msg = OutgoingMessage(text=text, mentions=tuple(mentions), actions=tuple(actions),
                               ticket=item.key if item else None).to_dict()
         seen: set[str] = set()

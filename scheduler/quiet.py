@@ -1,7 +1,10 @@
 """Quiet hours (``[scheduler] quiet_hours``, default 21:00–08:00): reminders wait until they end.
 
-``docs/configuration.md`` (``[scheduler] quiet_hours``): quiet hours hold only scheduled reminders and digests; 紧急 tickets and 平顶山 D-class
-tickets (“不得以节假日为由拖延处理”) are exempt and go out at once.
+Quiet hours hold only scheduled reminders and digests. A ticket whose rule announces it at
+registration (``Rule.announce``, “登记即报告办公室和承办单位领导（不受免打扰时段限制）”: 紧急 by tag or
+category in every preset, 平顶山 A类 and D类 “不得以节假日为由拖延”, 松江 紧急/次紧急/疫情, 信访 重大) is
+exempt: its reminders go out at once. The rule decides, through :func:`bot.deadlines.announced`, the
+predicate registration asks too; there is no list of urgent tags here.
 """
 
 from __future__ import annotations
@@ -10,27 +13,23 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from bot.calendar import WorkCalendar
+from bot.deadlines import RuleBook, TicketFacts, announced
 from bot.quiet_hours import parse_quiet_hours, quiet_until
 
-EXEMPT_TAGS = frozenset({"紧急"})
-EXEMPT_CATEGORIES = frozenset({"D"})
 
-
-def is_exempt(tags: Iterable[str] | None, category: str | None) -> bool:
-    """Whether a ticket's reminders ignore quiet hours (紧急 tag or D-class)."""
-    return bool(EXEMPT_TAGS & set(tags or ())) or category in EXEMPT_CATEGORIES
+def is_exempt(book: RuleBook, facts: Iterable[TicketFacts]) -> bool:
+    """Whether a reminder about these tickets ignores quiet hours: one of them is announced at
+    registration under its rule."""
+    return any(announced(book.match(f)) for f in facts)
 
 
 class QuietHours:
-    """The configured quiet hours, asked once per reminder."""
+    """The configured quiet hours, asked once per scan or report."""
 
     def __init__(self, cal: WorkCalendar, spec: str) -> None:
         self.cal = cal
         self.window = parse_quiet_hours(spec)
 
-    def not_before(self, now: datetime, *, tags: Iterable[str] | None = None,
-                   category: str | None = None) -> datetime | None:
-        """When a reminder queued at ``now`` may go out (None: at once)."""
-        if is_exempt(tags, category):
-            return None
+    def not_before(self, now: datetime) -> datetime | None:
+        """When a message queued at ``now`` may go out (None: at once)."""
         return quiet_until(now, self.window, self.cal.tz)

@@ -107,7 +107,7 @@ async def dispatch_watch(ctx: BotContext, now: datetime) -> int:
         late.sort(key=lambda it: (it.created_at, it.id))
         n = Notifier(ctx, s, now)
         n.send(Target.to_office(), texts.dispatch_late(cal, [(it.number, it.created_at) for it in late]),
-               kind="dispatch", tags=[t for it in late for t in it.tags or ()])
+               kind="dispatch", about=late)
         await n.flush()
         return len(late)
 

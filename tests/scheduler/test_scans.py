@@ -115,6 +115,30 @@ async def test_quiet_hours_hold_reminders_except_urgent(sched, clock) -> None:
     assert urgent.next_attempt_at == local(2026, 11, 24, 22, 0)
 
 
+async def test_quiet_hours_follow_the_rules_announce(sched, clock) -> None:
+    """松江: 次紧急 is announced at registration, so its reminders go out at night; a D-class
+    ticket, exempt under the old fixed list (平顶山's category), is held like any other."""
+    bot, desk, _ = await sched()
+    await desk.ticket("202611230015", at=local(2026, 11, 23, 9, 30), tags=["次紧急"])
+    await desk.ticket("202611230016", at=local(2026, 11, 23, 9, 31), category="D")
+    clock.set(local(2026, 11, 24, 22, 0))  # both past their first-contact time
+    assert await scans.first_contact(bot.ctx, clock.now()) == 2
+    rows = {r.ticket_id: r for r in await reminders(bot.ctx)}
+    assert rows[1].next_attempt_at == local(2026, 11, 24, 22, 0)
+    assert rows[2].next_attempt_at == local(2026, 11, 25, 8, 0)
+
+
+async def test_quiet_hours_exempt_pingdingshan_a_class(sched, clock) -> None:
+    """平顶山 A类 “不得以节假日为由拖延办理” is announced, so its overdue reminder is not held."""
+    bot, desk, _ = await sched(procedure={"preset": "pingdingshan"})
+    await desk.ticket("202611230017", at=local(2026, 11, 23, 9, 30), category="A")  # 24h: Tue 09:30
+    await desk.ticket("202611230018", at=local(2026, 11, 23, 9, 31), category="B")  # 5wd: Mon 11-30
+    clock.set(local(2026, 11, 24, 22, 0))
+    assert await scans.deadline_ladder(bot.ctx, clock.now()) == 1
+    [row] = await reminders(bot.ctx)
+    assert row.kind == "remind_ladder_overdue" and row.next_attempt_at == local(2026, 11, 24, 22, 0)
+
+
 async def test_quiet_hours_off(sched, clock) -> None:
     bot, desk, _ = await sched(scheduler={"enabled": False, "quiet_hours": ""})
     await desk.ticket("202611230007", at=local(2026, 11, 23, 9, 30))

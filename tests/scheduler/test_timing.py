@@ -6,9 +6,11 @@ from datetime import date, datetime, time, timedelta
 
 from bot.calendar import WorkCalendar
 from bot.config import parse_config
+from bot.deadlines import TicketFacts
+from bot.presets import build_rulebook
 from bot.quiet_hours import quiet_until
 from scheduler import jobs, timing
-from scheduler.quiet import QuietHours
+from scheduler.quiet import QuietHours, is_exempt
 from tests.conftest import base_config, local
 
 CAL = WorkCalendar()
@@ -56,10 +58,19 @@ def test_quiet_hours_window() -> None:
     assert quiet_until(local(2026, 11, 24, 8, 0), q, CAL.tz) is None
     assert quiet_until(local(2026, 11, 24, 20, 59), q, CAL.tz) is None
     quiet = QuietHours(CAL, "21:00-08:00")
-    assert quiet.not_before(local(2026, 11, 23, 23, 0), tags=["紧急"]) is None
-    assert quiet.not_before(local(2026, 11, 23, 23, 0), category="D") is None
-    assert quiet.not_before(local(2026, 11, 23, 23, 0), tags=["涉稳"]) == local(2026, 11, 24, 8, 0)
+    assert quiet.not_before(local(2026, 11, 23, 23, 0)) == local(2026, 11, 24, 8, 0)
     assert QuietHours(CAL, "").not_before(local(2026, 11, 23, 23, 0)) is None
+
+
+def test_quiet_hours_exemption_is_the_rules_announce() -> None:
+    """The exemption is whatever the preset announces at registration, not a fixed list."""
+    songjiang, pingdingshan = build_rulebook("songjiang"), build_rulebook("pingdingshan")
+    assert is_exempt(songjiang, [TicketFacts(tags=frozenset({"紧急"}))])
+    assert is_exempt(songjiang, [TicketFacts(tags=frozenset({"次紧急"}))])  # 松江 紧急/次紧急/疫情
+    assert not is_exempt(songjiang, [TicketFacts(category="D")])  # D类 is 平顶山's, not 松江's
+    assert is_exempt(pingdingshan, [TicketFacts(category="A")])  # “不得以节假日为由拖延办理”
+    assert not is_exempt(pingdingshan, [TicketFacts(category="B"), TicketFacts(tags=frozenset({"涉稳"}))])
+    assert is_exempt(pingdingshan, [TicketFacts(category="B"), TicketFacts(category="D")])  # any one of a list
 
 
 def test_months() -> None:
