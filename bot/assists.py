@@ -55,26 +55,8 @@ class Assists:
             ticket.assists_waived = False
         now = self.clock.now()
         lead_name = self.directory.unit_name(lead)
-        rows: list[TicketUnit] = []
-        for code in dict.fromkeys(assists):
-            if code == lead:
-                continue
-            row = TicketUnit(ticket_id=ticket.id, unit_code=code, role="assist", round=ticket.round, assigned_at=now)
-            s.add(row)
-            rows.append(row)
-            self.outbox.add(s, Target.to_unit(code), OutgoingMessage(
-                f"【配合办理】工单 {ticket.number} 由{lead_name}牵头办理，请贵单位配合。\n"
-                + notices.assignment(ticket, self.calendar, lead_name)
-                + f"\n签收后请用「进展 {ticket.number} 配合情况」报送，会转给牵头单位。",
-                title=f"配合办理 {ticket.number}", ticket=ticket.key,
-                card_key=f"assist:{ticket.key}:{ticket.round}:{code}",
-                actions=(self.buttons.button("签收", "签收", ticket.key, "primary"),)),
-                ticket_id=ticket.id, kind="assist")
-        if rows:
-            names = "、".join(self.directory.unit_name(r.unit_code) for r in rows)
-            self.outbox.add(s, Target.to_unit(lead), OutgoingMessage(
-                f"工单 {ticket.number} 由本单位牵头办理，配合单位：{names}。配合单位都报送后才能提交答复审核。",
-                ticket=ticket.key), ticket_id=ticket.id, kind="assist")
+        rows = self._add_assists(s, ticket, [c for c in dict.fromkeys(assists) if c != lead],
+                                 f"【配合办理】工单 {ticket.number} 由{lead_name}牵头办理，请贵单位配合。")
         parent = self.directory.units[lead].parent if lead in self.directory.units else None
         copied = bool(self.policy(ticket).copy_to_parent and parent and parent not in self.directory.office_units())
         if copied:
@@ -88,6 +70,48 @@ class Assists:
         if rows or copied:
             self.audit(s, ticket, person, "assign_units", None, ticket.state, ticket.state,
                        {"lead": lead, "assists": [r.unit_code for r in rows], "copy_to": parent if copied else None})
+        return rows
+
+    def _add_assists(self, s: AsyncSession, ticket: Ticket, codes: Sequence[str], head: str) -> list[TicketUnit]:
+        """This round's rows for the assisting units ``codes``, each told in its group (``head``
+        first, then the assignment and a 签收 button), and the lead told who they are."""
+        lead = ticket.unit_code
+        assert lead is not None
+        now = self.clock.now()
+        lead_name = self.directory.unit_name(lead)
+        rows: list[TicketUnit] = []
+        for code in codes:
+            row = TicketUnit(ticket_id=ticket.id, unit_code=code, role="assist", round=ticket.round, assigned_at=now)
+            s.add(row)
+            rows.append(row)
+            self.outbox.add(s, Target.to_unit(code), OutgoingMessage(
+                f"{head}\n" + notices.assignment(ticket, self.calendar, lead_name)
+                + f"\n签收后请用「进展 {ticket.number} 配合情况」报送，会转给牵头单位。",
+                title=f"配合办理 {ticket.number}", ticket=ticket.key,
+                card_key=f"assist:{ticket.key}:{ticket.round}:{code}",
+                actions=(self.buttons.button("签收", "签收", ticket.key, "primary"),)),
+                ticket_id=ticket.id, kind="assist")
+        if rows:
+            names = "、".join(self.directory.unit_name(r.unit_code) for r in rows)
+            self.outbox.add(s, Target.to_unit(lead), OutgoingMessage(
+                f"工单 {ticket.number} 由本单位牵头办理，配合单位：{names}。配合单位都报送后才能提交答复审核。",
+                ticket=ticket.key), ticket_id=ticket.id, kind="assist")
+        return rows
+
+    async def carry_assists(self, s: AsyncSession, ticket: Ticket) -> list[TicketUnit]:
+        """重办 (a new round, ``ticket.round`` already moved on): the previous round's assisting
+        units assist again, with a fresh row each, so they 签收 and report anew and the lead's
+        answer waits for them as before (平顶山 “有关网络单位要切实搞好配合”)."""
+        if ticket.unit_code is None or ticket.round < 2:
+            return []
+        before = await tickets_q.ticket_units(s, ticket.id, ticket.round - 1, role="assist")
+        codes = [r.unit_code for r in before if r.unit_code != ticket.unit_code]
+        rows = self._add_assists(s, ticket, codes, f"【重办·配合】工单 {ticket.number} 已发回重办（第{ticket.round}轮），"
+                                 f"仍由{self.directory.unit_name(ticket.unit_code)}牵头办理，请贵单位重新签收并报送配合情况。")
+        if rows:
+            self.audit(s, ticket, None, "assign_units", None, ticket.state, ticket.state,
+                       {"lead": ticket.unit_code, "assists": codes, "copy_to": None, "carried": True},
+                       actor_name="系统")
         return rows
 
     async def assist_of(self, s: AsyncSession, ticket: Ticket, person: Person) -> TicketUnit | None:

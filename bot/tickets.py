@@ -416,6 +416,7 @@ class TicketService(Registration, Extensions, Assists, Supervision):
             ticket.feedback = verdict
             self._new_round(ticket, None)
             self._announce_reopen(s, ticket, "来电人对答复不满意")
+            await self.carry_assists(s, ticket)
             return "reopened"
         ticket.feedback = verdict
         self.audit(s, ticket, None, "feedback", text, ticket.state, ticket.state, {"via": via, "verdict": verdict},
@@ -438,6 +439,7 @@ class TicketService(Registration, Extensions, Assists, Supervision):
         ticket.feedback = record.verdict
         self._new_round(ticket, None)
         self._announce_reopen(s, ticket, f"电话回访{'不满意' if record.verdict == '不满意' else ''}，重办原因：{record.reason}")
+        await self.carry_assists(s, ticket)
         return "reopened"
 
     def _new_round(self, ticket: Ticket, deadline: datetime | None) -> None:
@@ -513,6 +515,7 @@ class TicketService(Registration, Extensions, Assists, Supervision):
             self._move(s, ticket, Transition.REOPEN, None, note, caps, {"event": event.id})
             self._new_round(ticket, event.deadline)
             self._announce_reopen(s, ticket, f"热线退回重办{('：' + note) if note else ''}")
+            await self.carry_assists(s, ticket)
             return "reopened"
         if event.type == "extension_decision":
             await self.extension_decision(s, ticket, None, note, event.granted is not False, event.deadline,

@@ -108,3 +108,31 @@ async def test_jilin_copies_urgent_assignments_to_the_parent_unit(make_bot) -> N
     assert [(x.destination.get("chat_id"), x.payload["ticket"]) for x in copies] == [("mzj", f"12345/{NUMBER}")]
     assert "请督促解决" in copies[0].payload["text"]
     assert [(a["unit"], a["role"]) for a in (await _view(bot))["assists"]] == [("MZJ", "copy")]
+
+
+async def test_a_reopened_ticket_keeps_its_assisting_units_who_report_again(make_bot) -> None:
+    bot = await make_bot(procedure={"preset": "pingdingshan"})
+    chat = Chat(bot)
+    await _lead_and_assist(bot, chat)
+    await chat.say("陈承办", f"签收 {NUMBER}", chat="shjzk")
+    await chat.say("陈承办", f"进展 {NUMBER} 已核实低保情况", chat="shjzk")
+    await chat.say("张承办", f"答复 {NUMBER} {GOOD_REPLY}")
+    await chat.say("李科长", f"同意 {NUMBER}")
+    assert (await chat.ticket(NUMBER)).state == "answered"
+
+    rows = await chat.say("王办公", f"回访 {NUMBER} 过程满意 结果不满意 重办 低保仍未落实", chat="bgs")
+    assert (await chat.ticket(NUMBER)).round == 2
+    [carried] = [x for x in rows if x.kind == "assist" and x.destination.get("chat_id") == "shjzk"]
+    assert "【重办·配合】" in carried.payload["text"] and "第2轮" in carried.payload["text"]
+    assert [a["command"] for a in carried.payload["actions"]] == ["签收"]
+    assert any(x.kind == "assist" and x.destination.get("chat_id") == "ylk" and "社会救助科" in x.payload["text"]
+               for x in rows)
+    [assist] = (await _view(bot))["assists"]
+    assert (assist["unit"], assist["accepted_at"], assist["reported_at"]) == ("SHJZK", None, None)
+
+    await chat.say("张承办", f"签收 {NUMBER}")
+    held = only_answer(await chat.say("张承办", f"答复 {NUMBER} {GOOD_REPLY}"))
+    assert "配合单位社会救助科尚未报送" in held  # the new round waits for the assist's new report
+    assert "已代表社会救助科签收" in only_answer(await chat.say("陈承办", f"签收 {NUMBER}", chat="shjzk"))
+    await chat.say("陈承办", f"进展 {NUMBER} 已再次上门，低保已落实", chat="shjzk")
+    assert "等待领导审核" in only_answer(await chat.say("张承办", f"答复 {NUMBER} {GOOD_REPLY}"))
