@@ -47,6 +47,8 @@ def assignment(ticket: Ticket, cal: WorkCalendar, unit_name: str) -> str:
         lines.append(f"内部时限：{fmt_time(cal, ticket.internal_due)}")
     if ticket.first_contact_due:
         lines.append(f"先行联系：{fmt_time(cal, ticket.first_contact_due)} 前")
+    if ticket.extension_state == "pending":  # 转办 while it waits: the new unit works to the old deadline
+        lines.append(f"延期：{extension_line(ticket, cal)}")
     if ticket.progress == "daily":
         lines.append("此件需每日报送进展。")
     if ticket.duplicate_of is not None:

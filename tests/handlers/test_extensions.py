@@ -218,3 +218,19 @@ async def test_lichuan_across_national_day_and_the_make_up_saturday(make_bot, cl
     assert t.deadline == local(2026, 10, 21, 17, 30) and t.extension_final
     [sms] = await _rows(bot, "sms_extension")
     assert sms.payload["params"] == {"number": NUMBER, "date": "10月21日"}
+
+
+async def test_a_ticket_moved_while_its_extension_waits_says_so_on_the_new_card(make_bot, clock) -> None:
+    # 平顶山: the leader agreed, the hotline has not decided; the office moves the ticket meanwhile
+    bot = await make_bot(procedure=PINGDINGSHAN)
+    chat = Chat(bot)
+    await _accepted(bot, chat, category="B")
+    first = await _rows(bot, "assignment")
+    assert all("延期" not in r.payload["text"] for r in first)
+    await chat.say("张承办", f"延期 {NUMBER} 2026-12-10 需协调")
+    await chat.say("李科长", f"同意 {NUMBER}")
+    assert (await chat.ticket(NUMBER)).extension_state == "pending"
+    rows = await chat.say("王办公", f"转办 {NUMBER} SHJZK", chat="bgs")
+    [card] = [r for r in rows if r.kind == "assignment"]
+    assert card.destination.get("chat_id") == "shjzk"
+    assert "延期：延期申请中（申请延至 12月10日 17:30，原办结时限照常计算）" in card.payload["text"]

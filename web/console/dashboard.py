@@ -128,6 +128,7 @@ class Dashboard:
                 "title": t.title or notices.short_content(t.content, 40),
                 "citizen": t.citizen_name if sees_citizen(person, t) else mask_name(t.citizen_name),
                 "state": STATE_LABELS[State(t.state)], "unit": d.unit_name(t.unit_code),
+                "extension": label(EXTENSION_LABELS, "pending") if t.extension_state == "pending" else "",
                 "handler": people.get(t.handler_id, ""),
                 "deadline": notices.fmt_time(ctx.calendar, t.deadline), "rule": rule_label(t.rule, rulebook)})
         unit_pairs = [(c, u.name) for c, u in d.units.items() if units is None or c in units]

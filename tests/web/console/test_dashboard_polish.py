@@ -6,11 +6,13 @@ import re
 from html import unescape
 
 from tests.conftest import ticket_body
+from tests.handlers.chat import Chat
 from tests.web.console.conftest import console_overrides
 
 _ROW_NUMBER = re.compile(r'<tr class="[^"]*" data-number="([^"]+)"')
 _TAG_OPTIONS = re.compile(r'<select name="tag">(.*?)</select>', re.S)
 _OPTION = re.compile(r'<option value="([^"]*)"')
+_STATE_CELL = re.compile(r'data-number="([^"]+)">.*?<td class="state">(.*?)</td>', re.S)
 
 
 def listed(html: str) -> list[str]:
@@ -84,3 +86,21 @@ async def test_favicon_is_served(make_bot, make_user) -> None:
     href = re.search(r'<link rel="icon" href="([^"]+)">', html).group(1)  # type: ignore[union-attr]
     r = await bot.client.get(href)
     assert r.status == 200 and await r.read() == icon
+
+
+async def test_the_list_shows_a_pending_extension(make_bot, make_user) -> None:
+    bot = await make_bot(**console_overrides())
+    chat = Chat(bot)
+    for number, matter in (("202611230001", "楼道灯坏了，请修理。"), ("202611230002", "小区门口积水严重。")):
+        assert (await bot.post_ticket(ticket_body(number, unit="YLK", content=matter))).status == 201
+        await chat.say("张承办", f"签收 {number}")
+    office = make_user(bot)
+    await office.login("王办公")
+    assert "延期申请中" not in await office.page("/console/tickets")
+    await chat.say("张承办", "延期 202611230002 5天 需协调街道")
+    board = await office.page("/console/tickets")
+    states = dict(_STATE_CELL.findall(board))
+    assert states["202611230002"] == '办理中<div class="extension">延期申请中</div>'
+    assert "延期" not in states["202611230001"]
+    await chat.say("李科长", "同意 202611230002")  # 松江: the leader decides; no longer pending
+    assert "延期申请中" not in await office.page("/console/tickets")
