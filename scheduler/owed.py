@@ -126,7 +126,9 @@ def owed(where: Sequence[ColumnElement[bool]], kind: ColumnElement[str] | str, s
     same_kind = L.kind == kind_c
     if blocked_by:
         same_kind = or_(same_kind, L.kind.in_(blocked_by))
-    taken = select(L.id).where(L.subject == SUBJECT, L.slot == slot_c, same_kind).correlate(Ticket)
+    # every table of the outer query is correlated (the tickets, and the ticket_units of a scan of
+    # assisting units whose slot names the unit): only the ledger is the subquery's own
+    taken = select(L.id).where(L.subject == SUBJECT, L.slot == slot_c, same_kind).correlate_except(L)
     return select(Ticket.id.label("owed_id"), kind_c.label("owed_kind"), slot_c.label("owed_slot")
                   ).where(*where, ~taken.exists())
 

@@ -39,7 +39,7 @@ from scheduler import ledger, texts, timing
 from scheduler.ledger import compact_sql
 from scheduler.notifier import Notifier
 from scheduler.owed import CHUNK, COLUMNS, DUE, Item, Owed, claim, owed, pending
-from store.models import Ticket
+from store.models import Ticket, TicketUnit
 
 Scan = Callable[[BotContext, datetime], Awaitable[int]]
 
@@ -87,6 +87,42 @@ def _running(item: Item) -> bool:
     return item.clock == CALENDAR_CLOCK
 
 
+def _calendar(ctx: BotContext, item: Item) -> WorkCalendar:
+    """The calendar ``item``'s clock counts on."""
+    return EveryDayCalendar(ctx.calendar) if _running(item) else ctx.calendar
+
+
+# ---- assisting units (配合单位, bot.assists) ------------------------------------------------------
+#
+# 平顶山 “有关网络单位要切实搞好配合”: an assisting unit of the current round that has not signed is
+# reminded in its own group, and one that has not reported a working day before the lead's own
+# deadline is reminded and named to the lead. The ledger key is the ticket's, the slot
+# ``<unit>:<local date>``: once a day per assisting unit. Not once the office waived the wait.
+
+ASSIST_OPEN = [TicketUnit.ticket_id == Ticket.id, TicketUnit.round == Ticket.round, TicketUnit.role == "assist",
+               Ticket.state.in_(WORKING), Ticket.unit_code.is_not(None), not_(Ticket.assists_waived)]
+
+
+def _assist_slot(ctx: BotContext, now: datetime) -> ColumnElement[str]:
+    return TicketUnit.unit_code + literal(":" + _today(ctx, now), String)
+
+
+def _assist_unit(o: Owed) -> str:
+    """The assisting unit an ``assist_*`` reminder is about (its slot is ``<unit>:<date>``)."""
+    return o.slot.rpartition(":")[0]
+
+
+async def _assist_rows(s: AsyncSession, found: list[Owed]) -> dict[tuple[int, str], TicketUnit]:
+    """The current round's assisting-unit rows the ``assist_*`` reminders in ``found`` are about
+    (one query, none when there are none)."""
+    wanted = {o.item.id: o.item.round for o in found if o.kind.startswith("assist_")}
+    if not wanted:
+        return {}
+    rows = (await s.execute(select(TicketUnit).where(TicketUnit.ticket_id.in_(sorted(wanted)),
+                                                     TicketUnit.role == "assist"))).scalars()
+    return {(r.ticket_id, r.unit_code): r for r in rows if r.round == wanted[r.ticket_id]}
+
+
 # ---- dispatch watch ----------------------------------------------------------------------------
 
 async def dispatch_watch(ctx: BotContext, now: datetime) -> int:
@@ -128,13 +164,27 @@ async def accept_watch(ctx: BotContext, now: datetime) -> int:
         where = [Ticket.state.in_(ASSIGNED), Ticket.unit_code.is_not(None), Ticket.dispatched_at.is_not(None),
                  Ticket.dispatched_at <= max(b for b, _ in bounds), which]
         selects.append(owed(where, kind, slot))
+        if two_hours is not None:  # an assisting unit that has not signed: once a day in its own group
+            selects.append(owed([*ASSIST_OPEN, TicketUnit.accepted_at.is_(None), TicketUnit.assigned_at <= two_hours,
+                                 which], "assist_accept", _assist_slot(ctx, now)))
     if not selects:
         return 0
     async with ctx.sessions.begin() as s:
         found = await claim(s, selects, now)
         n = Notifier(ctx, s, now)
+        assists = await _assist_rows(s, found)
         for o in found:
             it = o.item
+            if o.kind == "assist_accept":
+                row = assists[(it.id, _assist_unit(o))]
+                assert it.unit_code is not None
+                escalated = timing.response_due(_calendar(ctx, it), row.assigned_at) <= now
+                n.send(Target.to_unit(row.unit_code),
+                       texts.assist_accept_late(cal, it.number, ctx.directory.unit_name(row.unit_code),
+                                                ctx.directory.unit_name(it.unit_code), row.assigned_at),
+                       kind=o.kind, item=it, actions=[n.button(it, "签收")],
+                       mentions=[n.mention(p) for p in n.leaders(row.unit_code)] if escalated else ())
+                continue
             escalated = o.kind == "accept_1wd"
             assert it.dispatched_at is not None and it.unit_code is not None
             n.send(Target.to_unit(it.unit_code),
@@ -191,15 +241,30 @@ async def deadline_ladder(ctx: BotContext, now: datetime) -> int:
         if bounds.escalate is not None:
             office_slot = ROUND_SLOT + literal(":", String) + compact_sql(DUE)
             selects.append(owed([*base, DUE <= bounds.escalate], "ladder_office", office_slot))
+        report_by = timing.assist_report_late_until(clock_cal, now)
+        if report_by is not None:  # an assisting unit not reported a working day before the lead's due
+            selects.append(owed([*ASSIST_OPEN, TicketUnit.reported_at.is_(None), DUE.is_not(None), DUE <= report_by,
+                                 which], "assist_report", _assist_slot(ctx, now)))
     if not selects:
         return 0
     async with ctx.sessions.begin() as s:
         found = await claim(s, selects, now)
         n = Notifier(ctx, s, now)
+        assists = await _assist_rows(s, found)
+        late_assists: dict[int, tuple[Item, list[str]]] = {}
         for o in found:
             it = o.item
             due = it.due
             assert due is not None and it.unit_code is not None
+            if o.kind == "assist_report":
+                row = assists[(it.id, _assist_unit(o))]
+                who = n.people.get(row.accepted_by) if row.accepted_by is not None else None
+                n.send(Target.to_unit(row.unit_code),
+                       texts.assist_report_late(cal, it.number, ctx.directory.unit_name(it.unit_code), due),
+                       kind=o.kind, item=it, actions=[n.button(it, "签收" if who is None else "进展")],
+                       mentions=[n.mention(p) for p in [*([who] if who else []), *n.leaders(row.unit_code)]])
+                late_assists.setdefault(it.id, (it, []))[1].append(ctx.directory.unit_name(row.unit_code))
+                continue
             if o.kind == "ladder_office":
                 handler = n.handler(it)
                 n.send(Target.to_office(), texts.escalation(cal, it.number, ctx.directory.unit_name(it.unit_code),
@@ -213,6 +278,10 @@ async def deadline_ladder(ctx: BotContext, now: datetime) -> int:
                    kind=o.kind, item=it,
                    mentions=n.mentions(it, leaders=st == "overdue" or it.state == State.REPLY_PENDING.value),
                    actions=[n.button(it, button)] if button else ())
+        for it, names in late_assists.values():  # the lead hears which assists are late, once per ticket
+            assert it.unit_code is not None and it.due is not None
+            n.send(Target.to_unit(it.unit_code), texts.assist_late_to_lead(cal, it.number, names, it.due),
+                   kind="assist_lead", item=it, mentions=n.mentions(it))
         return await n.flush()
 
 

@@ -107,3 +107,21 @@ def progress_office(cal: WorkCalendar, number: str, unit: str, handler: str | No
     """To the office: a progress report one working day late (or a day missed under a daily duty)."""
     who = f"，承办人 {handler}" if handler else ""
     return f"【报送督办】工单 {number}（{unit}{who}）应于 {fmt_time(cal, due)} 前报送的进展逾期未报，请督办。"
+
+
+def assist_accept_late(cal: WorkCalendar, number: str, unit: str, lead: str, assigned: datetime) -> str:
+    """To an assisting unit: its part of a ticket not yet accepted."""
+    return (f"【配合签收提醒】工单 {number} 于 {fmt_time(cal, assigned)} 请{unit}配合{lead}办理，贵单位尚未签收，"
+            f"请回复「签收 {number}」。")
+
+
+def assist_report_late(cal: WorkCalendar, number: str, lead: str, due: datetime) -> str:
+    """To an assisting unit: its report is due a working day before the lead's deadline."""
+    return (f"【配合报送提醒】工单 {number} 的牵头单位{lead}须于 {fmt_time(cal, due)} 前办结，贵单位尚未报送配合情况，"
+            f"请立即回复「进展 {number} 配合情况」。")
+
+
+def assist_late_to_lead(cal: WorkCalendar, number: str, units: list[str], due: datetime) -> str:
+    """To the lead unit: which assisting units have not reported."""
+    return (f"【配合单位未报送】工单 {number}（时限 {fmt_time(cal, due)}）的配合单位{'、'.join(units)}尚未报送配合情况，"
+            f"已提醒其报送；如不再等待，请办公室发送「转办 {number} 不等配合 理由」。")

@@ -76,6 +76,15 @@ def ladder_stage(cal: WorkCalendar, due: datetime, now: datetime) -> str | None:
     return None
 
 
+def assist_report_due(cal: WorkCalendar, due: datetime) -> datetime:
+    """When an assisting unit's report is due: one working day before the lead's own deadline
+    ``due`` (its ``internal_due`` where set), at the same clock time, so the lead has a day to
+    write the answer."""
+    local = cal.local(due)
+    return datetime.combine(cal.subtract_workdays(local.date(), 1), local.time().replace(tzinfo=None),
+                            tzinfo=cal.tz)
+
+
 def escalate_at(cal: WorkCalendar, due: datetime) -> datetime:
     """One working day past ``due``: the same clock time on the next working day."""
     local = cal.local(due)
@@ -159,6 +168,11 @@ def ladder_bounds(cal: WorkCalendar, now: datetime) -> LadderBounds:
             out.append((stage, bound))
     escalate = last_true(lambda due: escalate_at(cal, due) <= now, lo, now)
     return LadderBounds(tuple(out), escalate)
+
+
+def assist_report_late_until(cal: WorkCalendar, now: datetime) -> datetime | None:
+    """Lead dues at or before this instant → an assisting unit's report is late at ``now``."""
+    return last_true(lambda due: assist_report_due(cal, due) <= now, now - SEARCH_BACK, now + SEARCH_AHEAD)
 
 
 def request_day_bounds(cal: WorkCalendar, now: datetime, notice_wd: int) -> tuple[datetime, datetime] | None:

@@ -211,6 +211,72 @@ async def test_extension_window_silent_without_notice_rule(sched, clock) -> None
     assert await scans.extension_window(bot.ctx, clock.now()) == 0
 
 
+async def _lead_with_assist(desk, number: str, at) -> None:
+    """A 松江 普通 ticket dispatched at ``at`` to YLK with SHJZK assisting, signed by the lead."""
+    await desk.ticket(number, at=at, unit=None)
+    await desk.do(number, at, "dispatch", "YLK", None, None, ["SHJZK"])
+    await desk.do(number, at, "accept", desk.person("张承办"), f"签收 {number}")
+
+
+async def test_an_assisting_unit_not_signed_is_reminded_once_a_day(sched, clock) -> None:
+    bot, desk, _ = await sched()
+    await _lead_with_assist(desk, "202611230020", local(2026, 11, 23, 9, 30))
+    ctx = bot.ctx
+
+    async def accept_at(*when: int) -> list[str]:
+        clock.set(local(*when))
+        before = len(await reminders(ctx))
+        await scans.accept_watch(ctx, clock.now())
+        return [r.kind for r in (await reminders(ctx))[before:]]
+
+    assert await accept_at(2026, 11, 23, 11, 29) == []
+    assert await accept_at(2026, 11, 23, 11, 30) == ["remind_assist_accept"]  # 2 office hours
+    assert await accept_at(2026, 11, 23, 16, 0) == []  # once a day
+    assert await accept_at(2026, 11, 24, 8, 0) == ["remind_assist_accept"]
+    assert await accept_at(2026, 11, 25, 8, 0) == ["remind_assist_accept"]
+    first, second, third = await reminders(ctx, "remind_assist_accept")
+    assert first.dest_key == "console:console:shjzk" and buttons(first) == ["签收"]
+    assert text(first) == ("【配合签收提醒】工单 202611230020 于 11月23日 09:30 请社会救助科配合养老服务科办理，"
+                           "贵单位尚未签收，请回复「签收 202611230020」。")
+    assert mentioned(first) == mentioned(second) == []
+    assert mentioned(third) == ["赵科长"]  # past one working day: its leaders
+    await desk.do("202611230020", local(2026, 11, 25, 9, 0), "accept", desk.person("陈承办"), "签收")
+    assert await accept_at(2026, 11, 26, 8, 0) == []
+    assert [r.kind for r in await reminders(ctx)] == ["remind_assist_accept"] * 3  # the lead signed: nothing else
+
+
+async def test_an_assisting_unit_not_reported_before_the_leads_due_and_the_lead_told(sched, clock) -> None:
+    bot, desk, _ = await sched()
+    # internal_due Tue 12-01 17:30: the assist's report is due a working day before, Mon 11-30 17:30
+    await _lead_with_assist(desk, "202611230021", local(2026, 11, 23, 9, 30))
+    await desk.ticket("202611230022", at=local(2026, 11, 23, 9, 31))  # no assists: never in these reminders
+    await desk.do("202611230021", local(2026, 11, 23, 10, 0), "accept", desk.person("陈承办"), "签收")
+    ctx = bot.ctx
+    assist_kinds = ("remind_assist_report", "remind_assist_lead")
+
+    async def ladder_at(*when: int) -> list[str]:
+        clock.set(local(*when))
+        before = len(await reminders(ctx))
+        await scans.deadline_ladder(ctx, clock.now())
+        return [r.kind for r in (await reminders(ctx))[before:] if r.kind in assist_kinds]
+
+    assert await ladder_at(2026, 11, 30, 9, 0) == []
+    assert await ladder_at(2026, 11, 30, 14, 0) == []
+    assert await ladder_at(2026, 12, 1, 9, 0) == ["remind_assist_report", "remind_assist_lead"]
+    assert await ladder_at(2026, 12, 1, 14, 0) == []  # once a day
+    assert await ladder_at(2026, 12, 2, 9, 0) == ["remind_assist_report", "remind_assist_lead"]
+    assist, lead = (await reminders(ctx, "remind_assist_report"))[0], (await reminders(ctx, "remind_assist_lead"))[0]
+    assert assist.dest_key == "console:console:shjzk" and mentioned(assist) == ["陈承办", "赵科长"]
+    assert text(assist) == ("【配合报送提醒】工单 202611230021 的牵头单位养老服务科须于 12月1日 17:30 前办结，"
+                            "贵单位尚未报送配合情况，请立即回复「进展 202611230021 配合情况」。")
+    assert buttons(assist) == ["进展"]
+    assert lead.dest_key == "console:console:ylk" and mentioned(lead) == ["张承办"]
+    assert "配合单位社会救助科尚未报送配合情况" in text(lead) and "不等配合" in text(lead)
+    await desk.do("202611230021", local(2026, 12, 2, 10, 0), "progress", desk.person("陈承办"), "进展",
+                  "已核实低保情况")
+    assert await ladder_at(2026, 12, 3, 9, 0) == []
+
+
 async def test_repeat_scans_cost_one_query_each_and_slots_are_utc_stamps(sched, clock) -> None:
     bot, desk, _ = await sched()
     for i in range(3):  # 松江 普通 from Mon 11-23 09:3x: internal_due Tue 12-01 17:30 (09:30 UTC)
