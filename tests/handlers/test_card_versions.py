@@ -14,16 +14,17 @@ from bot.sender import Sender
 from store.models import OutboxMessage
 from tests.conftest import ticket_body
 from tests.fakes.dingtalk_server import FakeDingTalk, robot_message, stream_frame
-from tests.fakes.feishu_server import FeishuFake, callback_request, mention, message_event
+from tests.fakes.feishu_server import mention, message_event
 from tests.fakes.wecom_server import FakeWeCom, aibot_text
 from tests.handlers.chat import Chat, only_answer
 from tests.handlers.test_workflow import GOOD_REPLY
 from tests.system.world import (
-    BOT,
     BOT_NAME,
     CHATS,
     IDS,
     base_url,
+    feishu_post,
+    feishu_webhook_bot,
     org,
     serve,
     settle,
@@ -117,28 +118,14 @@ async def test_typed_approval_updates_the_dingtalk_card(make_bot: Any, clock: An
         await shutdown(server, *bots)
 
 
-ENCRYPT_KEY = "feishu-encrypt-key"
-
-
 async def test_typed_rejection_updates_the_feishu_card(make_bot: Any, clock: Any) -> None:
-    fake = FeishuFake(clock=clock)
-    server = await serve(fake.app)
-    bots: list[Any] = []
-    try:
-        bot = await make_bot(**org("feishu", {
-            "mode": "webhook", "name": BOT_NAME, "app_id": "cli_test", "app_secret": "secret",
-            "verification_token": "vtoken", "encrypt_key": ENCRYPT_KEY, "api_base": base_url(server)}))
-        bots.append(bot)
-        sender = Sender(bot.ctx)
+    async with feishu_webhook_bot(make_bot, clock) as (fake, bot, sender):
         ylk = CHATS["feishu"]["YLK"]
         at_bot = [mention("@_user_1", fake.bot_open_id, BOT_NAME)]
 
         async def say(who: str, text: str, n: int) -> None:
-            body, headers = callback_request(
-                message_event(f"@_user_1 {text}", chat_id=ylk, mentions=at_bot, sender=IDS["feishu"][who]),
-                encrypt_key=ENCRYPT_KEY, timestamp=str(int(clock.now().timestamp())))
-            r = await bot.client.post(f"/webhooks/feishu/{BOT}", data=body, headers=headers)
-            assert r.status == 200, await r.text()
+            await feishu_post(bot, message_event(f"@_user_1 {text}", chat_id=ylk, mentions=at_bot,
+                                                 sender=IDS["feishu"][who]), clock)
             await settle(bot, sender, n)
 
         await _to_review(bot, sender, say)
@@ -149,8 +136,6 @@ async def test_typed_rejection_updates_the_feishu_card(make_bot: Any, clock: Any
         assert patch["message_id"] == review["message_id"]
         patched = json.dumps(patch["card"], ensure_ascii=False)
         assert "【已处理】李科长 已驳回" in patched and '"tag": "action"' not in patched
-    finally:
-        await shutdown(server, *bots)
 
 
 async def test_a_wecom_ai_bot_card_is_left_alone(make_bot: Any, clock: Any) -> None:

@@ -11,8 +11,6 @@ from bot.sender import Sender
 from tests.conftest import ticket_body
 from tests.fakes.dingtalk_server import FakeDingTalk, card_click, robot_message, stream_frame
 from tests.fakes.feishu_server import (
-    FeishuFake,
-    callback_request,
     card_action_event,
     mention,
     message_event,
@@ -20,11 +18,12 @@ from tests.fakes.feishu_server import (
 from tests.fakes.wecom_server import FakeWeCom, aibot_click, aibot_text
 from tests.handlers.test_workflow import GOOD_REPLY
 from tests.system.world import (
-    BOT,
     BOT_NAME,
     CHATS,
     IDS,
     base_url,
+    feishu_post,
+    feishu_webhook_bot,
     org,
     serve,
     settle,
@@ -148,31 +147,13 @@ async def test_dingtalk_story_over_stream(make_bot: Any, clock: Any) -> None:
 
 # -- Feishu: webhook mode with an Encrypt Key ---------------------------------------------------
 
-ENCRYPT_KEY = "feishu-encrypt-key"
-
-
-async def _feishu_post(bot: Any, envelope: dict[str, Any], clock: Any) -> None:
-    body, headers = callback_request(envelope, encrypt_key=ENCRYPT_KEY,
-                                     timestamp=str(int(clock.now().timestamp())))
-    r = await bot.client.post(f"/webhooks/feishu/{BOT}", data=body, headers=headers)
-    assert r.status == 200, await r.text()
-
-
 def _card_buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
     return [b for el in message["content"]["elements"] if el.get("tag") == "action"
             for b in el["actions"]]
 
 
 async def test_feishu_story_over_webhook(make_bot: Any, clock: Any) -> None:
-    fake = FeishuFake(clock=clock)
-    server = await serve(fake.app)
-    bots: list[Any] = []
-    try:
-        bot = await make_bot(**org("feishu", {
-            "mode": "webhook", "name": BOT_NAME, "app_id": "cli_test", "app_secret": "secret",
-            "verification_token": "vtoken", "encrypt_key": ENCRYPT_KEY, "api_base": base_url(server)}))
-        bots.append(bot)
-        sender = Sender(bot.ctx)
+    async with feishu_webhook_bot(make_bot, clock) as (fake, bot, sender):
         ylk = CHATS["feishu"]["YLK"]
         at_bot = [mention("@_user_1", fake.bot_open_id, BOT_NAME)]
 
@@ -182,12 +163,12 @@ async def test_feishu_story_over_webhook(make_bot: Any, clock: Any) -> None:
         assert [c["receive_id"] for c in cards] == [ylk]
         assert [b["text"]["content"] for b in _card_buttons(cards[0])] == ["签收"]
 
-        await _feishu_post(bot, message_event("@_user_1 签收 0001", chat_id=ylk, mentions=at_bot,
+        await feishu_post(bot, message_event("@_user_1 签收 0001", chat_id=ylk, mentions=at_bot,
                                               sender=IDS["feishu"]["张承办"]), clock)
         await settle(bot, sender, 1)
         assert any("张承办 已签收" in json.dumps(m["content"], ensure_ascii=False) for m in fake.messages)
 
-        await _feishu_post(bot, message_event(f"@_user_1 答复 0001 {GOOD_REPLY}", chat_id=ylk,
+        await feishu_post(bot, message_event(f"@_user_1 答复 0001 {GOOD_REPLY}", chat_id=ylk,
                                               mentions=at_bot, sender=IDS["feishu"]["张承办"]), clock)
         await settle(bot, sender, 2)
         cards = [m for m in fake.messages if m["msg_type"] == "interactive"]
@@ -195,7 +176,7 @@ async def test_feishu_story_over_webhook(make_bot: Any, clock: Any) -> None:
         agree = next(b for b in _card_buttons(review) if b["text"]["content"] == "同意")
 
         sent_before = len(fake.messages)
-        await _feishu_post(bot, card_action_event(agree["value"], operator=IDS["feishu"]["李科长"],
+        await feishu_post(bot, card_action_event(agree["value"], operator=IDS["feishu"]["李科长"],
                                                   chat_id=ylk, message_id=review["message_id"]), clock)
         await settle(bot, sender, 3)
         [patch] = fake.patches
@@ -206,5 +187,3 @@ async def test_feishu_story_over_webhook(make_bot: Any, clock: Any) -> None:
         notices = [json.dumps(m["content"], ensure_ascii=False) for m in fake.messages[sent_before:]]
         assert sum(f"工单 {NUMBER} 已审核通过并答复来电人。" in n for n in notices) == 1
         assert {m["receive_id"] for m in fake.messages} == {ylk}
-    finally:
-        await shutdown(server, *bots)

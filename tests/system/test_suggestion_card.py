@@ -11,9 +11,9 @@ from typing import Any
 from bot.reading.cards import SUGGEST_COMMAND
 from bot.sender import Sender
 from tests.bot.test_reading_suggestion import fill_history, new_ticket, train
-from tests.fakes.feishu_server import FeishuFake, card_action_event
-from tests.system.test_e2e import ENCRYPT_KEY, _card_buttons, _feishu_post
-from tests.system.world import BOT_NAME, CHATS, IDS, base_url, org, outbox_rows, serve, settle, shutdown
+from tests.fakes.feishu_server import card_action_event
+from tests.system.test_e2e import _card_buttons
+from tests.system.world import CHATS, IDS, feishu_post, feishu_webhook_bot, outbox_rows, settle
 
 NUMBER = "202611230105"
 
@@ -33,15 +33,7 @@ def _texts(messages: list[dict[str, Any]]) -> list[str]:
 
 
 async def test_suggestion_card_click_through_feishu_dispatches(make_bot: Any, clock: Any) -> None:
-    fake = FeishuFake(clock=clock)
-    server = await serve(fake.app)
-    bots: list[Any] = []
-    try:
-        bot = await make_bot(**org("feishu", {
-            "mode": "webhook", "name": BOT_NAME, "app_id": "cli_test", "app_secret": "secret",
-            "verification_token": "vtoken", "encrypt_key": ENCRYPT_KEY, "api_base": base_url(server)}))
-        bots.append(bot)
-        sender = Sender(bot.ctx)
+    async with feishu_webhook_bot(make_bot, clock) as (fake, bot, sender):
         await fill_history(bot, 12)
         await train(bot)
         await _deliver_all(bot, sender, clock)
@@ -56,7 +48,7 @@ async def test_suggestion_card_click_through_feishu_dispatches(make_bot: Any, cl
         assert button["text"]["content"] == SUGGEST_COMMAND and "社会救助科" in _texts([card])[0]
 
         clicked = len(fake.messages)
-        await _feishu_post(bot, card_action_event(button["value"], operator=IDS["feishu"]["王办公"],
+        await feishu_post(bot, card_action_event(button["value"], operator=IDS["feishu"]["王办公"],
                                                   chat_id=CHATS["feishu"]["BGS"], message_id=card["message_id"]),
                            clock)
         await settle(bot, sender, 1)
@@ -72,5 +64,3 @@ async def test_suggestion_card_click_through_feishu_dispatches(make_bot: Any, cl
             from store.models import Ticket
             unit = (await s.execute(select(Ticket.unit_code).where(Ticket.number == NUMBER))).scalar_one()
         assert unit == "SHJZK"
-    finally:
-        await shutdown(server, *bots)

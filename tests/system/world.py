@@ -8,7 +8,8 @@ import asyncio
 import base64
 import json
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy import func, select
 from bot.sender import Sender
 from bot.wiring import CHAT_ADAPTERS, INBOX
 from store.models import InboxEvent, OutboxMessage
+from tests.fakes.feishu_server import FeishuFake, callback_request
 
 ROOT = Path(__file__).resolve().parents[2]
 BOT = "hotline"
@@ -174,3 +176,34 @@ async def wecom_longconn_bot(make_bot: Callable[..., Any], url: str) -> tuple[An
         "reconnect_min": 0.05, "reconnect_max": 0.2}))
     conn = bot.client.app[CHAT_ADAPTERS]["wecom"].connection(BOT)
     return bot, conn
+
+
+FEISHU_ENCRYPT_KEY = "feishu-encrypt-key"
+
+
+@asynccontextmanager
+async def feishu_webhook_bot(make_bot: Callable[..., Any], clock: Any,
+                             **overrides: Any) -> AsyncIterator[tuple[FeishuFake, Any, Sender]]:
+    """The Feishu fake on a real socket and a bot in webhook mode (verification token and Encrypt
+    Key) talking to it, the organisation's chats on Feishu: (fake, bot, sender). Both are stopped
+    on leaving the block."""
+    fake = FeishuFake(clock=clock)
+    server = await serve(fake.app)
+    bots: list[Any] = []
+    try:
+        doc = org("feishu", {
+            "mode": "webhook", "name": BOT_NAME, "app_id": "cli_test", "app_secret": "secret",
+            "verification_token": "vtoken", "encrypt_key": FEISHU_ENCRYPT_KEY, "api_base": base_url(server)})
+        bot = await make_bot(**doc, **overrides)
+        bots.append(bot)
+        yield fake, bot, Sender(bot.ctx)
+    finally:
+        await shutdown(server, *bots)
+
+
+async def feishu_post(bot: Any, envelope: dict[str, Any], clock: Any) -> None:
+    """Deliver a Feishu event to the bot's webhook, signed and encrypted as Feishu does."""
+    body, headers = callback_request(envelope, encrypt_key=FEISHU_ENCRYPT_KEY,
+                                     timestamp=str(int(clock.now().timestamp())))
+    r = await bot.client.post(f"/webhooks/feishu/{BOT}", data=body, headers=headers)
+    assert r.status == 200, await r.text()
