@@ -7,6 +7,9 @@ and reach the ticket page, the printable form and the signed report to the hotli
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -16,7 +19,7 @@ from bot.wiring import CHAT_ADAPTERS, INBOX
 from store.models import Attachment
 from tests.conftest import ticket_body
 from tests.fakes.dingtalk_server import FakeDingTalk, file_message, robot_message, stream_frame
-from tests.fakes.feishu_server import FeishuFake, callback_request, mention, message_event
+from tests.fakes.feishu_server import FeishuFake, mention, message_event
 from tests.fakes.wecom_server import FakeWeCom, aibot_media, aibot_text
 from tests.handlers.test_workflow import GOOD_REPLY
 from tests.system.evidence_rig import NUMBER, Hotline, check_outputs, evidence_org, pdf, png
@@ -26,14 +29,14 @@ from tests.system.world import (
     CHATS,
     IDS,
     base_url,
+    feishu_post,
+    feishu_webhook_bot,
     inbox_count,
     serve,
     settle,
     shutdown,
     until,
 )
-
-ENCRYPT_KEY = "feishu-encrypt-key"
 
 
 async def _intake(bot: Any) -> None:
@@ -46,22 +49,21 @@ async def _attached(bot: Any) -> list[Attachment]:
         return list((await s.execute(select(Attachment).order_by(Attachment.id))).scalars())
 
 
-async def _feishu_bot(make_bot: Any, server: Any, hotline: Hotline, **attachments: Any) -> Any:
-    """The bot on the Feishu fake, webhook mode with an Encrypt Key."""
-    return await make_bot(**evidence_org("feishu", {
-        "mode": "webhook", "name": BOT_NAME, "app_id": "cli_test", "app_secret": "secret",
-        "verification_token": "vtoken", "encrypt_key": ENCRYPT_KEY, "api_base": base_url(server)},
-        await hotline.start(), **attachments))
-
-
-def _feishu_poster(bot: Any, clock: Any) -> Any:
-    """``await post(envelope)``: a signed, encrypted Feishu callback, answered 200."""
-    async def post(envelope: dict[str, Any]) -> None:
-        body, headers = callback_request(envelope, encrypt_key=ENCRYPT_KEY,
-                                         timestamp=str(int(clock.now().timestamp())))
-        r = await bot.client.post(f"/webhooks/feishu/{BOT}", data=body, headers=headers)
-        assert r.status == 200, await r.text()
-    return post
+@asynccontextmanager
+async def _feishu(make_bot: Any, clock: Any, fake: FeishuFake | None = None,
+                  **attachments: Any) -> AsyncIterator[tuple[FeishuFake, Any, Sender, Hotline, Any]]:
+    """The Feishu fake and the bot on it (webhook mode with an Encrypt Key) with the evidence
+    organisation and a hotline receiver: (fake, bot, sender, hotline, post), ``await post(envelope)``
+    delivering a signed, encrypted callback."""
+    hotline = Hotline()
+    try:
+        url = await hotline.start()
+        async with feishu_webhook_bot(make_bot, clock, fake=fake,
+                                      config=lambda bc: evidence_org("feishu", bc, url, **attachments)) as (
+                fake, bot, sender):
+            yield fake, bot, sender, hotline, partial(feishu_post, bot, clock=clock)
+    finally:
+        await hotline.close()
 
 
 async def _wecom_bot(make_bot: Any, url: str, hotline: Hotline) -> Any:
@@ -77,13 +79,7 @@ async def _wecom_bot(make_bot: Any, url: str, hotline: Hotline) -> Any:
 # -- Feishu: image and file messages, the message resource API --------------------------------
 
 async def test_feishu_image_and_file_reach_page_form_and_report(make_bot: Any, make_user: Any, clock: Any) -> None:
-    fake, hotline = FeishuFake(clock=clock), Hotline()
-    server = await serve(fake.app)
-    bots: list[Any] = []
-    try:
-        bot = await _feishu_bot(make_bot, server, hotline)
-        bots.append(bot)
-        sender, post = Sender(bot.ctx), _feishu_poster(bot, clock)
+    async with _feishu(make_bot, clock) as (fake, bot, sender, hotline, post):
         ylk, zhang = CHATS["feishu"]["YLK"], IDS["feishu"]["张承办"]
         at_bot = [mention("@_user_1", fake.bot_open_id, BOT_NAME)]
 
@@ -109,9 +105,6 @@ async def test_feishu_image_and_file_reach_page_form_and_report(make_bot: Any, m
         rows = await _attached(bot)
         assert [(r.purpose, r.kind) for r in rows] == [("进展", "image"), ("答复", "file")]
         await check_outputs(bot, make_user, hotline, {rows[0].filename: photo, "领导签发.pdf": proof})
-    finally:
-        await hotline.close()
-        await shutdown(server, *bots)
 
 
 # -- DingTalk: picture and file messages, robot/messageFiles/download ----------------------------
@@ -200,13 +193,8 @@ async def test_chat_files_refused_by_limits_and_kept_only_for_their_sender(make_
     """Too large, a type not allowed, a download the platform refuses: a polite answer in Chinese,
     nothing kept. A file is only ever claimed by its own sender's command in that chat, within the
     window."""
-    fake, hotline = FeishuFake(clock=clock, chat_qps=50), Hotline()
-    server = await serve(fake.app)
-    bots: list[Any] = []
-    try:
-        bot = await _feishu_bot(make_bot, server, hotline, max_bytes=2048, window_minutes=5)
-        bots.append(bot)
-        sender, post = Sender(bot.ctx), _feishu_poster(bot, clock)
+    async with _feishu(make_bot, clock, FeishuFake(clock=clock, chat_qps=50), max_bytes=2048,
+                       window_minutes=5) as (fake, bot, sender, _, post):
         ylk, zhang, li = CHATS["feishu"]["YLK"], IDS["feishu"]["张承办"], IDS["feishu"]["李科长"]
         at_bot = [mention("@_user_1", fake.bot_open_id, BOT_NAME)]
 
@@ -235,9 +223,6 @@ async def test_chat_files_refused_by_limits_and_kept_only_for_their_sender(make_
         rows = await _attached(bot)
         assert [(r.filename, r.ticket_id is not None) for r in rows] == [
             ("科长的.pdf", False), ("早先的.pdf", False), ("现场记录.pdf", True)]
-    finally:
-        await hotline.close()
-        await shutdown(server, *bots)
 
 
 async def test_a_slow_download_never_holds_up_the_inbox(make_bot: Any, clock: Any) -> None:

@@ -182,19 +182,21 @@ FEISHU_ENCRYPT_KEY = "feishu-encrypt-key"
 
 
 @asynccontextmanager
-async def feishu_webhook_bot(make_bot: Callable[..., Any], clock: Any,
-                             **overrides: Any) -> AsyncIterator[tuple[FeishuFake, Any, Sender]]:
-    """The Feishu fake on a real socket and a bot in webhook mode (verification token and Encrypt
-    Key) talking to it, the organisation's chats on Feishu: (fake, bot, sender). Both are stopped
-    on leaving the block."""
-    fake = FeishuFake(clock=clock)
+async def feishu_webhook_bot(make_bot: Callable[..., Any], clock: Any, *, fake: FeishuFake | None = None,
+                             config: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+                             ) -> AsyncIterator[tuple[FeishuFake, Any, Sender]]:
+    """The Feishu fake (``fake``, or a new one) on a real socket and a bot in webhook mode
+    (verification token and Encrypt Key) talking to it: (fake, bot, sender). ``config`` turns the
+    bot's platform settings into the config overrides (default: ``org("feishu", …)``). Both are
+    stopped on leaving the block."""
+    fake = fake or FeishuFake(clock=clock)
     server = await serve(fake.app)
     bots: list[Any] = []
     try:
-        doc = org("feishu", {
+        bot_config = {
             "mode": "webhook", "name": BOT_NAME, "app_id": "cli_test", "app_secret": "secret",
-            "verification_token": "vtoken", "encrypt_key": FEISHU_ENCRYPT_KEY, "api_base": base_url(server)})
-        bot = await make_bot(**doc, **overrides)
+            "verification_token": "vtoken", "encrypt_key": FEISHU_ENCRYPT_KEY, "api_base": base_url(server)}
+        bot = await make_bot(**(config(bot_config) if config else org("feishu", bot_config)))
         bots.append(bot)
         yield fake, bot, Sender(bot.ctx)
     finally:
