@@ -58,10 +58,6 @@ _PLACE = re.compile(r"[^\s,，;；]{1,12}?(?:街道|镇|乡|社区|村|小区|�
 _FORMS = (r"(\d{4})-W(\d{2})", r"(\d{4})-(\d{2})", r"(\d{4})-Q([1-4])", r"(\d{4})")
 
 
-def _rate(num: float, den: float) -> float | None:
-    return None if den == 0 else round(100.0 * num / den, 1)
-
-
 @dataclass(frozen=True)
 class Period:
     """A week, month, quarter or year: its key (``2026-W47``, ``2026-11``, ``2026-Q4``, ``2026``),
@@ -139,27 +135,27 @@ class Figures:
     @property
     def acceptance_rate(self) -> float | None:
         """受理率, percent."""
-        return _rate(self.w_accepted, self.w_dispatched)
+        return reports.rate(self.w_accepted, self.w_dispatched)
 
     @property
     def on_time_rate(self) -> float | None:
         """时限达标率, percent."""
-        return _rate(self.w_on_time, self.w_on_time + self.w_overdue)
+        return reports.rate(self.w_on_time, self.w_on_time + self.w_overdue)
 
     @property
     def quality_rate(self) -> float | None:
         """质量合格率, percent."""
-        return _rate(self.w_first_pass, self.w_reviewed)
+        return reports.rate(self.w_first_pass, self.w_reviewed)
 
     @property
     def feedback_rate(self) -> float | None:
         """反馈率, percent."""
-        return _rate(self.w_told, self.w_answered)
+        return reports.rate(self.w_told, self.w_answered)
 
     @property
     def satisfaction_rate(self) -> float | None:
         """满意率, percent."""
-        return _rate(self.w_satisfied, self.w_satisfied + self.w_unsatisfied)
+        return reports.rate(self.w_satisfied, self.w_satisfied + self.w_unsatisfied)
 
     def rates(self) -> list[tuple[str, float | None]]:
         """The five rates with their names, in the report's order."""
@@ -257,24 +253,20 @@ async def build_period_report(s: AsyncSession, names: dict[str, str], weight: Ca
 # ---- chat text ----------------------------------------------------------------------------------
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}%"
-
-
 def period_text(report: PeriodReport, link: str | None = None) -> str:
     """The report as the office's chat message: the totals, each unit's line, the hot spots."""
     p, t = report.period, report.total
     lines = [f"【{KIND_LABELS[p.kind]}】{p.title}：受理 {t.received} 件（紧急 {t.urgent} 件），按期办结 {t.on_time} 件，"
              f"超期 {t.overdue} 件，督办 {t.supervised} 件，催办 {t.urged} 件。"]
     if p.kind != "week":
-        lines.append("；".join(f"{name} {_pct(v)}" for name, v in t.rates()) + "（紧急类按规则权重计）。")
+        lines.append("；".join(f"{name} {reports.pct(v)}" for name, v in t.rates()) + "（紧急类按规则权重计）。")
     lines.append("各单位办理情况：")
     for u in report.units:
         if not u.received:
             continue
         line = f"{u.name}：受理 {u.received}，按期 {u.on_time}，超期 {u.overdue}，督办 {u.supervised}"
         if p.kind != "week":
-            line += "，" + "，".join(f"{name} {_pct(v)}" for name, v in u.rates())
+            line += "，" + "，".join(f"{name} {reports.pct(v)}" for name, v in u.rates())
         lines.append(line)
     if report.categories:
         lines.append("热点类别：" + "、".join(f"{k} {n}" for k, n in report.categories))

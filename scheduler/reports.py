@@ -61,8 +61,15 @@ UNSATISFIED = frozenset({"不满意"})
 NO_UNIT = "—"
 
 
-def _rate(num: int, den: int) -> float | None:
+def rate(num: float, den: float) -> float | None:
+    """``num / den`` as a percentage to one decimal, or None when there is nothing to rate
+    (``den == 0``); the one rate of every report (monthly, weekly and the period reports)."""
     return None if den == 0 else round(100.0 * num / den, 1)
+
+
+def pct(value: float | None) -> str:
+    """A rate as the reports print it: ``92.5%``, or ``—`` when there was nothing to rate."""
+    return "—" if value is None else f"{value:.1f}%"
 
 
 @dataclass
@@ -87,17 +94,17 @@ class UnitFigures:
     @property
     def response_rate(self) -> float | None:
         """及时响应率, percent."""
-        return _rate(self.responded, self.dispatched)
+        return rate(self.responded, self.dispatched)
 
     @property
     def on_time_rate(self) -> float | None:
         """按期办结率, percent."""
-        return _rate(self.on_time, self.on_time + self.overdue)
+        return rate(self.on_time, self.on_time + self.overdue)
 
     @property
     def satisfaction_rate(self) -> float | None:
         """满意率, percent."""
-        return _rate(self.satisfied, self.satisfied + self.unsatisfied)
+        return rate(self.satisfied, self.satisfied + self.unsatisfied)
 
     @property
     def score(self) -> float | None:
@@ -207,10 +214,6 @@ async def build_report(s: AsyncSession, cal: WorkCalendar, names: dict[str, str]
     return report
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}%"
-
-
 def report_link(config: Config, month: str) -> str | None:
     """The console's report page of ``month`` under ``[server] public_url``, or None without one."""
     base = config.server.public_url.rstrip("/")
@@ -227,12 +230,12 @@ def month_text(report: MonthReport, link: str | None = None, hot: Sequence[str] 
     year, mon = report.month.split("-")
     lines = [f"【月度通报】{year}年{int(mon)}月热线办理情况：受理 {t.received} 件，按期办结 {t.on_time} 件，"
              f"超期 {t.overdue} 件，延期 {t.extensions} 件，退单 {t.givebacks} 件，督办 {t.supervised} 件；"
-             f"及时响应率 {_pct(t.response_rate)}，按期办结率 {_pct(t.on_time_rate)}，满意率 {_pct(t.satisfaction_rate)}。"]
+             f"及时响应率 {pct(t.response_rate)}，按期办结率 {pct(t.on_time_rate)}，满意率 {pct(t.satisfaction_rate)}。"]
     if report.ranking:
         lines.append("单位排名：")
         for u in report.ranking:
-            lines.append(f"{u.rank}. {u.name} 综合 {_pct(u.score)}（受理 {u.received}，超期 {u.overdue}，"
-                         f"响应 {_pct(u.response_rate)}，按期 {_pct(u.on_time_rate)}，满意 {_pct(u.satisfaction_rate)}）")
+            lines.append(f"{u.rank}. {u.name} 综合 {pct(u.score)}（受理 {u.received}，超期 {u.overdue}，"
+                         f"响应 {pct(u.response_rate)}，按期 {pct(u.on_time_rate)}，满意 {pct(u.satisfaction_rate)}）")
     lines += hot
     if report.bottom3_streak:
         names = "、".join(report.unit(c).name for c in report.bottom3_streak)
@@ -422,12 +425,12 @@ def figures_table(report: MonthReport, unit: str | None = None) -> str:
     shown = [u for u in report.units if unit is None or u.unit == unit]
     for u in sorted(shown, key=lambda u: (u.rank is None, u.rank or 0, u.unit)):
         rows.append(["—" if u.rank is None else str(u.rank), u.name, str(u.received), str(u.on_time),
-                     str(u.overdue), _pct(u.response_rate), _pct(u.on_time_rate), _pct(u.satisfaction_rate),
-                     _pct(u.score)])
+                     str(u.overdue), pct(u.response_rate), pct(u.on_time_rate), pct(u.satisfaction_rate),
+                     pct(u.score)])
     if unit is None and len(shown) > 1:
         t = report.total
-        rows.append(["", t.name, str(t.received), str(t.on_time), str(t.overdue), _pct(t.response_rate),
-                     _pct(t.on_time_rate), _pct(t.satisfaction_rate), ""])
+        rows.append(["", t.name, str(t.received), str(t.on_time), str(t.overdue), pct(t.response_rate),
+                     pct(t.on_time_rate), pct(t.satisfaction_rate), ""])
     widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(r, widths, strict=True)).rstrip()
              for r in rows]
@@ -489,7 +492,7 @@ async def weekly_analysis(ctx: BotContext, now: datetime) -> int:
         on_time = sum(1 for a, d in answered if d is None or a <= d)
         lines = [f"【周分析】{last_monday.month}月{last_monday.day}日—{(this_monday - timedelta(days=1)).month}月"
                  f"{(this_monday - timedelta(days=1)).day}日：受理 {len(intake)} 件；办结 {len(answered)} 件，"
-                 f"其中按期 {on_time} 件（按期率 {_pct(_rate(on_time, len(answered)))}）。"]
+                 f"其中按期 {on_time} 件（按期率 {pct(rate(on_time, len(answered)))}）。"]
         if overdue:
             shown = "；".join(f"{n}（{ctx.directory.unit_name(u)}，时限 {fmt_time(cal, d)}）" for n, u, d in overdue[:10])
             more = f" 等 {len(overdue)} 件" if len(overdue) > 10 else ""

@@ -68,10 +68,6 @@ def month_label(month: str) -> str:
     return f"{year}年{int(mon)}月"
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}%"
-
-
 class ReportsPage:
     """Request handlers of the monthly report page and its files."""
 
@@ -131,8 +127,8 @@ class ReportsPage:
             "summary_label": "合计" if office or len(report.units) > 1 else "本单位",
             "summary": [
                 ("受理", t.received), ("按期办结", t.on_time), ("超期", t.overdue), ("延期", t.extensions),
-                ("退单", t.givebacks), ("督办", t.supervised), ("及时响应率", _pct(t.response_rate)),
-                ("按期办结率", _pct(t.on_time_rate)), ("满意率", _pct(t.satisfaction_rate))],
+                ("退单", t.givebacks), ("督办", t.supervised), ("及时响应率", reports.pct(t.response_rate)),
+                ("按期办结率", reports.pct(t.on_time_rate)), ("满意率", reports.pct(t.satisfaction_rate))],
             "warning": "、".join(report.unit(c).name for c in report.bottom3_streak) if streak else "",
             "headers": ("排名", "单位", "受理量", "按期办结", "超期", "及时响应率", "按期办结率", "满意率",
                         "延期", "退单", "督办件", "综合", "提示"),
@@ -145,8 +141,8 @@ class ReportsPage:
             "cls": "total" if total else "streak" if in_streak else "", "unit": u.unit,
             "note": "streak" if in_streak else "bottom" if in_bottom else "",
             "cells": ("—" if u.rank is None else u.rank, u.name, u.received, u.on_time, u.overdue,
-                      _pct(u.response_rate), _pct(u.on_time_rate), _pct(u.satisfaction_rate),
-                      u.extensions, u.givebacks, u.supervised, _pct(u.score))}
+                      reports.pct(u.response_rate), reports.pct(u.on_time_rate), reports.pct(u.satisfaction_rate),
+                      u.extensions, u.givebacks, u.supervised, reports.pct(u.score))}
 
     # ---- the files -----------------------------------------------------------------------
 
