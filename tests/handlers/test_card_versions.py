@@ -22,14 +22,14 @@ from tests.system.world import (
     BOT_NAME,
     CHATS,
     IDS,
-    base_url,
+    dingtalk_stream_config,
     feishu_post,
     feishu_webhook_bot,
+    on_fake,
     org,
-    serve,
     settle,
-    shutdown,
-    wecom_longconn_bot,
+    wecom_connection,
+    wecom_longconn_config,
 )
 
 NUMBER = "202611230001"
@@ -88,16 +88,9 @@ async def _to_review(bot: Any, sender: Sender, say: Any) -> None:
 
 async def test_typed_approval_updates_the_dingtalk_card(make_bot: Any, clock: Any) -> None:
     fake = FakeDingTalk(clock=clock)
-    server = await serve(fake.app)
-    bots: list[Any] = []
-    try:
-        url = base_url(server)
-        bot = await make_bot(**org("dingtalk", {
-            "mode": "stream", "name": BOT_NAME, "app_key": fake.app_key, "app_secret": fake.app_secret,
-            "api_base": url, "oapi_base": url, "card_template_id": "hotline-card.schema"}))
+    async with on_fake(make_bot, fake, lambda url: org("dingtalk", dingtalk_stream_config(fake, url))) as (
+            bot, sender, _):
         await fake.wait_for(lambda: fake.live)
-        bots.append(bot)
-        sender = Sender(bot.ctx)
         ylk = CHATS["dingtalk"]["YLK"]
 
         async def say(who: str, text: str, n: int) -> None:
@@ -114,8 +107,6 @@ async def test_typed_approval_updates_the_dingtalk_card(make_bot: Any, clock: An
         assert update["outTrackId"] == review_id
         assert "【已处理】李科长 已同意" in fake.cards[review_id]["params"]["content"]
         assert json.loads(fake.cards[review_id]["params"]["buttons"]) == []
-    finally:
-        await shutdown(server, *bots)
 
 
 async def test_typed_rejection_updates_the_feishu_card(make_bot: Any, clock: Any) -> None:
@@ -140,14 +131,8 @@ async def test_typed_rejection_updates_the_feishu_card(make_bot: Any, clock: Any
 
 async def test_a_wecom_ai_bot_card_is_left_alone(make_bot: Any, clock: Any) -> None:
     fake = FakeWeCom(clock=clock)
-    server = await serve(fake.app)
-    bots: list[Any] = []
-    try:
-        url = base_url(server)
-        bot, conn = await wecom_longconn_bot(make_bot, url)
-        bots.append(bot)
-        assert await conn.wait_ready(10.0)
-        sender = Sender(bot.ctx)
+    async with on_fake(make_bot, fake, lambda url: org("wecom", wecom_longconn_config(url))) as (bot, sender, _):
+        assert await wecom_connection(bot).wait_ready(10.0)
         ylk = CHATS["wecom"]["YLK"]
 
         async def say(who: str, text: str, n: int) -> None:
@@ -164,8 +149,6 @@ async def test_a_wecom_ai_bot_card_is_left_alone(make_bot: Any, clock: Any) -> N
         [review] = [r for r in rows if r.kind == "review"]
         assert review.state == "sent" and not review.provider_message_id
         assert [r for r in rows if r.kind == "card_update" or r.state == "dead"] == []
-    finally:
-        await shutdown(server, *bots)
 
 
 async def test_an_extension_card_decides_only_its_own_step(make_bot) -> None:

@@ -7,7 +7,7 @@ and reach the ticket page, the printable form and the signed report to the hotli
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.sender import Sender
-from bot.wiring import CHAT_ADAPTERS, INBOX
+from bot.wiring import INBOX
 from store.models import Attachment
 from tests.conftest import ticket_body
 from tests.fakes.dingtalk_server import FakeDingTalk, file_message, robot_message, stream_frame
@@ -24,18 +24,18 @@ from tests.fakes.wecom_server import FakeWeCom, aibot_media, aibot_text
 from tests.handlers.test_workflow import GOOD_REPLY
 from tests.system.evidence_rig import NUMBER, Hotline, check_outputs, evidence_org, pdf, png
 from tests.system.world import (
-    BOT,
     BOT_NAME,
     CHATS,
     IDS,
-    base_url,
+    dingtalk_stream_config,
     feishu_post,
-    feishu_webhook_bot,
+    feishu_webhook_config,
     inbox_count,
-    serve,
+    on_fake,
     settle,
-    shutdown,
     until,
+    wecom_connection,
+    wecom_longconn_config,
 )
 
 
@@ -50,36 +50,26 @@ async def _attached(bot: Any) -> list[Attachment]:
 
 
 @asynccontextmanager
-async def _feishu(make_bot: Any, clock: Any, fake: FeishuFake | None = None,
-                  **attachments: Any) -> AsyncIterator[tuple[FeishuFake, Any, Sender, Hotline, Any]]:
-    """The Feishu fake and the bot on it (webhook mode with an Encrypt Key) with the evidence
-    organisation and a hotline receiver: (fake, bot, sender, hotline, post), ``await post(envelope)``
-    delivering a signed, encrypted callback."""
+async def _evidence_bot(make_bot: Any, fake: Any, platform: str, settings: Callable[[str], dict[str, Any]],
+                        **attachments: Any) -> AsyncIterator[tuple[Any, Sender, Hotline, str]]:
+    """A hotline receiver, the fake platform on a real socket and the bot on it with the evidence
+    organisation (``settings(url)``: its platform settings): (bot, sender, hotline, url)."""
     hotline = Hotline()
     try:
-        url = await hotline.start()
-        async with feishu_webhook_bot(make_bot, clock, fake=fake,
-                                      config=lambda bc: evidence_org("feishu", bc, url, **attachments)) as (
-                fake, bot, sender):
-            yield fake, bot, sender, hotline, partial(feishu_post, bot, clock=clock)
+        report_url = await hotline.start()
+        async with on_fake(make_bot, fake, lambda url: evidence_org(platform, settings(url), report_url,
+                                                                    **attachments)) as (bot, sender, url):
+            yield bot, sender, hotline, url
     finally:
         await hotline.close()
-
-
-async def _wecom_bot(make_bot: Any, url: str, hotline: Hotline) -> Any:
-    """The bot on the WeCom fake's AI bot long connection, connected."""
-    bot = await make_bot(**evidence_org("wecom", {
-        "mode": "longconn", "name": BOT_NAME, "bot_id": "BOTID", "secret": "BOTSECRET",
-        "api_base": url, "ws_url": url.replace("http", "ws", 1) + "/ws",
-        "reconnect_min": 0.05, "reconnect_max": 0.2}, await hotline.start()))
-    assert await bot.client.app[CHAT_ADAPTERS]["wecom"].connection(BOT).wait_ready(10.0)
-    return bot
 
 
 # -- Feishu: image and file messages, the message resource API --------------------------------
 
 async def test_feishu_image_and_file_reach_page_form_and_report(make_bot: Any, make_user: Any, clock: Any) -> None:
-    async with _feishu(make_bot, clock) as (fake, bot, sender, hotline, post):
+    fake = FeishuFake(clock=clock)
+    async with _evidence_bot(make_bot, fake, "feishu", feishu_webhook_config) as (bot, sender, hotline, _):
+        post = partial(feishu_post, bot, clock=clock)
         ylk, zhang = CHATS["feishu"]["YLK"], IDS["feishu"]["张承办"]
         at_bot = [mention("@_user_1", fake.bot_open_id, BOT_NAME)]
 
@@ -111,18 +101,10 @@ async def test_feishu_image_and_file_reach_page_form_and_report(make_bot: Any, m
 
 async def test_dingtalk_picture_and_file_reach_page_form_and_report(make_bot: Any, make_user: Any,
                                                                     clock: Any) -> None:
-    fake, hotline = FakeDingTalk(clock=clock), Hotline()
-    server = await serve(fake.app)
-    bots: list[Any] = []
-    try:
-        url = base_url(server)
-        bot = await make_bot(**evidence_org("dingtalk", {
-            "mode": "stream", "name": BOT_NAME, "app_key": fake.app_key, "app_secret": fake.app_secret,
-            "api_base": url, "oapi_base": url, "card_template_id": "hotline-card.schema"},
-            await hotline.start()))
+    fake = FakeDingTalk(clock=clock)
+    async with _evidence_bot(make_bot, fake, "dingtalk", partial(dingtalk_stream_config, fake)) as (
+            bot, sender, hotline, _):
         await fake.wait_for(lambda: fake.live)
-        bots.append(bot)
-        sender = Sender(bot.ctx)
         ylk = CHATS["dingtalk"]["YLK"]
         zhang = {"conversation_id": ylk, "sender_staff_id": IDS["dingtalk"]["张承办"], "sender_nick": "张承办"}
         topic = "/v1.0/im/bot/messages/get"
@@ -145,23 +127,15 @@ async def test_dingtalk_picture_and_file_reach_page_form_and_report(make_bot: An
         rows = await _attached(bot)
         assert [(r.purpose, r.kind) for r in rows] == [("进展", "image"), ("答复", "file")]
         await check_outputs(bot, make_user, hotline, {rows[0].filename: photo, "办理过程.pdf": proof})
-    finally:
-        await hotline.close()
-        await shutdown(server, *bots)
 
 
 # -- WeCom: AI bot image (direct chat) and 图文混排 with the command (group), AES-encrypted URLs --
 
 async def test_wecom_image_and_mixed_message_reach_page_form_and_report(make_bot: Any, make_user: Any,
                                                                         clock: Any) -> None:
-    fake, hotline = FakeWeCom(clock=clock), Hotline()
-    server = await serve(fake.app)
-    bots: list[Any] = []
-    try:
-        url = base_url(server)
-        bot = await _wecom_bot(make_bot, url, hotline)
-        bots.append(bot)
-        sender = Sender(bot.ctx)
+    fake = FakeWeCom(clock=clock)
+    async with _evidence_bot(make_bot, fake, "wecom", wecom_longconn_config) as (bot, sender, hotline, url):
+        assert await wecom_connection(bot).wait_ready(10.0)
         ylk, zhang = CHATS["wecom"]["YLK"], IDS["wecom"]["张承办"]
 
         await _intake(bot)
@@ -184,17 +158,16 @@ async def test_wecom_image_and_mixed_message_reach_page_form_and_report(make_bot
         assert any("已收到附件" in str(m) for m in direct)  # a file alone in a direct chat is acknowledged
         await check_outputs(bot, make_user, hotline, {rows[0].filename: photo, rows[1].filename: record,
                                                       rows[2].filename: signed})
-    finally:
-        await hotline.close()
-        await shutdown(server, *bots)
 
 
 async def test_chat_files_refused_by_limits_and_kept_only_for_their_sender(make_bot: Any, clock: Any) -> None:
     """Too large, a type not allowed, a download the platform refuses: a polite answer in Chinese,
     nothing kept. A file is only ever claimed by its own sender's command in that chat, within the
     window."""
-    async with _feishu(make_bot, clock, FeishuFake(clock=clock, chat_qps=50), max_bytes=2048,
-                       window_minutes=5) as (fake, bot, sender, _, post):
+    fake = FeishuFake(clock=clock, chat_qps=50)
+    async with _evidence_bot(make_bot, fake, "feishu", feishu_webhook_config, max_bytes=2048,
+                             window_minutes=5) as (bot, sender, _, _):
+        post = partial(feishu_post, bot, clock=clock)
         ylk, zhang, li = CHATS["feishu"]["YLK"], IDS["feishu"]["张承办"], IDS["feishu"]["李科长"]
         at_bot = [mention("@_user_1", fake.bot_open_id, BOT_NAME)]
 
@@ -228,13 +201,9 @@ async def test_chat_files_refused_by_limits_and_kept_only_for_their_sender(make_
 async def test_a_slow_download_never_holds_up_the_inbox(make_bot: Any, clock: Any) -> None:
     """The file is fetched at ingest, outside the inbox's write turn and any transaction: while the
     platform holds the download, later events are still written to the inbox (and acknowledged)."""
-    fake, hotline = FakeWeCom(clock=clock), Hotline()
-    server = await serve(fake.app)
-    bots: list[Any] = []
-    try:
-        url = base_url(server)
-        bot = await _wecom_bot(make_bot, url, hotline)
-        bots.append(bot)
+    fake = FakeWeCom(clock=clock)
+    async with _evidence_bot(make_bot, fake, "wecom", wecom_longconn_config) as (bot, sender, _, url):
+        assert await wecom_connection(bot).wait_ready(10.0)
         zhang = IDS["wecom"]["张承办"]
         await _intake(bot)
         photo = png(5)
@@ -247,12 +216,9 @@ async def test_a_slow_download_never_holds_up_the_inbox(make_bot: Any, clock: An
         await until(lambda: _inbox_rows(bot, 4))  # written while the download is held
         assert await _attached(bot) == []
         fake.release()
-        await settle(bot, Sender(bot.ctx), 4)
+        await settle(bot, sender, 4)
         [row] = await _attached(bot)
         assert bot.ctx.attachments.content(row) == photo and row.ticket_id is None
-    finally:
-        await hotline.close()
-        await shutdown(server, *bots)
 
 
 async def _inbox_rows(bot: Any, n: int) -> bool:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.sender import Sender
 from tests.conftest import ticket_body
 from tests.fakes.dingtalk_server import FakeDingTalk, card_click, robot_message, stream_frame
 from tests.fakes.feishu_server import (
@@ -21,14 +20,14 @@ from tests.system.world import (
     BOT_NAME,
     CHATS,
     IDS,
-    base_url,
+    dingtalk_stream_config,
     feishu_post,
     feishu_webhook_bot,
+    on_fake,
     org,
-    serve,
     settle,
-    shutdown,
-    wecom_longconn_bot,
+    wecom_connection,
+    wecom_longconn_config,
 )
 
 NUMBER = "202611230001"
@@ -43,14 +42,8 @@ async def _intake(bot: Any) -> None:
 
 async def test_wecom_story_over_long_connection(make_bot: Any, clock: Any) -> None:
     fake = FakeWeCom(clock=clock)
-    server = await serve(fake.app)
-    bots: list[Any] = []
-    try:
-        url = base_url(server)
-        bot, conn = await wecom_longconn_bot(make_bot, url)
-        bots.append(bot)
-        assert await conn.wait_ready(10.0)
-        sender = Sender(bot.ctx)
+    async with on_fake(make_bot, fake, lambda url: org("wecom", wecom_longconn_config(url))) as (bot, sender, _):
+        assert await wecom_connection(bot).wait_ready(10.0)
         ylk = CHATS["wecom"]["YLK"]
 
         await _intake(bot)
@@ -84,24 +77,15 @@ async def test_wecom_story_over_long_connection(make_bot: Any, clock: Any) -> No
                    if m["msgtype"] == "markdown"]
         assert sum(f"工单 {NUMBER} 已审核通过并答复来电人。" in n for n in notices) == 1
         assert {m["chatid"] for m in fake.aibot_messages} <= {ylk, CHATS["wecom"]["BGS"]}
-    finally:
-        await shutdown(server, *bots)
 
 
 # -- DingTalk: Stream mode, interactive cards --------------------------------------------------
 
 async def test_dingtalk_story_over_stream(make_bot: Any, clock: Any) -> None:
     fake = FakeDingTalk(clock=clock)
-    server = await serve(fake.app)
-    bots: list[Any] = []
-    try:
-        url = base_url(server)
-        bot = await make_bot(**org("dingtalk", {
-            "mode": "stream", "name": BOT_NAME, "app_key": fake.app_key, "app_secret": fake.app_secret,
-            "api_base": url, "oapi_base": url, "card_template_id": "hotline-card.schema"}))
+    async with on_fake(make_bot, fake, lambda url: org("dingtalk", dingtalk_stream_config(fake, url))) as (
+            bot, sender, _):
         await fake.wait_for(lambda: fake.live)
-        bots.append(bot)
-        sender = Sender(bot.ctx)
         ylk = CHATS["dingtalk"]["YLK"]
 
         await _intake(bot)
@@ -141,8 +125,6 @@ async def test_dingtalk_story_over_stream(make_bot: Any, clock: Any) -> None:
                    for m in fake.group_messages[notices_before:]]
         assert sum(f"工单 {NUMBER} 已审核通过并答复来电人。" in n for n in notices) == 1
         assert {m["chat_id"] for m in fake.group_messages} == {ylk}
-    finally:
-        await shutdown(server, *bots)
 
 
 # -- Feishu: webhook mode with an Encrypt Key ---------------------------------------------------

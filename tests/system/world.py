@@ -168,39 +168,64 @@ def toml(doc: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+@asynccontextmanager
+async def on_fake(make_bot: Callable[..., Any], fake: Any, config: Callable[[str], dict[str, Any]]
+                  ) -> AsyncIterator[tuple[Any, Sender, str]]:
+    """A fake platform on a real socket and a bot made with ``config(url)`` (its config overrides,
+    given the fake's base URL): (bot, sender, url). Both are stopped on leaving the block."""
+    server = await serve(fake.app)
+    bots: list[Any] = []
+    try:
+        url = base_url(server)
+        bot = await make_bot(**config(url))
+        bots.append(bot)
+        yield bot, Sender(bot.ctx), url
+    finally:
+        await shutdown(server, *bots)
+
+
+def wecom_longconn_config(url: str) -> dict[str, Any]:
+    """The settings of a bot on WeCom's AI-bot long connection to the fake at ``url``."""
+    return {"mode": "longconn", "name": BOT_NAME, "bot_id": "BOTID", "secret": "BOTSECRET",
+            "api_base": url, "ws_url": url.replace("http", "ws", 1) + "/ws",
+            "reconnect_min": 0.05, "reconnect_max": 0.2}
+
+
+def wecom_connection(bot: Any) -> Any:
+    """The bot's WeCom long connection (``await wecom_connection(bot).wait_ready(10.0)``)."""
+    return bot.client.app[CHAT_ADAPTERS]["wecom"].connection(BOT)
+
+
 async def wecom_longconn_bot(make_bot: Callable[..., Any], url: str) -> tuple[Any, Any]:
     """A bot on WeCom's AI-bot long connection to the fake at ``url``, connected: (bot, connection)."""
-    bot = await make_bot(**org("wecom", {
-        "mode": "longconn", "name": BOT_NAME, "bot_id": "BOTID", "secret": "BOTSECRET",
-        "api_base": url, "ws_url": url.replace("http", "ws", 1) + "/ws",
-        "reconnect_min": 0.05, "reconnect_max": 0.2}))
-    conn = bot.client.app[CHAT_ADAPTERS]["wecom"].connection(BOT)
-    return bot, conn
+    bot = await make_bot(**org("wecom", wecom_longconn_config(url)))
+    return bot, wecom_connection(bot)
+
+
+def dingtalk_stream_config(fake: Any, url: str) -> dict[str, Any]:
+    """The settings of a bot in DingTalk's Stream mode with interactive cards on ``fake`` at ``url``."""
+    return {"mode": "stream", "name": BOT_NAME, "app_key": fake.app_key, "app_secret": fake.app_secret,
+            "api_base": url, "oapi_base": url, "card_template_id": "hotline-card.schema"}
 
 
 FEISHU_ENCRYPT_KEY = "feishu-encrypt-key"
 
 
+def feishu_webhook_config(url: str) -> dict[str, Any]:
+    """The settings of a bot in Feishu's webhook mode (verification token and Encrypt Key) on the
+    fake at ``url``."""
+    return {"mode": "webhook", "name": BOT_NAME, "app_id": "cli_test", "app_secret": "secret",
+            "verification_token": "vtoken", "encrypt_key": FEISHU_ENCRYPT_KEY, "api_base": url}
+
+
 @asynccontextmanager
-async def feishu_webhook_bot(make_bot: Callable[..., Any], clock: Any, *, fake: FeishuFake | None = None,
-                             config: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+async def feishu_webhook_bot(make_bot: Callable[..., Any], clock: Any
                              ) -> AsyncIterator[tuple[FeishuFake, Any, Sender]]:
-    """The Feishu fake (``fake``, or a new one) on a real socket and a bot in webhook mode
-    (verification token and Encrypt Key) talking to it: (fake, bot, sender). ``config`` turns the
-    bot's platform settings into the config overrides (default: ``org("feishu", …)``). Both are
-    stopped on leaving the block."""
-    fake = fake or FeishuFake(clock=clock)
-    server = await serve(fake.app)
-    bots: list[Any] = []
-    try:
-        bot_config = {
-            "mode": "webhook", "name": BOT_NAME, "app_id": "cli_test", "app_secret": "secret",
-            "verification_token": "vtoken", "encrypt_key": FEISHU_ENCRYPT_KEY, "api_base": base_url(server)}
-        bot = await make_bot(**(config(bot_config) if config else org("feishu", bot_config)))
-        bots.append(bot)
-        yield fake, bot, Sender(bot.ctx)
-    finally:
-        await shutdown(server, *bots)
+    """The Feishu fake on a real socket and a bot in webhook mode talking to it, the organisation's
+    chats on Feishu: (fake, bot, sender). Both are stopped on leaving the block."""
+    fake = FeishuFake(clock=clock)
+    async with on_fake(make_bot, fake, lambda url: org("feishu", feishu_webhook_config(url))) as (bot, sender, _):
+        yield fake, bot, sender
 
 
 async def feishu_post(bot: Any, envelope: dict[str, Any], clock: Any) -> None:
