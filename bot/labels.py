@@ -108,6 +108,7 @@ OUTBOX_KIND_LABELS: dict[str, str] = {
     "extension_office": "延期报热线告知办公室",
     "assist": "配合单位通知",
     "assist_progress": "配合单位进展转告",
+    "assist_lead": "配合单位未报送告知牵头单位",
     "copy": "抄送上级单位",
     "report_extension_request": "延期申请报热线",
 }
