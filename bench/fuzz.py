@@ -19,7 +19,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -39,6 +41,32 @@ from tests.log_scan import MOBILE
 
 WARMUP = 5_000  # requests before the first RSS reading
 REFRESH_S = 60.0  # signed requests are rebuilt this often (the intake's window is 300 s)
+
+
+async def snapshot(proc_pid: int, trace_dir: Path, n: int) -> None:
+    """Have the traced server (``bench/_traced_serve.py``) write its ``n``-th tracemalloc snapshot."""
+    os.kill(proc_pid, signal.SIGUSR1)
+    for _ in range(3000):  # ten minutes at most
+        if (trace_dir / f"snap-{n}.done").exists():
+            return
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"no snapshot {n} from the server")
+
+
+def trace_report(trace_dir: Path, top: int = 25) -> str:
+    """What grew between the first and the last snapshot: by line, then the largest by traceback."""
+    import tracemalloc
+    snaps = sorted(trace_dir.glob("snap-*.pickle"), key=lambda p: int(p.stem.split("-")[1]))
+    first, last = tracemalloc.Snapshot.load(str(snaps[0])), tracemalloc.Snapshot.load(str(snaps[-1]))
+    keep = [tracemalloc.Filter(False, tracemalloc.__file__)]
+    first, last = first.filter_traces(keep), last.filter_traces(keep)
+    lines = [f"{snaps[0].name} -> {snaps[-1].name}: by line"]
+    lines += [str(s) for s in last.compare_to(first, "lineno")[:top]]
+    lines.append("by traceback (largest growth)")
+    for stat in last.compare_to(first, "traceback")[:5]:
+        lines.append(f"{stat.size_diff / 1024:+.1f} KiB, {stat.count_diff:+d} blocks")
+        lines += ["    " + line for line in stat.traceback.format(limit=12)]
+    return "\n".join(lines)
 
 
 def config_doc(store_url: str, port: int, fakes: dict[str, str]) -> dict[str, Any]:
@@ -184,14 +212,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     cfg = tmp / "config.toml"
     cfg.write_text(to_toml(config_doc(store_url, port, fakes)), encoding="utf-8")
     log_path = tmp / "server.log"
-    proc = spawn([sys.executable, "-m", "bot.cli", "serve", "-c", str(cfg), "--port", str(port)], log_path)
+    serve = ["serve", "-c", str(cfg), "--port", str(port)]
+    trace_dir = Path(args.trace_dir) if args.trace_dir else None
+    if trace_dir is not None:
+        command = [sys.executable, str(Path(__file__).with_name("_traced_serve.py")), str(trace_dir), *serve]
+    else:
+        command = [sys.executable, "-m", "bot.cli", *serve]
+    proc = spawn(command, log_path)
     base = f"http://127.0.0.1:{port}"
     statuses: Counter[int] = Counter()
     lat: list[float] = []
     health_failures: list[int] = []
     rss_warm = float("nan")
     try:
-        await wait_ready(base + "/healthz", proc, 60)
+        await wait_ready(base + "/healthz", proc, 60 if trace_dir is None else 900)
         catalogue = Catalogue(args.seed)
         catalogue.refresh()
         stop_health = asyncio.Event()
@@ -207,6 +241,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 statuses[await fire("127.0.0.1", port, data)] += 1
                 if i == WARMUP:
                     rss_warm = rss_mb(proc.pid)
+                    if trace_dir is not None:
+                        await snapshot(proc.pid, trace_dir, 1)
                 if i % 10_000 == 0 and i:
                     print(f"  {i:,} requests, {time.perf_counter() - started:.0f} s", flush=True)
 
@@ -215,12 +251,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         stop_health.set()
         await poller
         rss_end = rss_mb(proc.pid)
+        if trace_dir is not None:
+            await snapshot(proc.pid, trace_dir, 2)
     finally:
         stop(proc)
         for runner in runners:
             await runner.cleanup()
     text = log_path.read_text("utf-8", errors="replace")
     classes = Counter(f"{s // 100}xx" if s > 0 else ("closed" if s == 0 else "error") for s in statuses.elements())
+    if trace_dir is not None:
+        (trace_dir / "growth.txt").write_text(trace_report(trace_dir), encoding="utf-8")
     return {
         "store": "postgresql" if args.store_url else "sqlite", "requests": sum(statuses.values()),
         "connections": args.connections, "seconds": round(elapsed, 1),
@@ -241,6 +281,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--connections", type=int, default=8)
     p.add_argument("--store-url", default="", help="a PostgreSQL URL (default: a temp SQLite file)")
     p.add_argument("--seed", type=int, default=14)
+    p.add_argument("--trace-dir", default="", help="run the server under tracemalloc: snapshots after the "
+                   "warm-up and at the end, and what grew in between (growth.txt), go to this directory")
     return p.parse_args(argv)
 
 
