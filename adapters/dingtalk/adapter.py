@@ -288,6 +288,9 @@ class DingTalkEndpoint:
         timestamp, sign = request.headers["timestamp"], request.headers["sign"]
         if not body_matches_timestamp(payload, int(timestamp)):
             raise WebhookRefused(401, "stale_timestamp")
+        if "encrypt" in payload and "msgtype" not in payload:
+            # An encrypted envelope: no body key is configured for robot callbacks.
+            raise WebhookRefused(400, "undecryptable")
         try:
             first = await self._replays.first_or_same(request.bot, timestamp, sign, request.body, int(timestamp))
         except Exception as exc:
@@ -296,9 +299,6 @@ class DingTalkEndpoint:
             raise
         if not first:
             raise WebhookRefused(401, "replayed_signature")
-        if "encrypt" in payload and "msgtype" not in payload:
-            # An encrypted envelope: no body key is configured for robot callbacks.
-            raise WebhookRefused(400, "undecryptable")
         return payload
 
     def decode(self, bot: str, payload: dict[str, Any]) -> Decoded:
