@@ -40,12 +40,13 @@ from tests.fuzz.world import TRACEBACK_MARKERS, Shot, fuzz_config, signed
 from tests.log_scan import MOBILE
 
 WARMUP = 5_000  # requests before the first RSS reading
+SNAPSHOT_EVERY = 10_000  # requests between two snapshots of a probed server (--trace-dir)
 REFRESH_S = 60.0  # signed requests are rebuilt this often (the intake's window is 300 s)
 
 
-async def snapshot(proc_pid: int, trace_dir: Path, n: int) -> None:
-    """Have the traced server (``bench/_traced_serve.py``) write its ``n``-th tracemalloc snapshot."""
-    os.kill(proc_pid, signal.SIGUSR1)
+async def snapshot(proc_pid: int, trace_dir: Path, n: int, signum: int = signal.SIGUSR1) -> None:
+    """Have the probed server (``bench/_traced_serve.py``) write its ``n``-th snapshot."""
+    os.kill(proc_pid, signum)
     for _ in range(3000):  # ten minutes at most
         if (trace_dir / f"snap-{n}.done").exists():
             return
@@ -54,18 +55,40 @@ async def snapshot(proc_pid: int, trace_dir: Path, n: int) -> None:
 
 
 def trace_report(trace_dir: Path, top: int = 25) -> str:
-    """What grew between the first and the last snapshot: by line, then the largest by traceback."""
+    """The snapshots side by side (RSS, the C allocator, Python blocks), the object types whose
+    count grew between the first and the last before the trim, and with tracemalloc what grew by
+    line and the largest growth by traceback."""
     import tracemalloc
-    snaps = sorted(trace_dir.glob("snap-*.pickle"), key=lambda p: int(p.stem.split("-")[1]))
-    first, last = tracemalloc.Snapshot.load(str(snaps[0])), tracemalloc.Snapshot.load(str(snaps[-1]))
-    keep = [tracemalloc.Filter(False, tracemalloc.__file__)]
-    first, last = first.filter_traces(keep), last.filter_traces(keep)
-    lines = [f"{snaps[0].name} -> {snaps[-1].name}: by line"]
-    lines += [str(s) for s in last.compare_to(first, "lineno")[:top]]
-    lines.append("by traceback (largest growth)")
-    for stat in last.compare_to(first, "traceback")[:5]:
-        lines.append(f"{stat.size_diff / 1024:+.1f} KiB, {stat.count_diff:+d} blocks")
-        lines += ["    " + line for line in stat.traceback.format(limit=12)]
+    snaps = sorted(trace_dir.glob("snap-*.json"), key=lambda p: int(p.stem.split("-")[1]))
+    docs = [json.loads(p.read_text()) for p in snaps]
+    lines = ["snapshot  rss_MiB  malloc_arena+mmap_MiB  malloc_in_use_MiB  malloc_free_MiB  py_blocks  threads"]
+    for path, d in zip(snaps, docs, strict=True):
+        m = d.get("malloc", {})
+        lines.append(f"{path.stem:9} {d['rss_kib'] / 1024:8.1f} {(m.get('arena', 0) + m.get('hblkhd', 0)) / 2**20:22.1f}"
+                     f" {m.get('uordblks', 0) / 2**20:18.1f} {m.get('fordblks', 0) / 2**20:16.1f}"
+                     f" {d['py_blocks']:10d} {d['threads']:8d}")
+    lines.append("resident KiB (anonymous / file-backed / shared) by snapshot: " + ", ".join(
+        f"{d['rss']['RssAnon']}/{d['rss']['RssFile']}/{d['rss']['RssShmem']}" for d in docs))
+    lines.append("pymalloc by snapshot: " + "; ".join(
+        " ".join(f"{k}={v}" for k, v in d.get("pymalloc", {}).items()) for d in docs))
+    before, after = docs[0]["maps"], docs[-2 if len(docs) > 2 else -1]["maps"]
+    grown = sorted(((n - before.get(k, 0), k) for k, n in after.items()), reverse=True)[:8]
+    lines.append("mappings that grew most (KiB): " + ", ".join(f"{k} {d:+}" for d, k in grown))
+    first, last = docs[0]["types"], docs[-2 if len(docs) > 2 else -1]["types"]
+    grew = sorted(((n - first.get(t, 0), t, n) for t, n in last.items()), reverse=True)[:15]
+    lines.append("object types that grew (first -> last before the trim):")
+    lines += [f"  {t}: {n - d:,} -> {n:,} ({d:+,})" for d, t, n in grew if d > 0]
+    pickles = sorted(trace_dir.glob("snap-*.pickle"), key=lambda p: int(p.stem.split("-")[1]))
+    if len(pickles) >= 2:
+        keep = [tracemalloc.Filter(False, tracemalloc.__file__)]
+        old = tracemalloc.Snapshot.load(str(pickles[0])).filter_traces(keep)
+        new = tracemalloc.Snapshot.load(str(pickles[-1])).filter_traces(keep)
+        lines.append(f"{pickles[0].name} -> {pickles[-1].name}: by line")
+        lines += [str(s) for s in new.compare_to(old, "lineno")[:top]]
+        lines.append("by traceback (largest growth)")
+        for stat in new.compare_to(old, "traceback")[:5]:
+            lines.append(f"{stat.size_diff / 1024:+.1f} KiB, {stat.count_diff:+d} blocks")
+            lines += ["    " + line for line in stat.traceback.format(limit=12)]
     return "\n".join(lines)
 
 
@@ -231,18 +254,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         stop_health = asyncio.Event()
         poller = asyncio.create_task(health(base, stop_health, lat, health_failures))
         counter = iter(range(args.requests))
+        taken = 0  # snapshots of the probed server
         started = time.perf_counter()
 
         async def worker() -> None:
-            nonlocal rss_warm
+            nonlocal rss_warm, taken
             for i in counter:
                 item = catalogue.next(i)
                 data = item if isinstance(item, bytes) else encode(item, f"127.0.0.1:{port}")
                 statuses[await fire("127.0.0.1", port, data)] += 1
                 if i == WARMUP:
                     rss_warm = rss_mb(proc.pid)
-                    if trace_dir is not None:
-                        await snapshot(proc.pid, trace_dir, 1)
+                if trace_dir is not None and i >= WARMUP and (i - WARMUP) % SNAPSHOT_EVERY == 0:
+                    taken += 1
+                    await snapshot(proc.pid, trace_dir, taken)
                 if i % 10_000 == 0 and i:
                     print(f"  {i:,} requests, {time.perf_counter() - started:.0f} s", flush=True)
 
@@ -251,8 +276,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         stop_health.set()
         await poller
         rss_end = rss_mb(proc.pid)
-        if trace_dir is not None:
-            await snapshot(proc.pid, trace_dir, 2)
+        if trace_dir is not None:  # the end, then the same after malloc_trim
+            await snapshot(proc.pid, trace_dir, taken + 1)
+            await snapshot(proc.pid, trace_dir, taken + 2, signal.SIGUSR2)
     finally:
         stop(proc)
         for runner in runners:
@@ -281,8 +307,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--connections", type=int, default=8)
     p.add_argument("--store-url", default="", help="a PostgreSQL URL (default: a temp SQLite file)")
     p.add_argument("--seed", type=int, default=14)
-    p.add_argument("--trace-dir", default="", help="run the server under tracemalloc: snapshots after the "
-                   "warm-up and at the end, and what grew in between (growth.txt), go to this directory")
+    p.add_argument("--trace-dir", default="", help="probe the server's memory (bench/_traced_serve.py): "
+                   "snapshots after the warm-up, every 10,000 requests, at the end and after malloc_trim, and "
+                   "what grew (growth.txt) go to this directory; HOTLINE_TRACE_FRAMES=N adds tracemalloc")
     return p.parse_args(argv)
 
 
