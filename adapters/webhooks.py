@@ -12,8 +12,9 @@ the inbox has committed it.
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -97,8 +98,9 @@ class WebhookEndpoint(Protocol):
         """The largest body accepted for ``bot`` (else 413 ``too_large``)."""
         ...
 
-    def verify(self, request: WebhookRequest) -> Any:
-        """Check the signature and open the envelope: the verified payload, or WebhookRefused."""
+    def verify(self, request: WebhookRequest) -> Any | Awaitable[Any]:
+        """Check the signature and open the envelope: the verified payload (or an awaitable of it,
+        when the check asks the store), or WebhookRefused."""
         ...
 
     def decode(self, bot: str, payload: Any) -> Decoded:
@@ -150,6 +152,8 @@ class WebhookPipeline:
             raise WebhookRefused(413, "too_large") from None
         payload = endpoint.verify(WebhookRequest(bot, request.method, request.headers,
                                                  request.query_string, body))
+        if inspect.isawaitable(payload):
+            payload = await payload
         decoded = endpoint.decode(bot, payload)
         if decoded.message is not None and (problem := message_problem(decoded.message)):
             log.info("%s webhook for bot %r: event refused before the inbox: %s", endpoint.platform, bot, problem)

@@ -161,11 +161,11 @@ def build_events(platform: str, count: int) -> list[Request]:
                 WECOM_TOKEN, WECOM_AES, "", json.dumps(body, ensure_ascii=False),
                 nonce=uuid.uuid4().hex[:10])
             out.append(Request(f"/webhooks/wecom/main?{query}", raw, {"Content-Type": "application/json"}))
-        elif platform == "dingtalk":
+        elif platform == "dingtalk":  # one signed timestamp per callback: a pair seen twice needs the same body
             payload = dingtalk_server.robot_message(
                 text=f" {text}", msg_id=f"msg{uuid.uuid4().hex}", sender_staff_id=sender_of(platform),
-                conversation_id=chat_of(platform), create_at=now_ms, sender_nick="张承办")
-            headers, raw = dingtalk_server.http_callback(DING_SECRET, payload, now_ms)
+                conversation_id=chat_of(platform), create_at=now_ms - i, sender_nick="张承办")
+            headers, raw = dingtalk_server.http_callback(DING_SECRET, payload, now_ms - i)
             out.append(Request("/webhooks/dingtalk/main", raw, headers))
         else:
             envelope = feishu_server.message_event(

@@ -19,7 +19,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -38,7 +40,56 @@ from tests.fuzz.world import TRACEBACK_MARKERS, Shot, fuzz_config, signed
 from tests.log_scan import MOBILE
 
 WARMUP = 5_000  # requests before the first RSS reading
+SNAPSHOT_EVERY = 10_000  # requests between two snapshots of a probed server (--trace-dir)
 REFRESH_S = 60.0  # signed requests are rebuilt this often (the intake's window is 300 s)
+
+
+async def snapshot(proc_pid: int, trace_dir: Path, n: int, signum: int = signal.SIGUSR1) -> None:
+    """Have the probed server (``bench/_traced_serve.py``) write its ``n``-th snapshot."""
+    os.kill(proc_pid, signum)
+    for _ in range(3000):  # ten minutes at most
+        if (trace_dir / f"snap-{n}.done").exists():
+            return
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"no snapshot {n} from the server")
+
+
+def trace_report(trace_dir: Path, top: int = 25) -> str:
+    """The snapshots side by side (RSS, the C allocator, Python blocks), the object types whose
+    count grew between the first and the last before the trim, and with tracemalloc what grew by
+    line and the largest growth by traceback."""
+    import tracemalloc
+    snaps = sorted(trace_dir.glob("snap-*.json"), key=lambda p: int(p.stem.split("-")[1]))
+    docs = [json.loads(p.read_text()) for p in snaps]
+    lines = ["snapshot  rss_MiB  malloc_arena+mmap_MiB  malloc_in_use_MiB  malloc_free_MiB  py_blocks  threads"]
+    for path, d in zip(snaps, docs, strict=True):
+        m = d.get("malloc", {})
+        lines.append(f"{path.stem:9} {d['rss_kib'] / 1024:8.1f} {(m.get('arena', 0) + m.get('hblkhd', 0)) / 2**20:22.1f}"
+                     f" {m.get('uordblks', 0) / 2**20:18.1f} {m.get('fordblks', 0) / 2**20:16.1f}"
+                     f" {d['py_blocks']:10d} {d['threads']:8d}")
+    lines.append("resident KiB (anonymous / file-backed / shared) by snapshot: " + ", ".join(
+        f"{d['rss']['RssAnon']}/{d['rss']['RssFile']}/{d['rss']['RssShmem']}" for d in docs))
+    lines.append("pymalloc by snapshot: " + "; ".join(
+        " ".join(f"{k}={v}" for k, v in d.get("pymalloc", {}).items()) for d in docs))
+    before, after = docs[0]["maps"], docs[-2 if len(docs) > 2 else -1]["maps"]
+    grown = sorted(((n - before.get(k, 0), k) for k, n in after.items()), reverse=True)[:8]
+    lines.append("mappings that grew most (KiB): " + ", ".join(f"{k} {d:+}" for d, k in grown))
+    first, last = docs[0]["types"], docs[-2 if len(docs) > 2 else -1]["types"]
+    grew = sorted(((n - first.get(t, 0), t, n) for t, n in last.items()), reverse=True)[:15]
+    lines.append("object types that grew (first -> last before the trim):")
+    lines += [f"  {t}: {n - d:,} -> {n:,} ({d:+,})" for d, t, n in grew if d > 0]
+    pickles = sorted(trace_dir.glob("snap-*.pickle"), key=lambda p: int(p.stem.split("-")[1]))
+    if len(pickles) >= 2:
+        keep = [tracemalloc.Filter(False, tracemalloc.__file__)]
+        old = tracemalloc.Snapshot.load(str(pickles[0])).filter_traces(keep)
+        new = tracemalloc.Snapshot.load(str(pickles[-1])).filter_traces(keep)
+        lines.append(f"{pickles[0].name} -> {pickles[-1].name}: by line")
+        lines += [str(s) for s in new.compare_to(old, "lineno")[:top]]
+        lines.append("by traceback (largest growth)")
+        for stat in new.compare_to(old, "traceback")[:5]:
+            lines.append(f"{stat.size_diff / 1024:+.1f} KiB, {stat.count_diff:+d} blocks")
+            lines += ["    " + line for line in stat.traceback.format(limit=12)]
+    return "\n".join(lines)
 
 
 def config_doc(store_url: str, port: int, fakes: dict[str, str]) -> dict[str, Any]:
@@ -184,29 +235,39 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     cfg = tmp / "config.toml"
     cfg.write_text(to_toml(config_doc(store_url, port, fakes)), encoding="utf-8")
     log_path = tmp / "server.log"
-    proc = spawn([sys.executable, "-m", "bot.cli", "serve", "-c", str(cfg), "--port", str(port)], log_path)
+    serve = ["serve", "-c", str(cfg), "--port", str(port)]
+    trace_dir = Path(args.trace_dir) if args.trace_dir else None
+    if trace_dir is not None:
+        command = [sys.executable, str(Path(__file__).with_name("_traced_serve.py")), str(trace_dir), *serve]
+    else:
+        command = [sys.executable, "-m", "bot.cli", *serve]
+    proc = spawn(command, log_path)
     base = f"http://127.0.0.1:{port}"
     statuses: Counter[int] = Counter()
     lat: list[float] = []
     health_failures: list[int] = []
     rss_warm = float("nan")
     try:
-        await wait_ready(base + "/healthz", proc, 60)
+        await wait_ready(base + "/healthz", proc, 60 if trace_dir is None else 900)
         catalogue = Catalogue(args.seed)
         catalogue.refresh()
         stop_health = asyncio.Event()
         poller = asyncio.create_task(health(base, stop_health, lat, health_failures))
         counter = iter(range(args.requests))
+        taken = 0  # snapshots of the probed server
         started = time.perf_counter()
 
         async def worker() -> None:
-            nonlocal rss_warm
+            nonlocal rss_warm, taken
             for i in counter:
                 item = catalogue.next(i)
                 data = item if isinstance(item, bytes) else encode(item, f"127.0.0.1:{port}")
                 statuses[await fire("127.0.0.1", port, data)] += 1
                 if i == WARMUP:
                     rss_warm = rss_mb(proc.pid)
+                if trace_dir is not None and i >= WARMUP and (i - WARMUP) % SNAPSHOT_EVERY == 0:
+                    taken += 1
+                    await snapshot(proc.pid, trace_dir, taken)
                 if i % 10_000 == 0 and i:
                     print(f"  {i:,} requests, {time.perf_counter() - started:.0f} s", flush=True)
 
@@ -215,12 +276,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         stop_health.set()
         await poller
         rss_end = rss_mb(proc.pid)
+        if trace_dir is not None:  # the end, then the same after malloc_trim
+            await snapshot(proc.pid, trace_dir, taken + 1)
+            await snapshot(proc.pid, trace_dir, taken + 2, signal.SIGUSR2)
     finally:
         stop(proc)
         for runner in runners:
             await runner.cleanup()
     text = log_path.read_text("utf-8", errors="replace")
     classes = Counter(f"{s // 100}xx" if s > 0 else ("closed" if s == 0 else "error") for s in statuses.elements())
+    if trace_dir is not None:
+        (trace_dir / "growth.txt").write_text(trace_report(trace_dir), encoding="utf-8")
     return {
         "store": "postgresql" if args.store_url else "sqlite", "requests": sum(statuses.values()),
         "connections": args.connections, "seconds": round(elapsed, 1),
@@ -241,6 +307,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--connections", type=int, default=8)
     p.add_argument("--store-url", default="", help="a PostgreSQL URL (default: a temp SQLite file)")
     p.add_argument("--seed", type=int, default=14)
+    p.add_argument("--trace-dir", default="", help="probe the server's memory (bench/_traced_serve.py): "
+                   "snapshots after the warm-up, every 10,000 requests, at the end and after malloc_trim, and "
+                   "what grew (growth.txt) go to this directory; HOTLINE_TRACE_FRAMES=N adds tracemalloc")
     return p.parse_args(argv)
 
 

@@ -60,6 +60,11 @@ def _check_date(d: object) -> date:
     return d
 
 
+MEMO_SIZE = 20_000
+"""Answers a calendar remembers per question (working day? n-th working day after?): far more
+than the dates tickets bring, and a bound whatever dates a request holds."""
+
+
 class WorkCalendar:
     """Working days and office hours in one time zone.
 
@@ -148,6 +153,8 @@ class WorkCalendar:
             if d.year not in self.official_years:  # a year given in full needs no warning
                 self._warn_uncovered(d.year)
             answer = d.weekday() < 5
+        if len(self._cache) >= MEMO_SIZE:
+            self._cache.clear()
         self._cache[d] = answer
         return answer
 
@@ -183,7 +190,7 @@ class WorkCalendar:
             found = d
             for _ in range(n):
                 found = self.next_workday(found)
-            if len(self._added) >= 20_000:
+            if len(self._added) >= MEMO_SIZE:
                 self._added.clear()
             self._added[key] = found
         return found

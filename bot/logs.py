@@ -8,9 +8,11 @@ zone the machine (or its container, usually UTC) is set to: the zone is the conf
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, tzinfo
+from typing import Any, Self, TextIO
 from zoneinfo import ZoneInfo
 
 from aiohttp.http_exceptions import HttpProcessingError
@@ -22,7 +24,9 @@ __all__ = [
     "FORMAT",
     "TIME_FORMAT",
     "MalformedRequestFilter",
+    "OnceFilter",
     "PersonalNumberFilter",
+    "StderrHandler",
     "ZoneFormatter",
     "mask_access_log",
     "quiet_malformed_requests",
@@ -47,16 +51,34 @@ class ZoneFormatter(logging.Formatter):
         return datetime.fromtimestamp(record.created, self.zone).strftime(datefmt or self.datefmt or TIME_FORMAT)
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler on whatever ``sys.stderr`` is when a record is written, not on the stream
+    it was when the handler was made: whoever swaps stderr for a while and closes the replacement
+    (pytest's capture, around the CLI's in-process tests) leaves no handler writing to a closed file."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        """The current ``sys.stderr``."""
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        """Ignored: the stream is always the current ``sys.stderr``."""
+
+
 def setup_logging(verbose: bool = False, zone: str | tzinfo = DEFAULT_ZONE) -> logging.Handler:
-    """Log to stderr with zone-aware timestamps; returns the handler it installed on the root."""
+    """Log to stderr with zone-aware timestamps; returns the handler it installed on the root
+    (the same one when called again)."""
     root = logging.getLogger()
-    handler = next((h for h in root.handlers if isinstance(h.formatter, ZoneFormatter)), None)
+    handler = next((h for h in root.handlers if isinstance(h, StderrHandler)), None)
     if handler is None:
-        handler = logging.StreamHandler()
+        handler = StderrHandler()
         root.addHandler(handler)
     handler.setFormatter(ZoneFormatter(zone=zone))
-    if not any(isinstance(f, PersonalNumberFilter) for f in handler.filters):
-        handler.addFilter(PersonalNumberFilter())  # the last net under every logger
+    PersonalNumberFilter.install(handler)  # the last net under every logger
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     if not verbose:
         # Their set-up chatter (alembic's plugins on import, APScheduler's "Adding job" per job) hides
@@ -73,7 +95,20 @@ def use_zone(zone: str | tzinfo) -> None:
             handler.formatter.zone = ZoneInfo(zone) if isinstance(zone, str) else zone
 
 
-class MalformedRequestFilter(logging.Filter):
+class OnceFilter(logging.Filter):
+    """A filter that a logger or handler needs only once, whoever asks for it."""
+
+    @classmethod
+    def install(cls, target: logging.Filterer) -> Self:
+        """The filter of this class on ``target``, added unless it already has one."""
+        found = next((f for f in target.filters if isinstance(f, cls)), None)
+        if found is None:
+            found = cls()
+            target.addFilter(found)
+        return found
+
+
+class MalformedRequestFilter(OnceFilter):
     """aiohttp logs every malformed HTTP request it already answered 400 as an ERROR with a
     traceback (``aiohttp.server``: "Error handling request"). On a public port that is noise, and
     a flood of it is a cheap way to fill a disk: each becomes one INFO line with the parser's
@@ -111,15 +146,10 @@ class MalformedRequestFilter(logging.Filter):
 
 def quiet_malformed_requests(logger: logging.Logger | None = None) -> MalformedRequestFilter:
     """Install :class:`MalformedRequestFilter` on ``aiohttp.server`` (once); returns it."""
-    target = logger or logging.getLogger("aiohttp.server")
-    found = next((f for f in target.filters if isinstance(f, MalformedRequestFilter)), None)
-    if found is None:
-        found = MalformedRequestFilter()
-        target.addFilter(found)
-    return found
+    return MalformedRequestFilter.install(logger or logging.getLogger("aiohttp.server"))
 
 
-class PersonalNumberFilter(logging.Filter):
+class PersonalNumberFilter(OnceFilter):
     """Masks phone, ID-card and bank-card numbers in a record's final text (``bot.privacy``).
 
     On ``aiohttp.access`` (a URL may carry a phone number, e.g. an SMS gateway's push by GET) and
@@ -137,9 +167,4 @@ class PersonalNumberFilter(logging.Filter):
 
 def mask_access_log(logger: logging.Logger | None = None) -> PersonalNumberFilter:
     """Install :class:`PersonalNumberFilter` on ``aiohttp.access`` (once); returns it."""
-    target = logger or logging.getLogger("aiohttp.access")
-    found = next((f for f in target.filters if isinstance(f, PersonalNumberFilter)), None)
-    if found is None:
-        found = PersonalNumberFilter()
-        target.addFilter(found)
-    return found
+    return PersonalNumberFilter.install(logger or logging.getLogger("aiohttp.access"))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.metrics import Metrics
@@ -23,13 +24,15 @@ from bot.ports import ChatAdapter, Lease
 @dataclass(frozen=True, slots=True)
 class PlatformDeps:
     """What the app hands a platform's factory: the clock, metrics, the store lease, this instance,
-    and the validated ``chat_options`` of every chat bound to the platform, by (bot, chat_id)."""
+    the validated ``chat_options`` of every chat bound to the platform, by (bot, chat_id), and the
+    store's sessions (for what every instance must share, e.g. DingTalk's signature pairs)."""
 
     clock: Clock
     metrics: Metrics
     lease: Lease | None = None
     instance_id: str = ""
     chats: Mapping[tuple[str, str], Any] = field(default_factory=dict)
+    sessions: async_sessionmaker[AsyncSession] | None = None
 
 
 def _no_problems(name: str, bot: Any) -> list[str]:

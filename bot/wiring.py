@@ -48,7 +48,7 @@ def build_adapters(ctx: BotContext) -> dict[str, ChatAdapter]:
                  for u in cfg.units for c in u.chats
                  if c.platform == spec.name and spec.chat_options is not None}
         deps = PlatformDeps(clock=ctx.clock, metrics=ctx.metrics, lease=lease, instance_id=ctx.instance_id,
-                            chats=chats)
+                            chats=chats, sessions=ctx.sessions)
         adapters[spec.name] = spec.factory(bots, deps)
     return adapters
 

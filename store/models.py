@@ -394,6 +394,21 @@ class UsedToken(Base):
     used_at: Mapped[datetime]
 
 
+class SignaturePair(Base):
+    """A DingTalk callback's signed header pair (``timestamp``, ``sign``) seen lately, with the
+    SHA-256 of the body it came with: shared by every instance, so a captured pair cannot carry
+    another body to another instance (``adapters.dingtalk.replay``). ``stamp_ms`` is the signed
+    timestamp; rows older than two callback windows are pruned."""
+
+    __tablename__ = "signature_pairs"
+    __table_args__ = (Index("ix_signature_pair_stamp", "stamp_ms"),)
+    bot: Mapped[str] = mapped_column(String(100), primary_key=True)
+    timestamp: Mapped[str] = mapped_column(String(16), primary_key=True)
+    sign: Mapped[str] = mapped_column(String(64), primary_key=True)
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32))
+    stamp_ms: Mapped[int] = mapped_column(BigInteger)
+
+
 class Attachment(Base):
     """An image or file a person sent or uploaded: pending (no ticket yet) until a command attaches
     it. The bytes live once per content hash in the file store (``store.files``)."""

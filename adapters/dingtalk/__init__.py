@@ -8,7 +8,8 @@ from bot.platforms import PlatformDeps, PlatformSpec, missing_keys
 
 
 def _build(bots: dict[str, DingTalkBotConfig], deps: PlatformDeps) -> DingTalkAdapter:
-    return DingTalkAdapter(bots, clock=deps.clock, metrics=deps.metrics, instance_id=deps.instance_id, chats=deps.chats)
+    return DingTalkAdapter(bots, clock=deps.clock, metrics=deps.metrics, instance_id=deps.instance_id, chats=deps.chats,
+                          sessions=deps.sessions)
 
 
 def _credential_problems(name: str, bot: DingTalkBotConfig) -> list[str]:

@@ -23,6 +23,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.dingtalk.api import DingTalkApi
 from adapters.dingtalk.cards import create_and_deliver_body, update_body
@@ -36,7 +37,7 @@ from adapters.dingtalk.decode import (
     parse_out_track_id,
 )
 from adapters.dingtalk.outbound import api_messages, robot_bodies
-from adapters.dingtalk.replay import SignatureReplays, body_matches_timestamp
+from adapters.dingtalk.replay import ReplayMemory, SignatureReplays, StoredSignatures, body_matches_timestamp
 from adapters.dingtalk.stream import (
     TOPIC_CARD,
     TOPIC_ROBOT,
@@ -54,6 +55,7 @@ from bot.messages import ChatKind, Destination, FileRef, OutgoingMessage
 from bot.metrics import DEFAULT_METRICS, Metrics
 from bot.ports import DownloadFailed, InboxWriter, Lease, SendResult
 from bot.send_errors import PermanentSendError, TransientSendError
+from store.db import is_store_down
 
 __all__ = ["DingTalkAdapter", "DingTalkBotConfig", "StreamOptions"]
 
@@ -78,7 +80,8 @@ class DingTalkAdapter:
                  metrics: Metrics | None = None, lease: Lease | None = None,
                  instance_id: str = "",
                  chats: Mapping[tuple[str, str], DingTalkChatOptions] | None = None,
-                 stream_options: StreamOptions | None = None) -> None:
+                 stream_options: StreamOptions | None = None,
+                 sessions: async_sessionmaker[AsyncSession] | None = None) -> None:
         self._bots = dict(bots)
         self._chats = dict(chats or {})  # (bot, chat_id) → the group's own robot keys
         self._clock = clock or SystemClock()
@@ -86,6 +89,9 @@ class DingTalkAdapter:
         self._lease = lease
         self._instance_id = instance_id
         self._stream_options = stream_options or StreamOptions()
+        # Signed header pairs seen: in the store, shared by every instance (in the process without one).
+        self._replays: ReplayMemory = (StoredSignatures(sessions, self._now_ms) if sessions is not None
+                                       else SignatureReplays())
         self._apis = {name: DingTalkApi(name, cfg, clock=self._clock) for name, cfg in self._bots.items()}
         self._inbox: InboxWriter | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -95,7 +101,7 @@ class DingTalkAdapter:
 
     def setup_routes(self, app: web.Application) -> None:
         """Register ``POST /webhooks/dingtalk/{bot}`` (robot HTTP mode)."""
-        endpoint = DingTalkEndpoint(self._bots, self._now_ms)
+        endpoint = DingTalkEndpoint(self._bots, self._now_ms, self._replays)
         app.router.add_post("/webhooks/dingtalk/{bot}",
                             WebhookPipeline(endpoint, self._metrics, lambda: self._inbox).handle)
 
@@ -250,10 +256,11 @@ class DingTalkEndpoint:
 
     platform = PLATFORM
 
-    def __init__(self, bots: Mapping[str, DingTalkBotConfig], now_ms: Callable[[], int]) -> None:
+    def __init__(self, bots: Mapping[str, DingTalkBotConfig], now_ms: Callable[[], int],
+                 replays: ReplayMemory) -> None:
         self._bots = bots
         self._now_ms = now_ms
-        self._replays = SignatureReplays()
+        self._replays = replays
 
     def knows(self, bot: str) -> bool:
         """Every configured bot takes callbacks."""
@@ -263,8 +270,10 @@ class DingTalkEndpoint:
         """:data:`MAX_BODY` for every bot."""
         return MAX_BODY
 
-    def verify(self, request: WebhookRequest) -> dict[str, Any]:
-        """The signed JSON object of the callback."""
+    async def verify(self, request: WebhookRequest) -> dict[str, Any]:
+        """The signed JSON object of the callback; its header pair is checked against the pairs
+        seen before only once the signature and the body's times hold (so only DingTalk's own
+        callbacks are recorded)."""
         cfg = self._bots[request.bot]
         refusal = verify_callback(cfg.app_secret, request.headers.get("timestamp"),
                                   request.headers.get("sign"), self._now_ms())
@@ -279,11 +288,17 @@ class DingTalkEndpoint:
         timestamp, sign = request.headers["timestamp"], request.headers["sign"]
         if not body_matches_timestamp(payload, int(timestamp)):
             raise WebhookRefused(401, "stale_timestamp")
-        if not self._replays.first_or_same(timestamp, sign, request.body, int(timestamp)):
-            raise WebhookRefused(401, "replayed_signature")
         if "encrypt" in payload and "msgtype" not in payload:
             # An encrypted envelope: no body key is configured for robot callbacks.
             raise WebhookRefused(400, "undecryptable")
+        try:
+            first = await self._replays.first_or_same(request.bot, timestamp, sign, request.body, int(timestamp))
+        except Exception as exc:
+            if is_store_down(exc):  # the platform retries later
+                raise WebhookRefused(503, "store_unavailable") from None
+            raise
+        if not first:
+            raise WebhookRefused(401, "replayed_signature")
         return payload
 
     def decode(self, bot: str, payload: dict[str, Any]) -> Decoded:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.calendar import WorkCalendar
+from bot.calendar import MEMO_SIZE, WorkCalendar
 
 CAL = WorkCalendar()
 SHANGHAI = timedelta(hours=8)
@@ -233,3 +233,14 @@ def test_add_workdays_is_consistent_with_workdays_between(d: date, n: int) -> No
     assert back <= d
     assert CAL.is_workday(back)
     assert CAL.workdays_between(back, d) == 0
+
+
+def test_a_flood_of_distinct_dates_keeps_the_memos_at_their_bound() -> None:
+    # Dates come from requests (a ticket's received time, a deadline); the answers remembered
+    # for them stay bounded however many distinct dates arrive, and stay right after a reset.
+    cal = WorkCalendar()
+    start = date(2001, 1, 1)
+    for i in range(MEMO_SIZE + 5_000):
+        cal.add_workdays(start + timedelta(days=i), 1)
+    assert len(cal._cache) <= MEMO_SIZE and len(cal._added) <= MEMO_SIZE
+    assert cal.is_workday(date(2026, 10, 10)) and not cal.is_workday(date(2026, 10, 1))

@@ -1,9 +1,12 @@
-"""Log timestamps are in the configured zone with the offset shown, whatever the machine's zone."""
+"""Log timestamps are in the configured zone with the offset shown, whatever the machine's zone;
+the CLI's handler writes to the stderr of the moment."""
 
 from __future__ import annotations
 
+import io
 import logging
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -74,3 +77,23 @@ def test_cli_main_logs_in_the_configured_zone(root_logging: None, write_config: 
     [handler] = [h for h in logging.getLogger().handlers if isinstance(h.formatter, ZoneFormatter)]
     assert _formatted(handler).startswith("2026-12-06 09:49:02+0600 INFO ")
     assert setup_logging() is handler, "a second set-up reuses the handler instead of doubling lines"
+
+
+def test_the_cli_handler_follows_stderr_after_its_stream_is_closed(root_logging: None, monkeypatch: pytest.MonkeyPatch,
+                                                                  write_config: Callable[..., Path],
+                                                                  tmp_path: Path) -> None:
+    # The CLI tests run main() in-process under a capture that is closed when the test ends; a
+    # handler bound to that stream printed "--- Logging error ---" for every later record.
+    first = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    cli.main(["check", "-c", str(_config(write_config, tmp_path, None))])
+    log = logging.getLogger("hotline.test")
+    log.warning("第一条")
+    assert "第一条" in first.getvalue()
+    first.close()
+
+    second = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", second)
+    log.warning("第二条")
+    assert "第二条" in second.getvalue()
+    assert "Logging error" not in second.getvalue()
