@@ -18,6 +18,7 @@ import hmac
 import json
 import os
 import random
+import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -51,14 +52,17 @@ class Cluster:
     env: dict[str, str]
     procs: dict[int, Serve] = field(default_factory=dict)
     kill_times: list[float] = field(default_factory=list)
+    start_seconds: list[float] = field(default_factory=list)
 
     @property
     def ports(self) -> list[int]:
         return list(self.configs)
 
     async def start(self, port: int, http: aiohttp.ClientSession) -> None:
+        began = time.monotonic()
         self.procs[port] = Serve(self.configs[port], port, self.env, module="tests.system.quick_serve")
         await self.procs[port].ready(http)
+        self.start_seconds.append(time.monotonic() - began)
 
     async def chaos(self, http: aiohttp.ClientSession, stop: asyncio.Event, rnd: random.Random) -> None:
         """Until ``stop``: every 1–4 s SIGKILL a random instance that is up and restart it at once
@@ -227,7 +231,8 @@ async def test_sigkill_at_random_moments_loses_and_repeats_nothing(tmp_path: Pat
     await _check(store_url, numbers, replies, feishu, sms)
     print(f"\ncrash test: {instances} instance(s), {events} events ({len(replies)} SMS replies), "
           f"{len(cluster.kill_times)} kills ({len(during)} during the stream), {len(feishu.messages)} Feishu "
-          f"messages, {len(sms.sent)} answer SMS, stream {last_ack - started:.0f} s, all settled {elapsed:.0f} s")
+          f"messages, {len(sms.sent)} answer SMS, stream {last_ack - started:.0f} s, all settled {elapsed:.0f} s, "
+          f"start to /healthz median {statistics.median(cluster.start_seconds):.1f} s")
 
 
 async def _settled(url: str, tickets: int, sms_tickets: int) -> None:
