@@ -5,13 +5,14 @@ taken as knowing a message at once (``CRASH_SETTLE_SECONDS``, default 3): no ind
 
 ``python -m tests.system.quick_serve zygote``: imports the bot once, then for each line
 ``CONFIG<TAB>LOGFILE`` read on stdin forks a fresh ``serve -c CONFIG`` process (stderr to LOGFILE)
-and prints its pid. Each instance is still its own process, killed and started anew (its own event
+and prints its pid; at the end of stdin, the CPU seconds its ended children used. Each instance is still its own process, killed and started anew (its own event
 loop, store connections and instance id); only Python's imports (seconds on a loaded machine) are
 not paid again at each restart, so the kills fall on instances that run rather than start."""
 
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import sys
 
@@ -47,6 +48,10 @@ def zygote() -> int:
             finally:
                 os._exit(code)
         print(pid, flush=True)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    _reap()
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(f"{used.ru_utime + used.ru_stime:.1f}", flush=True)  # CPU seconds of the instances reaped
     return 0
 
 

@@ -66,10 +66,13 @@ class Zygote:
         self.proc.stdin.flush()
         return Forked(int(self.proc.stdout.readline()), port, log)
 
-    def stop(self) -> None:
-        assert self.proc.stdin is not None
+    def stop(self) -> float:
+        """Stop forking (its instances stopped already); the CPU seconds they used."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.close()
+        cpu = self.proc.stdout.read().strip()
         self.proc.wait(20)
+        return float(cpu or "nan")
 
 
 class Forked:
@@ -120,6 +123,7 @@ class Cluster:
     procs: dict[int, Forked] = field(default_factory=dict)
     kill_times: list[float] = field(default_factory=list)
     start_seconds: list[float] = field(default_factory=list)
+    cpu_seconds: float = float("nan")
 
     @property
     def ports(self) -> list[int]:
@@ -155,7 +159,7 @@ class Cluster:
     def stop(self) -> None:
         for p in self.procs.values():
             p.stop()
-        self.zygote.stop()
+        self.cpu_seconds = self.zygote.stop()
 
 
 async def _deliver(http: aiohttp.ClientSession, cluster: Cluster, path: str, body: bytes,
@@ -227,6 +231,7 @@ async def test_sigkill_at_random_moments_loses_and_repeats_nothing(tmp_path: Pat
     replies = {numbers[i]: REPLIES[(i // 3) % 3] for i in range(0, TICKETS, 3)}
     events = 0
     started = time.monotonic()
+    cpu0 = time.process_time()
     async with aiohttp.ClientSession() as http:
         try:
             for port in ports:  # one after the other: the first one migrates the store
@@ -295,7 +300,8 @@ async def test_sigkill_at_random_moments_loses_and_repeats_nothing(tmp_path: Pat
     print(f"\ncrash test: {instances} instance(s), {events} events ({len(replies)} SMS replies), "
           f"{len(cluster.kill_times)} kills ({len(during)} during the stream), {len(feishu.messages)} Feishu "
           f"messages, {len(sms.sent)} answer SMS, stream {last_ack - started:.0f} s, all settled {elapsed:.0f} s, "
-          f"start to /healthz median {statistics.median(cluster.start_seconds):.1f} s")
+          f"start to /healthz median {statistics.median(cluster.start_seconds):.1f} s, "
+          f"instances' CPU {cluster.cpu_seconds:.0f} s, test process CPU {time.process_time() - cpu0:.0f} s")
 
 
 async def _settled(url: str, tickets: int, sms_tickets: int) -> None:
