@@ -1,11 +1,14 @@
 """The inbox: verified inbound events are committed before the platform is acknowledged, and
 processed after; a crash in between loses nothing (unprocessed rows are replayed).
 
-Several instances on one PostgreSQL store: the instance that wrote an event claims it for
-``claim_seconds``; processing locks the row (``FOR UPDATE SKIP LOCKED``) and re-checks it, so an
-event is processed once; a sweep takes over unprocessed events whose claim expired (their
-writer died) and those a store outage left behind. Events of one chat are processed in id order:
-an event waits while an earlier one of its chat is unprocessed. SQLite serves one process.
+Several instances on one PostgreSQL store: processing locks the row (``FOR UPDATE SKIP LOCKED``)
+and re-checks it, so an event is processed once, whichever instance gets to it. Events of one chat
+are processed in id order: an event waits while an earlier one of its chat is unprocessed, and the
+instance that processed an event goes on with the next one of its chat, whoever wrote it. The
+instance that wrote an event claims it for ``claim_seconds``: other instances' sweeps leave it to
+its writer, unless the writer is dead (its :class:`~store.leases.Presence` is gone: taken over at
+once) or the claim ran out; the sweep also brings back events a store outage left behind. SQLite
+serves one process.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from bot.messages import IncomingMessage
 from bot.tasks import cancel_and_wait
 from store.bulk import insert_rows
 from store.db import is_postgres, is_store_down
+from store.leases import presence_of
 from store.models import InboxEvent
 
 log = logging.getLogger("hotline.inbox")
@@ -70,6 +74,8 @@ class Inbox:
         self._write_turn = asyncio.Lock()
         self._sqlite: bool | None = None
         self.claimer = ctx.instance_id
+        self.presence = presence_of(ctx.engine, ctx.instance_id)
+        self._present = False
         self.claim_seconds = CLAIM_SECONDS
         self.sweep_seconds = SWEEP_SECONDS
         self._queued: set[int] = set()
@@ -184,7 +190,10 @@ class Inbox:
 
     async def start(self) -> None:
         """Queue every unprocessed row this instance may take (crash recovery), then process in
-        the background and sweep for rows left behind."""
+        the background and sweep for rows left behind (holding the instance's mark of life)."""
+        if not self._present:
+            await self.presence.acquire()
+            self._present = True
         found = await self.sweep()
         if found:
             log.info("replaying %d unprocessed inbox events", found)
@@ -198,20 +207,28 @@ class Inbox:
         for fetching in self._prefetching.values():  # a replay downloads again, in its transaction
             await cancel_and_wait(fetching)
         self._prefetching.clear()
+        if self._present:
+            self._present = False
+            await self.presence.release()
 
     async def drain(self) -> None:
         """Wait until every queued event is processed (tests and shutdown)."""
         await self._queue.join()
 
     async def sweep(self, limit: int = 500) -> int:
-        """Queue unprocessed events that are ours, unclaimed, or whose claim expired (their
-        writer died); on SQLite (one process) every unprocessed event. How many were new."""
+        """Queue unprocessed events that are ours, unclaimed, whose writer is dead or whose claim
+        expired; on SQLite (one process) every unprocessed event. How many were new."""
         now = self.ctx.clock.now()
         query = select(InboxEvent.id).where(InboxEvent.processed_at.is_(None))
-        if is_postgres(self.ctx.engine):
-            query = query.where(or_(InboxEvent.claimed_by == self.claimer, InboxEvent.claimed_until.is_(None),
-                                    InboxEvent.claimed_until < now))
         async with self.ctx.sessions() as s:
+            if is_postgres(self.ctx.engine):
+                writers = (await s.execute(select(InboxEvent.claimed_by).where(
+                    InboxEvent.processed_at.is_(None), InboxEvent.claimed_until >= now,
+                    InboxEvent.claimed_by.is_not(None), InboxEvent.claimed_by != self.claimer)
+                    .distinct())).scalars().all()
+                dead = await self.presence.dead(w for w in writers if w)
+                query = query.where(or_(InboxEvent.claimed_by == self.claimer, InboxEvent.claimed_until.is_(None),
+                                        InboxEvent.claimed_until < now, InboxEvent.claimed_by.in_(dead)))
             ids = (await s.execute(query.order_by(InboxEvent.id).limit(limit))).scalars().all()
         before = len(self._queued)
         for i in ids:
@@ -265,6 +282,7 @@ class Inbox:
                 row.attempts += 1
                 row.processed_at = ctx.clock.now()
                 row.claimed_by, row.claimed_until = self.claimer, None
+                chat = row.chat_key
         except Exception as exc:
             if is_store_down(exc):
                 raise
@@ -274,16 +292,26 @@ class Inbox:
                     InboxEvent.id == row_id, InboxEvent.processed_at.is_(None)).values(
                     attempts=InboxEvent.attempts + 1, error=f"{type(exc).__name__}: {exc}"[:2000],
                     processed_at=ctx.clock.now(), claimed_by=self.claimer, claimed_until=None))
+            chat = None
         if self._on_processed is not None:
             self._on_processed()
+        if chat is not None:
+            await self._queue_next(chat, row_id)
         return True
 
+    async def _queue_next(self, chat: str, after: int) -> None:
+        """Go on with the next event of ``chat``: it waited for this one, and its writer (maybe
+        another instance) would otherwise find it only at its next sweep."""
+        async with self.ctx.sessions() as s:
+            following = (await s.execute(select(InboxEvent.id).where(
+                InboxEvent.chat_key == chat, InboxEvent.processed_at.is_(None), InboxEvent.id > after)
+                .order_by(InboxEvent.id).limit(1))).scalar_one_or_none()
+        if following is not None:
+            self._enqueue(following)
+
     async def _turn_of(self, s: AsyncSession, row: InboxEvent) -> bool:
-        """Whether this instance may process ``row`` now (ours or taken over, and first of its chat)."""
-        now = self.ctx.clock.now()
-        if (is_postgres(self.ctx.engine) and row.claimed_by not in (None, self.claimer)
-                and row.claimed_until is not None and row.claimed_until > now):
-            return False  # its writer is alive and will process it
+        """Whether ``row`` may be processed now: it is the first unprocessed event of its chat.
+        (Its writer's claim does not matter here: the row lock makes processing exactly-once.)"""
         if row.chat_key is None:
             return True
         earlier = await s.execute(select(InboxEvent.id).where(

@@ -15,11 +15,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from store.leases import Presence
 from store.models import RateWindowRow
 
 
@@ -92,22 +94,27 @@ class Buckets:
 
 
 FLIGHT_SECONDS = 60.0
-"""A send started by an instance that never said it finished (it died) counts as finished this late."""
+"""A send never said finished counts as finished this late at most (when its instance's death
+cannot be seen: a store without marks of life)."""
 
 
 class StoreWindows:
     """The windows kept in the store (``rate_windows``), so that every instance of a deployment
     counts against one limit per destination (two instances together respect a robot's 20/min).
 
-    A stamp is ``[start, finished]`` in wall-clock epoch seconds; while a send is in flight its
-    stamp counts as finishing now, so the message ``capacity`` later waits for its real end, even
-    when it is another instance's. Each call is one short transaction that locks the window's row
-    (``FOR UPDATE``; SQLite's writer lock does the same).
+    A stamp is ``[start, finished, instance]`` in wall-clock epoch seconds; while a send is in
+    flight its stamp counts as finishing now, so the message ``capacity`` later waits for its real
+    end, even when it is another instance's. A stamp left in flight by an instance that died (its
+    :class:`~store.leases.Presence` is gone) is closed at the moment that is seen: the send
+    reached the platform before the death, so no later. Each call is one short transaction that
+    locks the window's row (``FOR UPDATE``; SQLite's writer lock does the same).
     """
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], wall: Callable[[], float] = time.time) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], wall: Callable[[], float] = time.time,
+                 presence: Presence | None = None) -> None:
         self.sessions = sessions
         self.wall = wall
+        self.presence = presence
 
     async def take(self, key: str, capacity: int, per: float) -> tuple[float, float]:
         """Start one message if the window allows: ``(0, token)``, else ``(seconds to wait, 0)``.
@@ -115,21 +122,31 @@ class StoreWindows:
         async with self.sessions.begin() as s:
             row = await self._row(s, key)
             now = self.wall()
-            stamps = _live(row.stamps, now, per)
+            stamps = await self._close_orphans(_live(row.stamps, now, per), now)
             window = _window(capacity, per, stamps, row.blocked_until, now)
             wait = window.wait_time(now)
             if wait > 0:
                 row.stamps = stamps
                 return wait, 0.0
-            row.stamps = [*stamps, [now, None]][-max(capacity, 1):]
+            owner = self.presence.name if self.presence is not None else None
+            row.stamps = [*stamps, [now, None, owner]][-max(capacity, 1):]
             return 0.0, now
+
+    async def _close_orphans(self, stamps: list[list[Any]], now: float) -> list[list[Any]]:
+        """The stamps, those in flight for an instance that is gone closed at ``now``."""
+        owners = {st[2] for st in stamps if st[1] is None and len(st) > 2 and st[2]}
+        if self.presence is None or not owners:
+            return stamps
+        dead = await self.presence.dead(owners)
+        return [[st[0], now, *st[2:]] if st[1] is None and len(st) > 2 and st[2] in dead else st
+                for st in stamps]
 
     async def finish(self, key: str, token: float) -> None:
         """The message started at ``token`` has been answered: count the window from now."""
         async with self.sessions.begin() as s:
             row = await self._row(s, key)
             now = self.wall()
-            row.stamps = [[t, now] if t == token and done is None else [t, done] for t, done in row.stamps]
+            row.stamps = [[st[0], now, *st[2:]] if st[0] == token and st[1] is None else st for st in row.stamps]
 
     async def penalize(self, key: str, seconds: float) -> None:
         """The platform said "too fast": nothing goes to ``key`` for ``seconds``, from any instance."""
@@ -150,9 +167,9 @@ class StoreWindows:
         return row
 
 
-def _live(stamps: list[list[float | None]], now: float, per: float) -> list[list[float | None]]:
+def _live(stamps: list[list[Any]], now: float, per: float) -> list[list[Any]]:
     """The stamps still inside a window (older ones can no longer hold anything back)."""
-    return [[t, done] for t, done in stamps if _end(t, done, now) + per * 1.01 + 0.005 > now]
+    return [list(st) for st in stamps if _end(st[0], st[1], now) + per * 1.01 + 0.005 > now]
 
 
 def _end(start: float | None, done: float | None, now: float) -> float:
@@ -162,9 +179,9 @@ def _end(start: float | None, done: float | None, now: float) -> float:
     return min(now, start + FLIGHT_SECONDS)
 
 
-def _window(capacity: int, per: float, stamps: list[list[float | None]], blocked_until: float,
+def _window(capacity: int, per: float, stamps: list[list[Any]], blocked_until: float,
             now: float) -> RateWindow:
     window = RateWindow(capacity, per)
-    window.stamps.extend(sorted(_end(t, done, now) for t, done in stamps))
+    window.stamps.extend(sorted(_end(st[0], st[1], now) for st in stamps))
     window.blocked_until = blocked_until
     return window

@@ -1,8 +1,10 @@
 """The outbox sender: delivers what the bot owes, once, within each destination's rate limit.
 
 Rows are claimed before delivery (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; a claim column with a
-lease on SQLite), so several sender tasks or processes never send the same row twice. Rows of one
-destination go in order; destinations proceed side by side. Network errors, 5xx and "too fast"
+lease on SQLite), so several sender tasks or processes never send the same row twice. A claim of an
+instance that died (its :class:`~store.leases.Presence` is gone) is taken over at once; one of a live
+instance only when its lease runs out. Rows of one destination go in order, one claimer at a time
+across instances; destinations proceed side by side. Network errors, 5xx and "too fast"
 answers are retried with exponential backoff and jitter; a permanent error or the last try
 dead-letters the row and alerts the office once.
 """
@@ -15,11 +17,12 @@ import random
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, false, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import BotContext
 from bot.messages import Destination
@@ -29,6 +32,7 @@ from bot.ratelimit import Buckets, StoreWindows
 from bot.send_errors import NotYetError, PermanentSendError, SendError, TransientSendError
 from bot.tasks import cancel_and_wait
 from store.db import is_postgres
+from store.leases import PRESENCE_LOCK_CLASS, instance_of, presence_of
 from store.models import OutboxMessage
 
 log = logging.getLogger("hotline.sender")
@@ -54,9 +58,12 @@ class Sender:
         self.buckets = Buckets()
         if shared_windows is None:
             shared_windows = is_postgres(ctx.engine)
-        self.windows = StoreWindows(ctx.sessions) if shared_windows else None
+        # The instance's mark of life, shared with its inbox: held from start() to stop().
+        self.presence = presence_of(ctx.engine, ctx.instance_id)
+        self.windows = StoreWindows(ctx.sessions, presence=self.presence) if shared_windows else None
         # Each sender task claims under its own name, so two tasks of one process never share rows.
         self.claimer = f"{ctx.instance_id}:{uuid.uuid4().hex[:8]}"
+        self._present = False
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._dest_locks: dict[str, asyncio.Lock] = {}
@@ -67,7 +74,9 @@ class Sender:
         self._wake.set()
 
     async def start(self) -> None:
-        """Start the background loop."""
+        """Start the background loop (holding the instance's mark of life while it runs)."""
+        await self.presence.acquire()
+        self._present = True
         self._task = asyncio.create_task(self._run(), name="outbox-sender")
 
     async def stop(self) -> None:
@@ -77,12 +86,14 @@ class Sender:
         self._stopping = True
         self._wake.set()
         task, self._task = self._task, None
-        if task is None:
-            return
-        done, _ = await asyncio.wait({task}, timeout=self.drain_seconds)
-        if not done:
-            log.warning("sender: sends still in flight after %.1f s; cancelling them", self.drain_seconds)
-            await cancel_and_wait(task)
+        if task is not None:
+            done, _ = await asyncio.wait({task}, timeout=self.drain_seconds)
+            if not done:
+                log.warning("sender: sends still in flight after %.1f s; cancelling them", self.drain_seconds)
+                await cancel_and_wait(task)
+        if self._present:  # only now: a send cut short above still counts as ours until we are gone
+            self._present = False
+            await self.presence.release()
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -108,10 +119,20 @@ class Sender:
     async def _due_exists(self) -> bool:
         now = self.ctx.clock.now()
         async with self.ctx.sessions() as s:
+            dead = await self._dead_claimers(s, now)
             row = (await s.execute(select(OutboxMessage.id).where(
                 OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now,
-                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)).limit(1))).first()
+                _unclaimed(now, dead)).limit(1))).first()
         return row is not None
+
+    async def _dead_claimers(self, s: AsyncSession, now: datetime) -> list[str]:
+        """Claimers holding pending rows whose instance is gone (their claims are free)."""
+        claimers = (await s.execute(select(OutboxMessage.claimed_by).where(
+            OutboxMessage.state == "pending", OutboxMessage.claimed_until >= now,
+            OutboxMessage.claimed_by.is_not(None)).distinct())).scalars().all()
+        claimers = [c for c in claimers if c is not None]
+        dead = await self.presence.dead(instance_of(c) for c in claimers)
+        return [c for c in claimers if instance_of(c) in dead]
 
     async def run_once(self) -> int:
         """One pass: claim due rows, deliver them; returns how many were attempted."""
@@ -133,11 +154,22 @@ class Sender:
         ctx = self.ctx
         now = ctx.clock.now()
         until = now + timedelta(seconds=CLAIM_SECONDS)
-        is_due = (OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now,
-                  or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
-        due = select(OutboxMessage.id).where(*is_due).order_by(OutboxMessage.id).limit(self.batch)
+        postgres = is_postgres(ctx.engine)
         async with ctx.sessions.begin() as s:
-            if is_postgres(ctx.engine):
+            if postgres:
+                # Claims of all instances one after the other (a short transaction each), so the
+                # test below for a destination held by another live claimer cannot race.
+                await s.execute(text("SELECT pg_advisory_xact_lock(:cls, 0)"), {"cls": PRESENCE_LOCK_CLASS + 1})
+            dead = await self._dead_claimers(s, now)
+            unclaimed = _unclaimed(now, dead)
+            # A destination another live claimer holds rows of is left to it: its rows go in order.
+            held = select(OutboxMessage.dest_key).where(
+                OutboxMessage.state == "pending", OutboxMessage.claimed_by != self.claimer,
+                OutboxMessage.claimed_until >= now, ~unclaimed)
+            is_due = (OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now, unclaimed,
+                      OutboxMessage.dest_key.not_in(held))
+            due = select(OutboxMessage.id).where(*is_due).order_by(OutboxMessage.id).limit(self.batch)
+            if postgres:
                 ids = list((await s.execute(due.with_for_update(skip_locked=True))).scalars())
             else:
                 ids = list((await s.execute(due)).scalars())
@@ -160,6 +192,7 @@ class Sender:
 
     async def _deliver_group(self, rows: list[OutboxMessage]) -> None:
         lock = self._dest_locks.setdefault(rows[0].dest_key, asyncio.Lock())
+        generation = self.presence.generation
         async with lock:
             # Short waits are slept through while the rows stay claimed (well inside the claim);
             # longer ones hand the rows back, due again when the window allows.
@@ -167,6 +200,11 @@ class Sender:
             for i, row in enumerate(rows):
                 if self._stopping:  # shutting down: begin no new send
                     await self._release(rows[i:], 0)
+                    return
+                if self._present and (not self.presence.held or self.presence.generation != generation):
+                    # Our mark of life was lost a while: another instance may have taken these
+                    # rows over. Hand back those still ours; the next pass claims afresh.
+                    await self._release(rows[i:], self.poll)
                     return
                 limit = self._rate_limit(row)
                 token = 0.0
@@ -207,7 +245,8 @@ class Sender:
         # frozen test clock still releases them (the bucket, not the row time, enforces the pace).
         ids = [r.id for r in rows]
         async with self.ctx.sessions.begin() as s:
-            await s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids))
+            await s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids),
+                                                        OutboxMessage.claimed_by == self.claimer)
                             .values(claimed_by=None, claimed_until=None))
         if not self._stopping:
             await asyncio.sleep(min(wait, self.poll))
@@ -274,6 +313,12 @@ class Sender:
                     await channel.after_dead(s, row, exc)
                 else:
                     alert_office(ctx, s, row, exc)
+
+
+def _unclaimed(now: datetime, dead: list[str]) -> ColumnElement[bool]:
+    """A row nobody may be sending: never claimed, released, its lease run out, or its claimer dead."""
+    return or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now,
+               OutboxMessage.claimed_by.in_(dead) if dead else false())
 
 
 def _safe_key(row: OutboxMessage) -> str:

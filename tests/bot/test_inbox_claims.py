@@ -101,22 +101,68 @@ async def test_a_later_event_of_a_chat_waits_for_the_earlier_one(make_bot) -> No
     assert await _trail(first) == [progress(i).text for i in range(3)]
 
 
-async def test_a_live_writers_claim_is_respected_then_taken_over(make_bot, store_url: str) -> None:
+async def test_a_live_writers_claim_is_left_to_it_and_a_dead_writers_taken_over_at_once(
+        make_bot, store_url: str) -> None:
     first, second = await _two_instances(make_bot)
     a: Inbox = first.client.app[INBOX]
     b: Inbox = second.client.app[INBOX]
     await a.stop()
     await b.stop()
+    await a.presence.acquire()  # a's process lives on (its loops are stopped so the test drives them)
     assert await a(progress(0))
     [row_id] = await _ids(first)
     if store_url.startswith("postgresql"):  # several instances share PostgreSQL; SQLite is one process
-        assert await b.sweep() == 0 and await b.process_one(row_id) is False
-    first.clock.advance(timedelta(seconds=CLAIM_SECONDS + 1))
+        assert await b.sweep() == 0  # left to its live writer
+    await a.presence.release()  # a dies: its claim is taken over without waiting for it to run out
     assert await b.sweep() == 1
     assert await b.process_one(row_id) is True
     async with first.ctx.sessions() as s:
         row = await s.get(InboxEvent, row_id)
         assert row is not None and row.processed_at is not None and row.claimed_by == b.claimer
+
+
+async def test_an_expired_claim_is_taken_over_where_no_death_can_be_seen(make_bot, store_url: str) -> None:
+    first, second = await _two_instances(make_bot)
+    a: Inbox = first.client.app[INBOX]
+    b: Inbox = second.client.app[INBOX]
+    await a.stop()
+    await b.stop()
+    await a.presence.acquire()  # alive as far as the store can tell, but silent (e.g. stalled)
+    try:
+        assert await a(progress(0))
+        if store_url.startswith("postgresql"):
+            assert await b.sweep() == 0
+        first.clock.advance(timedelta(seconds=CLAIM_SECONDS + 1))
+        assert await b.sweep() == 1
+    finally:
+        await a.presence.release()
+
+
+async def test_the_next_event_of_a_chat_goes_on_whoever_wrote_it(make_bot, store_url: str) -> None:
+    first, second = await _two_instances(make_bot)
+    a: Inbox = first.client.app[INBOX]
+    b: Inbox = second.client.app[INBOX]
+    await a.stop()
+    await b.stop()
+    for inbox in (a, b):  # both live, loops driven by the test
+        await inbox.presence.acquire()
+    try:
+        for i in range(6):  # written alternately by the two instances
+            assert await (a if i % 2 else b)(progress(i))
+        ids = await _ids(first)
+        a._queue = type(a._queue)()  # forget what a queued at writing: only what processing queues
+        a._queued.clear()
+        assert await a.process_one(ids[0]) is True  # a wrote ids[1], b the others
+        for _ in ids[1:]:
+            nxt = a._queue.get_nowait()  # queued by processing the one before (QueueEmpty if not)
+            a._queue.task_done()
+            a._queued.discard(nxt)
+            assert await a.process_one(nxt) is True
+        assert a._queue.empty()
+        assert await _trail(first) == [progress(i).text for i in range(6)]
+    finally:
+        for inbox in (a, b):
+            await inbox.presence.release()
 
 
 async def _ids(bot) -> list[int]:  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -39,19 +40,27 @@ class Serve:
                  module: str = "bot.cli") -> None:
         self.url = f"http://127.0.0.1:{port}"
         module = "tests.system.held_serve" if hold_inbox else module
+        # stderr to a file, not a pipe nobody reads while the process runs: a full pipe would
+        # block the process's logging, and with it the whole instance.
+        self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", module, "serve", "-c", str(config)], cwd=ROOT, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            stdout=subprocess.DEVNULL, stderr=self.log)
 
     async def ready(self, http: aiohttp.ClientSession) -> None:
         async def healthy() -> bool:
-            assert self.proc.poll() is None, self.proc.stderr.read().decode()[-3000:]  # type: ignore[union-attr]
+            assert self.proc.poll() is None, self.stderr()[-3000:]
             try:
                 async with http.get(self.url + "/healthz") as r:
                     return r.status == 200
             except aiohttp.ClientError:
                 return False
         await until(healthy, seconds=60)
+
+    def stderr(self) -> str:
+        """What the process wrote to stderr so far."""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
