@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -47,9 +48,9 @@ _WIDE = ("省", "市")
 # Words a place name does not hold: a match holding one is a clause ending in 路/区/园… ("希望相关
 # 部门上路", "就我所知我小区", "噪音影响丽景花园"); the name is what follows the last of them, if
 # that is 3 characters or more.
-_NOT_PLACE = re.compile(r"我|你|他|了|的|在|希望|相关|部门|参加|所知|要求|请|影响|附近|表示|严惩|市民|上路|一路|走路|"
+_NOT_PLACE = re.compile(r"我|你|他|了|的|在|解决|希望|相关|部门|参加|所知|要求|请|影响|附近|表示|严惩|市民|上路|一路|走路|"
                         r"住进|搬进|误入|全[国省市县区]|[一这那][段条]")
-_HAN = re.compile(r"[\u4e00-\u9fa5]{2,}")
+_HAN_FIRST, _HAN_LAST = "\u4e00", "\u9fa5"
 _STOP = frozenset("的 了 是 在 我 我们 你 您 他 她 它 和 与 及 有 没有 不 也 就 都 而 被 把 对 从 到 为 以 这 那 这个 那个 "
                   "一个 问题 情况 反映 请问 希望 要求 领导 你好 您好 尊敬 相关 部门 政府 谢谢 能否 是否 什么 怎么 "
                   "如何 现在 已经 可以 进行 目前 一直 因为 所以 但是 如果 还是 这样 给 让 吗 呢 啊 吧".split())
@@ -120,6 +121,7 @@ class _Read:
 
     folded: str
     words: list[str]
+    pairs: list[str]
     places: list[str]
 
 
@@ -131,11 +133,11 @@ def _read(text: str) -> _Read:
     rest = folded
     for p in sorted(set(where), key=len, reverse=True):  # cut apart, so "人民路路灯" still gives 路灯
         rest = rest.replace(p, "，")
-    words = [w for w in jieba.lcut(rest, HMM=False) if len(w) > 1 and w not in _STOP and not w.isdigit()]
-    # character pairs too: jieba reads "路灯不亮" as 路 + 灯不亮, the pairs still hold 路灯
-    for run in _HAN.findall(rest):
-        words.extend(["#" + run[k:k + 2] for k in range(len(run) - 1)])
-    return _Read(folded, words, where)
+    cut = jieba.lcut(rest, HMM=False)
+    words = [w for w in cut if len(w) > 1 and w not in _STOP and not w.isdigit()]
+    # and the character pair across each cut: jieba reads "路灯不亮" as 路 + 灯不亮, the pair is 路灯
+    pairs = [a[-1] + b[0] for a, b in pairwise(cut) if _HAN_FIRST <= a[-1] <= _HAN_LAST and _HAN_FIRST <= b[0] <= _HAN_LAST]
+    return _Read(folded, words, pairs, where)
 
 
 def _same_place(a: _Read, b: _Read) -> bool:
@@ -206,19 +208,22 @@ def topics(items: Sequence[TopicItem], *, previous: Sequence[TopicItem] = (), to
     max_df = 0.2 if len(items) >= SMALL_PERIOD else 1.0
     vectorizer = TfidfVectorizer(analyzer=lambda t: t, sublinear_tf=True, min_df=2, max_df=max_df, dtype=np.float32)
     try:
-        now = vectorizer.fit_transform([r.words for r in reads]).tocsr()
+        now = vectorizer.fit_transform([r.words + r.pairs for r in reads]).tocsr()
     except ValueError:  # no word occurs twice: nothing repeats, no topic
         return []
     now.sort_indices()
-    before = vectorizer.transform([_read(i.text).words for i in previous]) if previous else now[:0]
+    before = now[:0]
+    if previous:
+        before = vectorizer.transform([r.words + r.pairs for r in map(_read, (i.text for i in previous))])
     vocabulary = np.array(vectorizer.get_feature_names_out())
+    said = {w for r in reads for w in r.words}
     found: list[tuple[Topic, float]] = []
     for group in _groups(now, reads):
         members = [items[i] for i in group]
         total = np.asarray(now[group].sum(axis=0)).ravel()
         centre = total / len(group)
         growth = len(group) - _matching(before, centre)
-        words = _keywords(vocabulary, centre)
+        words = _keywords(vocabulary, centre, said)
         place = _place([reads[i].places for i in group])
         label = "、".join(words[:3]) + (f"（{place}）" if place else "")
         # the mean cosine of the topic's pairs of tickets, from the sum of their unit vectors
@@ -230,14 +235,15 @@ def topics(items: Sequence[TopicItem], *, previous: Sequence[TopicItem] = (), to
     return [t for t, _ in found[:top]]
 
 
-def _keywords(vocabulary: Any, centre: Any) -> list[str]:
-    """The :data:`KEYWORDS` heaviest words of a topic's mean vector. Only the topic's own nonzero
-    columns are sorted: sorting the whole vocabulary once per topic was most of the time of a
+def _keywords(vocabulary: Any, centre: Any, said: set[str]) -> list[str]:
+    """The :data:`KEYWORDS` heaviest words of a topic's mean vector, of those jieba read as words
+    (a pair across a cut, "了好", weighs but is no key word). Only the topic's own nonzero columns
+    are sorted: sorting the whole vocabulary once per topic was most of the time of a
     10,000-ticket period."""
     present = np.flatnonzero(centre)
     words: list[str] = []
     for w in vocabulary[present[np.argsort(-centre[present])]]:
-        if not w.startswith("#"):  # character pairs weigh but are no key words
+        if w in said:
             words.append(str(w))
             if len(words) == KEYWORDS:
                 break
