@@ -1,16 +1,17 @@
 """Hot topics: clusters of tickets about the same matter (content and place), each with a
 readable label (key words and place), ranked by a heat score.
 
-Clustering: TF-IDF of jieba words with the place names taken out, so that a shared district does
-not pass for a shared matter; each ticket is linked to its nearest neighbours (at most
-:data:`NEIGHBOURS`, so one vague ticket does not chain unrelated matters) whose cosine reaches
-:data:`LINK` and which either name a common place (a district, street, estate, school…: a city or
-province is too wide) or share at least :data:`EVIDENCE` words, or reach :data:`LINK_UNPLACED`.
-Two short texts sharing one subject word (生育保险, 养老金调整) and no place are not one matter; two
-long texts sharing a whole account are, wherever their place names were written. The linked groups
-are the topics. Key words are the words that weigh most in the topic against the whole period
-(class-based TF-IDF); the place is the most frequent place name of its tickets. Topics of equal
-heat rank tighter first (mean cosine of their tickets)."""
+Clustering: TF-IDF of jieba words and of the character pairs across jieba's cuts, with the place
+names taken out, so that a shared district does not pass for a shared matter. Each ticket is
+linked to its nearest neighbours (at most :data:`NEIGHBOURS`, so one vague ticket does not chain
+unrelated matters) whose cosine reaches :data:`LINK` and which are about one place: they name a
+common place (a district, street, estate, school…; a city or province is too wide), or one of
+them names none and the cosine reaches :data:`LINK_UNPLACED`, or they share a whole account
+(:data:`EVIDENCE` words and pairs, wherever its place names were written). So two short texts
+sharing a subject word (生育保险, 养老金调整) and no place are not one matter, nor the same words at
+two estates. The linked groups are the topics. Key words are the words that weigh most in the
+topic against the whole period (class-based TF-IDF); the place is the most frequent place name of
+its tickets. Topics of equal heat rank tighter first (the mean cosine of their tickets)."""
 
 from __future__ import annotations
 
@@ -140,11 +141,18 @@ def _read(text: str) -> _Read:
     return _Read(folded, words, pairs, where)
 
 
-def _same_place(a: _Read, b: _Read) -> bool:
+def _narrow(r: _Read) -> list[str]:
+    return [p for p in r.places if not p.endswith(_WIDE)]
+
+
+def _same_place(a: _Read, b: _Read) -> bool | None:
     """Whether ``a`` and ``b`` name a common place narrower than a city (one's place name is in
-    the other's text: a place the extraction cut short or long still counts)."""
-    return (any(p in b.folded for p in a.places if not p.endswith(_WIDE))
-            or any(p in a.folded for p in b.places if not p.endswith(_WIDE)))
+    the other's text: a place the extraction cut short or long still counts); None when one of
+    them names none, so that their places neither agree nor differ."""
+    pa, pb = _narrow(a), _narrow(b)
+    if any(p in b.folded for p in pa) or any(p in a.folded for p in pb):
+        return True
+    return False if pa and pb else None
 
 
 def heat(items: Sequence[TopicItem], growth: int) -> float:
@@ -158,10 +166,12 @@ def heat(items: Sequence[TopicItem], growth: int) -> float:
 
 
 def _linked(matrix: Any, reads: Sequence[_Read], i: int, j: int, cosine: float) -> bool:
-    """Whether rows ``i`` and ``j`` (cosine ≥ :data:`LINK`) are one matter: a common place, a
-    whole account in common (:data:`EVIDENCE` words) or, without either, a cosine of
-    :data:`LINK_UNPLACED`."""
-    if cosine >= LINK_UNPLACED or _same_place(reads[i], reads[j]):
+    """Whether rows ``i`` and ``j`` (cosine ≥ :data:`LINK`) are one matter: a common place; or a
+    whole account in common (:data:`EVIDENCE` words and pairs, wherever the places were written);
+    or, when one of them names no place, a cosine of :data:`LINK_UNPLACED`. The same words at two
+    different places ("电梯坏了" at two estates) are two matters."""
+    same = _same_place(reads[i], reads[j])
+    if same or (same is None and cosine >= LINK_UNPLACED):
         return True
     a, b = matrix.indices[matrix.indptr[i]:matrix.indptr[i + 1]], matrix.indices[matrix.indptr[j]:matrix.indptr[j + 1]]
     return len(np.intersect1d(a, b, assume_unique=True)) >= EVIDENCE
