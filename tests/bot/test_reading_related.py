@@ -91,7 +91,7 @@ def test_short_texts_must_share_more_than_the_address_and_the_asking() -> None:
 async def test_two_short_matters_at_one_address_are_not_marked_the_same_in_other_words_is(make_bot: Any) -> None:
     bot = await make_bot()
     chat = Chat(bot)
-    lamp, manhole, lamp_again = SHORT_PAIRS[2][0], SHORT_PAIRS[1][1], SHORT_PAIRS[2][1]
+    lamp, manhole, lamp_again = SHORT_PAIRS[0][0], SHORT_PAIRS[1][1], SHORT_PAIRS[2][1]
     await post(bot, "202611200001", lamp, "13800000001")
     await post(bot, "202611200002", manhole, "13800000002")
     await post(bot, "202611200003", lamp_again, "13800000003")
