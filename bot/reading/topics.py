@@ -38,7 +38,8 @@ SMALL_PERIOD = 100
 FLAG_TAGS = frozenset({"涉众", "扬言", "涉稳"})
 
 # A place is a run of Chinese/ASCII ending in one of these words (A3区, 丽发新城小区, 人民路).
-_PLACE = re.compile(r"[\u4e00-\u9fa5A-Za-z0-9]{1,10}?(?:省|市|区|县|镇|乡|街道|村|社区|小区|花园|大道|路|街|巷|广场|"
+# (路灯 is a street lamp, not the end of a road name: "门口路灯坏了")
+_PLACE = re.compile(r"[\u4e00-\u9fa5A-Za-z0-9]{1,10}?(?:省|市|区|县|镇|乡|街道|村|社区|小区|花园|大道|路(?!灯)|街|巷|广场|"
                     r"公园|学校|中学|小学|医院|市场|新城|大厦|园|湖|河)")
 _PLACE_TAIL = re.compile(r"^(?:在|于|位于|我是|我们|我家|本人|请问|关于|反映|投诉|举报)")
 # Characters that end the clause before a place name ("2016年12月在H3县", "以下简称K2区"): the
