@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,8 +38,10 @@ def content(text: str, address: str) -> list[str]:
     return [run for run in _BREAK.split(rest) if run]
 
 
-def _pairs(runs: list[str]) -> frozenset[str]:
-    return frozenset(run[i:i + 2] for run in runs for i in range(len(run) - 1))
+@lru_cache(maxsize=4096)
+def _pairs(text: str, address: str) -> frozenset[str]:
+    """The character pairs of :func:`content` (cached: an earlier ticket is compared with many)."""
+    return frozenset(run[i:i + 2] for run in content(text, address) for i in range(len(run) - 1))
 
 
 def alike(a: str, b: str, address: str, threshold: float) -> bool:
@@ -46,7 +49,7 @@ def alike(a: str, b: str, address: str, threshold: float) -> bool:
     (:func:`content`: the address and boilerplate apart), the other holds at least ``threshold``,
     more for a short one (up to halfway to all of them under :data:`SHORT` pairs), since two short
     texts share a large part by chance ("路灯坏了" and "井盖坏了")."""
-    pa, pb = _pairs(content(a, address)), _pairs(content(b, address))
+    pa, pb = _pairs(a, address), _pairs(b, address)
     n = min(len(pa), len(pb))
     if n == 0:
         return False
