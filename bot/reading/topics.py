@@ -1,11 +1,17 @@
 """Hot topics: clusters of tickets about the same matter (content and place), each with a
 readable label (key words and place), ranked by a heat score.
 
-Clustering: TF-IDF of jieba words and place names, each ticket linked to its nearest neighbours
-whose cosine reaches :data:`LINK` (at most :data:`NEIGHBOURS` of them, so one vague ticket does
-not chain unrelated matters), and the linked groups are the topics. Key words are the words that
-weigh most in the topic against the whole period (class-based TF-IDF); the place is the most
-frequent place name of its tickets."""
+Clustering: TF-IDF of jieba words and of the character pairs across jieba's cuts, with the place
+names taken out, so that a shared district does not pass for a shared matter. Each ticket is
+linked to its nearest neighbours (at most :data:`NEIGHBOURS`, so one vague ticket does not chain
+unrelated matters) whose cosine reaches :data:`LINK` and which are about one place: they name a
+common place (a district, street, estate, school…; a city or province is too wide), or one of
+them names none and the cosine reaches :data:`LINK_UNPLACED`, or they share a whole account
+(:data:`EVIDENCE` words and pairs, wherever its place names were written). So two short texts
+sharing a subject word (生育保险, 养老金调整) and no place are not one matter, nor the same words at
+two estates. The linked groups are the topics. Key words are the words that weigh most in the
+topic against the whole period (class-based TF-IDF); the place is the most frequent place name of
+its tickets. Topics of equal heat rank tighter first (the mean cosine of their tickets)."""
 
 from __future__ import annotations
 
@@ -15,13 +21,16 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
 
 from bot.reading.text import fold
 
-LINK = 0.45  # cosine of two tickets about one matter (bench/README.md, "hot topics")
+LINK = 0.45  # cosine (places apart) of two tickets about one matter (bench/README.md, "hot topics")
+LINK_UNPLACED = 0.6  # … of two tickets naming no common place and sharing few words
+EVIDENCE = 15  # shared words that make two accounts one matter without a common place
 NEIGHBOURS = 8
 MIN_SIZE = 2
 KEYWORDS = 4
@@ -29,12 +38,21 @@ SMALL_PERIOD = 100
 FLAG_TAGS = frozenset({"涉众", "扬言", "涉稳"})
 
 # A place is a run of Chinese/ASCII ending in one of these words (A3区, 丽发新城小区, 人民路).
-_PLACE = re.compile(r"[\u4e00-\u9fa5A-Za-z0-9]{1,10}?(?:省|市|区|县|镇|乡|街道|村|社区|小区|花园|大道|路|街|巷|广场|"
+# (路灯 is a street lamp, not the end of a road name: "门口路灯坏了")
+_PLACE = re.compile(r"[\u4e00-\u9fa5A-Za-z0-9]{1,10}?(?:省|市|区|县|镇|乡|街道|村|社区|小区|花园|大道|路(?!灯)|街|巷|广场|"
                     r"公园|学校|中学|小学|医院|市场|新城|大厦|园|湖|河)")
-_PLACE_TAIL = re.compile(r"^(?:在|于|位于|我是|我们|我家|本人|请问|关于|反映|投诉)")
-# Words a place name does not hold: a match holding one is a clause ending in 路/区/园…
-# ("希望相关部门上路", "就我所知我小区"), not a place.
-_NOT_PLACE = re.compile(r"我|你|他|了|的|希望|相关|部门|参加|所知|要求|请|影响|附近|表示|严惩|市民|上路|一路")
+_PLACE_TAIL = re.compile(r"^(?:在|于|位于|我是|我们|我家|本人|请问|关于|反映|投诉|举报)")
+# Characters that end the clause before a place name ("2016年12月在H3县", "以下简称K2区"): the
+# name is what follows the last of them, when that leaves 3 characters ("和平路" keeps its 和).
+_PLACE_LEAD = frozenset("年月日号在去从于对向到按为是被把让给将及或但而与和了也都就还又再仅称现即至往由经住")
+# Places too wide to make two tickets one matter (every ticket of a city names the city).
+_WIDE = ("省", "市")
+# Words a place name does not hold: a match holding one is a clause ending in 路/区/园… ("希望相关
+# 部门上路", "就我所知我小区", "噪音影响丽景花园"); the name is what follows the last of them, if
+# that is 3 characters or more.
+_NOT_PLACE = re.compile(r"我|你|他|了|的|在|解决|希望|相关|部门|参加|所知|要求|请|影响|附近|表示|严惩|市民|上路|一路|走路|"
+                        r"住进|搬进|误入|全[国省市县区]|[一这那][段条]")
+_HAN_FIRST, _HAN_LAST = "\u4e00", "\u9fa5"
 _STOP = frozenset("的 了 是 在 我 我们 你 您 他 她 它 和 与 及 有 没有 不 也 就 都 而 被 把 对 从 到 为 以 这 那 这个 那个 "
                   "一个 问题 情况 反映 请问 希望 要求 领导 你好 您好 尊敬 相关 部门 政府 谢谢 能否 是否 什么 怎么 "
                   "如何 现在 已经 可以 进行 目前 一直 因为 所以 但是 如果 还是 这样 给 让 吗 呢 啊 吧".split())
@@ -80,20 +98,62 @@ class Topic:
 
 
 def places(text: str) -> list[str]:
-    """Place names in ``text`` (folded), longest form first per position."""
+    """Place names in ``text`` (folded), in order of appearance."""
+    return _places(fold(text))
+
+
+def _places(folded: str) -> list[str]:
     out = []
-    for m in _PLACE.finditer(fold(text)):
+    for m in _PLACE.finditer(folded):
         name = _PLACE_TAIL.sub("", m.group(0))
+        clauses = [c.end() for c in _NOT_PLACE.finditer(name)]
+        if clauses:
+            name = name[clauses[-1]:]
+        cuts = [i + 1 for i, c in enumerate(name) if c in _PLACE_LEAD and len(name) - i > 3]
+        if cuts:
+            name = name[cuts[-1]:]
         if len(name) >= 3 and not _NOT_PLACE.search(name):
             out.append(name)
     return out
 
 
-def _tokens(text: str) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """A text as the clustering reads it: its words without its place names, and the places."""
+
+    folded: str
+    words: list[str]
+    pairs: list[str]
+    places: list[str]
+
+
+def _read(text: str) -> _Read:
     import jieba
 
-    words = [w for w in jieba.lcut(fold(text), HMM=False) if len(w) > 1 and w not in _STOP and not w.isdigit()]
-    return words + ["@" + p for p in places(text)]
+    folded = fold(text)
+    where = _places(folded)
+    rest = folded
+    for p in sorted(set(where), key=len, reverse=True):  # cut apart, so "人民路路灯" still gives 路灯
+        rest = rest.replace(p, "，")
+    cut = jieba.lcut(rest, HMM=False)
+    words = [w for w in cut if len(w) > 1 and w not in _STOP and not w.isdigit()]
+    # and the character pair across each cut: jieba reads "路灯不亮" as 路 + 灯不亮, the pair is 路灯
+    pairs = [a[-1] + b[0] for a, b in pairwise(cut) if _HAN_FIRST <= a[-1] <= _HAN_LAST and _HAN_FIRST <= b[0] <= _HAN_LAST]
+    return _Read(folded, words, pairs, where)
+
+
+def _narrow(r: _Read) -> list[str]:
+    return [p for p in r.places if not p.endswith(_WIDE)]
+
+
+def _same_place(a: _Read, b: _Read) -> bool | None:
+    """Whether ``a`` and ``b`` name a common place narrower than a city (one's place name is in
+    the other's text: a place the extraction cut short or long still counts); None when one of
+    them names none, so that their places neither agree nor differ."""
+    pa, pb = _narrow(a), _narrow(b)
+    if any(p in b.folded for p in pa) or any(p in a.folded for p in pb):
+        return True
+    return False if pa and pb else None
 
 
 def heat(items: Sequence[TopicItem], growth: int) -> float:
@@ -106,8 +166,20 @@ def heat(items: Sequence[TopicItem], growth: int) -> float:
     return len(items) + 0.5 * len(citizens) + 2 * flagged + unhappy + 0.5 * max(growth, 0) + math.log1p(weight)
 
 
-def _groups(matrix: Any) -> list[list[int]]:
-    """Connected groups of rows linked by cosine ≥ :data:`LINK` among each row's nearest."""
+def _linked(matrix: Any, reads: Sequence[_Read], i: int, j: int, cosine: float) -> bool:
+    """Whether rows ``i`` and ``j`` (cosine ≥ :data:`LINK`) are one matter: a common place; or a
+    whole account in common (:data:`EVIDENCE` words and pairs, wherever the places were written);
+    or, when one of them names no place, a cosine of :data:`LINK_UNPLACED`. The same words at two
+    different places ("电梯坏了" at two estates) are two matters."""
+    same = _same_place(reads[i], reads[j])
+    if same or (same is None and cosine >= LINK_UNPLACED):
+        return True
+    a, b = matrix.indices[matrix.indptr[i]:matrix.indptr[i + 1]], matrix.indices[matrix.indptr[j]:matrix.indptr[j + 1]]
+    return len(np.intersect1d(a, b, assume_unique=True)) >= EVIDENCE
+
+
+def _groups(matrix: Any, reads: Sequence[_Read]) -> list[list[int]]:
+    """Connected groups of rows, each linked to those of its nearest that are one matter with it."""
     n = matrix.shape[0]
     parent = list(range(n))
 
@@ -125,7 +197,7 @@ def _groups(matrix: Any) -> list[list[int]]:
             sim[i] = 0.0
             near = np.argpartition(-sim, min(NEIGHBOURS, n - 1) - 1)[:NEIGHBOURS] if n > 1 else []
             for j in near:
-                if sim[j] >= LINK:
+                if sim[j] >= LINK and _linked(matrix, reads, i, int(j), float(sim[j])):
                     a, b = root(i), root(int(j))
                     if a != b:
                         parent[a] = b
@@ -142,39 +214,47 @@ def topics(items: Sequence[TopicItem], *, previous: Sequence[TopicItem] = (), to
         return []
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    tokens = [_tokens(i.text) for i in items]
+    reads = [_read(i.text) for i in items]
     # a word in a fifth of a large period says nothing about one matter; a small period keeps all
     max_df = 0.2 if len(items) >= SMALL_PERIOD else 1.0
     vectorizer = TfidfVectorizer(analyzer=lambda t: t, sublinear_tf=True, min_df=2, max_df=max_df, dtype=np.float32)
     try:
-        now = vectorizer.fit_transform(tokens).tocsr()
+        now = vectorizer.fit_transform([r.words + r.pairs for r in reads]).tocsr()
     except ValueError:  # no word occurs twice: nothing repeats, no topic
         return []
-    before = vectorizer.transform([_tokens(i.text) for i in previous]) if previous else now[:0]
+    now.sort_indices()
+    before = now[:0]
+    if previous:
+        before = vectorizer.transform([r.words + r.pairs for r in map(_read, (i.text for i in previous))])
     vocabulary = np.array(vectorizer.get_feature_names_out())
-    found: list[Topic] = []
-    for group in _groups(now):
+    said = {w for r in reads for w in r.words}
+    found: list[tuple[Topic, float]] = []
+    for group in _groups(now, reads):
         members = [items[i] for i in group]
-        centre = np.asarray(now[group].mean(axis=0)).ravel()
+        total = np.asarray(now[group].sum(axis=0)).ravel()
+        centre = total / len(group)
         growth = len(group) - _matching(before, centre)
-        words = _keywords(vocabulary, centre)
-        place = _place([tokens[i] for i in group])
+        words = _keywords(vocabulary, centre, said)
+        place = _place([reads[i].places for i in group])
         label = "、".join(words[:3]) + (f"（{place}）" if place else "")
-        found.append(Topic(label=label, keywords=words, place=place, ids=[m.id for m in members],
-                           heat=heat(members, growth), units=_units(members), trend=_trend(members, period),
-                           growth=growth))
-    found.sort(key=lambda t: (-t.heat, -t.count, t.label))
-    return found[:top]
+        # the mean cosine of the topic's pairs of tickets, from the sum of their unit vectors
+        tightness = (float(total @ total) - len(group)) / (len(group) * (len(group) - 1))
+        found.append((Topic(label=label, keywords=words, place=place, ids=[m.id for m in members],
+                            heat=heat(members, growth), units=_units(members), trend=_trend(members, period),
+                            growth=growth), tightness))
+    found.sort(key=lambda f: (-f[0].heat, -f[0].count, -round(f[1], 2), f[0].label))
+    return [t for t, _ in found[:top]]
 
 
-def _keywords(vocabulary: Any, centre: Any) -> list[str]:
-    """The :data:`KEYWORDS` heaviest words of a topic's mean vector (places apart). Only the
-    topic's own nonzero columns are sorted: sorting the whole vocabulary once per topic was most
-    of the time of a 10,000-ticket period."""
+def _keywords(vocabulary: Any, centre: Any, said: set[str]) -> list[str]:
+    """The :data:`KEYWORDS` heaviest words of a topic's mean vector, of those jieba read as words
+    (a pair across a cut, "了好", weighs but is no key word). Only the topic's own nonzero columns
+    are sorted: sorting the whole vocabulary once per topic was most of the time of a
+    10,000-ticket period."""
     present = np.flatnonzero(centre)
     words: list[str] = []
     for w in vocabulary[present[np.argsort(-centre[present])]]:
-        if not w.startswith("@"):
+        if w in said:
             words.append(str(w))
             if len(words) == KEYWORDS:
                 break
@@ -189,12 +269,13 @@ def _matching(before: Any, centre: Any) -> int:
     return int(((before @ (centre / norm)) >= LINK).sum())
 
 
-def _place(token_lists: Sequence[list[str]]) -> str | None:
-    counts = Counter(t[1:] for tokens in token_lists for t in dict.fromkeys(tokens) if t.startswith("@"))
+def _place(place_lists: Sequence[list[str]]) -> str | None:
+    """The place named by most of a topic's tickets (by two at least)."""
+    counts = Counter(p for where in place_lists for p in dict.fromkeys(where))
     if not counts:
         return None
     place, n = counts.most_common(1)[0]
-    return place if n >= 2 or len(token_lists) == 1 else None
+    return place if n >= 2 or len(place_lists) == 1 else None
 
 
 def _units(members: Sequence[TopicItem]) -> list[str]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.config import IntelligenceConfig
+from bot.reading.related import alike
 from tests.conftest import ticket_body
 from tests.handlers.chat import Chat, answers
 
@@ -13,6 +15,7 @@ PLACE = "松江区人民路88号"
 FIRST = "人民路88号门口的下水道堵了三天，污水漫到路面上，臭气熏天，请尽快派人疏通下水道。"
 NEIGHBOUR = "人民路88号门口下水道堵塞，污水漫到路面，味道很大，行人没法走，请尽快派人疏通。"
 OTHER_MATTER = "人民路88号楼下的早餐店每天凌晨四点开始装卸货物，噪音很大，影响休息。"
+THRESHOLD = IntelligenceConfig().related_similarity
 
 
 async def post(bot: Any, number: str, content: str, phone: str, *, address: str = PLACE,
@@ -69,3 +72,30 @@ async def test_sharing_the_address_and_a_polite_ending_is_not_one_matter(make_bo
     await post(bot, "202611200003", f"{PLACE}附近路灯损坏一个多月了，晚上很黑，请尽快处理。", "13800000003")
     assert "涉众" not in (await chat.ticket("202611200002")).tags  # with the address counted: 0.54
     assert "涉众" in (await chat.ticket("202611200003")).tags
+
+
+SHORT_PAIRS = [  # at PLACE: (earlier, new, one matter?)
+    ("人民路88号门口的路灯坏了，请尽快处理。", "人民路88号门口的井盖坏了，请尽快处理。", False),
+    ("人民路88号门口路灯坏了，晚上看不见路，希望尽快修好。", "人民路88号门口的井盖丢了，晚上看不见很危险，希望尽快处理。", False),
+    ("人民路88号门口路灯坏了好几天，晚上黑漆漆的，走路容易摔跤。", "人民路88号门口的路灯坏了好几天了，晚上黑漆漆一片，行人容易摔倒。", True),
+    (FIRST, NEIGHBOUR, True),
+    (FIRST, OTHER_MATTER, False),
+]
+
+
+def test_short_texts_must_share_more_than_the_address_and_the_asking() -> None:
+    # the address in the text is part of the ticket's address (松江区 left out): it counts for nothing
+    assert [alike(a, b, PLACE, THRESHOLD) for a, b, _ in SHORT_PAIRS] == [same for _, _, same in SHORT_PAIRS]
+
+
+async def test_two_short_matters_at_one_address_are_not_marked_the_same_in_other_words_is(make_bot: Any) -> None:
+    bot = await make_bot()
+    chat = Chat(bot)
+    lamp, manhole, lamp_again = SHORT_PAIRS[0][0], SHORT_PAIRS[1][1], SHORT_PAIRS[2][1]
+    await post(bot, "202611200001", lamp, "13800000001")
+    await post(bot, "202611200002", manhole, "13800000002")
+    await post(bot, "202611200003", lamp_again, "13800000003")
+    assert "涉众" not in (await chat.ticket("202611200002")).tags
+    assert "涉众" in (await chat.ticket("202611200003")).tags
+    related = [e for e in await chat.audit("202611200003") if e.action == "related"]
+    assert [e.detail["related"] for e in related] == [["12345/202611200001"]]

@@ -42,3 +42,31 @@ def test_heat_counts_flags_and_growth_not_only_size() -> None:
 def test_nothing_repeats_no_topic() -> None:
     assert topics(items(SINGLES, "S")) == []
     assert topics([]) == []
+
+
+LIFTS = ["丽景花园小区3栋电梯坏了一个星期，老人上下楼很难", "阳光新城小区3栋电梯坏了一个星期，老人上下楼很难"]
+DISTRICT = ["东城区人民路的路灯坏了好几盏", "东城区中山路的下水道堵了，污水漫到路上", "东城区解放路的垃圾好几天没人清运"]
+
+
+def test_the_same_words_at_two_estates_are_two_matters() -> None:
+    found = topics([*items(LIGHTS, "L"), *items(NOISE, "N"), *items(LIFTS, "E")])
+    assert [sorted(t.ids) for t in found] == [sorted(f"L{i}" for i in range(5)), sorted(f"N{i}" for i in range(3))]
+
+
+def test_a_shared_district_is_not_a_shared_matter() -> None:
+    found = topics([*items(LIGHTS, "L"), *items(NOISE, "N"), *items(DISTRICT, "D")])
+    # the district's lights on 人民路 join the 人民路 lights; its drains and its rubbish stay apart
+    assert [sorted(t.ids) for t in found] == [sorted(["D0", *(f"L{i}" for i in range(5))]),
+                                              sorted(f"N{i}" for i in range(3))]
+    assert found[0].place == "人民路"
+
+
+TIGHT = ["北山小学门口违建的铁皮房挡住校门", "北山小学门口违建的铁皮房挡住了校门"]
+LOOSE = ["和平路的下水道堵了三天，污水漫到路上", "和平路下水道好几天没人疏通，臭气熏天"]
+OTHERS = ["东湖村的工厂往河里排污水", "西山小区停水三天了还没来水", "南门公园的公厕臭气熏天"]  # other places
+
+
+def test_equal_heat_ranks_the_tighter_topic_first() -> None:
+    found = topics([*items(LOOSE, "A"), *items(TIGHT, "B"), *items(OTHERS, "O")])
+    assert [sorted(t.ids) for t in found] == [["B0", "B1"], ["A0", "A1"]]
+    assert found[0].heat == found[1].heat and found[0].label > found[1].label  # not the labels' order
