@@ -1,5 +1,6 @@
-"""A text classifier for tickets: TF-IDF of character 1–2-grams and jieba words, a linear SVM per
-label set (category, unit) with calibrated confidence, and the training texts' vectors to find the
+"""A text classifier for tickets: TF-IDF of character 1–2-grams and jieba words, an NB-SVM (linear
+SVMs on naive-Bayes-scaled features, :mod:`bot.reading.nbsvm`) per label set (category, unit) with
+calibrated confidence, and the training texts' vectors to find the
 most similar past tickets. Trained in seconds on a few thousand tickets, CPU only."""
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import numpy as np
 from bot.reading.text import fold
 
 C = 1.0  # the SVM's regularisation, chosen on bench/bench_classify.py
-FORMAT = 1  # bumped when the pickled layout changes; an older file is retrained, not loaded
+# bumped when the pickled layout changes; an older file is retrained, not loaded. The NB-SVM kept
+# format 1: a head is still linear weights + Platt sigmoids, so an older model is applied as it was
+FORMAT = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +53,14 @@ def _quiet_jieba() -> None:
 
 
 class _Head:
-    """One label set's linear SVM. Confidence is Platt-calibrated on 2-fold cross-validated margins
+    """One label set's NB-SVM, kept as its folded linear weights. Confidence is Platt-calibrated on 2-fold cross-validated margins
     (scikit-learn's ``CalibratedClassifierCV``, ``ensemble=False``), then applied here with numpy:
     the library's own ``predict_proba`` spends ~40 ms of input checks on one row."""
 
     def __init__(self, x: Any, labels: Sequence[str]) -> None:
         from sklearn.calibration import CalibratedClassifierCV
-        from sklearn.svm import LinearSVC
+
+        from bot.reading.nbsvm import NBLinearSVC
 
         counts = {label: labels.count(label) for label in set(labels)}
         self.classes = sorted(counts)
@@ -68,12 +72,12 @@ class _Head:
         # two folds: the same macro-F1 as three on bench_classify.py, one SVM fit fewer
         folds = min(2, min(counts.values()))
         if folds >= 2:
-            calibrated = CalibratedClassifierCV(LinearSVC(C=C), cv=folds, ensemble=False).fit(x, labels)
+            calibrated = CalibratedClassifierCV(NBLinearSVC(C=C), cv=folds, ensemble=False).fit(x, labels)
             one = calibrated.calibrated_classifiers_[0]
             svm = one.estimator
             self.sigmoid = np.array([[c.a_, c.b_] for c in one.calibrators], dtype=np.float64)
         else:
-            svm = LinearSVC(C=C).fit(x, labels)
+            svm = NBLinearSVC(C=C).fit(x, labels)
         self.classes = [str(c) for c in svm.classes_]
         self.coef = np.asarray(svm.coef_, dtype=np.float32)
         self.intercept = np.asarray(svm.intercept_, dtype=np.float32)
