@@ -108,18 +108,27 @@ async def record_push(ctx: BotContext, provider: str, items: Sequence[SmsReceipt
     """
     receipts = [i for i in items if isinstance(i, SmsReceipt)]
     replies = [i for i in items if not isinstance(i, SmsReceipt)]
-    try:
-        async with ctx.sessions.begin() as s:
-            found = await _messages_for(s, provider, receipts)
-            await _load_tickets(s, [m.ticket_id for m in found.values()])
-            for receipt in receipts:
-                await apply_receipt(ctx, s, provider, receipt, found=found)
-            await _take_replies(ctx, s, provider, replies)  # its first query flushes the receipts
-    except SQLAlchemyError as exc:
-        # No traceback: a database error repeats the statement's parameters, the citizens' numbers.
-        log.error("sms push from %s not stored: %s", provider, mask_text(str(exc)))
+    for attempt in range(2):
+        try:
+            async with ctx.sessions.begin() as s:
+                found = await _messages_for(s, provider, receipts)
+                await _load_tickets(s, [m.ticket_id for m in found.values()])
+                for receipt in receipts:
+                    await apply_receipt(ctx, s, provider, receipt, found=found)
+                await _take_replies(ctx, s, provider, replies)  # its first query flushes the receipts
+            return True
+        except IntegrityError:
+            # The same push delivered twice at once (a provider's retry overtaking the first
+            # try): the other delivery stored a reply between our read and our write. Once more,
+            # and the replies stored meanwhile are read as repeats.
+            if attempt == 0:
+                continue
+            log.error("sms push from %s not stored: a reply key clashed twice", provider)
+        except SQLAlchemyError as exc:
+            # No traceback: a database error repeats the statement's parameters, the citizens' numbers.
+            log.error("sms push from %s not stored: %s", provider, mask_text(str(exc)))
         return False
-    return True
+    return False
 
 
 _CHUNK = 1000  # IN lists of at most this many values (SQLite binds at most 32766 variables)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -165,6 +166,21 @@ async def test_repeated_receipt_and_reply_are_deduplicated(make_bot, aiohttp_ser
     text = only_answer(await r.chat.say("张承办", f"查询 {NUMBER}"))
     assert "短信：答复已送达" in text and "来电人回复：「2」短信" in text
     assert PHONE not in text
+
+
+async def test_one_reply_pushed_several_times_at_once_is_stored_once_and_never_a_5xx(
+        make_bot, aiohttp_server, clock) -> None:
+    # A provider's retry can overtake its first try: both read "not stored yet", one insert wins
+    # and the other's transaction ends on the unique key (issue 14: the PostgreSQL fuzz run's 5xx).
+    r = await rig(make_bot, aiohttp_server, clock, "aliyun")
+    await r.answered()
+    await r.drain()
+    reply = r.reply("2", seq="778")
+    for _ in range(3):
+        statuses = [resp.status for resp in await asyncio.gather(*(r.push(reply) for _ in range(6)))]
+        assert statuses == [200] * 6
+    assert len(await r.replies()) == 1
+    assert len(await r.audit("feedback_unsatisfied")) == 1
 
 
 async def test_failed_delivery_tells_the_handler_with_the_masked_number(make_bot, aiohttp_server, clock) -> None:
