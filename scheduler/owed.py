@@ -114,22 +114,24 @@ class Owed:
 
 
 def owed(where: Sequence[ColumnElement[bool]], kind: ColumnElement[str] | str, slot: ColumnElement[str] | str,
-         *, blocked_by: Sequence[str] = ()) -> Select[Any]:
+         *, blocked_by: Sequence[str] = (), ticket: ColumnElement[int] = Ticket.id) -> Select[Any]:
     """(ticket id, ``kind``, ``slot``) of the reminder each ticket matching ``where`` owes, those
     already in the ledger under that key (or under ``blocked_by`` kinds in the same slot) left out.
 
-    Only key columns are selected, so that a covering index answers it without reading the rows
-    of tickets that owe nothing (the 15-minute steady state)."""
+    ``ticket`` is the ticket id column the query runs over: ``Ticket.id``, or another table's
+    reference to it (``TicketUnit.ticket_id``: one reminder per assisting unit, the query driven by
+    that small table). Only key columns are selected, so that a covering index answers it without
+    reading the rows of tickets that owe nothing (the 15-minute steady state)."""
     kind_c = literal(kind, String) if isinstance(kind, str) else kind
     slot_c = literal(slot, String) if isinstance(slot, str) else slot
     L = NotificationLedger
     same_kind = L.kind == kind_c
     if blocked_by:
         same_kind = or_(same_kind, L.kind.in_(blocked_by))
-    # every table of the outer query is correlated (the tickets, and the ticket_units of a scan of
-    # assisting units whose slot names the unit): only the ledger is the subquery's own
-    taken = select(L.id).where(L.subject == SUBJECT, L.slot == slot_c, same_kind).correlate_except(L)
-    return select(Ticket.id.label("owed_id"), kind_c.label("owed_kind"), slot_c.label("owed_slot")
+    subject = SUBJECT if ticket is Ticket.id else literal("ticket:") + sql_cast(ticket, String)
+    # every table of the outer query is correlated: only the ledger is the subquery's own
+    taken = select(L.id).where(L.subject == subject, L.slot == slot_c, same_kind).correlate_except(L)
+    return select(ticket.label("owed_id"), kind_c.label("owed_kind"), slot_c.label("owed_slot")
                   ).where(*where, ~taken.exists())
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, String, Text, and_, case, func, literal, not_, or_, select
+from sqlalchemy import ColumnElement, Select, String, Text, and_, case, func, literal, not_, or_, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import JSONB, array
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -99,12 +100,17 @@ def _calendar(ctx: BotContext, item: Item) -> WorkCalendar:
 # deadline is reminded and named to the lead. The ledger key is the ticket's, the slot
 # ``<unit>:<local date>``: once a day per assisting unit. Not once the office waived the wait.
 
-ASSIST_OPEN = [TicketUnit.ticket_id == Ticket.id, TicketUnit.round == Ticket.round, TicketUnit.role == "assist",
-               Ticket.state.in_(WORKING), Ticket.unit_code.is_not(None), not_(Ticket.assists_waived)]
-
-
-def _assist_slot(ctx: BotContext, now: datetime) -> ColumnElement[str]:
-    return TicketUnit.unit_code + literal(":" + _today(ctx, now), String)
+def _assist_owed(ctx: BotContext, now: datetime, kind: str, unit_where: list[ColumnElement[bool]],
+                 ticket_where: list[ColumnElement[bool]]) -> Select[Any]:
+    """The ``kind`` reminders owed today to the assisting units of the current rounds matching
+    ``unit_where`` whose open tickets match ``ticket_where``. The query runs over the few
+    ticket_units rows, each ticket looked up by its key (driven from the tickets, SQLite would
+    probe ticket_units once per open ticket)."""
+    ticket_ok = select(Ticket.id).where(
+        Ticket.id == TicketUnit.ticket_id, Ticket.round == TicketUnit.round, Ticket.state.in_(WORKING),
+        Ticket.unit_code.is_not(None), not_(Ticket.assists_waived), *ticket_where).exists()
+    slot = TicketUnit.unit_code + literal(":" + _today(ctx, now), String)
+    return owed([TicketUnit.role == "assist", *unit_where, ticket_ok], kind, slot, ticket=TicketUnit.ticket_id)
 
 
 def _assist_unit(o: Owed) -> str:
@@ -165,8 +171,8 @@ async def accept_watch(ctx: BotContext, now: datetime) -> int:
                  Ticket.dispatched_at <= max(b for b, _ in bounds), which]
         selects.append(owed(where, kind, slot))
         if two_hours is not None:  # an assisting unit that has not signed: once a day in its own group
-            selects.append(owed([*ASSIST_OPEN, TicketUnit.accepted_at.is_(None), TicketUnit.assigned_at <= two_hours,
-                                 which], "assist_accept", _assist_slot(ctx, now)))
+            selects.append(_assist_owed(ctx, now, "assist_accept",
+                                        [TicketUnit.accepted_at.is_(None), TicketUnit.assigned_at <= two_hours], [which]))
     if not selects:
         return 0
     async with ctx.sessions.begin() as s:
@@ -243,8 +249,8 @@ async def deadline_ladder(ctx: BotContext, now: datetime) -> int:
             selects.append(owed([*base, DUE <= bounds.escalate], "ladder_office", office_slot))
         report_by = timing.assist_report_late_until(clock_cal, now)
         if report_by is not None:  # an assisting unit not reported a working day before the lead's due
-            selects.append(owed([*ASSIST_OPEN, TicketUnit.reported_at.is_(None), DUE.is_not(None), DUE <= report_by,
-                                 which], "assist_report", _assist_slot(ctx, now)))
+            selects.append(_assist_owed(ctx, now, "assist_report", [TicketUnit.reported_at.is_(None)],
+                                        [DUE.is_not(None), DUE <= report_by, which]))
     if not selects:
         return 0
     async with ctx.sessions.begin() as s:
