@@ -197,9 +197,9 @@ def _groups(matrix: Any, reads: Sequence[_Read]) -> list[list[int]]:
             sim[i] = 0.0
             near = np.argpartition(-sim, min(NEIGHBOURS, n - 1) - 1)[:NEIGHBOURS] if n > 1 else []
             for j in near:
-                if sim[j] >= LINK and _linked(matrix, reads, i, int(j), float(sim[j])):
+                if sim[j] >= LINK:
                     a, b = root(i), root(int(j))
-                    if a != b:
+                    if a != b and _linked(matrix, reads, i, int(j), float(sim[j])):  # joined already: no check
                         parent[a] = b
     groups: dict[int, list[int]] = {}
     for i in range(n):
