@@ -138,7 +138,8 @@ def _read(text: str) -> _Read:
     cut = jieba.lcut(rest, HMM=False)
     words = [w for w in cut if len(w) > 1 and w not in _STOP and not w.isdigit()]
     # and the character pair across each cut: jieba reads "路灯不亮" as 路 + 灯不亮, the pair is 路灯
-    pairs = [a[-1] + b[0] for a, b in pairwise(cut) if _HAN_FIRST <= a[-1] <= _HAN_LAST and _HAN_FIRST <= b[0] <= _HAN_LAST]
+    pairs = [a[-1] + b[0] for a, b in pairwise(cut) if (len(a) == 1 or len(b) == 1)
+             and _HAN_FIRST <= a[-1] <= _HAN_LAST and _HAN_FIRST <= b[0] <= _HAN_LAST]
     return _Read(folded, words, pairs, where)
 
 
@@ -197,9 +198,9 @@ def _groups(matrix: Any, reads: Sequence[_Read]) -> list[list[int]]:
             sim[i] = 0.0
             near = np.argpartition(-sim, min(NEIGHBOURS, n - 1) - 1)[:NEIGHBOURS] if n > 1 else []
             for j in near:
-                if sim[j] >= LINK and _linked(matrix, reads, i, int(j), float(sim[j])):
+                if sim[j] >= LINK:
                     a, b = root(i), root(int(j))
-                    if a != b:
+                    if a != b and _linked(matrix, reads, i, int(j), float(sim[j])):  # joined already: no check
                         parent[a] = b
     groups: dict[int, list[int]] = {}
     for i in range(n):
