@@ -43,9 +43,11 @@ class NBLinearSVC(ClassifierMixin, BaseEstimator):
             q = total - counts[k] + self.alpha
             ratio = np.log((p / p.sum()) / (q / q.sum()))
             # the scaled rows share the structure of ``base``: only their values are new
-            scaled = csr_matrix((base.data * ratio[base.indices], base.indices, base.indptr), shape=base.shape)
+            values = ratio[base.indices]
+            values *= base.data  # in place: one array of values per label, not two
+            scaled = csr_matrix((values, base.indices, base.indptr), shape=base.shape)
             svm = LinearSVC(C=self.C).fit(scaled, y == label)
-            del scaled
+            del scaled, values
             coefs.append(svm.coef_.ravel() * ratio)
             intercepts.append(svm.intercept_[0])
         self.coef_ = np.asfortranarray(np.vstack(coefs))
