@@ -79,7 +79,9 @@ class _Head:
         else:
             svm = NBLinearSVC(C=C).fit(x, labels)
         self.classes = [str(c) for c in svm.classes_]
-        self.coef = np.asarray(svm.coef_, dtype=np.float32)
+        # column-major, as liblinear returns it: ``x @ coef.T`` then reads a C-ordered array, which
+        # scipy multiplies in place; a row-major one is copied on every call (+0.7 ms a suggestion)
+        self.coef = np.asfortranarray(svm.coef_, dtype=np.float32)
         self.intercept = np.asarray(svm.intercept_, dtype=np.float32)
 
     def _margins(self, x: Any) -> Any:

@@ -64,3 +64,5 @@ def test_text_model_suggests_with_calibrated_confidence_and_round_trips() -> Non
             assert guesses[0].label == label
             assert abs(sum(g.confidence for g in guesses) - 1.0) < 1e-6
     assert model.predict(["第一小学门口拥堵", "人民医院收费贵"], "label") == ["教育文体", "卫生计生"]
+    # column-major weights, as liblinear's: a suggestion multiplies by them without copying them
+    assert all(m.heads["label"].coef.T.flags["C_CONTIGUOUS"] for m in (model, loaded))
