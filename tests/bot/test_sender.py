@@ -144,3 +144,25 @@ async def test_a_retry_after_a_lost_answer_is_not_a_second_message(make_bot: Any
         assert row.state == "sent" and row.attempts == 2 and row.provider_message_id == shjzk[0]["message_id"]
     finally:
         await shutdown(server, bot)
+
+
+async def test_a_dead_instances_claims_are_taken_over_at_once_a_live_ones_never(make_bot: Any) -> None:
+    fake = FeishuFake()
+    server = await serve(fake.app)
+    overrides = _feishu_app(base_url(server))
+    first = await make_bot(**overrides)
+    second = await make_bot(**overrides)  # another process on the same store
+    try:
+        await _queue(first, ["YLK", "SHJZK"], 3)
+        a, b = Sender(first.ctx), Sender(second.ctx)
+        claimed = await a._claim()  # a claims every row, then goes silent (stalled, not dead)
+        assert len(claimed) == 6
+        assert await b.run_once() == 0  # a live instance's claims are left to it, whatever its pace
+        await a.presence.release()  # a's process dies (its inbox held its mark of life)
+        await b.drain()  # no lease to wait out: the clock never moves
+        assert sorted(m["content"]["text"] for m in fake.messages) == sorted(
+            f"{u} 消息 {i:03d}" for u in ("YLK", "SHJZK") for i in range(3))
+        rows = await outbox_rows(first)
+        assert {r.state for r in rows} == {"sent"} and {r.claimed_by for r in rows} == {b.claimer}
+    finally:
+        await shutdown(server, first, second)
