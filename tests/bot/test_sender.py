@@ -10,7 +10,9 @@ from typing import Any
 
 from bot.messages import OutgoingMessage
 from bot.outbox import Target
+from bot.ratelimit import StoreWindows
 from bot.sender import Sender
+from store.leases import presence_of
 from tests.fakes.feishu_server import FeishuFake
 from tests.fakes.wecom_server import FakeWeCom
 from tests.system.world import (
@@ -166,3 +168,18 @@ async def test_a_dead_instances_claims_are_taken_over_at_once_a_live_ones_never(
         assert {r.state for r in rows} == {"sent"} and {r.claimed_by for r in rows} == {b.claimer}
     finally:
         await shutdown(server, first, second)
+
+
+async def test_a_dead_instances_send_in_flight_holds_a_window_one_window_only(make_bot: Any) -> None:
+    first, second = await make_bot(), await make_bot()  # two processes on one store
+    wall = [1_000_000.0]
+    a, b = (StoreWindows(bot.ctx.sessions, wall=lambda: wall[0],
+                         presence=presence_of(bot.ctx.engine, bot.ctx.instance_id)) for bot in (first, second))
+    assert (await a.take("robot", 1, 1.0))[0] == 0  # a starts a send...
+    wall[0] += 5
+    assert (await b.take("robot", 1, 1.0))[0] > 0  # ...still in flight: it holds the window
+    await a.presence.release()  # a dies before the answer
+    wait, _ = await b.take("robot", 1, 1.0)
+    assert 0 < wait < 1.1  # counted as ended when the death was seen, not FLIGHT_SECONDS after its start
+    wall[0] += wait
+    assert (await b.take("robot", 1, 1.0))[0] == 0
