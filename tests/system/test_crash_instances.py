@@ -8,7 +8,11 @@ processed exactly once, the events of a ticket in order (a 进展 that overtook 
 refused), every owed message reached Feishu once, every answer SMS reached the provider once,
 every reply found its ticket, and nothing is stranded (inbox, outbox, SMS) after a quiet period.
 
-CI size by default; ``HOTLINE_CRASH_TICKETS=250`` gives ≥ 1,000 events."""
+The instances run the production claims (a dead instance's are taken over at once, see
+``store.leases.Presence``) and are forked from a zygote that imported the bot once
+(``tests.system.quick_serve``), so restarts cost no import time. CI size by default (about 1.5 min
+for both stores); ``HOTLINE_CRASH_TICKETS=250`` gives ≥ 1,000 events; ``HOTLINE_CRASH_SEED`` picks
+the kills."""
 
 from __future__ import annotations
 
