@@ -136,6 +136,7 @@ class Sender:
 
     async def run_once(self) -> int:
         """One pass: claim due rows, deliver them; returns how many were attempted."""
+        generation = self.presence.generation  # read before claiming: a loss after it voids the claims
         rows = await self._claim()
         if not rows:
             return 0
@@ -144,7 +145,7 @@ class Sender:
             groups.setdefault(row.dest_key, []).append(row)
         # Every group finishes (and records) its sends before an error of one is raised: no send
         # is left running behind a failed pass while the next pass claims again.
-        results = await asyncio.gather(*(self._deliver_group(g) for g in groups.values()), return_exceptions=True)
+        results = await asyncio.gather(*(self._deliver_group(g, generation) for g in groups.values()), return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
                 raise result
@@ -190,9 +191,8 @@ class Sender:
                                          .order_by(OutboxMessage.id))).scalars())
         return [r for r in rows if r.claimed_by == self.claimer]
 
-    async def _deliver_group(self, rows: list[OutboxMessage]) -> None:
+    async def _deliver_group(self, rows: list[OutboxMessage], generation: int) -> None:
         lock = self._dest_locks.setdefault(rows[0].dest_key, asyncio.Lock())
-        generation = self.presence.generation
         async with lock:
             # Short waits are slept through while the rows stay claimed (well inside the claim);
             # longer ones hand the rows back, due again when the window allows.

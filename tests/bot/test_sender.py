@@ -10,7 +10,9 @@ from typing import Any
 
 from bot.messages import OutgoingMessage
 from bot.outbox import Target
+from bot.ratelimit import StoreWindows
 from bot.sender import Sender
+from store.leases import presence_of
 from tests.fakes.feishu_server import FeishuFake
 from tests.fakes.wecom_server import FakeWeCom
 from tests.system.world import (
@@ -144,3 +146,40 @@ async def test_a_retry_after_a_lost_answer_is_not_a_second_message(make_bot: Any
         assert row.state == "sent" and row.attempts == 2 and row.provider_message_id == shjzk[0]["message_id"]
     finally:
         await shutdown(server, bot)
+
+
+async def test_a_dead_instances_claims_are_taken_over_at_once_a_live_ones_never(make_bot: Any) -> None:
+    fake = FeishuFake()
+    server = await serve(fake.app)
+    overrides = _feishu_app(base_url(server))
+    first = await make_bot(**overrides)
+    second = await make_bot(**overrides)  # another process on the same store
+    try:
+        await _queue(first, ["YLK", "SHJZK"], 3)
+        a, b = Sender(first.ctx), Sender(second.ctx)
+        claimed = await a._claim()  # a claims every row, then goes silent (stalled, not dead)
+        assert len(claimed) == 6
+        assert await b.run_once() == 0  # a live instance's claims are left to it, whatever its pace
+        await a.presence.release()  # a's process dies (its inbox held its mark of life)
+        await b.drain()  # no lease to wait out: the clock never moves
+        assert sorted(m["content"]["text"] for m in fake.messages) == sorted(
+            f"{u} 消息 {i:03d}" for u in ("YLK", "SHJZK") for i in range(3))
+        rows = await outbox_rows(first)
+        assert {r.state for r in rows} == {"sent"} and {r.claimed_by for r in rows} == {b.claimer}
+    finally:
+        await shutdown(server, first, second)
+
+
+async def test_a_dead_instances_send_in_flight_holds_a_window_one_window_only(make_bot: Any) -> None:
+    first, second = await make_bot(), await make_bot()  # two processes on one store
+    wall = [1_000_000.0]
+    a, b = (StoreWindows(bot.ctx.sessions, wall=lambda: wall[0],
+                         presence=presence_of(bot.ctx.engine, bot.ctx.instance_id)) for bot in (first, second))
+    assert (await a.take("robot", 1, 1.0))[0] == 0  # a starts a send...
+    wall[0] += 5
+    assert (await b.take("robot", 1, 1.0))[0] > 0  # ...still in flight: it holds the window
+    await a.presence.release()  # a dies before the answer
+    wait, _ = await b.take("robot", 1, 1.0)
+    assert 0 < wait < 1.1  # counted as ended when the death was seen, not FLIGHT_SECONDS after its start
+    wall[0] += wait
+    assert (await b.take("robot", 1, 1.0))[0] == 0
