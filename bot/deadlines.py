@@ -27,7 +27,6 @@ __all__ = [
     "Rule",
     "RuleBook",
     "TicketFacts",
-    "announced",
     "apply_duration",
     "evaluate",
     "extension_request_by",
@@ -288,6 +287,17 @@ class Rule(BaseModel):
             parse_duration(duration)
         return value
 
+    def is_announced(self) -> bool:
+        """Whether this rule's tickets are urgent in the procedure's sense: announced at
+        registration and reminded through quiet hours (``announce``: “登记即报告办公室和承办单位领导
+        （不受免打扰时段限制）”).
+
+        The one predicate both the registration announcement and the scheduler's quiet hours ask,
+        so a preset that announces a ticket never has its reminders held overnight, and no second
+        list of urgent tags or categories exists to drift from the presets.
+        """
+        return bool(self.announce)
+
     def runs_every_day(self) -> bool:
         """Whether this rule's clock counts hours or natural days (``clock``, else the deadline's
         kind): its tickets are reminded on every calendar day, holidays included."""
@@ -314,17 +324,6 @@ class Rule(BaseModel):
 
 
 DEFAULT_RULE = Rule(name="default")
-
-
-def announced(rule: Rule) -> bool:
-    """Whether ``rule``'s tickets are urgent in the procedure's sense: announced at registration
-    and reminded through quiet hours (``announce``: “登记即报告办公室和承办单位领导（不受免打扰时段限制）”).
-
-    The one predicate both the registration announcement and the scheduler's quiet hours ask, so a
-    preset that announces a ticket never has its reminders held overnight, and no second list of
-    urgent tags or categories exists to drift from the presets.
-    """
-    return rule.announce
 
 
 def _merge(winner: Rule, overlays: Sequence[Rule]) -> Rule:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import notices
 from bot.citizen_sms import receipt_params
-from bot.deadlines import TicketFacts, announced
+from bot.deadlines import TicketFacts
 from bot.intake import TicketIn
 from bot.lifecycle import State
 from bot.messages import OutgoingMessage
@@ -291,7 +291,7 @@ class Registration:
             if (row.id not in earlier and data.unit is None and self._route(row) is None  # type: ignore[arg-type]
                     and not reading and row.id not in related
                     and not (row.citizen_phone and self.policy(row).receipt_sms)  # type: ignore[arg-type]
-                    and not announced(self.policy(row))):  # type: ignore[arg-type]
+                    and not self.policy(row).is_announced()):  # type: ignore[arg-type]
                 plain.add(key)
         loaded: dict[int, Ticket] = {}
         if len(plain) < len(rows):
@@ -350,7 +350,7 @@ class Registration:
                 await self.dispatch(s, ticket, unit, None, None)
         elif self.config.intelligence.suggest:
             await advise(self, s, ticket)  # type: ignore[arg-type]
-        if announced(policy):
+        if policy.is_announced():
             self._announce(s, ticket)
 
     def _announce(self, s: AsyncSession, ticket: Ticket) -> None:

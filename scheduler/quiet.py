@@ -3,7 +3,7 @@
 Quiet hours hold only scheduled reminders and digests. A ticket whose rule announces it at
 registration (``Rule.announce``, “登记即报告办公室和承办单位领导（不受免打扰时段限制）”: 紧急 by tag or
 category in every preset, 平顶山 A类 and D类 “不得以节假日为由拖延”, 松江 紧急/次紧急/疫情, 信访 重大) is
-exempt: its reminders go out at once. The rule decides, through :func:`bot.deadlines.announced`, the
+exempt: its reminders go out at once. The rule decides, through :meth:`bot.deadlines.Rule.is_announced`, the
 predicate registration asks too; there is no list of urgent tags here.
 """
 
@@ -13,14 +13,14 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from bot.calendar import WorkCalendar
-from bot.deadlines import RuleBook, TicketFacts, announced
+from bot.deadlines import RuleBook, TicketFacts
 from bot.quiet_hours import parse_quiet_hours, quiet_until
 
 
 def is_exempt(book: RuleBook, facts: Iterable[TicketFacts]) -> bool:
     """Whether a reminder about these tickets ignores quiet hours: one of them is announced at
     registration under its rule."""
-    return any(announced(book.match(f)) for f in facts)
+    return any(book.match(f).is_announced() for f in facts)
 
 
 class QuietHours:
