@@ -37,6 +37,16 @@ async def _two_instances(make_bot):  # type: ignore[no-untyped-def]
     return first, second
 
 
+async def _two_stopped_inboxes(make_bot):  # type: ignore[no-untyped-def]
+    """Two instances on one store whose inbox loops are stopped: the test drives them."""
+    first, second = await _two_instances(make_bot)
+    a: Inbox = first.client.app[INBOX]
+    b: Inbox = second.client.app[INBOX]
+    await a.stop()
+    await b.stop()
+    return first, a, b
+
+
 async def test_one_bad_event_fails_alone_and_its_batch_goes_on(make_bot) -> None:
     bot = await make_bot()
     inbox: Inbox = bot.client.app[INBOX]
@@ -82,11 +92,7 @@ async def test_two_instances_process_each_event_once_and_in_order_per_chat(make_
 
 
 async def test_a_later_event_of_a_chat_waits_for_the_earlier_one(make_bot) -> None:
-    first, second = await _two_instances(make_bot)
-    a: Inbox = first.client.app[INBOX]
-    b: Inbox = second.client.app[INBOX]
-    await a.stop()
-    await b.stop()
+    first, a, b = await _two_stopped_inboxes(make_bot)
     for i in range(3):
         assert await a(progress(i))
     async with first.ctx.sessions() as s:
@@ -103,11 +109,7 @@ async def test_a_later_event_of_a_chat_waits_for_the_earlier_one(make_bot) -> No
 
 async def test_a_live_writers_claim_is_left_to_it_and_a_dead_writers_taken_over_at_once(
         make_bot, store_url: str) -> None:
-    first, second = await _two_instances(make_bot)
-    a: Inbox = first.client.app[INBOX]
-    b: Inbox = second.client.app[INBOX]
-    await a.stop()
-    await b.stop()
+    first, a, b = await _two_stopped_inboxes(make_bot)
     await a.presence.acquire()  # a's process lives on (its loops are stopped so the test drives them)
     assert await a(progress(0))
     [row_id] = await _ids(first)
@@ -122,11 +124,7 @@ async def test_a_live_writers_claim_is_left_to_it_and_a_dead_writers_taken_over_
 
 
 async def test_an_expired_claim_is_taken_over_where_no_death_can_be_seen(make_bot, store_url: str) -> None:
-    first, second = await _two_instances(make_bot)
-    a: Inbox = first.client.app[INBOX]
-    b: Inbox = second.client.app[INBOX]
-    await a.stop()
-    await b.stop()
+    first, a, b = await _two_stopped_inboxes(make_bot)
     await a.presence.acquire()  # alive as far as the store can tell, but silent (e.g. stalled)
     try:
         assert await a(progress(0))
@@ -139,11 +137,7 @@ async def test_an_expired_claim_is_taken_over_where_no_death_can_be_seen(make_bo
 
 
 async def test_the_next_event_of_a_chat_goes_on_whoever_wrote_it(make_bot, store_url: str) -> None:
-    first, second = await _two_instances(make_bot)
-    a: Inbox = first.client.app[INBOX]
-    b: Inbox = second.client.app[INBOX]
-    await a.stop()
-    await b.stop()
+    first, a, b = await _two_stopped_inboxes(make_bot)
     for inbox in (a, b):  # both live, loops driven by the test
         await inbox.presence.acquire()
     try:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+async def wait_healthy(http: aiohttp.ClientSession, url: str, alive: Callable[[], bool],
+                       log: Callable[[], str]) -> None:
+    """Wait until the process at ``url`` answers ``/healthz`` 200; fail with its log if it died."""
+    async def healthy() -> bool:
+        assert alive(), log()[-3000:]
+        try:
+            async with http.get(url + "/healthz") as r:
+                return r.status == 200
+        except aiohttp.ClientError:
+            return False
+    await until(healthy, seconds=60)
+
+
 class Serve:
     """One ``hotline-bot serve`` process."""
 
@@ -48,14 +61,7 @@ class Serve:
             stdout=subprocess.DEVNULL, stderr=self.log)
 
     async def ready(self, http: aiohttp.ClientSession) -> None:
-        async def healthy() -> bool:
-            assert self.proc.poll() is None, self.stderr()[-3000:]
-            try:
-                async with http.get(self.url + "/healthz") as r:
-                    return r.status == 200
-            except aiohttp.ClientError:
-                return False
-        await until(healthy, seconds=60)
+        await wait_healthy(http, self.url, lambda: self.proc.poll() is None, self.stderr)
 
     def stderr(self) -> str:
         """What the process wrote to stderr so far."""

@@ -41,7 +41,7 @@ from tests.conftest import INTAKE_SECRET, base_config, ticket_body
 from tests.fakes.feishu_server import FeishuFake, mention, message_event
 from tests.fakes.sms_servers import FakeAliyunSms, aliyun_up, push_body
 from tests.handlers.test_workflow import GOOD_REPLY
-from tests.system.test_crash import _free_port
+from tests.system.test_crash import _free_port, wait_healthy
 from tests.system.world import BOT, BOT_NAME, CHATS, IDS, ROOT, base_url, org, serve, toml, until
 
 TICKETS = int(os.environ.get("HOTLINE_CRASH_TICKETS", "30"))
@@ -93,14 +93,7 @@ class Forked:
         return True
 
     async def ready(self, http: aiohttp.ClientSession) -> None:
-        async def healthy() -> bool:
-            assert self.alive(), self.log.read_text(errors="replace")[-3000:]
-            try:
-                async with http.get(self.url + "/healthz") as r:
-                    return r.status == 200
-            except aiohttp.ClientError:
-                return False
-        await until(healthy, seconds=60)
+        await wait_healthy(http, self.url, self.alive, lambda: self.log.read_text(errors="replace"))
 
     def _end(self, sig: signal.Signals, seconds: float) -> bool:
         if self.alive():
