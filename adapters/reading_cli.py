@@ -18,6 +18,7 @@ from bot.preflight import ready_store
 from bot.reading.evaluate import confusion_table, evaluate
 from bot.reading.service import TrainOutcome, period_topics, train
 from bot.reading.topics import Topic, TopicItem, topics
+from bot.reading.words import office_words, read_user_dict
 
 
 class ReadingFileError(ValueError):
@@ -47,8 +48,14 @@ def model_evaluate(args: argparse.Namespace) -> dict[str, Any]:
         raise ReadingFileError("有文本和标签的行太少（至少 4 行、2 个标签），无法评估。")
     if not 0 < args.train_fraction < 1:
         raise ReadingFileError("--train-fraction 应在 0 和 1 之间，如 0.7。")
+    words: list[str] = []
+    if args.user_dict:
+        try:
+            words = read_user_dict(Path(args.user_dict))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ReadingFileError(f"无法读取用户词典 {args.user_dict}：{exc}") from None
     return evaluate([t for t, _ in pairs], [label for _, label in pairs],
-                    train_fraction=args.train_fraction, seed=args.seed)
+                    train_fraction=args.train_fraction, seed=args.seed, words=words)
 
 
 def print_evaluation(result: dict[str, Any], as_json: bool) -> None:
@@ -113,7 +120,7 @@ async def train_from_store(config: Config) -> TrainOutcome:
     ctx = build_context(config)
     try:
         await ready_store(config)
-        return await train(ctx.sessions, ctx.clock.now(), config.intelligence.min_history)
+        return await train(ctx.sessions, ctx.clock.now(), config.intelligence.min_history, office_words(config))
     finally:
         await ctx.engine.dispose()
 

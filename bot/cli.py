@@ -366,6 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--label", required=True, help="the label column, e.g. 一级标签")
     sp.add_argument("--train-fraction", type=float, default=0.7)
     sp.add_argument("--seed", type=int, default=1)
+    sp.add_argument("--user-dict", help="jieba user dictionary: place and organisation names kept whole")
     sp.add_argument("--json", action="store_true", help="print one JSON object")
     sp.set_defaults(func=cmd_model)
 

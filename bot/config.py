@@ -349,6 +349,15 @@ class IntelligenceConfig(_Model):
     related_similarity: float = Field(
         0.5, gt=0, le=1, description="不同来电人在同一事发地址反映的内容相似度达到此值（0–1）时标记为涉众")
     min_history: int = Field(20, ge=2, description="已派单的历史工单少于此数时不训练模型、不给建议")
+    user_words: list[str] = Field([], description="分词时保持完整的本地地名、机构名，如 [\"鹿鸣湾社区\", \"城东供水公司\"]；单位名称和分拨关键词已自动加入")
+    user_dict: str = Field("", description="jieba 格式的用户词典文件（每行一个词，可跟词频、词性），与 user_words 一样使用；相对路径从配置文件所在目录算起")
+
+    def user_dict_path(self, config_dir: Path | None) -> Path | None:
+        """The user dictionary file, relative paths taken from the config file's directory."""
+        if not self.user_dict:
+            return None
+        path = Path(self.user_dict)
+        return path if path.is_absolute() or config_dir is None else config_dir / path
 
 
 class Config(_Model):
@@ -568,6 +577,9 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
         raise ConfigError(_format_errors(exc)) from None
     config.path = path
     _validate_platform_sections(config)
+    user_dict = config.intelligence.user_dict_path(path.parent if path else None)
+    if user_dict is not None and not user_dict.is_file():
+        raise ConfigError(f"intelligence.user_dict: 找不到词典文件 {user_dict}")
     return config
 
 

@@ -51,11 +51,12 @@ def scores(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
 
 
 def evaluate(texts: Sequence[str], labels: Sequence[str], *, train_fraction: float = 0.7,
-             seed: int = 1) -> dict[str, Any]:
-    """Train on a stratified part of the rows and score the rest: the ``model evaluate`` result."""
+             seed: int = 1, words: Sequence[str] = ()) -> dict[str, Any]:
+    """Train on a stratified part of the rows and score the rest: the ``model evaluate`` result.
+    ``words`` is a user dictionary (place and organisation names kept whole)."""
     train, test = split(labels, train_fraction, seed)
     model, train_seconds = timed(TextModel.train, [texts[i] for i in train],
-                                 {HEAD: [labels[i] for i in train]})
+                                 {HEAD: [labels[i] for i in train]}, words=words)
     truth = [labels[i] for i in test]
     start = time.perf_counter()
     predicted = [model.guess(texts[i], HEAD)[0].label for i in test]  # one at a time, as the bot does

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -79,10 +80,10 @@ async def history(s: AsyncSession) -> list[Example]:
                     r.category, r.unit_code) for r in (await s.execute(q)).all()]
 
 
-def _fit(examples: list[Example], version: int, trained_at: str) -> TextModel:
+def _fit(examples: list[Example], version: int, trained_at: str, words: Sequence[str]) -> TextModel:
     return TextModel.train([e.text for e in examples],
                            {UNIT: [e.unit for e in examples], CATEGORY: [e.category for e in examples]},
-                           [e.key for e in examples], version=version, trained_at=trained_at)
+                           [e.key for e in examples], version=version, trained_at=trained_at, words=words)
 
 
 def judge(model: TextModel, examples: list[Example]) -> float:
@@ -105,9 +106,11 @@ async def load_latest(s: AsyncSession) -> TextModel | None:
     return None if row is None else TextModel.loads(row.data)
 
 
-async def train(sessions: async_sessionmaker[AsyncSession], now: datetime, min_history: int) -> TrainOutcome:
+async def train(sessions: async_sessionmaker[AsyncSession], now: datetime, min_history: int,
+                words: Sequence[str] = ()) -> TrainOutcome:
     """Train a candidate on the history but its newest tickets, score it and the model in use on
-    those, and store a model trained on the whole history when the candidate is at least as good."""
+    those, and store a model trained on the whole history when the candidate is at least as good.
+    ``words`` is the user dictionary (:func:`bot.reading.words.office_words`)."""
     start = time.perf_counter()
     async with sessions() as s:
         examples = await history(s)
@@ -116,14 +119,14 @@ async def train(sessions: async_sessionmaker[AsyncSession], now: datetime, min_h
         return TrainOutcome(False, None, None, None, len(examples), time.perf_counter() - start)
     cut = len(examples) - max(1, int(len(examples) * HOLD_OUT))
     older, recent = examples[:cut], examples[cut:]
-    candidate = await asyncio.to_thread(_fit, older, 0, "")
+    candidate = await asyncio.to_thread(_fit, older, 0, "", words)
     new_score = judge(candidate, recent)
     old_score = None if current is None else judge(current, recent)
     if current is not None and old_score is not None and new_score < old_score:
         return TrainOutcome(True, current.version, new_score, old_score, len(examples),
                             time.perf_counter() - start)
     version = (current.version if current else 0) + 1
-    model = await asyncio.to_thread(_fit, examples, version, now.isoformat())
+    model = await asyncio.to_thread(_fit, examples, version, now.isoformat(), words)
     model.score = new_score
     async with sessions.begin() as s:
         s.add(TextModelRow(version=version, trained_at=now, score=new_score, n_train=len(examples),

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.reading import service as reading
 from bot.reading.cards import NO_MODEL, SUGGEST_COMMAND
+from scheduler.reading import model_retrain
 from store.models import TextModelRow
 from tests.conftest import local, ticket_body
 from tests.handlers.chat import Chat, only_answer
@@ -120,6 +121,17 @@ async def test_retrain_keeps_the_model_that_scores_better_on_recent_tickets(make
     async with bot.ctx.sessions() as s:
         versions = list((await s.execute(select(TextModelRow.version).order_by(TextModelRow.version))).scalars())
     assert versions == [1, 2]
+
+
+async def test_the_nightly_retrain_reads_with_the_office_words(make_bot: Any) -> None:
+    bot = await make_bot()
+    await fill_history(bot, 10)
+    assert await model_retrain(bot.ctx, bot.clock.now()) == 1
+    async with bot.ctx.sessions() as s:
+        model = await reading.load_latest(s)
+    assert model is not None
+    names = {u.name for u in bot.ctx.config.units}  # the units' names are the user dictionary's
+    assert names and names <= set(model._word.tokenizer.words)
 
 
 async def test_the_suggestion_card_renders_on_every_chat_platform(make_bot: Any) -> None:

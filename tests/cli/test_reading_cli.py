@@ -91,6 +91,19 @@ def test_model_evaluate_text_and_a_missing_column(tmp_path: Path, capsys: pytest
     assert code == 2 and "没有列：内容" in err
 
 
+def test_model_evaluate_with_a_user_dict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "csv-gz")
+    words = tmp_path / "places.txt"
+    words.write_text("# 本地地名\n河西街道 5 ns\n新华路\n", encoding="utf-8")
+    argv = ["model", "evaluate", "--file", str(path), "--text-columns", "留言主题,留言详情", "--label", "一级标签",
+            "--json", "--user-dict"]
+    code, out, _ = run(capsys, *argv, str(words))
+    result = json.loads(out)
+    assert code == 0 and result["n_train"] + result["n_test"] == 48 and result["macro_f1"] > 0.5
+    code, _, err = run(capsys, *argv, str(tmp_path / "none.txt"))
+    assert code == 2 and "无法读取用户词典" in err
+
+
 def test_topics_file_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, "xlsx")
     def topics(top: str) -> list[dict[str, Any]]:
