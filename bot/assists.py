@@ -101,17 +101,28 @@ class Assists:
     async def carry_assists(self, s: AsyncSession, ticket: Ticket) -> list[TicketUnit]:
         """重办 (a new round, ``ticket.round`` already moved on): the previous round's assisting
         units assist again, with a fresh row each, so they 签收 and report anew and the lead's
-        answer waits for them as before (平顶山 “有关网络单位要切实搞好配合”)."""
+        answer waits for them as before (平顶山 “有关网络单位要切实搞好配合”); a parent unit that had
+        the copy is told the ticket is back and keeps its copy for the new round (吉林 “同时转至其上级
+        单位督促解决”: it supervises until the matter is solved, not only the first answer)."""
         if ticket.unit_code is None or ticket.round < 2:
             return []
-        before = await tickets_q.ticket_units(s, ticket.id, ticket.round - 1, role="assist")
-        codes = [r.unit_code for r in before if r.unit_code != ticket.unit_code]
+        lead_name = self.directory.unit_name(ticket.unit_code)
+        before = await tickets_q.ticket_units(s, ticket.id, ticket.round - 1)
+        codes = [r.unit_code for r in before if r.role == "assist" and r.unit_code != ticket.unit_code]
         rows = self._add_assists(s, ticket, codes, f"【重办·配合】工单 {ticket.number} 已发回重办（第{ticket.round}轮），"
-                                 f"仍由{self.directory.unit_name(ticket.unit_code)}牵头办理，请贵单位重新签收并报送配合情况。")
-        if rows:
+                                 f"仍由{lead_name}牵头办理，请贵单位重新签收并报送配合情况。")
+        copies = [r.unit_code for r in before if r.role == "copy"]
+        for parent in copies:
+            s.add(TicketUnit(ticket_id=ticket.id, unit_code=parent, role="copy", round=ticket.round,
+                             assigned_at=self.clock.now()))
+            self.outbox.add(s, Target.to_unit(parent), OutgoingMessage(
+                f"【抄送·重办】工单 {ticket.number} 已发回重办（第{ticket.round}轮），仍由{lead_name}办理，请督促解决。\n"
+                + notices.assignment(ticket, self.calendar, lead_name), ticket=ticket.key),
+                ticket_id=ticket.id, kind="copy")
+        if rows or copies:
             self.audit(s, ticket, None, "assign_units", None, ticket.state, ticket.state,
-                       {"lead": ticket.unit_code, "assists": codes, "copy_to": None, "carried": True},
-                       actor_name="系统")
+                       {"lead": ticket.unit_code, "assists": codes, "copy_to": copies[0] if copies else None,
+                        "carried": True}, actor_name="系统")
         return rows
 
     async def assist_of(self, s: AsyncSession, ticket: Ticket, person: Person) -> TicketUnit | None:

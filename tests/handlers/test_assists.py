@@ -136,3 +136,21 @@ async def test_a_reopened_ticket_keeps_its_assisting_units_who_report_again(make
     assert "已代表社会救助科签收" in only_answer(await chat.say("陈承办", f"签收 {NUMBER}", chat="shjzk"))
     await chat.say("陈承办", f"进展 {NUMBER} 已再次上门，低保已落实", chat="shjzk")
     assert "等待领导审核" in only_answer(await chat.say("张承办", f"答复 {NUMBER} {GOOD_REPLY}"))
+
+
+async def test_jilin_parent_keeps_its_copy_when_the_ticket_is_reopened(make_bot) -> None:
+    bot = await make_bot(procedure={"preset": "jilin"}, units=_units_with_a_parent())
+    chat = Chat(bot)
+    await bot.post_ticket(ticket_body(NUMBER, unit="YLK", category="紧急"))
+    await chat.new_rows()
+    await chat.say("张承办", f"签收 {NUMBER}")
+    await chat.say("张承办", f"答复 {NUMBER} {GOOD_REPLY}")
+    await chat.say("李科长", f"同意 {NUMBER}")
+    assert (await chat.ticket(NUMBER)).state == "answered"
+    r = await bot.post_event("12345", NUMBER, {"type": "reopen", "id": "RO-1", "reason": "问题仍未解决"})
+    assert r.status == 200 and (await r.json())["round"] == 2
+    copies = [x for x in await chat.new_rows() if x.kind == "copy"]
+    assert [x.destination.get("chat_id") for x in copies] == ["mzj"]
+    assert "【抄送·重办】" in copies[0].payload["text"] and "第2轮" in copies[0].payload["text"]
+    assert "13812341234" not in copies[0].payload["text"]
+    assert [(a["unit"], a["role"]) for a in (await _view(bot))["assists"]] == [("MZJ", "copy")]
