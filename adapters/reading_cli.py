@@ -18,7 +18,7 @@ from bot.preflight import ready_store
 from bot.reading.evaluate import confusion_table, evaluate
 from bot.reading.service import TrainOutcome, period_topics, train
 from bot.reading.topics import Topic, TopicItem, topics
-from bot.reading.words import office_words, read_user_dict
+from bot.reading.words import office_words, place_words, read_user_dict
 
 
 class ReadingFileError(ValueError):
@@ -48,14 +48,8 @@ def model_evaluate(args: argparse.Namespace) -> dict[str, Any]:
         raise ReadingFileError("有文本和标签的行太少（至少 4 行、2 个标签），无法评估。")
     if not 0 < args.train_fraction < 1:
         raise ReadingFileError("--train-fraction 应在 0 和 1 之间，如 0.7。")
-    words: list[str] = []
-    if args.user_dict:
-        try:
-            words = read_user_dict(Path(args.user_dict))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ReadingFileError(f"无法读取用户词典 {args.user_dict}：{exc}") from None
     return evaluate([t for t, _ in pairs], [label for _, label in pairs],
-                    train_fraction=args.train_fraction, seed=args.seed, words=words)
+                    train_fraction=args.train_fraction, seed=args.seed, words=_user_dict(args))
 
 
 def print_evaluation(result: dict[str, Any], as_json: bool) -> None:
@@ -85,7 +79,17 @@ def file_topics(args: argparse.Namespace) -> list[Topic]:
         items.append(TopicItem(id=ident or f"第{n}行", text=text,
                                at=_when(row.get(args.time_column, "")) if args.time_column else None,
                                weight=_number(row.get(args.weight_column, "")) if args.weight_column else 0.0))
-    return topics(items, top=args.top, period="month")
+    return topics(items, top=args.top, period="month", places=_user_dict(args))
+
+
+def _user_dict(args: argparse.Namespace) -> list[str]:
+    """The words of ``--user-dict`` (none when not given)."""
+    if not args.user_dict:
+        return []
+    try:
+        return read_user_dict(Path(args.user_dict))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReadingFileError(f"无法读取用户词典 {args.user_dict}：{exc}") from None
 
 
 def _when(text: str) -> datetime | None:
@@ -135,6 +139,6 @@ async def store_topics(config: Config, first: date, last: date, top: int) -> lis
         await ready_store(config)
         async with ctx.sessions() as s:
             names = {code: u.name for code, u in ctx.directory.units.items()}
-            return await period_topics(s, start, end, names, top=top)
+            return await period_topics(s, start, end, names, top=top, places=place_words(config))
     finally:
         await ctx.engine.dispose()

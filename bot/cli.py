@@ -379,6 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--time-column")
     sp.add_argument("--id-column")
     sp.add_argument("--weight-column", help="e.g. 点赞数")
+    sp.add_argument("--user-dict", help="jieba user dictionary: the office's place names")
     sp.add_argument("--top", type=int, default=10)
     sp.add_argument("--json", action="store_true", help='print {"topics": [...]}')
     sp.set_defaults(func=cmd_topics)

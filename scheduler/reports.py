@@ -49,6 +49,7 @@ from bot.messages import OutgoingMessage
 from bot.notices import fmt_time
 from bot.outbox import Target
 from bot.reading.service import period_topics, topic_lines
+from bot.reading.words import place_words
 from scheduler import ledger, timing
 from scheduler.quiet import QuietHours
 from store.db import create_engine, session_factory
@@ -455,15 +456,16 @@ async def monthly_report(ctx: BotContext, now: datetime) -> int:
             await asyncio.to_thread(write_files, report, reports_dir(ctx.config))
         except OSError as exc:
             log.error("monthly report files not written: %s", exc)
-        hot = await hot_topic_lines(s, names, *timing.month_bounds(ctx.calendar, month))
+        hot = await hot_topic_lines(s, names, *timing.month_bounds(ctx.calendar, month), place_words(ctx.config))
         to_office(ctx, s, now, month_text(report, report_link(ctx.config, month), hot), "monthly")
     return 1
 
 
-async def hot_topic_lines(s: AsyncSession, names: dict[str, str], start: datetime, end: datetime) -> list[str]:
+async def hot_topic_lines(s: AsyncSession, names: dict[str, str], start: datetime, end: datetime,
+                          places: Sequence[str] = ()) -> list[str]:
     """平顶山 周分析 “梳理热点、难点问题”: the period's top topics (clusters of tickets about one
     matter, ranked by heat; ``bot.reading``) as report lines, none when nothing repeats."""
-    found = await period_topics(s, start, end, names, top=5)
+    found = await period_topics(s, start, end, names, top=5, places=places)
     return ["热点问题：", *topic_lines(found)] if found else []
 
 
@@ -503,7 +505,8 @@ async def weekly_analysis(ctx: BotContext, now: datetime) -> int:
             lines.append("热点类型：" + "、".join(f"{k} {c}" for k, c in kinds.most_common(5)))
         if tags:
             lines.append("热点标签：" + "、".join(f"{k} {c}" for k, c in tags.most_common(5)))
-        lines += await hot_topic_lines(s, {code: u.name for code, u in ctx.directory.units.items()}, start, end)
+        lines += await hot_topic_lines(s, {code: u.name for code, u in ctx.directory.units.items()}, start, end,
+                                      place_words(ctx.config))
         to_office(ctx, s, now, "\n".join(lines), "weekly")
     return 1
 

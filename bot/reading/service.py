@@ -183,11 +183,11 @@ async def suggested_unit(s: AsyncSession, holder: ModelHolder, ticket: Ticket) -
 
 
 async def period_topics(s: AsyncSession, start: datetime, end: datetime, unit_names: dict[str, str], *,
-                        top: int = 10) -> list[Topic]:
+                        top: int = 10, places: Sequence[str] = ()) -> list[Topic]:
     """The hot topics of the tickets received in [``start``, ``end``), the period of the same
-    length before giving their growth."""
+    length before giving their growth; ``places`` are the office's own place names."""
     previous = await _items(s, start - (end - start), start, unit_names)
-    return topics(await _items(s, start, end, unit_names), previous=previous, top=top)
+    return topics(await _items(s, start, end, unit_names), previous=previous, top=top, places=places)
 
 
 async def _items(s: AsyncSession, start: datetime, end: datetime, unit_names: dict[str, str]) -> list[TopicItem]:

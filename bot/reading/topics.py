@@ -127,11 +127,14 @@ class _Read:
     places: list[str]
 
 
-def _read(text: str) -> _Read:
+def _read(text: str, known: Sequence[str] = ()) -> _Read:
     import jieba
 
     folded = fold(text)
-    where = _places(folded)
+    # the office's own place names first (its user dictionary: 「鹿鸣湾」 has no 路/区 the pattern
+    # could end on), then what the pattern finds outside them
+    named = [k for k in known if k in folded]
+    where = named + [p for p in _places(folded) if not any(p in k or k in p for k in named)]
     rest = folded
     for p in sorted(set(where), key=len, reverse=True):  # cut apart, so "人民路路灯" still gives 路灯
         rest = rest.replace(p, "，")
@@ -209,13 +212,15 @@ def _groups(matrix: Any, reads: Sequence[_Read]) -> list[list[int]]:
 
 
 def topics(items: Sequence[TopicItem], *, previous: Sequence[TopicItem] = (), top: int = 10,
-           period: str = "day") -> list[Topic]:
-    """The ``top`` topics of ``items`` by heat; ``previous`` (the period before) gives the growth."""
+           period: str = "day", places: Sequence[str] = ()) -> list[Topic]:
+    """The ``top`` topics of ``items`` by heat; ``previous`` (the period before) gives the growth;
+    ``places`` are the office's own place names (:func:`bot.reading.words.place_words`)."""
     if len(items) < MIN_SIZE:
         return []
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    reads = [_read(i.text) for i in items]
+    known = sorted({fold(p).strip() for p in places if len(p.strip()) > 1}, key=len, reverse=True)
+    reads = [_read(i.text, known) for i in items]
     # a word in a fifth of a large period says nothing about one matter; a small period keeps all
     max_df = 0.2 if len(items) >= SMALL_PERIOD else 1.0
     vectorizer = TfidfVectorizer(analyzer=lambda t: t, sublinear_tf=True, min_df=2, max_df=max_df, dtype=np.float32)
@@ -226,7 +231,7 @@ def topics(items: Sequence[TopicItem], *, previous: Sequence[TopicItem] = (), to
     now.sort_indices()
     before = now[:0]
     if previous:
-        before = vectorizer.transform([r.words + r.pairs for r in map(_read, (i.text for i in previous))])
+        before = vectorizer.transform([r.words + r.pairs for r in (_read(i.text, known) for i in previous)])
     vocabulary = np.array(vectorizer.get_feature_names_out())
     said = {w for r in reads for w in r.words}
     found: list[tuple[Topic, float]] = []

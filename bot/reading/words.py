@@ -37,16 +37,22 @@ def read_user_dict(path: Path) -> list[str]:
     return words
 
 
-def office_words(config: Config) -> list[str]:
-    """The user dictionary of an office: its units' names and short names, the routing rules'
-    keywords, ``[intelligence] user_words`` and the words of ``[intelligence] user_dict``."""
-    words = [n for u in config.units for n in (u.name, u.short_name) if n]
-    words += [k for rule in config.procedure.routing for k in rule.keywords or ()]
-    words += config.intelligence.user_words
+def place_words(config: Config) -> list[str]:
+    """The place and organisation names an office declares: ``[intelligence] user_words`` and the
+    words of ``[intelligence] user_dict`` (the hot topics read them as places)."""
+    words = list(config.intelligence.user_words)
     path = config.intelligence.user_dict_path(config.path.parent if config.path else None)
     if path is not None:
         words += read_user_dict(path)
     return words
+
+
+def office_words(config: Config) -> list[str]:
+    """The user dictionary of an office's classifier: its units' names and short names, the routing
+    rules' keywords and :func:`place_words`."""
+    words = [n for u in config.units for n in (u.name, u.short_name) if n]
+    words += [k for rule in config.procedure.routing for k in rule.keywords or ()]
+    return words + place_words(config)
 
 
 class Segmenter:

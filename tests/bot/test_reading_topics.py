@@ -70,3 +70,20 @@ def test_equal_heat_ranks_the_tighter_topic_first() -> None:
     found = topics([*items(LOOSE, "A"), *items(TIGHT, "B"), *items(OTHERS, "O")])
     assert [sorted(t.ids) for t in found] == [["B0", "B1"], ["A0", "A1"]]
     assert found[0].heat == found[1].heat and found[0].label > found[1].label  # not the labels' order
+
+
+# Two estates whose names end in no 路/区/小区 the place pattern could find: only the office's user
+# dictionary (``[intelligence] user_words`` / ``user_dict``) says they are places.
+DEER = ["鹿鸣湾的路灯坏了好几盏，晚上走路看不见", "鹿鸣湾的路灯坏了，晚上走路看不见很危险", "鹿鸣湾路灯坏了好几盏，晚上看不见路"]
+APRICOT = ["望江台的路灯坏了好几盏，晚上走路看不见", "望江台的路灯坏了，晚上走路看不见很危险"]
+
+
+def test_the_offices_place_names_are_places() -> None:
+    texts = [*items(DEER, "D"), *items(APRICOT, "A"), *items(SINGLES, "S")]
+    # without the names, the same words at the two estates read as one matter
+    unknown = topics(texts)
+    assert unknown and all({i[0] for i in t.ids} == {"A", "D"} and t.place is None for t in unknown)
+    found = topics(texts, places=["鹿鸣湾", "望江台"])
+    assert [sorted(t.ids) for t in found] == [["D0", "D1", "D2"], ["A0", "A1"]]
+    assert [t.place for t in found] == ["鹿鸣湾", "望江台"] and found[0].label.endswith("（鹿鸣湾）")
+    assert "鹿鸣湾" not in found[0].keywords  # the place is the label's, not a key word

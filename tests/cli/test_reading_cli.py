@@ -102,6 +102,9 @@ def test_model_evaluate_with_a_user_dict(tmp_path: Path, capsys: pytest.CaptureF
     assert code == 0 and result["n_train"] + result["n_test"] == 48 and result["macro_f1"] > 0.5
     code, _, err = run(capsys, *argv, str(tmp_path / "none.txt"))
     assert code == 2 and "无法读取用户词典" in err
+    code, out, _ = run(capsys, "topics", "--file", str(path), "--text-columns", "留言主题,留言详情",
+                       "--id-column", "留言编号", "--user-dict", str(words), "--json")
+    assert code == 0 and json.loads(out)["topics"]
 
 
 def test_topics_file_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from aiohttp import web
 
 from bot.reading.service import period_topics
+from bot.reading.words import place_words
 from web import render
 from web.console.login import PERSON
 from web.console.roles import roles_text
@@ -55,7 +56,7 @@ class TopicsPage:
         end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
         names = {code: u.name for code, u in self.ctx.directory.units.items()}
         async with self.ctx.sessions() as s:
-            found = await period_topics(s, start, end, names, top=20)
+            found = await period_topics(s, start, end, names, top=20, places=place_words(self.ctx.config))
         units = visible_units(self.adapter, person)
         if units is not None:
             mine = {names[c] for c in units}
