@@ -440,7 +440,7 @@ async def cost_main(args: argparse.Namespace) -> None:
     ``--compare`` revision) on each store, interleaved run by run; per-run lines, then medians and
     same-run ratios against the first variant."""
     logging.basicConfig(level=logging.ERROR)
-    variants = [("HEAD", sender_class(None))] + [(rev, sender_class(rev)) for rev in args.compare.split(",") if rev]
+    variants = [("tree", sender_class(None))] + [(rev, sender_class(rev)) for rev in args.compare.split(",") if rev]
     stores = ["sqlite"] + (["postgresql"] if args.pg_url else [])
     print(f"# sender cost: {args.messages} rows over {args.groups} groups, limits not binding; "
           f"idle {args.idle:.0f} s at poll 0.5 s; {args.runs} runs; load average "

@@ -157,6 +157,11 @@ class Sender:
         until = now + timedelta(seconds=CLAIM_SECONDS)
         postgres = is_postgres(ctx.engine)
         async with ctx.sessions.begin() as s:
+            # Nothing due by its time, claimed or not: no row can be claimed, whoever is alive, so
+            # an idle poll stops at this one query (no claims' lock, no claimers' presence).
+            if (await s.execute(select(OutboxMessage.id).where(
+                    OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now).limit(1))).first() is None:
+                return []
             if postgres:
                 # Claims of all instances one after the other (a short transaction each), so the
                 # test below for a destination held by another live claimer cannot race.
