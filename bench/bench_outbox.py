@@ -381,7 +381,7 @@ async def cost_once(store: str, variant: str, sender_cls: type[Any], args: argpa
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     ctx = app[CTX]
-    sender = sender_cls(ctx)
+    sender = sender_cls(ctx, batch=args.batch)
     passes = [0]
     run_once = sender.run_once
 
@@ -442,7 +442,7 @@ async def cost_main(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.ERROR)
     variants = [("tree", sender_class(None))] + [(rev, sender_class(rev)) for rev in args.compare.split(",") if rev]
     stores = ["sqlite"] + (["postgresql"] if args.pg_url else [])
-    print(f"# sender cost: {args.messages} rows over {args.groups} groups, limits not binding; "
+    print(f"# sender cost: {args.messages} rows over {args.groups} groups, batch {args.batch}, limits not binding; "
           f"idle {args.idle:.0f} s at poll 0.5 s; {args.runs} runs; load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     results: list[Cost] = []
@@ -486,6 +486,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--cost", action="store_true",
                    help="the sender's own cost: --messages rows over --groups groups, limits not binding")
     p.add_argument("--groups", type=int, default=50)
+    p.add_argument("--batch", type=int, default=100,
+                   help="rows claimed per pass (--cost; the app's sender claims 100; 1 = the cost of a pass)")
     p.add_argument("--idle", type=float, default=6.0, help="seconds of polling an empty outbox (--cost)")
     p.add_argument("--compare", default="fd18661",
                    help="git revisions whose bot/sender.py runs beside the work tree's (--cost)")
