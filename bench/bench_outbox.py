@@ -19,6 +19,15 @@ permits for that many messages, ``(ceil(N / C) - 1) * W``, divided by the measur
 
 Usage: ``python bench/bench_outbox.py [--scenarios wecom,dingtalk,feishu] [--messages 200]
 [--rate 20] [--runs 3]``
+
+``--cost``: the sender's own cost instead, with no limit binding: ``--messages`` rows spread over
+``--groups`` Feishu groups (the fake answers at once), drained by the sender the app would start
+(poll 0.5 s), on SQLite and, with ``--pg-url`` / ``HOTLINE_TEST_PG_URL``, on a fresh PostgreSQL
+database; then ``--idle`` seconds of polling the empty outbox. Reported: messages/s, process CPU
+per message, statements per message, the sender loop's statements per idle poll and the process's
+CPU per idle minute; ``bot/sender.py`` at each ``--compare`` revision runs beside the work tree's,
+interleaved, with same-run ratios. ``BENCH_DUMP=1`` prints the sender loop's statements.
+``python bench/bench_outbox.py --cost --messages 2000 --groups 50 --runs 3``
 """
 
 from __future__ import annotations
@@ -28,16 +37,21 @@ import asyncio
 import json
 import logging
 import math
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import types
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import event
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -47,7 +61,7 @@ from bot.config import parse_config  # noqa: E402
 from bot.context import CTX  # noqa: E402
 from bot.messages import Destination, OutgoingMessage  # noqa: E402
 from bot.outbox import Target  # noqa: E402
-from bot.sender import SENDER  # noqa: E402
+from bot.sender import SENDER, Sender  # noqa: E402
 from tests.fakes import dingtalk_server, feishu_server, wecom_server  # noqa: E402
 
 SCENARIOS = ("wecom", "dingtalk", "feishu")
@@ -232,6 +246,236 @@ async def main(args: argparse.Namespace) -> None:
               f"{statistics.median(r.span for r in rs):7.2f} {frac:8.2f}  {ok} (>=0.90, 0 too fast)")
 
 
+# --- The sender's own cost: no limit binding, many groups -----------------------------------
+
+COST_SEND_PATH = "/open-apis/im/v1/messages"
+
+
+def cost_config(url: str, api: str, groups: int) -> dict[str, Any]:
+    """``groups`` unit groups on one Feishu app bot whose limits never bind."""
+    bot = {"mode": "webhook", "name": "热线助手", "app_id": "cli_test", "app_secret": "secret",
+           "verification_token": "v", "api_base": api, "chat_messages_per_second": 100_000}
+    units: list[dict[str, Any]] = [{"code": "BGS", "name": "局办公室",
+                                    "chats": [{"platform": "feishu", "bot": "main", "chat_id": "oc_office"}]}]
+    units += [{"code": f"G{g:02d}", "name": f"单位{g:02d}", "parent": "BGS",
+               "chats": [{"platform": "feishu", "bot": "main", "chat_id": f"oc_g{g:02d}"}]} for g in range(groups)]
+    return {
+        "server": {"secret": "bench-server-secret"},
+        "store": {"url": url},
+        "procedure": {"preset": "songjiang"},
+        "intake": {"secret": "bench-intake-secret"},
+        "api": {"tokens": ["bench-api-token"]},
+        "units": units,
+        "people": [{"name": "王办公", "mobile": "13800000001", "roles": [{"unit": "BGS", "role": "office"}]}],
+        "platforms": {"console": {"enabled": False}, "feishu": {"main": bot}},
+        "scheduler": {"enabled": False},
+    }
+
+
+def sender_class(rev: str | None) -> type[Any]:
+    """The :class:`bot.sender.Sender` of the work tree, or of ``bot/sender.py`` at git ``rev``
+    (run against the work tree's other modules and store schema)."""
+    if rev is None:
+        return Sender
+    source = subprocess.run(["git", "show", f"{rev}:bot/sender.py"], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout
+    module = types.ModuleType(f"bench_sender_{rev}")
+    exec(compile(source, f"{rev}:bot/sender.py", "exec"), module.__dict__)
+    return module.Sender  # type: ignore[no-any-return]
+
+
+class Statements:
+    """Statements sent to the store (``before_cursor_execute``): those of the sender's loop (its
+    claims; a send's own statements run in tasks of their own) and all the others."""
+
+    def __init__(self, engine: Any) -> None:
+        self.sender = 0
+        self.total = 0
+        self.kinds: dict[str, int] = {}
+        event.listen(engine.sync_engine, "before_cursor_execute", self._count)
+
+    def _count(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.total += 1
+        task = asyncio.current_task()
+        if task is None or task.get_name() != "outbox-sender":
+            return
+        self.sender += 1
+        if os.environ.get("BENCH_DUMP"):
+            print("   SQL:", " ".join(statement.split())[:160])
+        kind = ("advisory lock" if "pg_advisory_xact_lock" in statement
+                else "distinct claimers" if statement.lstrip().upper().startswith("SELECT DISTINCT")
+                else "presence" if "pg_locks" in statement else None)
+        if kind:
+            self.kinds[kind] = self.kinds.get(kind, 0) + 1
+
+    def reset(self) -> None:
+        """Start counting afresh."""
+        self.sender = self.total = 0
+        self.kinds = {}
+
+
+@dataclass
+class Cost:
+    """One drain of ``rows`` over ``groups`` and the idle time after it."""
+
+    store: str
+    variant: str
+    rows: int
+    drain_seconds: float
+    drain_cpu: float
+    drain_statements: int
+    passes: int
+    idle_polls: int
+    idle_statements: int
+    idle_others: int
+    idle_cpu_per_minute: float
+    idle_kinds: dict[str, int]
+    run: int = 0
+
+    @property
+    def rate(self) -> float:
+        """Messages per second drained."""
+        return self.rows / self.drain_seconds
+
+    @property
+    def per_poll(self) -> float:
+        """Statements of the sender's loop per idle pass."""
+        return self.idle_statements / max(self.idle_polls, 1)
+
+
+async def fresh_database(base: str) -> tuple[str, Any]:
+    """A new empty PostgreSQL database on ``base``'s server: (its URL, an async drop())."""
+    import asyncpg
+
+    dsn = base.replace("postgresql+asyncpg://", "postgresql://")
+    name = f"sender_bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(dsn)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+
+    async def drop() -> None:
+        c = await asyncpg.connect(dsn)
+        await c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await c.close()
+    return base.rpartition("/")[0] + "/" + name, drop
+
+
+async def cost_once(store: str, variant: str, sender_cls: type[Any], args: argparse.Namespace,
+                    tmp: Path) -> Cost:
+    """Drain ``--messages`` rows spread over ``--groups`` groups with ``sender_cls`` started as the
+    app would (poll 0.5 s); then leave it polling the empty outbox for ``--idle`` seconds."""
+    fake = feishu_server.FeishuFake(chat_qps=1_000_000, app_qps=1_000_000)
+    rec = Recorder(COST_SEND_PATH, TOO_FAST["feishu"], expected=args.messages)
+    fake.app.middlewares.insert(0, rec.middleware)
+    fake_runner = web.AppRunner(fake.app, access_log=None)
+    await fake_runner.setup()
+    await web.TCPSite(fake_runner, "127.0.0.1", 0).start()
+    port = fake_runner.addresses[0][1]
+    drop = None
+    if store == "postgresql":
+        url, drop = await fresh_database(args.pg_url)
+    else:
+        url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp(dir=tmp)) / 'hotline.db'}"
+    app = create_app(parse_config(cost_config(url, f"http://127.0.0.1:{port}", args.groups)),
+                     with_background=False)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    ctx = app[CTX]
+    sender = sender_cls(ctx, batch=args.batch)
+    passes = [0]
+    run_once = sender.run_once
+
+    async def counted() -> int:
+        passes[0] += 1
+        return await run_once()
+    sender.run_once = counted
+    try:
+        groups = [ctx.directory.unit_destinations(f"G{g:02d}")[0] for g in range(args.groups)]
+        async with ctx.sessions.begin() as s:
+            for i in range(args.messages):
+                ctx.outbox.add(s, Target.to_chat(groups[i % len(groups)]),
+                               OutgoingMessage(f"【催办】{i // len(groups):05d} 距办理时限还有 1 个工作日。"),
+                               kind="notice")
+        stmts = Statements(ctx.engine)
+        await sender.start()
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        sender.wake()
+        try:
+            await asyncio.wait_for(rec.all_accepted.wait(), 120)
+        except TimeoutError:
+            pass
+        drain, drain_cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        drained = len(rec.accepted)
+        drain_statements, drain_passes = stmts.total, passes[0]
+        await asyncio.sleep(1.5)  # the last records written; the sender settles into its poll
+        stmts.reset()
+        passes[0] = 0
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        await asyncio.sleep(args.idle)
+        idle_cpu = (time.process_time() - cpu0) / (time.perf_counter() - t0) * 60
+        idle = Cost(store, variant, drained, drain, drain_cpu, drain_statements, drain_passes,
+                    passes[0], stmts.sender, stmts.total - stmts.sender, idle_cpu, dict(stmts.kinds))
+        _check_order(fake.messages, args.groups)
+    finally:
+        await sender.stop()
+        await runner.cleanup()
+        await fake_runner.cleanup()
+        if drop is not None:
+            await drop()
+    return idle
+
+
+def _check_order(messages: list[dict[str, Any]], groups: int) -> None:
+    """Each group got its messages once and in order."""
+    per_group: dict[str, list[str]] = {}
+    for m in messages:
+        per_group.setdefault(m["receive_id"], []).append(m["content"]["text"][4:9])
+    for chat, seen in per_group.items():
+        if seen != sorted(seen) or len(set(seen)) != len(seen):
+            raise AssertionError(f"{chat}: messages out of order or doubled")
+
+
+async def cost_main(args: argparse.Namespace) -> None:
+    """``--cost``: each variant (the work tree's sender, and ``bot/sender.py`` at each
+    ``--compare`` revision) on each store, interleaved run by run; per-run lines, then medians and
+    same-run ratios against the first variant."""
+    logging.basicConfig(level=logging.ERROR)
+    variants = [("tree", sender_class(None))] + [(rev, sender_class(rev)) for rev in args.compare.split(",") if rev]
+    stores = ["sqlite"] + (["postgresql"] if args.pg_url else [])
+    print(f"# sender cost: {args.messages} rows over {args.groups} groups, batch {args.batch}, limits not binding; "
+          f"idle {args.idle:.0f} s at poll 0.5 s; {args.runs} runs; load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    results: list[Cost] = []
+    with tempfile.TemporaryDirectory(prefix="hotline-sender-cost-") as d:
+        for run in range(args.runs):
+            order = variants if run % 2 == 0 else variants[::-1]
+            for store in stores:
+                for name, cls in order:
+                    c = await cost_once(store, name, cls, args, Path(d))
+                    c.run = run
+                    results.append(c)
+                    print(f"run {run + 1} {store:10s} {name:8s} drained {c.rows:5d} in {c.drain_seconds:6.2f} s "
+                          f"= {c.rate:6.0f} msg/s  CPU {c.drain_cpu * 1000 / max(c.rows, 1):5.2f} ms/msg  "
+                          f"{c.drain_statements / max(c.rows, 1):5.2f} stmt/msg  {c.passes:3d} passes | idle "
+                          f"{c.per_poll:4.1f} stmt/poll ({c.idle_polls} polls; others {c.idle_others}) "
+                          f"CPU {c.idle_cpu_per_minute * 1000:6.0f} ms/min {c.idle_kinds}", flush=True)
+    print()
+    print(f"{'store':10s} {'variant':8s} {'msg/s':>7s} {'ratio':>6s} {'ms CPU/msg':>10s} {'stmt/msg':>8s} "
+          f"{'idle stmt/poll':>14s} {'idle CPU ms/min':>15s} {'ratio':>6s}")
+    med = statistics.median
+    for store in stores:
+        for name, _ in variants:
+            rs = [r for r in results if r.store == store and r.variant == name]
+            base = {r.run: r for r in results if r.store == store and r.variant == variants[0][0]}
+            rate_ratio = med(r.rate / base[r.run].rate for r in rs)
+            cpu_ratio = med(r.idle_cpu_per_minute / base[r.run].idle_cpu_per_minute for r in rs)
+            print(f"{store:10s} {name:8s} {med(r.rate for r in rs):7.0f} {rate_ratio:6.2f} "
+                  f"{med(r.drain_cpu * 1000 / max(r.rows, 1) for r in rs):10.2f} "
+                  f"{med(r.drain_statements / max(r.rows, 1) for r in rs):8.2f} "
+                  f"{med(r.per_poll for r in rs):14.1f} {med(r.idle_cpu_per_minute * 1000 for r in rs):15.0f} "
+                  f"{cpu_ratio:6.2f}")
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Command-line options."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -239,8 +483,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--messages", type=int, default=200)
     p.add_argument("--rate", type=int, default=20, help="messages per 1 s window (scaled limit)")
     p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--cost", action="store_true",
+                   help="the sender's own cost: --messages rows over --groups groups, limits not binding")
+    p.add_argument("--groups", type=int, default=50)
+    p.add_argument("--batch", type=int, default=100,
+                   help="rows claimed per pass (--cost; the app's sender claims 100; 1 = the cost of a pass)")
+    p.add_argument("--idle", type=float, default=6.0, help="seconds of polling an empty outbox (--cost)")
+    p.add_argument("--compare", default="fd18661",
+                   help="git revisions whose bot/sender.py runs beside the work tree's (--cost)")
+    p.add_argument("--pg-url", default=os.environ.get("HOTLINE_TEST_PG_URL", ""),
+                   help="a PostgreSQL server to run on as well (--cost); default HOTLINE_TEST_PG_URL")
     return p.parse_args(argv)
 
 
 if __name__ == "__main__":
-    asyncio.run(main(parse_args(sys.argv[1:])))
+    _args = parse_args(sys.argv[1:])
+    asyncio.run(cost_main(_args) if _args.cost else main(_args))

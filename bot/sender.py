@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy import ColumnElement, false, or_, select, text, update
+from sqlalchemy import ColumnElement, case, false, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import BotContext
@@ -134,6 +134,21 @@ class Sender:
         dead = await self.presence.dead(instance_of(c) for c in claimers)
         return [c for c in claimers if instance_of(c) in dead]
 
+    async def _look(self, s: AsyncSession, now: datetime) -> tuple[bool, list[str]]:
+        """In one query: whether a row is due with nobody holding it, and the claimers holding
+        pending rows whose instance is gone. Neither: no row can be claimed now.
+
+        Read before the claims' lock, as safe as under it: a claimer seen dead never claims again
+        (each sender task claims under a name of its own, and one whose mark was lost hands its
+        rows back), and one that claims after this look counts as alive."""
+        holder = case((OutboxMessage.claimed_until >= now, OutboxMessage.claimed_by), else_=None)
+        holders = set((await s.execute(select(holder).where(
+            OutboxMessage.state == "pending",
+            or_(OutboxMessage.next_attempt_at <= now, OutboxMessage.claimed_until >= now)).distinct())).scalars())
+        claimers = [c for c in holders if c is not None]
+        dead = await self.presence.dead(instance_of(c) for c in claimers)
+        return None in holders, [c for c in claimers if instance_of(c) in dead]
+
     async def run_once(self) -> int:
         """One pass: claim due rows, deliver them; returns how many were attempted."""
         generation = self.presence.generation  # read before claiming: a loss after it voids the claims
@@ -157,11 +172,13 @@ class Sender:
         until = now + timedelta(seconds=CLAIM_SECONDS)
         postgres = is_postgres(ctx.engine)
         async with ctx.sessions.begin() as s:
+            free, dead = await self._look(s, now)
+            if not free and not dead:  # an idle poll ends at its one query: nothing can be claimed
+                return []
             if postgres:
                 # Claims of all instances one after the other (a short transaction each), so the
                 # test below for a destination held by another live claimer cannot race.
                 await s.execute(text("SELECT pg_advisory_xact_lock(:cls, 0)"), {"cls": PRESENCE_LOCK_CLASS + 1})
-            dead = await self._dead_claimers(s, now)
             unclaimed = _unclaimed(now, dead)
             # A destination another live claimer holds rows of is left to it: its rows go in order.
             held = select(OutboxMessage.dest_key).where(
