@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from bot.intake import TicketIn, parse_ticket
 from bot.ticket_rows import session_rows
 from store.models import AuditEvent, OutboxMessage, Ticket
 from store.queries import tickets as tickets_q
 from tests.conftest import Bot, ticket_body
+from tests.statements import statements_of_this_task
 
 
 def batch(prefix: str, n: int, first_phone: int) -> list[TicketIn]:
@@ -22,19 +23,11 @@ def batch(prefix: str, n: int, first_phone: int) -> list[TicketIn]:
 
 async def register(bot: Bot, items: list[TicketIn]) -> tuple[int, list[list[str]]]:
     """Statements run by one batch, and each ticket's audit actions as session_rows gives them."""
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(bot.ctx.engine.sync_engine, "before_cursor_execute", count)
-    try:
+    with statements_of_this_task(bot.ctx.engine) as statements:  # not the app's background probes
         async with bot.ctx.sessions.begin() as s:
             results = await bot.ctx.service.register_many(s, items, via="api")
             assert all(r.created for r in results)
             actions = [[e.action for e in session_rows(s, r.ticket)[0]] for r in results]
-    finally:
-        event.remove(bot.ctx.engine.sync_engine, "before_cursor_execute", count)
     return len(statements), actions
 
 

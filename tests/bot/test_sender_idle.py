@@ -4,37 +4,17 @@ a dead instance's claims are still taken over at once."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from bot.sender import Sender
 from store.models import OutboxMessage
 from tests.bot.test_sender import _feishu_app, _queue
 from tests.fakes.feishu_server import FeishuFake
+from tests.statements import statements_of_this_task
 from tests.system.world import base_url, outbox_rows, serve, shutdown
-
-
-@contextmanager
-def statements_of_this_task(bot: Any) -> Iterator[list[str]]:
-    """The statements the current task sends (not the app's background probes), BEGIN left out."""
-    seen: list[str] = []
-    task = asyncio.current_task()
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if asyncio.current_task() is task and not statement.lstrip().upper().startswith("BEGIN"):
-            seen.append(" ".join(statement.split()))
-
-    engine = bot.ctx.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 async def test_an_idle_poll_is_one_query_and_a_row_goes_when_its_time_comes(make_bot: Any, clock: Any) -> None:
@@ -43,14 +23,14 @@ async def test_an_idle_poll_is_one_query_and_a_row_goes_when_its_time_comes(make
     bot = await make_bot(**_feishu_app(base_url(server)))
     try:
         sender = Sender(bot.ctx)
-        with statements_of_this_task(bot) as seen:
+        with statements_of_this_task(bot.ctx.engine) as seen:
             assert await sender.run_once() == 0  # an empty outbox
         assert len(seen) == 1 and "pg_advisory" not in seen[0]
 
         await _queue(bot, ["YLK"], 1)
         async with bot.ctx.sessions.begin() as s:  # a retry later: pending, not yet due
             await s.execute(update(OutboxMessage).values(next_attempt_at=clock.now() + timedelta(minutes=5)))
-        with statements_of_this_task(bot) as seen:
+        with statements_of_this_task(bot.ctx.engine) as seen:
             assert await sender.run_once() == 0
         assert len(seen) == 1
 
@@ -73,7 +53,7 @@ async def test_a_dead_instances_claims_alone_still_taken_over_at_once(make_bot: 
         await _queue(first, ["YLK"], 2)
         a, b = Sender(first.ctx), Sender(second.ctx)
         assert len(await a._claim()) == 2
-        with statements_of_this_task(second) as seen:
+        with statements_of_this_task(second.ctx.engine) as seen:
             assert await b.run_once() == 0  # a is alive (its inbox holds its mark): its claims are left to it
         assert not [q for q in seen if "pg_advisory" in q]  # nothing b may claim: no claims' lock
         await a.presence.release()  # a's process dies
