@@ -44,7 +44,6 @@ import sys
 import tempfile
 import time
 import types
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -55,6 +54,8 @@ from sqlalchemy import event
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _store import fresh_pg  # noqa: E402  (bench/, this script's own folder)
 
 from bot.app import create_app  # noqa: E402
 from bot.config import parse_config  # noqa: E402
@@ -343,23 +344,6 @@ class Cost:
         return self.idle_statements / max(self.idle_polls, 1)
 
 
-async def fresh_database(base: str) -> tuple[str, Any]:
-    """A new empty PostgreSQL database on ``base``'s server: (its URL, an async drop())."""
-    import asyncpg
-
-    dsn = base.replace("postgresql+asyncpg://", "postgresql://")
-    name = f"sender_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(dsn)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-
-    async def drop() -> None:
-        c = await asyncpg.connect(dsn)
-        await c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await c.close()
-    return base.rpartition("/")[0] + "/" + name, drop
-
-
 async def cost_once(store: str, variant: str, sender_cls: type[Any], args: argparse.Namespace,
                     tmp: Path) -> Cost:
     """Drain ``--messages`` rows spread over ``--groups`` groups with ``sender_cls`` started as the
@@ -373,7 +357,7 @@ async def cost_once(store: str, variant: str, sender_cls: type[Any], args: argpa
     port = fake_runner.addresses[0][1]
     drop = None
     if store == "postgresql":
-        url, drop = await fresh_database(args.pg_url)
+        url, drop = await fresh_pg(args.pg_url)
     else:
         url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp(dir=tmp)) / 'hotline.db'}"
     app = create_app(parse_config(cost_config(url, f"http://127.0.0.1:{port}", args.groups)),
