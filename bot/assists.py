@@ -53,7 +53,6 @@ class Assists:
             await s.execute(delete(TicketUnit).where(TicketUnit.ticket_id == ticket.id,
                                                      TicketUnit.round == ticket.round))
             ticket.assists_waived = False
-        now = self.clock.now()
         lead_name = self.directory.unit_name(lead)
         rows = self._add_assists(s, ticket, [c for c in dict.fromkeys(assists) if c != lead],
                                  f"【配合办理】工单 {ticket.number} 由{lead_name}牵头办理，请贵单位配合。")
@@ -61,16 +60,21 @@ class Assists:
         copied = bool(self.policy(ticket).copy_to_parent and parent and parent not in self.directory.office_units())
         if copied:
             # 吉林: “同时转至其上级单位督促解决”
-            s.add(TicketUnit(ticket_id=ticket.id, unit_code=parent, role="copy", round=ticket.round,
-                             assigned_at=now))
-            self.outbox.add(s, Target.to_unit(parent), OutgoingMessage(
-                f"【抄送】工单 {ticket.number} 已转{lead_name}办理，请督促解决。\n"
-                + notices.assignment(ticket, self.calendar, lead_name), ticket=ticket.key),
-                ticket_id=ticket.id, kind="copy")
+            self._copy_to(s, ticket, parent, f"【抄送】工单 {ticket.number} 已转{lead_name}办理，请督促解决。")
         if rows or copied:
             self.audit(s, ticket, person, "assign_units", None, ticket.state, ticket.state,
                        {"lead": lead, "assists": [r.unit_code for r in rows], "copy_to": parent if copied else None})
         return rows
+
+    def _copy_to(self, s: AsyncSession, ticket: Ticket, parent: str, head: str) -> None:
+        """This round's copy of ``ticket`` to the lead's ``parent`` unit, told in its group (``head``
+        first, then the assignment)."""
+        assert ticket.unit_code is not None
+        s.add(TicketUnit(ticket_id=ticket.id, unit_code=parent, role="copy", round=ticket.round,
+                         assigned_at=self.clock.now()))
+        self.outbox.add(s, Target.to_unit(parent), OutgoingMessage(
+            f"{head}\n" + notices.assignment(ticket, self.calendar, self.directory.unit_name(ticket.unit_code)),
+            ticket=ticket.key), ticket_id=ticket.id, kind="copy")
 
     def _add_assists(self, s: AsyncSession, ticket: Ticket, codes: Sequence[str], head: str) -> list[TicketUnit]:
         """This round's rows for the assisting units ``codes``, each told in its group (``head``
@@ -113,12 +117,8 @@ class Assists:
                                  f"仍由{lead_name}牵头办理，请贵单位重新签收并报送配合情况。")
         copies = [r.unit_code for r in before if r.role == "copy"]
         for parent in copies:
-            s.add(TicketUnit(ticket_id=ticket.id, unit_code=parent, role="copy", round=ticket.round,
-                             assigned_at=self.clock.now()))
-            self.outbox.add(s, Target.to_unit(parent), OutgoingMessage(
-                f"【抄送·重办】工单 {ticket.number} 已发回重办（第{ticket.round}轮），仍由{lead_name}办理，请督促解决。\n"
-                + notices.assignment(ticket, self.calendar, lead_name), ticket=ticket.key),
-                ticket_id=ticket.id, kind="copy")
+            self._copy_to(s, ticket, parent, f"【抄送·重办】工单 {ticket.number} 已发回重办（第{ticket.round}轮），"
+                          f"仍由{lead_name}办理，请督促解决。")
         if rows or copies:
             self.audit(s, ticket, None, "assign_units", None, ticket.state, ticket.state,
                        {"lead": ticket.unit_code, "assists": codes, "copy_to": copies[0] if copies else None,

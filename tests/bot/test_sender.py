@@ -148,12 +148,16 @@ async def test_a_retry_after_a_lost_answer_is_not_a_second_message(make_bot: Any
         await shutdown(server, bot)
 
 
-async def test_a_dead_instances_claims_are_taken_over_at_once_a_live_ones_never(make_bot: Any) -> None:
+async def two_instances(make_bot: Any) -> tuple[FeishuFake, Any, Any, Any]:
+    """A Feishu fake, its server, and two bots on one store (two processes of one deployment)."""
     fake = FeishuFake()
     server = await serve(fake.app)
     overrides = _feishu_app(base_url(server))
-    first = await make_bot(**overrides)
-    second = await make_bot(**overrides)  # another process on the same store
+    return fake, server, await make_bot(**overrides), await make_bot(**overrides)
+
+
+async def test_a_dead_instances_claims_are_taken_over_at_once_a_live_ones_never(make_bot: Any) -> None:
+    fake, server, first, second = await two_instances(make_bot)
     try:
         await _queue(first, ["YLK", "SHJZK"], 3)
         a, b = Sender(first.ctx), Sender(second.ctx)

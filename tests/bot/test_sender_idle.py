@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from bot.sender import Sender
 from store.models import OutboxMessage
-from tests.bot.test_sender import _feishu_app, _queue
+from tests.bot.test_sender import _feishu_app, _queue, two_instances
 from tests.fakes.feishu_server import FeishuFake
 from tests.statements import statements_of_this_task
 from tests.system.world import base_url, outbox_rows, serve, shutdown
@@ -44,11 +44,7 @@ async def test_an_idle_poll_is_one_query_and_a_row_goes_when_its_time_comes(make
 
 async def test_a_dead_instances_claims_alone_still_taken_over_at_once(make_bot: Any) -> None:
     """Every due row claimed, by an instance that died: the poll does not stop at its first query."""
-    fake = FeishuFake()
-    server = await serve(fake.app)
-    overrides = _feishu_app(base_url(server))
-    first = await make_bot(**overrides)
-    second = await make_bot(**overrides)  # another process on the same store
+    fake, server, first, second = await two_instances(make_bot)
     try:
         await _queue(first, ["YLK"], 2)
         a, b = Sender(first.ctx), Sender(second.ctx)
