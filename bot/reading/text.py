@@ -10,6 +10,9 @@ from functools import lru_cache
 from pathlib import Path
 
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
+# characters typed for another that looks the same, which neither NFKC nor OpenCC folds:
+# 巿 (fú, U+5DFF) for 市 in 「巿政道路」「张巿长」, seen in citizens' messages
+_LOOK_ALIKES = {ord("巿"): "市"}
 
 
 @lru_cache(maxsize=1)
@@ -25,6 +28,7 @@ def _t2s() -> dict[int, str]:
         source, _, targets = line.partition("\t")
         if len(source) == 1 and targets:
             table[ord(source)] = targets.split()[0]
+    table.update(_LOOK_ALIKES)
     return table
 
 

@@ -131,3 +131,11 @@ def test_one_line_texts_have_no_title_block_and_older_models_still_apply() -> No
     assert old is not None and "_title" not in old.__dict__ and old._title is None
     assert old.vector(["停水"]).shape[1] == old._matrix.shape[1]
     assert old.guess("家里停水了", "label")[0].label == "供水"
+
+
+def test_look_alike_characters_are_folded() -> None:
+    from bot.reading.text import fold
+
+    # 巿 (U+5DFF) typed for 市: NFKC keeps it, and so would the traditional → simplified table
+    assert fold("张巿长：巿政道路") == "张市长:市政道路"
+    assert Segmenter()(fold("巿政道路")) == Segmenter()("市政道路")
