@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from bot.reading.text import fold
+from bot.reading.words import folded_names
 
 LINK = 0.45  # cosine (places apart) of two tickets about one matter (bench/README.md, "hot topics")
 LINK_UNPLACED = 0.6  # … of two tickets naming no common place and sharing few words
@@ -219,7 +220,7 @@ def topics(items: Sequence[TopicItem], *, previous: Sequence[TopicItem] = (), to
         return []
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    known = sorted({fold(p).strip() for p in places if len(p.strip()) > 1}, key=len, reverse=True)
+    known = folded_names(places)
     reads = [_read(i.text, known) for i in items]
     # a word in a fifth of a large period says nothing about one matter; a small period keeps all
     max_df = 0.2 if len(items) >= SMALL_PERIOD else 1.0

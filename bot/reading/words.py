@@ -37,6 +37,13 @@ def read_user_dict(path: Path) -> list[str]:
     return words
 
 
+def folded_names(words: Iterable[str]) -> list[str]:
+    """Dictionary words as the readers match them: folded like the texts, two characters or more,
+    each once, the longest first (so 「鹿鸣湾社区」 is tried before 「鹿鸣湾」)."""
+    folded = {fold(w).strip() for w in words}
+    return sorted((w for w in folded if len(w) > 1), key=lambda w: (-len(w), w))
+
+
 def place_words(config: Config) -> list[str]:
     """The place and organisation names an office declares: ``[intelligence] user_words`` and the
     words of ``[intelligence] user_dict`` (the hot topics read them as places)."""
@@ -63,8 +70,7 @@ class Segmenter:
     trained for different offices in one process do not change each other's words."""
 
     def __init__(self, words: Iterable[str] = ()) -> None:
-        folded = {fold(w).strip() for w in words}
-        self.words: tuple[str, ...] = tuple(sorted(w for w in folded if len(w) > 1))
+        self.words: tuple[str, ...] = tuple(folded_names(words))
         self._by_first: dict[str, list[str]] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -77,7 +83,7 @@ class Segmenter:
     def _index(self) -> dict[str, list[str]]:
         if self._by_first is None:
             index: dict[str, list[str]] = {}
-            for word in sorted(self.words, key=len, reverse=True):  # the longest match first
+            for word in self.words:  # the longest first (folded_names): the longest match wins
                 index.setdefault(word[0], []).append(word)
             self._by_first = index
         return self._by_first
