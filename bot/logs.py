@@ -149,6 +149,9 @@ def quiet_malformed_requests(logger: logging.Logger | None = None) -> MalformedR
     return MalformedRequestFilter.install(logger or logging.getLogger("aiohttp.server"))
 
 
+_TRACEBACKS = logging.Formatter()
+
+
 class PersonalNumberFilter(OnceFilter):
     """Masks phone, ID-card and bank-card numbers in a record's final text (``bot.privacy``).
 
@@ -157,11 +160,17 @@ class PersonalNumberFilter(OnceFilter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's message with its numbers masked; never drops it."""
+        """Rewrite the record's message and traceback with their numbers masked; never drops it."""
         text = record.getMessage()
         masked = mask_text(text)
         if masked != text:
             record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            # An exception's text may quote a value (a driver's error detail); a formatter keeps
+            # a record's exc_text once set, so every handler shows the masked traceback.
+            record.exc_text = mask_text(_TRACEBACKS.formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = mask_text(record.exc_text)
         return True
 
 

@@ -25,7 +25,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     for name in PARAMETER_LOGGERS:
         logging.getLogger(name).setLevel(logging.INFO)
     u = make_url(url)
-    kwargs: dict[str, Any] = {"echo": echo}
+    # An error's text would otherwise quote the statement's parameters (a citizen's phone number)
+    # into every traceback the bot logs; ``echo`` is asked for by an operator reading statements.
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": not echo}
     if u.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": 30}
         if u.database and u.database != ":memory:":

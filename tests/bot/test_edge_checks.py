@@ -4,6 +4,7 @@ quiet log line for malformed HTTP requests (issue 14, root causes 3, 9, 12 and 1
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 import pytest
@@ -81,3 +82,15 @@ def test_access_log_lines_have_their_numbers_masked() -> None:
                                ("127.0.0.1", "GET /webhooks/sms/generic?mobile=13812341234&text=1", 200), None)
     assert quiet.filter(record)
     assert "13812341234" not in record.getMessage() and "138****1234" in record.getMessage()
+
+
+def test_a_traceback_has_its_numbers_masked() -> None:
+    # A driver's error may quote the value it refused; the traceback is masked like the message.
+    try:
+        raise ValueError("duplicate key (mobile)=(13812341234)")
+    except ValueError:
+        record = logging.LogRecord("hotline.intake", logging.WARNING, __file__, 1, "batch failed", None,
+                                   sys.exc_info())
+    assert PersonalNumberFilter().filter(record)
+    shown = logging.Formatter().format(record)
+    assert "Traceback" in shown and "138****1234" in shown and "13812341234" not in shown
