@@ -119,20 +119,14 @@ class Sender:
     async def _due_exists(self) -> bool:
         now = self.ctx.clock.now()
         async with self.ctx.sessions() as s:
-            dead = await self._dead_claimers(s, now)
+            free, dead = await self._look(s, now)
+            if free or not dead:
+                return free
+            # a dead claimer's rows count only when due: one waiting for its retry is not
             row = (await s.execute(select(OutboxMessage.id).where(
                 OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now,
                 _unclaimed(now, dead)).limit(1))).first()
         return row is not None
-
-    async def _dead_claimers(self, s: AsyncSession, now: datetime) -> list[str]:
-        """Claimers holding pending rows whose instance is gone (their claims are free)."""
-        claimers = (await s.execute(select(OutboxMessage.claimed_by).where(
-            OutboxMessage.state == "pending", OutboxMessage.claimed_until >= now,
-            OutboxMessage.claimed_by.is_not(None)).distinct())).scalars().all()
-        claimers = [c for c in claimers if c is not None]
-        dead = await self.presence.dead(instance_of(c) for c in claimers)
-        return [c for c in claimers if instance_of(c) in dead]
 
     async def _look(self, s: AsyncSession, now: datetime) -> tuple[bool, list[str]]:
         """In one query: whether a row is due with nobody holding it, and the claimers holding
