@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -222,11 +222,16 @@ class Inbox:
         query = select(InboxEvent.id).where(InboxEvent.processed_at.is_(None))
         async with self.ctx.sessions() as s:
             if is_postgres(self.ctx.engine):
-                writers = (await s.execute(select(InboxEvent.claimed_by).where(
-                    InboxEvent.processed_at.is_(None), InboxEvent.claimed_until >= now,
-                    InboxEvent.claimed_by.is_not(None), InboxEvent.claimed_by != self.claimer)
-                    .distinct())).scalars().all()
-                dead = await self.presence.dead(w for w in writers if w)
+                # One query says whether anything is left and who else holds it: an idle sweep
+                # (every second, on every instance) ends there.
+                holder = case((and_(InboxEvent.claimed_until >= now, InboxEvent.claimed_by != self.claimer),
+                               InboxEvent.claimed_by), else_=None)
+                holders = set((await s.execute(select(holder).where(
+                    InboxEvent.processed_at.is_(None)).distinct())).scalars())
+                writers = [h for h in holders if h is not None]
+                dead = await self.presence.dead(writers)
+                if None not in holders and not dead:  # nothing, or all held by live writers
+                    return 0
                 query = query.where(or_(InboxEvent.claimed_by == self.claimer, InboxEvent.claimed_until.is_(None),
                                         InboxEvent.claimed_until < now, InboxEvent.claimed_by.in_(dead)))
             ids = (await s.execute(query.order_by(InboxEvent.id).limit(limit))).scalars().all()

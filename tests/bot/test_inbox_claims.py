@@ -162,3 +162,26 @@ async def test_the_next_event_of_a_chat_goes_on_whoever_wrote_it(make_bot, store
 async def _ids(bot) -> list[int]:  # type: ignore[no-untyped-def]
     async with bot.ctx.sessions() as s:
         return list((await s.execute(select(InboxEvent.id).order_by(InboxEvent.id))).scalars())
+
+
+async def test_an_idle_sweep_is_one_query(make_bot, store_url: str) -> None:
+    """Every instance sweeps every second: with nothing left, or all of it held by a live writer,
+    the sweep ends at its first query (SQLite's sweep is one query anyway)."""
+    from tests.statements import statements_of_this_task
+
+    first, a, b = await _two_stopped_inboxes(make_bot)
+    with statements_of_this_task(first.ctx.engine) as seen:
+        assert await a.sweep() == 0
+    assert len(seen) == 1
+    await a.presence.acquire()
+    try:
+        assert await a(progress(0))  # written and held by a, not processed yet
+        if store_url.startswith("postgresql"):  # several instances share PostgreSQL
+            with statements_of_this_task(b.ctx.engine) as seen:
+                assert await b.sweep() == 0  # a is alive: its event is left to it
+            assert len(seen) == 2 and "pg_locks" in seen[1]  # the look, then whether a lives
+            with statements_of_this_task(a.ctx.engine) as seen:
+                assert await a.sweep() == 0  # its own event, queued when written
+            assert len(seen) == 2 and "inbox.id" in seen[1]  # the look, then the event is read
+    finally:
+        await a.presence.release()
