@@ -67,17 +67,22 @@ class Segmenter:
     words kept whole wherever they occur — "鹿鸣湾社区" stays one word instead of 鹿鸣 + 湾 + 社区.
 
     The dictionary is the model's own (pickled with it), not jieba's process-wide one, so models
-    trained for different offices in one process do not change each other's words."""
+    trained for different offices in one process do not change each other's words.
 
-    def __init__(self, words: Iterable[str] = ()) -> None:
+    ``hmm`` lets jieba join characters its dictionary lacks into words (its HMM): new models read
+    so; those stored before it (unpickled without the flag) keep reading without."""
+
+    def __init__(self, words: Iterable[str] = (), *, hmm: bool = False) -> None:
         self.words: tuple[str, ...] = tuple(folded_names(words))
+        self.hmm = hmm
         self._by_first: dict[str, list[str]] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"words": self.words}
+        return {"words": self.words, "hmm": self.hmm}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.words = state["words"]
+        self.hmm = state.get("hmm", False)
         self._by_first = None
 
     def _index(self) -> dict[str, list[str]]:
@@ -91,7 +96,7 @@ class Segmenter:
     def __call__(self, text: str) -> list[str]:
         """The words of ``text`` (already folded) of two characters or more."""
         if not self.words:
-            return _jieba_words(text)
+            return _jieba_words(text, self.hmm)
         index = self._index()
         out: list[str] = []
         start = i = 0
@@ -100,10 +105,10 @@ class Segmenter:
             if found is None:
                 i += 1
                 continue
-            out += _jieba_words(text[start:i])
+            out += _jieba_words(text[start:i], self.hmm)
             out.append(found)
             i = start = i + len(found)
-        out += _jieba_words(text[start:])
+        out += _jieba_words(text[start:], self.hmm)
         return out
 
     def title_terms(self, title: str) -> list[str]:
@@ -114,7 +119,7 @@ class Segmenter:
         return terms
 
 
-def _jieba_words(text: str) -> list[str]:
+def _jieba_words(text: str, hmm: bool = False) -> list[str]:
     import jieba
 
-    return [w for w in jieba.lcut(text, HMM=False) if len(w) > 1] if text else []
+    return [w for w in jieba.lcut(text, HMM=hmm) if len(w) > 1] if text else []

@@ -10,7 +10,7 @@ import jieba
 import pytest
 
 from bot.config import ConfigError, load_config
-from bot.reading.classifier import TextModel
+from bot.reading.classifier import WORD_WEIGHT, TextModel
 from bot.reading.words import Segmenter, office_words, read_user_dict, title_of
 
 PLACE = "鹿鸣湾社区"  # a made-up estate: jieba's own dictionary does not know it
@@ -45,6 +45,28 @@ def test_a_segmenter_round_trips_through_pickle() -> None:
 
     seg = pickle.loads(pickle.dumps(Segmenter([PLACE])))
     assert seg.words == (PLACE,) and PLACE in seg(f"{PLACE}停水")
+
+
+def test_new_models_let_jieba_join_words_its_dictionary_lacks() -> None:
+    # jieba's HMM joins 杭 + 研 into a word; without it they are two single characters, dropped
+    text = "他来到了网易杭研大厦"
+    assert "杭研" in Segmenter(hmm=True)(text) and "杭研" not in Segmenter()(text)
+    model = TextModel.train(WATER + ROADS, {"label": ["供水"] * 5 + ["交通"] * 5})
+    assert model._word.tokenizer.hmm and model._word_weight == WORD_WEIGHT
+
+
+def test_models_stored_before_the_hmm_read_as_they_were_trained() -> None:
+    import pickle
+
+    older = Segmenter.__new__(Segmenter)
+    older.__setstate__({"words": (PLACE,)})  # the state a segmenter was pickled with before
+    assert not older.hmm and "杭研" not in older("他来到了网易杭研大厦")
+    model = TextModel.train(WATER + ROADS, {"label": ["供水"] * 5 + ["交通"] * 5})
+    del model.__dict__["_word_weight"]
+    old = TextModel.loads(model.dumps())
+    assert old is not None and old._word_weight == 1.0
+    assert old.guess("家里停水了", "label")[0].label == "供水"
+    assert pickle.loads(pickle.dumps(Segmenter(hmm=True))).hmm
 
 
 def test_title_is_the_first_of_several_lines_and_short() -> None:
