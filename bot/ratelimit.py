@@ -80,17 +80,33 @@ class RateWindow:
 
 
 class Buckets:
-    """One rate window per destination key, created on first use."""
+    """One rate window per destination key, created on first use. Every :attr:`sweep_every` uses,
+    the windows with nothing left in them are dropped: a citizen texted once does not keep a
+    window for the life of the process, and a window that counts nothing is a new one."""
+
+    sweep_every = 1024
 
     def __init__(self) -> None:
         self._buckets: dict[str, RateWindow] = {}
+        self._uses = 0
+
+    def __len__(self) -> int:
+        return len(self._buckets)
 
     def get(self, key: str, capacity: int, per: float) -> RateWindow:
         """The window of ``key`` (replaced if the limit changed)."""
+        self._uses += 1
+        if self._uses % self.sweep_every == 0:
+            self.sweep()
         b = self._buckets.get(key)
         if b is None or (b.capacity, b.per) != (capacity, per):
             b = self._buckets[key] = RateWindow(capacity, per)
         return b
+
+    def sweep(self, now: float | None = None) -> None:
+        """Drop the windows that count no message and block nothing at ``now``."""
+        now = _now() if now is None else now
+        self._buckets = {k: b for k, b in self._buckets.items() if b.wait_time(now) > 0 or b.stamps}
 
 
 FLIGHT_SECONDS = 60.0

@@ -30,7 +30,7 @@ from bot.outbox_channels import alert_office
 from bot.privacy import mask_phone
 from bot.ratelimit import Buckets, StoreWindows
 from bot.send_errors import NotYetError, PermanentSendError, SendError, TransientSendError
-from bot.tasks import cancel_and_wait
+from bot.tasks import KeyedLocks, cancel_and_wait
 from store.db import is_postgres
 from store.leases import PRESENCE_LOCK_CLASS, instance_of, presence_of
 from store.models import OutboxMessage
@@ -66,7 +66,7 @@ class Sender:
         self._present = False
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._dest_locks: dict[str, asyncio.Lock] = {}
+        self._dest_locks = KeyedLocks()  # a destination's groups go one after the other
         self._stopping = False
 
     def wake(self) -> None:
@@ -203,8 +203,7 @@ class Sender:
         return [r for r in rows if r.claimed_by == self.claimer]
 
     async def _deliver_group(self, rows: list[OutboxMessage], generation: int) -> None:
-        lock = self._dest_locks.setdefault(rows[0].dest_key, asyncio.Lock())
-        async with lock:
+        async with self._dest_locks.hold(rows[0].dest_key):
             # Short waits are slept through while the rows stay claimed (well inside the claim);
             # longer ones hand the rows back, due again when the window allows.
             deadline = time.monotonic() + CLAIM_SECONDS / 2
