@@ -40,7 +40,7 @@ FLAG_TAGS = frozenset({"涉众", "扬言", "涉稳"})
 
 # A place is a run of Chinese/ASCII ending in one of these words (A3区, 丽发新城小区, 人民路).
 # (路灯 is a street lamp, not the end of a road name: "门口路灯坏了")
-_PLACE = re.compile(r"[\u4e00-\u9fa5A-Za-z0-9]{1,10}?(?:省|市|区|县|镇|乡|街道|村|社区|小区|花园|大道|路(?!灯)|街|巷|广场|"
+_PLACE = re.compile(r"[\u4e00-\u9fa5A-Za-z0-9]{1,10}?(?:省|市(?![民场])|区(?!域)|县|镇|乡(?![村亲镇])|街道|村|社区|小区|花园|大道|路(?!灯)|街|巷|广场|"
                     r"公园|学校|中学|小学|医院|市场|新城|大厦|园|湖|河)")
 _PLACE_TAIL = re.compile(r"^(?:在|于|位于|我是|我们|我家|本人|请问|关于|反映|投诉|举报)")
 # Characters that end the clause before a place name ("2016年12月在H3县", "以下简称K2区"): the
@@ -53,6 +53,17 @@ _WIDE = ("省", "市")
 # that is 3 characters or more.
 _NOT_PLACE = re.compile(r"我|你|他|了|的|在|解决|希望|相关|部门|参加|所知|要求|请|影响|附近|表示|严惩|市民|上路|一路|走路|"
                         r"住进|搬进|误入|全[国省市县区]|[一这那][段条]")
+# Words before a place name that are not part of it ("我们小区", "建议A市", "这个小区", "根据西地省");
+# taken off the front however short that leaves the name (a name shorter than 3 is then dropped)
+_PLACE_FRONT = re.compile(r"^(?:根据|建议|咨询|问政|什么|导致|造成|随着|按照|属于|要求|一个|一所|这个|这些|这所|那个|"
+                          r"有些|整个|所有|大多数|周边|当地|全体|本身|很多|一些|一名|每个|目前|如今|严禁|难道|来自|落户|惠及|多次|下放|普通|"
+                          r"们|是|但|去|于|从|与|到|把|对|为|该|这|本|各|求|原|由|会|而|因|使|让|将|向|至|经|及|望|搞|内|过|还)+")
+# Names of a kind of place, not of a place ("文明城市", "棚户区", "城际铁路"): two tickets that
+# both say 「棚户区」 are not thereby at one place
+_KIND_OF_PLACE = re.compile(r"城市$|^(?:[县地省]级市|直辖市|自治区|行政区|[主中心]*城区|[居住生活宅]*民?区|棚户区|"
+                            r"[老灾山]区|[a-z]*地区|革命老区|重灾区|贫困地区|偏远(?:山区|地区)|小城镇|新农村|中小学|"
+                            r"幼儿园|[公民私]立学校|[公民]办(?:学校|幼儿园)|培训学校|招生学校|城际铁路|高速公路|"
+                            r"公交线路|十字路|走投无路|自谋生路|母亲河|工业园|[一二三]?级(?:医院|公路))$")
 _HAN_FIRST, _HAN_LAST = "\u4e00", "\u9fa5"
 _STOP = frozenset("的 了 是 在 我 我们 你 您 他 她 它 和 与 及 有 没有 不 也 就 都 而 被 把 对 从 到 为 以 这 那 这个 那个 "
                   "一个 问题 情况 反映 请问 希望 要求 领导 你好 您好 尊敬 相关 部门 政府 谢谢 能否 是否 什么 怎么 "
@@ -113,7 +124,8 @@ def _places(folded: str) -> list[str]:
         cuts = [i + 1 for i, c in enumerate(name) if c in _PLACE_LEAD and len(name) - i > 3]
         if cuts:
             name = name[cuts[-1]:]
-        if len(name) >= 3 and not _NOT_PLACE.search(name):
+        name = _PLACE_FRONT.sub("", name)
+        if len(name) >= 3 and not _NOT_PLACE.search(name) and not _KIND_OF_PLACE.search(name):
             out.append(name)
     return out
 

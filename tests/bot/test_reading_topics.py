@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.reading.topics import TopicItem, heat, topics
+import pytest
+
+from bot.reading.topics import TopicItem, heat, places, topics
 
 START = datetime(2026, 11, 2, 9, 0)
 LIGHTS = ["人民路的路灯坏了好几盏，晚上走路看不见", "人民路路灯晚上不亮，行人容易摔倒", "人民路一段路灯全坏了，夜里一片漆黑",
@@ -87,3 +89,18 @@ def test_the_offices_place_names_are_places() -> None:
     assert [sorted(t.ids) for t in found] == [["D0", "D1", "D2"], ["A0", "A1"]]
     assert [t.place for t in found] == ["鹿鸣湾", "望江台"] and found[0].label.endswith("（鹿鸣湾）")
     assert "鹿鸣湾" not in found[0].keywords  # the place is the label's, not a key word
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("我们小区停水三天", []),  # not 「们小区」
+    ("这个小区的路灯坏了", []),
+    ("建议A市尽快处理", []),  # not 「建议a市」; a city alone is too short to be a matter's place
+    ("作为一个城市的市民", []),  # a kind of place, not a place
+    ("棚户区改造进度慢", []),
+    ("一名普通市民反映", []),  # 市民 is a citizen
+    ("咨询西地省社保政策", ["西地省"]),
+    ("我家住在鹿鸣湾社区", ["鹿鸣湾社区"]),
+    ("和平路的路灯坏了", ["和平路"]),
+])
+def test_place_names_leave_out_the_words_before_them_and_kinds_of_place(text: str, found: list[str]) -> None:
+    assert places(text) == found
