@@ -1,8 +1,9 @@
 """A text classifier for tickets: TF-IDF of character 1–2-grams and jieba words (HMM on; a user
-dictionary's place and organisation names kept whole), plus the title's own words and characters as a block of
-their own; an NB-SVM (linear SVMs on naive-Bayes-scaled features, :mod:`bot.reading.nbsvm`) per
-label set (category, unit) with calibrated confidence, and the training texts' vectors to find the
-most similar past tickets. Trained in seconds on a few thousand tickets, CPU only."""
+dictionary's place and organisation names kept whole), plus the title's own words and characters
+as a block of their own; an NB-SVM (linear SVMs on naive-Bayes-scaled features,
+:mod:`bot.reading.nbsvm`) per label set (category, unit) with calibrated confidence, and the
+training texts' vectors to find the most similar past tickets. Trained in seconds on a few
+thousand tickets, CPU only."""
 
 from __future__ import annotations
 
