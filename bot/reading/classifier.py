@@ -196,14 +196,16 @@ class TextModel:
         """The best label of ``head`` for each text."""
         return self.heads[head].predict(self.vector(texts))
 
-    def similar(self, text: str, n: int = 3, *, exclude: str | None = None) -> list[Neighbour]:
-        """The ``n`` training texts most like ``text`` (cosine of the features)."""
+    def similar(self, text: str, n: int = 3, *, exclude: str | None = None, vector: Any = None) -> list[Neighbour]:
+        """The ``n`` training texts most like ``text`` (cosine of the features); ``vector`` is
+        ``text``'s :meth:`vector` when the caller has it already."""
         if self._matrix is None or self._matrix.shape[0] == 0:
             return []
-        sims = (self._matrix @ self.vector([text]).T).toarray().ravel()
-        order = np.argsort(-sims)
+        sims = (self._matrix @ (self.vector([text]) if vector is None else vector).T).toarray().ravel()
+        best = min(n + 1, len(sims))  # one more: ``exclude`` may be among them
+        order = np.argpartition(-sims, best - 1)[:best]
         out: list[Neighbour] = []
-        for i in order:
+        for i in order[np.argsort(-sims[order])]:
             if self.keys[i] != exclude and sims[i] > 0:
                 out.append(Neighbour(self.keys[i], float(sims[i])))
             if len(out) == n:

@@ -163,11 +163,17 @@ class ModelHolder:
         model = await self.current(s)
         if model is None or UNIT not in model.heads:
             return None
-        text = ticket_text(ticket)
-        vector = model.vector([text])
-        unit = model.heads[UNIT].guess(vector)[0]
-        category = model.heads[CATEGORY].guess(vector)[0] if CATEGORY in model.heads else None
-        return Suggestion(unit, category, model.similar(text, 3, exclude=ticket.key), model.version)
+        # in a thread: a long ticket's words take jieba tens of milliseconds, which the other
+        # requests need not wait for
+        return await asyncio.to_thread(_read, model, ticket_text(ticket), ticket.key)
+
+
+def _read(model: TextModel, text: str, key: str) -> Suggestion:
+    """The suggestion of ``model`` for ``text``, whose ticket is ``key`` (not its own neighbour)."""
+    vector = model.vector([text])
+    unit = model.heads[UNIT].guess(vector)[0]
+    category = model.heads[CATEGORY].guess(vector)[0] if CATEGORY in model.heads else None
+    return Suggestion(unit, category, model.similar(text, 3, exclude=key, vector=vector), model.version)
 
 
 async def suggested_unit(s: AsyncSession, holder: ModelHolder, ticket: Ticket) -> str | None:

@@ -89,3 +89,15 @@ def test_the_fast_tfidf_is_scikit_learns_own() -> None:
                                 model._title.transform([title_of(t) for t in folded]) * TITLE_WEIGHT]).tocsr())
     assert np.allclose(model.vector(fresh).toarray(), library.toarray(), atol=1e-6)
     assert model.vector(fresh).shape[1] == model._matrix.shape[1]
+
+
+def test_the_most_similar_are_the_best_cosines_without_the_excluded() -> None:
+    texts = ROADS + SCHOOLS + CLINICS
+    model = TextModel.train(texts, {"label": ["路"] * 6 + ["校"] * 6 + ["医"] * 6}, keys=[f"k{i}" for i in range(18)])
+    query = "人民路路灯坏了，解放路路面也塌陷了"
+    sims = (model._matrix @ model.vector([query]).T).toarray().ravel()
+    ranked = [f"k{i}" for i in np.argsort(-sims, kind="stable") if sims[i] > 0]
+    assert [n.key for n in model.similar(query, 3)] == ranked[:3]
+    assert [n.key for n in model.similar(query, 3, exclude=ranked[0])] == ranked[1:4]
+    assert model.similar(query, 3, vector=model.vector([query])) == model.similar(query, 3)
+    assert len(model.similar(query, 50)) == len(ranked)  # more than there are: all that are alike
