@@ -124,7 +124,8 @@ async def train_from_store(config: Config) -> TrainOutcome:
     ctx = build_context(config)
     try:
         await ready_store(config)
-        return await train(ctx.sessions, ctx.clock.now(), config.intelligence.min_history, office_words(config))
+        return await train(ctx.sessions, ctx.clock.now(), config.intelligence.min_history, office_words(config),
+                           max_history=config.intelligence.max_history)
     finally:
         await ctx.engine.dispose()
 

@@ -349,8 +349,15 @@ class IntelligenceConfig(_Model):
     related_similarity: float = Field(
         0.5, gt=0, le=1, description="不同来电人在同一事发地址反映的内容相似度达到此值（0–1）时标记为涉众")
     min_history: int = Field(20, ge=2, description="已派单的历史工单少于此数时不训练模型、不给建议")
+    max_history: int = Field(10000, ge=2, description="训练只用最近这么多件已派单工单，限制每晚训练的用时和模型大小")
     user_words: list[str] = Field([], description="分词时保持完整的本地地名、机构名，如 [\"鹿鸣湾社区\", \"城东供水公司\"]；单位名称和分拨关键词已自动加入")
     user_dict: str = Field("", description="jieba 格式的用户词典文件（每行一个词，可跟词频、词性），与 user_words 一样使用；相对路径从配置文件所在目录算起")
+
+    @model_validator(mode="after")
+    def _history_bounds(self) -> IntelligenceConfig:
+        if self.max_history < self.min_history:
+            raise ValueError(f"max_history（{self.max_history}）不能小于 min_history（{self.min_history}），否则永远不会训练")
+        return self
 
     def user_dict_path(self, config_dir: Path | None) -> Path | None:
         """The user dictionary file, relative paths taken from the config file's directory."""

@@ -72,12 +72,14 @@ def ticket_text(ticket: Ticket) -> str:
     return f"{ticket.title}\n{ticket.content}" if ticket.title else ticket.content
 
 
-async def history(s: AsyncSession) -> list[Example]:
-    """Dispatched tickets, oldest first, with their current (final) unit and category."""
+async def history(s: AsyncSession, limit: int | None = None) -> list[Example]:
+    """Dispatched tickets, oldest first, with their current (final) unit and category: the newest
+    ``limit`` of them when given."""
     q = (select(Ticket.source, Ticket.number, Ticket.title, Ticket.content, Ticket.category, Ticket.unit_code)
-         .where(Ticket.unit_code.is_not(None)).order_by(Ticket.received_at, Ticket.id))
+         .where(Ticket.unit_code.is_not(None)).order_by(Ticket.received_at.desc(), Ticket.id.desc()).limit(limit))
+    rows = reversed((await s.execute(q)).all())
     return [Example(f"{r.source}/{r.number}", f"{r.title}\n{r.content}" if r.title else r.content,
-                    r.category, r.unit_code) for r in (await s.execute(q)).all()]
+                    r.category, r.unit_code) for r in rows]
 
 
 def _fit(examples: list[Example], version: int, trained_at: str, words: Sequence[str]) -> TextModel:
@@ -107,30 +109,32 @@ async def load_latest(s: AsyncSession) -> TextModel | None:
 
 
 async def train(sessions: async_sessionmaker[AsyncSession], now: datetime, min_history: int,
-                words: Sequence[str] = ()) -> TrainOutcome:
+                words: Sequence[str] = (), *, max_history: int | None = None) -> TrainOutcome:
     """Train a candidate on the history but its newest tickets, score it and the model in use on
     those, and store a model trained on the whole history when the candidate is at least as good.
-    ``words`` is the user dictionary (:func:`bot.reading.words.office_words`)."""
+    ``words`` is the user dictionary (:func:`bot.reading.words.office_words`); the history is the
+    newest ``max_history`` dispatched tickets when given. The reading and the pickling run in
+    threads: on thousands of tickets they take seconds the bot's requests need not wait."""
     start = time.perf_counter()
     async with sessions() as s:
-        examples = await history(s)
+        examples = await history(s, max_history)
         current = await load_latest(s)
     if len(examples) < min_history or len({e.unit for e in examples}) < 1:
         return TrainOutcome(False, None, None, None, len(examples), time.perf_counter() - start)
     cut = len(examples) - max(1, int(len(examples) * HOLD_OUT))
     older, recent = examples[:cut], examples[cut:]
     candidate = await asyncio.to_thread(_fit, older, 0, "", words)
-    new_score = judge(candidate, recent)
-    old_score = None if current is None else judge(current, recent)
+    new_score = await asyncio.to_thread(judge, candidate, recent)
+    old_score = None if current is None else await asyncio.to_thread(judge, current, recent)
     if current is not None and old_score is not None and new_score < old_score:
         return TrainOutcome(True, current.version, new_score, old_score, len(examples),
                             time.perf_counter() - start)
     version = (current.version if current else 0) + 1
     model = await asyncio.to_thread(_fit, examples, version, now.isoformat(), words)
     model.score = new_score
+    data = await asyncio.to_thread(model.dumps)
     async with sessions.begin() as s:
-        s.add(TextModelRow(version=version, trained_at=now, score=new_score, n_train=len(examples),
-                           data=model.dumps()))
+        s.add(TextModelRow(version=version, trained_at=now, score=new_score, n_train=len(examples), data=data))
         await s.flush()
         await s.execute(delete(TextModelRow).where(TextModelRow.version <= version - KEEP_VERSIONS))
     return TrainOutcome(False, version, new_score, old_score, len(examples), time.perf_counter() - start)

@@ -163,3 +163,14 @@ async def test_the_suggestion_card_renders_on_every_chat_platform(make_bot: Any)
     answer = only_answer(await chat.say("王办公", "", chat="bgs", mentioned=False,
                                         action=ButtonPayload.action_from(wecom["key"]), message_id="card-x"))
     assert answer == "工单 202611230105 已按建议派至社会救助科。"
+
+
+async def test_training_reads_only_the_newest_history_it_is_allowed(make_bot: Any) -> None:
+    bot = await make_bot()
+    await fill_history(bot, 12)  # 24 dispatched tickets, a minute apart per pair
+    outcome = await reading.train(bot.ctx.sessions, bot.clock.now(), 2, max_history=10)
+    assert outcome.version == 1 and outcome.n_train == 10
+    async with bot.ctx.sessions() as s:
+        model = await reading.load_latest(s)
+        newest = [e.key for e in await reading.history(s)][-10:]
+    assert model is not None and model.n_train == 10 and model.keys == newest

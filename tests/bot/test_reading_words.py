@@ -161,3 +161,8 @@ def test_look_alike_characters_are_folded() -> None:
     # 巿 (U+5DFF) typed for 市: NFKC keeps it, and so would the traditional → simplified table
     assert fold("张巿长：巿政道路") == "张市长:市政道路"
     assert Segmenter()(fold("巿政道路")) == Segmenter()("市政道路")
+
+
+def test_a_history_limit_below_the_minimum_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"max_history.*min_history"):
+        load_config(_config(tmp_path, "min_history = 50\nmax_history = 40"))
