@@ -156,11 +156,15 @@ class TextModel:
         folded = [fold(t) for t in texts]
         segmenter = Segmenter(words, hmm=True)
         model._word_weight = WORD_WEIGHT
-        model._char = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True, min_df=2,
-                                      max_df=0.6, dtype=np.float32)
-        model._word = TfidfVectorizer(tokenizer=segmenter, token_pattern=None, lowercase=False, sublinear_tf=True,
-                                      min_df=2, dtype=np.float32)
-        blocks = [model._char.fit_transform(folded), model._word.fit_transform(folded) * WORD_WEIGHT]
+        model._char, chars = _fit(TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True, min_df=2,
+                                                  max_df=0.6, dtype=np.float32), folded)
+        if model._char is None:
+            raise ValueError("nothing to learn from: every text is empty")
+        blocks = [chars]
+        model._word, words_x = _fit(TfidfVectorizer(tokenizer=segmenter, token_pattern=None, lowercase=False,
+                                                    sublinear_tf=True, min_df=2, dtype=np.float32), folded)
+        if model._word is not None:
+            blocks.append(words_x * WORD_WEIGHT)
         titles = [title_of(t) for t in folded]
         if any(titles):
             # every title term counts (min_df 1): a title is a dozen characters, its rare words matter
@@ -183,7 +187,9 @@ class TextModel:
     def vector(self, texts: Sequence[str]) -> Any:
         """The rows of ``texts`` in the model's feature space (L2-normalised)."""
         folded = [fold(t) for t in texts]
-        blocks = [tfidf(self._char, folded), tfidf(self._word, folded) * self._word_weight]
+        blocks = [tfidf(self._char, folded)]
+        if self._word is not None:
+            blocks.append(tfidf(self._word, folded) * self._word_weight)
         if self._title is not None:
             blocks.append(tfidf(self._title, [title_of(t) for t in folded]) * TITLE_WEIGHT)
         return self._stack(*blocks)
@@ -223,6 +229,20 @@ class TextModel:
         Only files the bot wrote itself are read (the model file beside the store)."""
         fmt, model = pickle.loads(data)
         return model if fmt == FORMAT else None
+
+
+def _fit(vectorizer: Any, texts: Sequence[str]) -> tuple[Any, Any]:
+    """``vectorizer`` fitted on ``texts`` and their rows. A few short texts may share no term
+    ``min_df``/``max_df`` keep: then every term counts; and texts with no term at all (no word of
+    two characters) give ``(None, None)``, a block the model goes without."""
+    for relaxed in (False, True):
+        if relaxed:
+            vectorizer.set_params(min_df=1, max_df=1.0)
+        try:
+            return vectorizer, vectorizer.fit_transform(texts)
+        except ValueError:  # scikit-learn's "no terms remain" / "empty vocabulary"
+            continue
+    return None, None
 
 
 def tfidf(vectorizer: Any, texts: Sequence[str]) -> Any:

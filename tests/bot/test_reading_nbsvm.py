@@ -101,3 +101,17 @@ def test_the_most_similar_are_the_best_cosines_without_the_excluded() -> None:
     assert [n.key for n in model.similar(query, 3, exclude=ranked[0])] == ranked[1:4]
     assert model.similar(query, 3, vector=model.vector([query])) == model.similar(query, 3)
     assert len(model.similar(query, 50)) == len(ranked)  # more than there are: all that are alike
+
+
+def test_a_few_texts_that_share_no_word_still_train() -> None:
+    # four short tickets: no word is in two of them, which min_df 2 would keep (sklearn: "After
+    # pruning, no terms remain"); every term then counts
+    texts = ["路灯坏了\n人民路路灯坏了", "停水\n小区停水三天", "路面塌陷\n解放路路面塌陷", "水费\n水费多收了"]
+    model = TextModel.train(texts, {"label": ["路", "水", "路", "水"]})
+    assert model._word is not None and model.guess("人民路路灯又坏了", "label")[0].label == "路"
+    # texts without a word of two characters: the model goes without the word block
+    bare = TextModel.train(["甲", "乙", "丙", "丁"], {"label": ["a", "b", "a", "b"]})
+    assert bare._word is None and bare.vector(["甲乙"]).shape[1] == bare._matrix.shape[1]
+    assert bare.similar("甲", 1)[0].key == "0"
+    loaded = TextModel.loads(bare.dumps())
+    assert loaded is not None and {g.label for g in loaded.guess("乙", "label")} == {"a", "b"}
