@@ -103,9 +103,9 @@ def judge(model: TextModel, examples: list[Example]) -> float:
 
 
 async def load_latest(s: AsyncSession) -> TextModel | None:
-    """The newest stored model, or None."""
+    """The newest stored model, or None (unpickled in a thread: tens of MB take a while)."""
     row = (await s.execute(select(TextModelRow.data).order_by(TextModelRow.version.desc()).limit(1))).first()
-    return None if row is None else TextModel.loads(row.data)
+    return None if row is None else await asyncio.to_thread(TextModel.loads, row.data)
 
 
 async def train(sessions: async_sessionmaker[AsyncSession], now: datetime, min_history: int,
