@@ -156,12 +156,12 @@ class TextModel:
         folded = [fold(t) for t in texts]
         segmenter = Segmenter(words, hmm=True)
         model._word_weight = WORD_WEIGHT
-        model._char, chars = _fit(TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True, min_df=2,
+        model._char, chars = _fitted_block(TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True, min_df=2,
                                                   max_df=0.6, dtype=np.float32), folded)
         if model._char is None:
             raise ValueError("nothing to learn from: every text is empty")
         blocks = [chars]
-        model._word, words_x = _fit(TfidfVectorizer(tokenizer=segmenter, token_pattern=None, lowercase=False,
+        model._word, words_x = _fitted_block(TfidfVectorizer(tokenizer=segmenter, token_pattern=None, lowercase=False,
                                                     sublinear_tf=True, min_df=2, dtype=np.float32), folded)
         if model._word is not None:
             blocks.append(words_x * WORD_WEIGHT)
@@ -231,7 +231,7 @@ class TextModel:
         return model if fmt == FORMAT else None
 
 
-def _fit(vectorizer: Any, texts: Sequence[str]) -> tuple[Any, Any]:
+def _fitted_block(vectorizer: Any, texts: Sequence[str]) -> tuple[Any, Any]:
     """``vectorizer`` fitted on ``texts`` and their rows. A few short texts may share no term
     ``min_df``/``max_df`` keep: then every term counts; and texts with no term at all (no word of
     two characters) give ``(None, None)``, a block the model goes without."""

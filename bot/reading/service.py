@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -67,8 +68,14 @@ class TrainOutcome:
                 f"（原模型 {old}），用时 {self.seconds:.1f} 秒。")
 
 
-def ticket_text(ticket: Ticket) -> str:
-    """The words the model reads of a ticket: its title and content."""
+class _Written(Protocol):
+    title: str | None
+    content: str
+
+
+def ticket_text(ticket: _Written) -> str:
+    """The words the readers take of a ticket (or of a selected row of one): its title, a new
+    line, and its content."""
     return f"{ticket.title}\n{ticket.content}" if ticket.title else ticket.content
 
 
@@ -78,8 +85,7 @@ async def history(s: AsyncSession, limit: int | None = None) -> list[Example]:
     q = (select(Ticket.source, Ticket.number, Ticket.title, Ticket.content, Ticket.category, Ticket.unit_code)
          .where(Ticket.unit_code.is_not(None)).order_by(Ticket.received_at.desc(), Ticket.id.desc()).limit(limit))
     rows = reversed((await s.execute(q)).all())
-    return [Example(f"{r.source}/{r.number}", f"{r.title}\n{r.content}" if r.title else r.content,
-                    r.category, r.unit_code) for r in rows]
+    return [Example(f"{r.source}/{r.number}", ticket_text(r), r.category, r.unit_code) for r in rows]
 
 
 def _fit(examples: list[Example], version: int, trained_at: str, words: Sequence[str]) -> TextModel:
@@ -119,7 +125,7 @@ async def train(sessions: async_sessionmaker[AsyncSession], now: datetime, min_h
     async with sessions() as s:
         examples = await history(s, max_history)
         current = await load_latest(s)
-    if len(examples) < min_history or len({e.unit for e in examples}) < 1:
+    if len(examples) < min_history:
         return TrainOutcome(False, None, None, None, len(examples), time.perf_counter() - start)
     cut = len(examples) - max(1, int(len(examples) * HOLD_OUT))
     older, recent = examples[:cut], examples[cut:]
@@ -204,7 +210,7 @@ async def _items(s: AsyncSession, start: datetime, end: datetime, unit_names: di
     q = (select(Ticket.source, Ticket.number, Ticket.title, Ticket.content, Ticket.received_at, Ticket.citizen_phone,
                 Ticket.tags, Ticket.unit_code, Ticket.feedback)
          .where(Ticket.received_at >= start, Ticket.received_at < end).order_by(Ticket.received_at, Ticket.id))
-    return [TopicItem(id=f"{r.source}/{r.number}", text=f"{r.title}\n{r.content}" if r.title else r.content, at=r.received_at,
+    return [TopicItem(id=f"{r.source}/{r.number}", text=ticket_text(r), at=r.received_at,
                       citizen=r.citizen_phone, tags=tuple(r.tags or ()),
                       unit=unit_names.get(r.unit_code, r.unit_code) if r.unit_code else None,
                       dissatisfied=r.feedback == "不满意")
