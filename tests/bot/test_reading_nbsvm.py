@@ -115,3 +115,32 @@ def test_a_few_texts_that_share_no_word_still_train() -> None:
     assert bare.similar("甲", 1)[0].key == "0"
     loaded = TextModel.loads(bare.dumps())
     assert loaded is not None and {g.label for g in loaded.guess("乙", "label")} == {"a", "b"}
+
+
+def test_informative_columns_are_those_that_tell_the_labels_apart() -> None:
+    from bot.reading.classifier import informative_columns
+
+    # column 0 is only in "a" rows, 3 only in "b" rows; 1 and 2 are spread evenly over both
+    x = csr_matrix(np.array([[1.0, 0.5, 0.5, 0.0], [0.9, 0.5, 0.5, 0.0], [0.8, 0.5, 0.5, 0.0],
+                             [0.0, 0.5, 0.5, 1.0], [0.0, 0.5, 0.5, 0.9], [0.0, 0.5, 0.5, 0.8]]))
+    y = ["a", "a", "a", "b", "b", "b"]
+    assert list(informative_columns(x, y, 0.5)) == [0, 3]
+    assert list(informative_columns(x, y, 0.25)) in ([0], [3])
+    assert len(informative_columns(x, y, 0.01)) == 1  # never none
+
+
+def test_a_head_learns_from_its_informative_features_only() -> None:
+    from bot.reading.classifier import KEEP_SHARE, informative_columns
+
+    texts = [f"{t}，请尽快处理" for t in ROADS + SCHOOLS + CLINICS]
+    labels = ["交通运输"] * 6 + ["教育文体"] * 6 + ["卫生计生"] * 6
+    model = TextModel.train(texts, {"label": labels})
+    coef = model.heads["label"].coef
+    used = np.flatnonzero(np.abs(coef).sum(axis=0))
+    kept = informative_columns(model._matrix, labels, KEEP_SHARE)
+    assert coef.shape[1] == model._matrix.shape[1]  # the weights still span every feature
+    assert set(used) <= set(kept) and len(kept) < 0.4 * coef.shape[1]
+    # a word every ticket ends with tells nothing: it has no weight
+    word = model._word.vocabulary_["尽快"] + len(model._char.vocabulary_)
+    assert word not in kept and not coef[:, word].any()
+    assert model.guess("人民路路灯坏了，请尽快处理", "label")[0].label == "交通运输"
