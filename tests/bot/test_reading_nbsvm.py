@@ -144,3 +144,23 @@ def test_a_head_learns_from_its_informative_features_only() -> None:
     word = model._word.vocabulary_["尽快"] + len(model._char.vocabulary_)
     assert word not in kept and not coef[:, word].any()
     assert model.guess("人民路路灯坏了，请尽快处理", "label")[0].label == "交通运输"
+
+
+def test_a_head_is_stored_without_its_unused_columns_and_loads_whole() -> None:
+    import pickle
+
+    texts = ROADS + SCHOOLS + CLINICS
+    model = TextModel.train(texts, {"label": ["交通运输"] * 6 + ["教育文体"] * 6 + ["卫生计生"] * 6})
+    head = model.heads["label"]
+    width, used, weights = head.__getstate__()["coef"]
+    assert width == head.coef.shape[1] and weights.shape == (3, len(used)) and len(used) <= 0.3 * width + 1
+    stored = pickle.dumps(head)
+    assert len(stored) < len(pickle.dumps(head.__dict__))  # the whole array is not stored
+    loaded = pickle.loads(stored)
+    assert np.array_equal(loaded.coef, head.coef) and loaded.coef.T.flags["C_CONTIGUOUS"]
+    # a head pickled before, with its whole array of weights, loads as it was
+    old = pickle.loads(pickle.dumps(head.__dict__ | {}))
+    legacy = object.__new__(type(head))
+    legacy.__setstate__(old)
+    assert np.array_equal(legacy.coef, head.coef)
+    assert legacy.guess(model.vector(["人民路路灯坏了"])) == head.guess(model.vector(["人民路路灯坏了"]))
