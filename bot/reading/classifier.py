@@ -105,7 +105,7 @@ class _Head:
 
     def __getstate__(self) -> dict[str, Any]:
         # stored as the weights of the features in use and their columns: with the selection,
-        # 70 % of the columns are zero (a 42-unit head on 10,000 tickets is ~40 MB less)
+        # 70 % of the columns are zero (a category and a 42-unit head on 10,000 tickets: 91 → 62 MB)
         state = self.__dict__.copy()
         used = np.flatnonzero(self.coef.any(axis=0)).astype(np.int32)
         state["coef"] = (self.coef.shape[1], used, np.ascontiguousarray(self.coef[:, used]))
