@@ -14,8 +14,8 @@ carrying our out id still resolves it.
 
 Quiet hours: ``CitizenSms.queue`` (``bot/citizen_sms.py``) sets the outbox row's ``next_attempt_at`` to the end of
 the window, so a message owed at night simply is not due. A retry that falls due inside the
-window is postponed here with ``retry_after`` (stretched by 1/0.8 so the sender's ±20 % jitter
-cannot land it before the window ends).
+window is put off here to the window's end (``NotYetError``: due exactly then, no attempt counted,
+the citizen's rate window untouched; a jittered retry could land hours after the window ends).
 """
 
 from __future__ import annotations
@@ -56,7 +56,6 @@ log = logging.getLogger("hotline.sms")
 
 CITIZEN_PURPOSE = "citizen"
 _ROUND_RE = re.compile(r"-r(\d+)$")
-_JITTER_FLOOR = 0.8  # the sender multiplies a retry delay by uniform(0.8, 1.2)
 
 
 def normal_phone(phone: str) -> str:
@@ -216,8 +215,8 @@ class SmsGateway:
         now = ctx.clock.now()
         until = quiet_until(now, ctx.config.sms.quiet_window, ctx.calendar.tz)
         if until is not None:
-            wait = (until - now).total_seconds() / _JITTER_FLOOR
-            return TransientSendError("市民短信静默时段，顺延发送", code="quiet_hours", retry_after=wait)
+            return NotYetError("市民短信静默时段，顺延发送", code="quiet_hours",
+                               retry_after=(until - now).total_seconds())
         return None
 
     async def _params(self, s: AsyncSession, sms: SmsMessage, row: OutboxMessage, kind: str) -> dict[str, str]:

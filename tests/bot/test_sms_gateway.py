@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from bot.sender import CLAIM_SECONDS
@@ -240,5 +238,9 @@ async def test_a_retry_falling_into_quiet_hours_is_postponed(make_bot, aiohttp_s
     await r.drain()
     assert len(r.fake.requests) == 1 and r.fake.sent == []  # the retry is postponed before any call
     [row] = await r.sms_rows()
-    assert row.state == "pending" and row.next_attempt_at >= local(2026, 11, 24, 8, 0)
-    assert row.next_attempt_at - local(2026, 11, 24, 8, 0) <= timedelta(hours=6)
+    # due when the window ends, not hours after it (no jitter), and the night is not an attempt
+    assert row.state == "pending" and row.next_attempt_at == local(2026, 11, 24, 8, 0)
+    assert row.attempts == 1  # the 503 only
+    clock.set(local(2026, 11, 24, 8, 0))
+    await r.drain()
+    assert len(r.fake.sent) == 1
