@@ -112,7 +112,8 @@ class _Head:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        if isinstance(state["coef"], tuple):  # heads stored before this kept the whole array
+        # (width, columns in use, their weights); a head stored before kept the whole array
+        if isinstance(state["coef"], tuple):
             width, used, weights = state["coef"]
             state["coef"] = np.zeros((weights.shape[0], width), dtype=np.float32, order="F")
             state["coef"][:, used] = weights
