@@ -80,47 +80,66 @@ class _Head:
         self.classes = sorted(counts)
         self.sigmoid: Any = None
         if len(self.classes) == 1:
-            self.coef = np.zeros((1, x.shape[1]), dtype=np.float32)
+            self._keep(x.shape[1], [], np.zeros((1, 0)))
             self.intercept = np.zeros(1, dtype=np.float32)
             return
         columns = informative_columns(x, labels, KEEP_SHARE)
-        kept = x[:, columns]
         # two folds: the same macro-F1 as three on bench_classify.py, one SVM fit fewer
         folds = min(2, min(counts.values()))
         if folds >= 2:
-            calibrated = CalibratedClassifierCV(NBLinearSVC(C=C), cv=folds, ensemble=False).fit(kept, labels)
+            calibrated = CalibratedClassifierCV(NBLinearSVC(C=C), cv=folds, ensemble=False).fit(x[:, columns], labels)
             one = calibrated.calibrated_classifiers_[0]
             svm = one.estimator
             self.sigmoid = np.array([[c.a_, c.b_] for c in one.calibrators], dtype=np.float64)
         else:
-            svm = NBLinearSVC(C=C).fit(kept, labels)
+            svm = NBLinearSVC(C=C).fit(x[:, columns], labels)
         self.classes = [str(c) for c in svm.classes_]
-        # the weights span every feature, zero where a feature was left out: a suggestion reads the
-        # whole vector as before, and a model stored without the selection is applied alike.
-        # Column-major, as liblinear returns it: ``x @ coef.T`` then reads a C-ordered array, which
-        # scipy multiplies in place; a row-major one is copied on every call (+0.7 ms a suggestion)
-        self.coef = np.zeros((svm.coef_.shape[0], x.shape[1]), dtype=np.float32, order="F")
-        self.coef[:, columns] = svm.coef_
+        self._keep(x.shape[1], columns, svm.coef_)
         self.intercept = np.asarray(svm.intercept_, dtype=np.float32)
 
+    def _keep(self, width: int, columns: Any, weights: Any) -> None:
+        """Hold the weights of ``columns`` (of ``width`` features) only: with the selection, 70 %
+        of a head's features have none, and a 280-unit head over every one of 229,000 features
+        held 256 MB of zeros and weights (bench/README.md, "Many units").
+        Column-major, as liblinear returns them: ``x @ coef.T`` then reads a C-ordered array,
+        which scipy multiplies in place; a row-major one is copied on every call (+0.7 ms a
+        suggestion)."""
+        self.width = int(width)
+        self.columns = np.asarray(columns, dtype=np.int32)
+        self.coef = np.asarray(weights, dtype=np.float32, order="F")
+        self._position: Any = None
+
     def __getstate__(self) -> dict[str, Any]:
-        # stored as the weights of the features in use and their columns: with the selection,
-        # 70 % of the columns are zero (a category and a 42-unit head on 10,000 tickets: 91 → 62 MB)
-        state = self.__dict__.copy()
-        used = np.flatnonzero(self.coef.any(axis=0)).astype(np.int32)
-        state["coef"] = (self.coef.shape[1], used, np.ascontiguousarray(self.coef[:, used]))
+        # the stored form since heads learn from chosen features: (width, columns, their weights)
+        state = {k: v for k, v in self.__dict__.items() if k not in ("width", "columns", "_position")}
+        state["coef"] = (self.width, self.columns, np.ascontiguousarray(self.coef))
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # (width, columns in use, their weights); a head stored before kept the whole array
-        if isinstance(state["coef"], tuple):
-            width, used, weights = state["coef"]
-            state["coef"] = np.zeros((weights.shape[0], width), dtype=np.float32, order="F")
-            state["coef"][:, used] = weights
+        stored = state.pop("coef")
         self.__dict__.update(state)
+        if isinstance(stored, tuple):
+            self._keep(*stored)
+        else:
+            used = np.flatnonzero(stored.any(axis=0))
+            self._keep(stored.shape[1], used, stored[:, used])
+
+    def _narrow(self, x: Any) -> Any:
+        """The CSR rows ``x`` (of every feature) on the head's own columns: an index lookup per
+        nonzero, as cheap as the product itself (scipy's ``x[:, columns]`` costs 10 times more)."""
+        from scipy.sparse import csr_matrix
+
+        if self._position is None:
+            self._position = np.full(self.width, -1, dtype=np.int32)
+            self._position[self.columns] = np.arange(len(self.columns), dtype=np.int32)
+        position = self._position[x.indices]
+        kept = position >= 0
+        ends = np.concatenate(([0], np.cumsum(kept)))
+        return csr_matrix((x.data[kept], position[kept], ends[x.indptr]), shape=(x.shape[0], len(self.columns)))
 
     def _margins(self, x: Any) -> Any:
-        return np.asarray(x @ self.coef.T) + self.intercept
+        return np.asarray(self._narrow(x) @ self.coef.T) + self.intercept
 
     def guess(self, x: Any) -> list[Guess]:
         """Every label with its confidence, best first, for one row ``x``."""
@@ -259,10 +278,30 @@ class TextModel:
 def informative_columns(x: Any, labels: Sequence[str], share: float) -> Any:
     """The indices of the ``share`` of ``x``'s columns (at least one) whose values tell ``labels``
     apart best by the chi² statistic (scikit-learn's ``SelectKBest``), in column order."""
-    from sklearn.feature_selection import SelectKBest, chi2
+    from sklearn.feature_selection import SelectKBest
 
     k = min(x.shape[1], max(1, math.ceil(x.shape[1] * share)))
-    return SelectKBest(chi2, k=k).fit(x, labels).get_support(indices=True)
+    return SelectKBest(chi2_scores, k=k).fit(x, labels).get_support(indices=True)
+
+
+def chi2_scores(x: Any, labels: Sequence[str]) -> Any:
+    """scikit-learn's ``chi2`` statistic of each column of the non-negative sparse ``x`` against
+    ``labels`` (NaN for an empty column, as the library's), read from the nonzeros only.
+
+    The library builds two dense labels × features arrays: 1.3 GB for a 280-unit head over
+    229,000 features. With O the label's observed sum, E = p·F its expected one (p the label's
+    share of the rows, F the column's total) and ΣO = ΣE = F, the statistic Σ(O − E)²/E is
+    Σ O²/(p·F) − F, so only the nonzero O count."""
+    classes, index = np.unique(np.asarray(labels), return_inverse=True)
+    x = x.tocsr()
+    share = np.bincount(index, minlength=len(classes)) / len(index)
+    total = np.bincount(x.indices, weights=x.data, minlength=x.shape[1])
+    squares = np.zeros(x.shape[1])
+    for label in range(len(classes)):  # a label's rows at a time: one dense row, never labels × features
+        rows = x[index == label]
+        squares += np.bincount(rows.indices, weights=rows.data, minlength=x.shape[1]) ** 2 / share[label]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return squares / total - total
 
 
 def _fitted_block(vectorizer: Any, texts: Sequence[str]) -> tuple[Any, Any]:

@@ -30,17 +30,18 @@ class NBLinearSVC(ClassifierMixin, BaseEstimator):
         y = np.asarray(y)
         self.classes_ = np.unique(y)
         base = csr_matrix(x, dtype=np.float64)  # liblinear's dtype: one copy here, none per label
-        # label × feature document counts in one product, instead of a slice per label; the
-        # present/absent matrix is boolean and dropped at once (tens of MB on 4,000 tickets)
-        onehot = (y[:, None] == self.classes_[None, :]).astype(np.float64)
-        counts = np.asarray(((base > 0).T @ onehot).T, dtype=np.float64)
-        total = counts.sum(axis=0)
+        # document counts a label at a time: as a labels × features array they were 150 MB for a
+        # 280-unit head (bench/README.md, "Many units")
+        total = np.bincount(base.indices[base.data > 0], minlength=base.shape[1])
         targets = self.classes_[1:] if len(self.classes_) == 2 else self.classes_
-        coefs, intercepts = [], []
-        for label in targets:
-            k = int(np.searchsorted(self.classes_, label))
-            p = counts[k] + self.alpha
-            q = total - counts[k] + self.alpha
+        # float32, as the text model keeps them: a 280-unit head's are 75 MB, not 150 (+ a copy)
+        self.coef_ = np.empty((len(targets), base.shape[1]), dtype=np.float32, order="F")
+        self.intercept_ = np.empty(len(targets))
+        for row, label in enumerate(targets):
+            rows = base[y == label]
+            count = np.bincount(rows.indices[rows.data > 0], minlength=base.shape[1])
+            p = count + self.alpha
+            q = total - count + self.alpha
             ratio = np.log((p / p.sum()) / (q / q.sum()))
             # the scaled rows share the structure of ``base``: only their values are new
             values = ratio[base.indices]
@@ -48,10 +49,8 @@ class NBLinearSVC(ClassifierMixin, BaseEstimator):
             scaled = csr_matrix((values, base.indices, base.indptr), shape=base.shape)
             svm = LinearSVC(C=self.C).fit(scaled, y == label)
             del scaled, values
-            coefs.append(svm.coef_.ravel() * ratio)
-            intercepts.append(svm.intercept_[0])
-        self.coef_ = np.asfortranarray(np.vstack(coefs))
-        self.intercept_ = np.asarray(intercepts)
+            self.coef_[row] = svm.coef_.ravel() * ratio
+            self.intercept_[row] = svm.intercept_[0]
         return self
 
     def decision_function(self, x: Any) -> Any:

@@ -129,38 +129,66 @@ def test_informative_columns_are_those_that_tell_the_labels_apart() -> None:
     assert len(informative_columns(x, y, 0.01)) == 1  # never none
 
 
+def test_chi2_scores_are_scikit_learns_read_sparse() -> None:
+    from sklearn.feature_selection import chi2
+
+    from bot.reading.classifier import chi2_scores
+
+    rng = np.random.default_rng(7)
+    for n_labels in (2, 3, 40):  # two labels: the library makes them two columns too
+        dense = rng.random((200, 60)) * (rng.random((200, 60)) < 0.1)
+        dense[:, 5] = 0.0  # an empty column: NaN in both
+        x = csr_matrix(dense)
+        y = [f"u{i}" for i in rng.integers(0, n_labels, 200)]
+        assert np.allclose(chi2_scores(x, y), chi2(x, y)[0], rtol=1e-9, equal_nan=True)
+        assert np.isnan(chi2_scores(x, y)[5])
+
+
 def test_a_head_learns_from_its_informative_features_only() -> None:
     from bot.reading.classifier import KEEP_SHARE, informative_columns
 
     texts = [f"{t}，请尽快处理" for t in ROADS + SCHOOLS + CLINICS]
     labels = ["交通运输"] * 6 + ["教育文体"] * 6 + ["卫生计生"] * 6
     model = TextModel.train(texts, {"label": labels})
-    coef = model.heads["label"].coef
-    used = np.flatnonzero(np.abs(coef).sum(axis=0))
+    head = model.heads["label"]
     kept = informative_columns(model._matrix, labels, KEEP_SHARE)
-    assert coef.shape[1] == model._matrix.shape[1]  # the weights still span every feature
-    assert set(used) <= set(kept) and len(kept) < 0.4 * coef.shape[1]
-    # a word every ticket ends with tells nothing: it has no weight
+    # the head holds the weights of its chosen columns only
+    assert list(head.columns) == list(kept) and head.coef.shape == (3, len(kept))
+    assert head.width == model._matrix.shape[1] and len(kept) < 0.4 * head.width
+    # a word every ticket ends with tells nothing: it is not among them
     word = model._word.vocabulary_["尽快"] + len(model._char.vocabulary_)
-    assert word not in kept and not coef[:, word].any()
+    assert word not in kept
     assert model.guess("人民路路灯坏了，请尽快处理", "label")[0].label == "交通运输"
 
 
-def test_a_head_is_stored_without_its_unused_columns_and_loads_whole() -> None:
+def test_a_heads_margins_are_those_of_its_weights_over_every_feature() -> None:
+    model = TextModel.train(ROADS + SCHOOLS + CLINICS, {"label": ["路"] * 6 + ["校"] * 6 + ["医"] * 6})
+    head = model.heads["label"]
+    whole = np.zeros((head.coef.shape[0], head.width), dtype=np.float32)
+    whole[:, head.columns] = head.coef
+    rows = model.vector(["人民路路灯坏了", "", "实验中学乱收费，社区医院排队", "ＸＹＺ"])  # one empty, one unknown
+    assert np.allclose(head._margins(rows), rows.toarray() @ whole.T + head.intercept, atol=1e-6)
+    assert np.allclose(head._margins(rows[2]), head._margins(rows)[2:3])
+
+
+def test_a_head_is_stored_as_its_columns_and_loads_as_it_was() -> None:
     import pickle
 
     texts = ROADS + SCHOOLS + CLINICS
     model = TextModel.train(texts, {"label": ["交通运输"] * 6 + ["教育文体"] * 6 + ["卫生计生"] * 6})
     head = model.heads["label"]
     width, used, weights = head.__getstate__()["coef"]
-    assert width == head.coef.shape[1] and weights.shape == (3, len(used)) and len(used) <= 0.3 * width + 1
-    stored = pickle.dumps(head)
-    assert len(stored) < len(pickle.dumps(head.__dict__))  # the whole array is not stored
-    loaded = pickle.loads(stored)
+    assert width == head.width and list(used) == list(head.columns)
+    assert weights.shape == (3, len(used)) and len(used) <= 0.3 * width + 1
+    probe = model.vector(["人民路路灯坏了", "实验中学补课"])
+    loaded = pickle.loads(pickle.dumps(head))
     assert np.array_equal(loaded.coef, head.coef) and loaded.coef.T.flags["C_CONTIGUOUS"]
-    # a head pickled before, with its whole array of weights, loads as it was
-    old = pickle.loads(pickle.dumps(head.__dict__ | {}))
+    assert loaded.guess(probe[0]) == head.guess(probe[0]) and loaded.predict(probe) == head.predict(probe)
+    # a head pickled before the selection kept its weights over every feature: it loads on the
+    # columns it used and guesses as it did
+    whole = np.zeros((3, width), dtype=np.float32, order="F")
+    whole[:, used] = weights
     legacy = object.__new__(type(head))
-    legacy.__setstate__(old)
-    assert np.array_equal(legacy.coef, head.coef)
-    assert legacy.guess(model.vector(["人民路路灯坏了"])) == head.guess(model.vector(["人民路路灯坏了"]))
+    legacy.__setstate__(pickle.loads(pickle.dumps(head.__getstate__() | {"coef": whole})))
+    assert set(legacy.columns) <= set(used) and legacy.coef.T.flags["C_CONTIGUOUS"]
+    assert legacy.guess(probe[0]) == head.guess(probe[0]) and legacy.predict(probe) == head.predict(probe)
