@@ -100,7 +100,7 @@ class _Head:
     def _keep(self, width: int, columns: Any, weights: Any) -> None:
         """Hold the weights of ``columns`` (of ``width`` features) only: with the selection, 70 %
         of a head's features have none, and a 280-unit head over every one of 229,000 features
-        held 256 MB of zeros and weights (bench/README.md, "Many units").
+        held 251 MB of zeros and weights (bench/README.md, "Many units").
         Column-major, as liblinear returns them: ``x @ coef.T`` then reads a C-ordered array,
         which scipy multiplies in place; a row-major one is copied on every call (+0.7 ms a
         suggestion)."""
