@@ -85,8 +85,17 @@ async def test_senders_sharing_a_store_never_send_a_row_twice(make_bot: Any) -> 
     try:
         units, per_unit = ["BGS", "YLK", "SHJZK"], 40
         await _queue(first, units, per_unit)
-        senders = [Sender(first.ctx, batch=7), Sender(first.ctx, batch=5), Sender(second.ctx, batch=6)]
-        await asyncio.gather(*(s.drain() for s in senders))
+        senders = [Sender(first.ctx, batch=1), Sender(first.ctx, batch=5), Sender(second.ctx, batch=6)]
+        # Sharing made certain, not left to the scheduler: the platform holds every send while the
+        # first sender's one row (BGS) is in flight and another sender claims the two groups left
+        # (a group's rows go in order, one claimer at a time); then all drain together.
+        fake.hold()
+        drains = [asyncio.create_task(senders[0].drain())]
+        await fake.wait_for(lambda: fake.held >= 1)
+        drains += [asyncio.create_task(s.drain()) for s in senders[1:]]
+        await fake.wait_for(lambda: fake.held >= 3)
+        fake.release()
+        await asyncio.gather(*drains)
 
         texts = [m["text"]["content"] for m in fake.robot_messages]
         assert fake.requests.count(ROBOT_PATH) == len(units) * per_unit
@@ -95,6 +104,7 @@ async def test_senders_sharing_a_store_never_send_a_row_twice(make_bot: Any) -> 
         assert len(rows) == len(units) * per_unit and {r.state for r in rows} == {"sent"}
         assert all(r.attempts == 1 for r in rows)
         assert len({r.claimed_by for r in rows}) > 1  # the work was really shared
+        assert rows[0].claimed_by == senders[0].claimer
     finally:
         await shutdown(server, first, second)
 
