@@ -24,6 +24,12 @@ async def test_two_instances_together_keep_a_robots_limit(make_bot: Any) -> None
         await _queue(first, ["YLK"], total)
         senders = [Sender(first.ctx, batch=7, shared_windows=True), Sender(second.ctx, batch=5, shared_windows=True)]
         started = time.monotonic()
+        # Both instances send inside one window, for certain (one destination has one claimer at a
+        # time, so left to the scheduler one instance may send it all): the first's pass takes 7
+        # of the robot's 10, and the second's pass must then count them. With a window of its own
+        # it would send its 5 at once, 12 in the window, and the fake would answer 45009.
+        assert await senders[0].run_once() == 7
+        assert await senders[1].run_once() == 5
         await asyncio.gather(*(s.drain() for s in senders))
         elapsed = time.monotonic() - started
 
